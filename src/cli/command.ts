@@ -1,0 +1,74 @@
+/**
+ * A command is data: its name, a one-line summary, its options and positionals, and a run function
+ * that gets parsed values and an output sink. Only src/cli/main.ts touches argv, exit codes and the
+ * terminal; commands print through `io` and return an exit code.
+ */
+export interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+  description: string;
+  /** Shown in --help; also the parsed default. */
+  default?: string | boolean;
+  /** Placeholder in --help, e.g. "<dir>". */
+  valueName?: string;
+  multiple?: boolean;
+}
+
+export interface PositionalSpec {
+  name: string;
+  description: string;
+  required: boolean;
+  /** Takes all remaining positionals. */
+  variadic?: boolean;
+}
+
+export interface CommandIO {
+  /** Write to stdout (no newline added). */
+  out(text: string): void;
+  /** Write to stderr (no newline added): progress, warnings. */
+  err(text: string): void;
+  /** Whether stderr is a terminal (progress bars redraw only then). */
+  errIsTTY: boolean;
+  /** The working directory the user ran gac from. */
+  cwd: string;
+  /** Aborted on SIGINT. */
+  signal: AbortSignal;
+}
+
+export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface CommandContext {
+  values: ParsedValues;
+  positionals: string[];
+  io: CommandIO;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  options: Record<string, OptionSpec>;
+  positionals: PositionalSpec[];
+  /** Extra help text after the option list (examples). */
+  examples?: string[];
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export function defineCommand(c: Command): Command {
+  return c;
+}
+
+/** Typed accessors, so that commands need no `as` casts. */
+export function stringValue(values: ParsedValues, key: string): string | undefined {
+  const v = values[key];
+  return typeof v === "string" ? v : undefined;
+}
+
+export function booleanValue(values: ParsedValues, key: string): boolean {
+  return values[key] === true;
+}
+
+export function stringList(values: ParsedValues, key: string): string[] {
+  const v = values[key];
+  if (Array.isArray(v)) return v;
+  return typeof v === "string" ? [v] : [];
+}
