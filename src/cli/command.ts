@@ -35,7 +35,7 @@ export interface CommandIO {
   signal: AbortSignal;
 }
 
-export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
+export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 export interface CommandContext {
   values: ParsedValues;
@@ -69,6 +69,6 @@ export function booleanValue(values: ParsedValues, key: string): boolean {
 
 export function stringList(values: ParsedValues, key: string): string[] {
   const v = values[key];
-  if (Array.isArray(v)) return v;
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string");
   return typeof v === "string" ? [v] : [];
 }
