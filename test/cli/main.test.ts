@@ -1,0 +1,73 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runCli } from "../../src/cli/main.js";
+import { defineCommand, stringValue, type CommandIO } from "../../src/cli/command.js";
+import { GacError } from "../../src/errors.js";
+
+function captureIO(): CommandIO & { stdout: string; stderr: string } {
+  const io = {
+    stdout: "",
+    stderr: "",
+    out(t: string) { io.stdout += t; },
+    err(t: string) { io.stderr += t; },
+    errIsTTY: false,
+    cwd: process.cwd(),
+    signal: new AbortController().signal,
+  };
+  return io;
+}
+
+const echo = defineCommand({
+  name: "echo",
+  summary: "Print its argument",
+  options: { upper: { type: "boolean", description: "Upper-case it" }, prefix: { type: "string", description: "Prefix", valueName: "<text>", default: ">" } },
+  positionals: [{ name: "text", description: "What to print", required: true }],
+  async run({ values, positionals, io }) {
+    const text = positionals[0] ?? "";
+    io.out(`${stringValue(values, "prefix")}${values.upper === true ? text.toUpperCase() : text}\n`);
+    return 0;
+  },
+});
+
+test("runs a command with its parsed options and positionals", async () => {
+  const io = captureIO();
+  assert.equal(await runCli(["echo", "hi", "--upper"], io, [echo]), 0);
+  assert.equal(io.stdout, ">HI\n");
+});
+
+test("lists every command in the main help", async () => {
+  const io = captureIO();
+  assert.equal(await runCli(["--help"], io, [echo]), 0);
+  assert.match(io.stdout, /Commands:\n {2}echo {7}Print its argument/);
+});
+
+test("renders a command's options and defaults in its help", async () => {
+  const io = captureIO();
+  await runCli(["echo", "--help"], io, [echo]);
+  assert.equal(
+    io.stdout,
+    [
+      "gac echo <text>",
+      "",
+      "Print its argument",
+      "",
+      "Arguments:",
+      "  text                   What to print",
+      "",
+      "Options:",
+      "  --upper                Upper-case it",
+      "  --prefix <text>        Prefix (default: >)",
+      "  -h, --help             Show this help",
+      "",
+    ].join("\n"),
+  );
+});
+
+test("rejects an unknown command with a typed one-line error", async () => {
+  await assert.rejects(runCli(["nope"], captureIO(), [echo]), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /unknown command 'nope'/.test(e.message));
+});
+
+test("rejects a missing positional and an unknown option", async () => {
+  await assert.rejects(runCli(["echo"], captureIO(), [echo]), /missing argument <text>/);
+  await assert.rejects(runCli(["echo", "x", "--bogus"], captureIO(), [echo]), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && !e.message.includes("\n"));
+});
