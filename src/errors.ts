@@ -37,6 +37,8 @@ export type GacErrorCode =
   | "BAD_SUITE"
   | "BAD_RESULTS"
   | "NO_PROFILE"
+  // report/
+  | "UNKNOWN_INPUT"
   // cli
   | "BAD_ARGS";
 
