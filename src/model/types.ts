@@ -14,6 +14,8 @@ export interface WeightRef {
   bias?: string;
   out: number;
   in: number;
+  /** The weight's dtype (set by buildModelSpec; graph/ gives each GEMM its weight's dtype). */
+  dtype?: Dtype;
 }
 
 /** A linear map x[in] -> y[out] as the checkpoint stores it. */
@@ -53,6 +55,8 @@ export interface LayerSpec {
   /** RMSNorm weight tensors. */
   inputNorm: string;
   postAttentionNorm: string;
+  /** Older HF Llama checkpoints store `self_attn.rotary_emb.inv_freq` [headDim/2]; it depends on head_dim. */
+  rotaryInvFreq?: string;
   attn: AttentionSpec;
   mlp: MlpSpec;
 }
