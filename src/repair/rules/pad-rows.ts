@@ -1,0 +1,46 @@
+/**
+ * Zero-row padding, one block of whole rows at a time. Row padding is byte-level (+0.0 is all-zero
+ * bits in every float format and in ints), so the rule needs only the row's byte width.
+ *
+ * Streaming: a tensor is fed in blocks of consecutive source rows. The block holding source rows
+ * [a, b) emits destination rows [outputRowBoundary(a), outputRowBoundary(b)): the zero rows that
+ * precede a source row travel with it, the trailing zeros with the last block. Concatenating the
+ * blocks' outputs therefore gives the same bytes whatever the block sizes.
+ */
+import { GacError } from "../../errors.js";
+import { destinationOf, runIndexOf, type PadLayout } from "./layout.js";
+
+/** First destination row owned by the block that starts at source row i (i = from: the end). */
+export function outputRowBoundary(layout: PadLayout, i: number): number {
+  if (i === 0) return 0;
+  if (i === layout.from) return layout.to;
+  // The zeros between source rows i-1 and i belong to row i's block.
+  return destinationOf(layout, i - 1) + 1;
+}
+
+/**
+ * Pads the rows of one block. `block` holds whole source rows starting at `firstRow`; the result
+ * holds the destination rows that block owns, zeros included.
+ */
+export function padRowsBlock(block: Uint8Array, firstRow: number, layout: PadLayout, rowBytes: number): Uint8Array {
+  if (rowBytes <= 0 || block.length % rowBytes !== 0) {
+    throw new GacError("UNSUPPORTED", `padRowsBlock: a block of ${block.length} bytes is not whole rows of ${rowBytes} bytes`);
+  }
+  const rows = block.length / rowBytes;
+  const end = firstRow + rows;
+  if (firstRow < 0 || end > layout.from) {
+    throw new GacError("UNSUPPORTED", `padRowsBlock: rows [${firstRow}, ${end}) are outside the tensor's ${layout.from} rows`);
+  }
+  const outStart = outputRowBoundary(layout, firstRow);
+  const out = new Uint8Array((outputRowBoundary(layout, end) - outStart) * rowBytes);
+  if (rows === 0) return out;
+  for (let k = runIndexOf(layout, firstRow); k < layout.runs.length; k++) {
+    const r = layout.runs[k];
+    if (r.src >= end) break;
+    const a = Math.max(r.src, firstRow);
+    const b = Math.min(r.src + r.len, end);
+    const dst = r.dst + (a - r.src) - outStart;
+    out.set(block.subarray((a - firstRow) * rowBytes, (b - firstRow) * rowBytes), dst * rowBytes);
+  }
+  return out;
+}
