@@ -1,0 +1,1 @@
+"""gac GPU worker: measures kernel calls on request (docs/worker-protocol.md)."""
