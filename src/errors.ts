@@ -29,8 +29,10 @@ export type GacErrorCode =
   | "UNSUPPORTED"
   | "OUTPUT_EXISTS"
   | "INPUT_CHANGED"
+  | "ABORTED"
   // verify/
   | "VERIFY_FAILED"
+  | "BAD_MANIFEST"
   // bench/, worker
   | "NO_GPU"
   | "WORKER_FAILED"
