@@ -1,0 +1,66 @@
+/**
+ * What verify needs from a repaired checkpoint's `gac-repair.json`: how the softmax scale was
+ * handled. "fold": sqrt(D/d) is multiplied into q_proj, the forward uses head_dim^-0.5 as any HF
+ * loader would. "logical": weights are only zero-padded and the manifest records the scale per
+ * layer (`logical.attention_scale`), which the forward must use instead.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { GacError } from "../errors.js";
+
+export const REPAIR_MANIFEST = "gac-repair.json";
+
+export type ScaleMode = "fold" | "logical";
+
+export interface RepairScale {
+  /** Path of the manifest, or null when the directory has none (not a gac repair output). */
+  manifest: string | null;
+  /** null without a manifest: the forward uses each layer's head_dim^-0.5. */
+  mode: ScaleMode | null;
+  attentionScale?: number | number[];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isScale(v: unknown): v is number | number[] {
+  const ok = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
+  return ok(v) || (Array.isArray(v) && v.length > 0 && v.every(ok));
+}
+
+/** Reads the scale handling from a parsed manifest (pure; exported for tests). */
+export function repairScaleFromManifest(manifest: unknown, path: string): RepairScale {
+  if (!isRecord(manifest)) throw new GacError("BAD_MANIFEST", `${path} is not a JSON object`);
+  const logical = manifest.logical;
+  const declared = manifest.scaleMode ?? manifest.scale_mode ?? (isRecord(manifest.options) ? manifest.options.scaleMode : undefined);
+  if (declared !== undefined && declared !== "fold" && declared !== "logical") {
+    throw new GacError("BAD_MANIFEST", `${path} has scale mode ${JSON.stringify(declared)}; expected "fold" or "logical"`);
+  }
+  const mode: ScaleMode = declared ?? (isRecord(logical) ? "logical" : "fold");
+  if (mode === "fold") return { manifest: path, mode };
+  const scale = isRecord(logical) ? logical.attention_scale : undefined;
+  if (scale === undefined) return { manifest: path, mode }; // logical mode with no head_dim change: the scale is head_dim^-0.5
+  if (!isScale(scale)) {
+    throw new GacError("BAD_MANIFEST", `${path} logical.attention_scale is ${JSON.stringify(scale)}; expected a positive number or a list of them`);
+  }
+  return { manifest: path, mode, attentionScale: scale };
+}
+
+export async function readRepairScale(dir: string): Promise<RepairScale> {
+  const path = join(dir, REPAIR_MANIFEST);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { manifest: null, mode: null };
+    throw e;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new GacError("BAD_MANIFEST", `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return repairScaleFromManifest(parsed, path);
+}
