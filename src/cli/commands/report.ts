@@ -1,0 +1,26 @@
+/** gac report: bench results, scans and repair manifests -> figures, tables and an offline HTML page. */
+import { defineCommand, stringValue } from "../command.js";
+import { GacError } from "../../errors.js";
+import { buildReport, loadReportInputs, writeReport } from "../../report/index.js";
+import { resolve } from "node:path";
+
+export const reportCommand = defineCommand({
+  name: "report",
+  summary: "Plot bench results, scans and repair manifests into an HTML page, SVG/PNG figures and Markdown tables",
+  options: {
+    out: { type: "string", short: "o", description: "Output directory (replaced atomically if it holds an earlier report)", valueName: "<dir>" },
+    title: { type: "string", description: "Report title", valueName: "<text>" },
+  },
+  positionals: [{ name: "inputs", description: "results dirs (or a parent such as results/), scan JSON files, gac-repair.json manifests", required: true, variadic: true }],
+  examples: ["gac report results/ --out report/", "gac report results/2026-01-19-h100 scan.json out-model/gac-repair.json -o report/"],
+  async run({ values, positionals, io }) {
+    const out = stringValue(values, "out");
+    if (!out) throw new GacError("BAD_ARGS", "missing --out <dir> (see `gac report --help`)");
+    const inputs = await loadReportInputs(positionals.map((p) => resolve(io.cwd, p)));
+    const report = buildReport(inputs, { title: stringValue(values, "title") });
+    for (const note of report.notes) io.err(`note: ${note}\n`);
+    const written = await writeReport(report, resolve(io.cwd, out));
+    io.out(`wrote ${written.outDir}: ${report.figures.length} figure(s), ${report.tables.length} table(s); open ${written.outDir}/index.html\n`);
+    return 0;
+  },
+});

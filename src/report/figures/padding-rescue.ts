@@ -1,0 +1,138 @@
+/**
+ * P1: a logical head_dim run raw and padded (107 -> 112, 128): latency bars, memory overhead and the
+ * max |diff| of the padded output against the raw one. HET1: heterogeneous per-head dims run per
+ * group raw, per group padded, or as one padded call.
+ */
+import { alignmentClass } from "../alignment.js";
+import { environmentSentence } from "../environment.js";
+import { formatMs, formatPct } from "../markdown-table.js";
+import { environmentsOf, uniq, variantLabel, type FlatRecord } from "../records.js";
+import { chart, makeTable, tip, type Row } from "../spec.js";
+import { ALIGNMENT_COLOR } from "../theme.js";
+import type { Figure, Table } from "../types.js";
+
+const errorBars = (x: object) => ({
+  transform: [{ filter: "isValid(datum.p10_ms) && isValid(datum.p90_ms)" }],
+  mark: { type: "rule", strokeWidth: 1.5, color: "#333333" },
+  encoding: { x, y: { field: "p10_ms", type: "quantitative" }, y2: { field: "p90_ms" } },
+});
+
+export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tables: Table[] } {
+  const records = all.filter((r) => r.suite === "P1" && typeof r.params.head_dim === "number");
+  if (records.length === 0) return { figures: [], tables: [] };
+  const env = environmentSentence(environmentsOf(records));
+  const physical = (r: FlatRecord) => (typeof r.params.pad_to === "number" ? r.params.pad_to : r.params.head_dim ?? 0);
+  const group = (r: FlatRecord) => `${r.gpuLabel} · logical ${r.params.head_dim} · ${variantLabel(r, ["dtype", "causal"])}`;
+  const rawOf = new Map<string, FlatRecord>();
+  for (const r of records) if (physical(r) === r.params.head_dim && r.stats) rawOf.set(group(r), r);
+  const rows: Row[] = records.map((r) => {
+    const phys = physical(r);
+    const raw = rawOf.get(group(r));
+    const logical = r.params.head_dim ?? 0;
+    const ms = r.stats?.median_ms ?? null;
+    const speedup = raw?.stats && ms !== null ? (raw.stats.median_ms / ms - 1) * 100 : null;
+    return {
+      group: group(r),
+      config: phys === logical ? `${logical} raw` : `pad to ${phys}`,
+      physical: phys,
+      alignment: alignmentClass(phys),
+      median_ms: ms,
+      p10_ms: r.stats?.p10_ms ?? null,
+      p90_ms: r.stats?.p90_ms ?? null,
+      overhead_pct: ((phys - logical) / logical) * 100,
+      speedup_pct: speedup,
+      speedup_label: speedup === null || phys === logical ? "" : formatPct(speedup),
+      max_abs_diff: typeof r.extra?.max_abs_diff === "number" ? r.extra.max_abs_diff : null,
+      error: r.error ? `${r.error.type}: ${r.error.message}` : "",
+    };
+  });
+  const measured = rows.filter((r) => r.median_ms !== null);
+  const groups = uniq(measured.map((r) => String(r.group)));
+  const x = { field: "config", type: "nominal", title: "Physical head_dim", sort: { field: "physical", op: "min" }, axis: { labelAngle: 0 } };
+  const y = { field: "median_ms", type: "quantitative", title: "Latency (ms, median)" };
+  const layer = [
+    {
+      mark: { type: "bar", width: { band: 0.6 } },
+      encoding: {
+        x,
+        y,
+        color: { field: "alignment", type: "nominal", title: "Alignment (physical)", scale: ALIGNMENT_COLOR },
+        tooltip: [tip("group", "Case"), tip("config", "Config"), tip("median_ms", "median (ms)", ".3f"), tip("overhead_pct", "memory overhead (%)", ".1f"), tip("speedup_pct", "speedup vs raw (%)", ".1f"), tip("max_abs_diff", "max |diff|", ".2e")],
+      },
+    },
+    errorBars(x),
+    { mark: { type: "text", dy: -10, fontSize: 12, fontWeight: "bold" }, encoding: { x, y: { field: "p90_ms", type: "quantitative" }, text: { field: "speedup_label" } } },
+  ];
+  const figures: Figure[] =
+    measured.length === 0
+      ? []
+      : [
+          {
+            name: "p1-padding-rescue",
+            title: "P1: padding rescue",
+            caption: `A misaligned head_dim run raw and zero-padded; bar colour gives the alignment class of the physical size, the label above each padded bar its speedup over raw, error bars p10-p90. Memory overhead and max |diff| are in the table. ${env}`,
+            spec: chart({ title: "P1: padding rescue", rows: measured, layer, facetWrap: groups.length > 1 ? { field: "group", columns: 2 } : undefined, width: 380, height: 260 }),
+          },
+        ];
+  const tableRows = rows.map((r) => [String(r.group), String(r.config), String(r.physical), formatPct(Number(r.overhead_pct)), r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)), r.speedup_pct === null ? "-" : formatPct(Number(r.speedup_pct)), r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2), String(r.error)]);
+  return { figures, tables: [makeTable("p1-padding-rescue", "P1: padding rescue", `Raw vs padded head_dim: memory overhead of the padding, latency, speedup over raw, and max |diff| of the padded output against raw. ${env}`, ["Case", "Config", "Physical dim", "Memory overhead", "Latency (ms)", "Speedup vs raw", "max |diff|", "Note"], tableRows)] };
+}
+
+const HET_MODE_ORDER = ["per_group_raw", "per_group_padded", "single_padded"];
+
+export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tables: Table[] } {
+  const records = all.filter((r) => r.suite === "HET1");
+  if (records.length === 0) return { figures: [], tables: [] };
+  const env = environmentSentence(environmentsOf(records));
+  // A HET1 case is its params minus mode/pad_to; the modes are the bars within it.
+  const caseKey = (r: FlatRecord) => {
+    const { mode: _mode, pad_to: _pad, op: _op, ...rest } = r.params;
+    const desc = Object.entries(rest).filter(([, v]) => v !== undefined && typeof v !== "object").map(([k, v]) => `${k}=${String(v)}`).join(" ");
+    return `${r.gpuLabel}${desc ? ` · ${desc}` : ""}`;
+  };
+  const baseline = new Map<string, number>();
+  for (const r of records) if (r.params.mode === "per_group_raw" && r.stats) baseline.set(caseKey(r), r.stats.median_ms);
+  const rows: Row[] = records.map((r) => {
+    const base = baseline.get(caseKey(r));
+    const ms = r.stats?.median_ms ?? null;
+    return {
+      group: caseKey(r),
+      mode: String(r.params.mode ?? "unknown"),
+      order: HET_MODE_ORDER.indexOf(String(r.params.mode)),
+      median_ms: ms,
+      p10_ms: r.stats?.p10_ms ?? null,
+      p90_ms: r.stats?.p90_ms ?? null,
+      vs_raw_pct: base !== undefined && ms !== null ? (base / ms - 1) * 100 : null,
+      max_abs_diff: typeof r.extra?.max_abs_diff === "number" ? r.extra.max_abs_diff : null,
+      error: r.error ? `${r.error.type}: ${r.error.message}` : "",
+    };
+  });
+  const measured = rows.filter((r) => r.median_ms !== null);
+  const groups = uniq(measured.map((r) => String(r.group)));
+  const x = { field: "mode", type: "nominal", title: "Execution mode", sort: { field: "order", op: "min" }, axis: { labelAngle: 0 } };
+  const layer = [
+    {
+      mark: { type: "bar", width: { band: 0.6 } },
+      encoding: {
+        x,
+        y: { field: "median_ms", type: "quantitative", title: "Latency (ms, median)" },
+        color: { field: "mode", type: "nominal", title: "Mode", sort: HET_MODE_ORDER, scale: { domain: HET_MODE_ORDER, range: ["#D55E00", "#E69F00", "#0072B2"] } },
+        tooltip: [tip("group", "Case"), tip("mode", "Mode"), tip("median_ms", "median (ms)", ".3f"), tip("vs_raw_pct", "speedup vs per-group raw (%)", ".1f"), tip("max_abs_diff", "max |diff|", ".2e")],
+      },
+    },
+    errorBars(x),
+  ];
+  const figures: Figure[] =
+    measured.length === 0
+      ? []
+      : [
+          {
+            name: "het1-heterogeneous",
+            title: "HET1: heterogeneous head dims",
+            caption: `Heads with different dims run as one call per group at raw size, one call per group padded, or one call with every head padded to the largest; error bars p10-p90. ${env}`,
+            spec: chart({ title: "HET1: heterogeneous head dims", rows: measured, layer, facetWrap: groups.length > 1 ? { field: "group", columns: 2 } : undefined, width: 380, height: 260 }),
+          },
+        ];
+  const tableRows = rows.map((r) => [String(r.group), String(r.mode), r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)), r.vs_raw_pct === null ? "-" : formatPct(Number(r.vs_raw_pct)), r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2), String(r.error)]);
+  return { figures, tables: [makeTable("het1-heterogeneous", "HET1: heterogeneous head dims", `Latency per execution mode and speedup against per-group raw. ${env}`, ["Case", "Mode", "Latency (ms)", "Speedup vs per-group raw", "max |diff|", "Note"], tableRows)] };
+}

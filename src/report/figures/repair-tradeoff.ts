@@ -1,0 +1,100 @@
+/**
+ * The seeds' Figure 5: what each repair strategy costs in memory against what it buys in speed. From
+ * a scan's strategies (speedup predicted from the profile when the scan had one) and from repair
+ * manifests (measured speedup when recorded). Without any speedup, the figure shows the overhead
+ * alone and says so.
+ */
+import { environmentSentence } from "../environment.js";
+import { formatMs, formatPct } from "../markdown-table.js";
+import { uniq } from "../records.js";
+import { chart, makeTable, tip, type Row } from "../spec.js";
+import type { Environment, Figure, RepairManifest, ScanDoc, Table } from "../types.js";
+import { scanLabel } from "./scan-dims.js";
+
+interface Point {
+  strategy: string;
+  source: string;
+  overhead: number;
+  dims: number | null;
+  predictedMs: number | null;
+  predicted: number | null;
+  measured: number | null;
+}
+
+function points(scans: ScanDoc[], repairs: RepairManifest[]): Point[] {
+  const out: Point[] = [];
+  for (const scan of scans) {
+    for (const [strategy, o] of Object.entries(scan.strategies)) {
+      const fromMs = typeof scan.baselineMs === "number" && typeof o.predicted_ms === "number" && o.predicted_ms > 0 ? (scan.baselineMs / o.predicted_ms - 1) * 100 : null;
+      out.push({ strategy, source: scanLabel(scan), overhead: o.param_overhead_pct, dims: o.dims_changed ?? null, predictedMs: o.predicted_ms ?? null, predicted: o.predicted_speedup_pct ?? fromMs, measured: o.measured_speedup_pct ?? null });
+    }
+  }
+  for (const m of repairs) {
+    if (m.paramOverheadPct === undefined) continue;
+    out.push({ strategy: m.strategy, source: m.file, overhead: m.paramOverheadPct, dims: m.changes.filter((c) => c.from !== c.to).length, predictedMs: null, predicted: m.predictedSpeedupPct ?? null, measured: m.measuredSpeedupPct ?? null });
+  }
+  return out;
+}
+
+export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[], envs: Environment[]): { figures: Figure[]; tables: Table[] } {
+  const pts = points(scans, repairs);
+  if (pts.length === 0) return { figures: [], tables: [] };
+  const env = envs.length > 0 ? ` ${environmentSentence(envs)}` : "";
+  const sources = `Sources: ${uniq(pts.map((p) => p.source)).join(", ")}.`;
+  const rows: Row[] = pts.flatMap((p) => {
+    const base = { strategy: p.strategy, source: p.source, overhead_pct: p.overhead, dims_changed: p.dims };
+    const rs: Row[] = [];
+    if (p.predicted !== null) rs.push({ ...base, kind: "predicted", speedup_pct: p.predicted });
+    if (p.measured !== null) rs.push({ ...base, kind: "measured", speedup_pct: p.measured });
+    return rs;
+  });
+  const title = "Repair trade-off: memory overhead vs speedup";
+  let figure: Figure;
+  if (rows.length > 0) {
+    const x = { field: "overhead_pct", type: "quantitative", title: "Parameter memory overhead (%)", scale: { zero: true } };
+    const y = { field: "speedup_pct", type: "quantitative", title: "Speedup over unrepaired (%)", scale: { zero: true } };
+    const layer = [
+      { mark: { type: "rule", color: "#999999", strokeDash: [3, 3] }, encoding: { y: { datum: 0 } } },
+      {
+        mark: { type: "point", filled: true, size: 110 },
+        encoding: {
+          x,
+          y,
+          color: { field: "strategy", type: "nominal", title: "Strategy", scale: { scheme: "tableau10" } },
+          shape: { field: "kind", type: "nominal", title: "Speedup", scale: { domain: ["predicted", "measured"], range: ["diamond", "circle"] } },
+          tooltip: [tip("strategy", "Strategy"), tip("source", "Source"), tip("kind", "Speedup kind"), tip("overhead_pct", "overhead (%)", ".2f"), tip("speedup_pct", "speedup (%)", ".1f"), tip("dims_changed", "dims changed", "d")],
+        },
+      },
+      { mark: { type: "text", dx: 8, align: "left", fontSize: 12 }, encoding: { x, y, text: { field: "strategy" } } },
+    ];
+    const hasMeasured = rows.some((r) => r.kind === "measured");
+    figure = {
+      name: "repair-tradeoff",
+      title,
+      caption: `Each strategy's parameter memory overhead against its speedup (${hasMeasured ? "diamonds predicted from the profile, circles measured" : "predicted from the profile; nothing measured yet"}); up and to the left is better. ${sources}${env}`,
+      spec: chart({ title, rows, layer }),
+    };
+  } else {
+    const overheadRows: Row[] = pts.map((p) => ({ strategy: p.strategy, source: p.source, overhead_pct: p.overhead, dims_changed: p.dims }));
+    const layer = [
+      {
+        mark: { type: "bar", color: "#0072B2" },
+        encoding: {
+          y: { field: "strategy", type: "nominal", title: "Strategy", sort: { field: "overhead_pct" } },
+          x: { field: "overhead_pct", type: "quantitative", title: "Parameter memory overhead (%)" },
+          yOffset: uniq(pts.map((p) => p.source)).length > 1 ? { field: "source" } : undefined,
+          tooltip: [tip("strategy", "Strategy"), tip("source", "Source"), tip("overhead_pct", "overhead (%)", ".2f"), tip("dims_changed", "dims changed", "d")],
+        },
+      },
+      { mark: { type: "text", dx: 4, align: "left", fontSize: 12 }, encoding: { y: { field: "strategy", type: "nominal", sort: { field: "overhead_pct" } }, x: { field: "overhead_pct", type: "quantitative" }, text: { field: "overhead_pct", type: "quantitative", format: ".2f" } } },
+    ];
+    figure = {
+      name: "repair-tradeoff",
+      title: "Repair trade-off: memory overhead per strategy",
+      caption: `Parameter memory overhead of each strategy. No speedup is plotted: the scan had no profile for this GPU (predicted_ms is null) and no measured speedup was recorded. ${sources}${env}`,
+      spec: chart({ title: "Repair trade-off: memory overhead per strategy", subtitle: "speedup not available: no profile and no measurement", rows: overheadRows, layer, height: Math.max(120, 36 * pts.length) }),
+    };
+  }
+  const tableRows = pts.map((p) => [p.strategy, p.source, `${p.overhead.toFixed(2)}%`, p.dims === null ? "-" : String(p.dims), p.predictedMs === null ? "-" : formatMs(p.predictedMs), p.predicted === null ? "-" : formatPct(p.predicted), p.measured === null ? "-" : formatPct(p.measured)]);
+  return { figures: [figure], tables: [makeTable("repair-tradeoff", "Repair strategies", `Memory overhead and speedup of each strategy. ${sources}${env}`, ["Strategy", "Source", "Memory overhead", "Dims changed", "Predicted (ms)", "Predicted speedup", "Measured speedup"], tableRows)] };
+}

@@ -1,0 +1,257 @@
+/**
+ * Reading report inputs. Three kinds, told apart by content, never by file name alone:
+ *   - a bench run directory (run.json and/or results*.jsonl), or a parent holding such directories;
+ *   - a scan document (`gac scan --json`): has `dims` and `calls`;
+ *   - a repair manifest (gac-repair.json): has `strategy` and `edits` or `changes`.
+ * Parsing (text -> values) is separate from reading the disk, so tests feed strings.
+ */
+import { readFile, readdir, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { GacError } from "../errors.js";
+import type { BenchRecord, BenchRun, Environment, RepairManifest, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
+
+/** A parent directory is searched this deep for runs: results/<run>/ and results/<suite>/<run>/. */
+const MAX_SEARCH_DEPTH = 3;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v.length > 0 ? v : typeof v === "number" ? String(v) : undefined;
+}
+function num(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+function numOrNull(v: unknown): number | null | undefined {
+  return v === null ? null : num(v);
+}
+
+/** run.json -> Environment. compute_capability may be "9.0", 9.0 or [9, 0]. */
+export function parseRunJson(text: string, file: string): { runId?: string; env: Environment } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new GacError("BAD_RESULTS", `${file} is not valid JSON (${(e as Error).message}): the run description is damaged`);
+  }
+  if (!isObject(doc)) throw new GacError("BAD_RESULTS", `${file} holds no JSON object: the run description is damaged`);
+  const cap = isObject(doc.capability) ? doc.capability : {};
+  const gpus = Array.isArray(cap.gpus) ? cap.gpus : [];
+  const gpu = isObject(cap.gpu) ? cap.gpu : isObject(gpus[0]) ? gpus[0] : {};
+  const cc = gpu.compute_capability;
+  const env: Environment = {
+    gpu: str(gpu.name) ?? "unknown GPU",
+    driver: str(cap.driver),
+    torch: str(cap.torch),
+    cuda: str(cap.cuda),
+    cudnn: str(cap.cudnn),
+    commit: str(doc.git_commit),
+    date: str(doc.created),
+    command: str(doc.command),
+    computeCapability: Array.isArray(cc) ? cc.join(".") : str(cc),
+  };
+  return { runId: str(doc.run_id), env };
+}
+
+/**
+ * results*.jsonl -> records. A truncated last line (a run killed mid-write) is skipped with a note;
+ * a damaged line anywhere else is an error, since the rest of the file cannot be trusted either.
+ * Lines without suite/params are skipped with a count.
+ */
+export function parseResultsJsonl(text: string, file: string, notes: string[]): BenchRecord[] {
+  const lines = text.split("\n");
+  while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
+  const records: BenchRecord[] = [];
+  let malformed = 0;
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      if (i === lines.length - 1) {
+        notes.push(`${file}: the last line (${i + 1}) is cut short and was skipped; the run was probably interrupted`);
+        return;
+      }
+      throw new GacError("BAD_RESULTS", `${file} line ${i + 1} is not valid JSON: the results file is damaged`);
+    }
+    const r = toRecord(v);
+    if (r) records.push(r);
+    else malformed++;
+  });
+  if (malformed > 0) notes.push(`${file}: ${malformed} line(s) without suite/params were skipped`);
+  return records;
+}
+
+function toRecord(v: unknown): BenchRecord | undefined {
+  if (!isObject(v) || typeof v.suite !== "string" || !isObject(v.params)) return undefined;
+  const s = isObject(v.stats) ? v.stats : undefined;
+  const median = s ? num(s.median_ms) : undefined;
+  const err = isObject(v.error) ? { type: str(v.error.type) ?? "error", message: str(v.error.message) ?? "" } : undefined;
+  return {
+    suite: v.suite,
+    case: str(v.case) ?? JSON.stringify(v.params),
+    params: v.params,
+    stats: s && median !== undefined && median > 0 ? { median_ms: median, p10_ms: num(s.p10_ms), p90_ms: num(s.p90_ms), n: num(s.n), mean_ms: num(s.mean_ms), rel_ci: num(s.rel_ci) } : undefined,
+    kernels: Array.isArray(v.kernels) ? v.kernels.filter((k): k is string => typeof k === "string") : undefined,
+    error: err,
+    extra: isObject(v.extra) ? v.extra : undefined,
+    gpu: str(v.gpu) ?? "",
+    gpu_index: num(v.gpu_index),
+    time: str(v.time),
+  };
+}
+
+export type JsonInputKind = "scan" | "repair" | "run" | "unknown";
+
+export function detectJsonKind(doc: unknown): JsonInputKind {
+  if (!isObject(doc)) return "unknown";
+  if (Array.isArray(doc.dims) && Array.isArray(doc.calls)) return "scan";
+  if (typeof doc.strategy === "string" && (Array.isArray(doc.edits) || Array.isArray(doc.changes))) return "repair";
+  if ("run_id" in doc && "capability" in doc) return "run";
+  return "unknown";
+}
+
+function strategyOutcome(v: unknown): StrategyOutcome | undefined {
+  if (!isObject(v)) return undefined;
+  const overhead = num(v.param_overhead_pct);
+  if (overhead === undefined) return undefined;
+  return {
+    param_overhead_pct: overhead,
+    dims_changed: num(v.dims_changed),
+    predicted_ms: numOrNull(v.predicted_ms),
+    predicted_speedup_pct: numOrNull(v.predicted_speedup_pct),
+    measured_ms: numOrNull(v.measured_ms),
+    measured_speedup_pct: numOrNull(v.measured_speedup_pct),
+  };
+}
+
+export function parseScan(doc: Json, file: string): ScanDoc {
+  const model = isObject(doc.model) ? doc.model : {};
+  const strategies: Record<string, StrategyOutcome> = {};
+  if (isObject(doc.strategies)) {
+    for (const [name, v] of Object.entries(doc.strategies)) {
+      const o = strategyOutcome(v);
+      if (o) strategies[name] = o;
+    }
+  }
+  const summary = isObject(doc.summary) ? doc.summary : {};
+  const dims = (doc.dims as unknown[]).filter(isObject).flatMap((d) => {
+    const value = num(d.value);
+    if (value === undefined) return [];
+    return [{ id: str(d.id) ?? "", role: str(d.role) ?? "dim", name: str(d.name), value, aligned8: typeof d.aligned8 === "boolean" ? d.aligned8 : undefined, aligned16: typeof d.aligned16 === "boolean" ? d.aligned16 : undefined }];
+  });
+  const calls = (doc.calls as unknown[]).filter(isObject).map((c) => ({
+    id: str(c.id) ?? "",
+    kind: str(c.kind) ?? "call",
+    phase: str(c.phase),
+    shape: c.shape,
+    verdict: str(c.verdict) ?? "unknown",
+    kernel: str(c.kernel),
+    reason: str(c.reason),
+    source: str(c.source),
+    predicted_ms: numOrNull(c.predicted_ms),
+  }));
+  const gpu = isObject(doc.gpu) ? str(doc.gpu.name) : str(doc.gpu);
+  const runtime = isObject(doc.runtime) ? str(doc.runtime.name) ?? JSON.stringify(doc.runtime) : str(doc.runtime);
+  return {
+    file,
+    model: { family: str(model.family), layers: num(model.layers), hidden_size: num(model.hidden_size), num_heads: num(model.num_heads), num_kv_heads: num(model.num_kv_heads), head_dim: num(model.head_dim), name: str(model.name) },
+    dims,
+    calls,
+    strategies,
+    baselineMs: numOrNull(summary.predicted_ms) ?? numOrNull(summary.baseline_ms),
+    gpu,
+    runtime,
+  };
+}
+
+export function parseRepair(doc: Json, file: string): RepairManifest {
+  const list = Array.isArray(doc.changes) ? doc.changes : Array.isArray(doc.edits) ? doc.edits : [];
+  const changes = list.filter(isObject).flatMap((c) => {
+    const from = num(c.from);
+    const to = num(c.to);
+    return from !== undefined && to !== undefined ? [{ id: str(c.id) ?? "", from, to }] : [];
+  });
+  const speed = isObject(doc.speedup) ? doc.speedup : {};
+  return {
+    file,
+    strategy: String(doc.strategy),
+    changes,
+    paramOverheadPct: num(doc.param_overhead_pct) ?? num(doc.paramOverheadPct),
+    predictedSpeedupPct: numOrNull(doc.predicted_speedup_pct) ?? numOrNull(speed.predicted_pct),
+    measuredSpeedupPct: numOrNull(doc.measured_speedup_pct) ?? numOrNull(speed.measured_pct),
+  };
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return (await stat(p)).isDirectory();
+}
+
+async function readRunDir(dir: string, notes: string[]): Promise<BenchRun | undefined> {
+  const names = await readdir(dir);
+  const jsonl = names.filter((n) => /^results.*\.jsonl$/.test(n)).sort();
+  const hasRunJson = names.includes("run.json");
+  if (!hasRunJson && jsonl.length === 0) return undefined;
+  let runId = basename(dir);
+  let env: Environment = { gpu: "unknown GPU" };
+  if (hasRunJson) {
+    const parsed = parseRunJson(await readFile(join(dir, "run.json"), "utf8"), join(dir, "run.json"));
+    runId = parsed.runId ?? runId;
+    env = parsed.env;
+  } else {
+    notes.push(`${dir}: no run.json, so its environment is unknown`);
+  }
+  const records: BenchRecord[] = [];
+  for (const f of jsonl) records.push(...parseResultsJsonl(await readFile(join(dir, f), "utf8"), join(dir, f), notes));
+  if (env.gpu === "unknown GPU") env = { ...env, gpu: records.find((r) => r.gpu)?.gpu ?? env.gpu };
+  return { runId, dir, env, records };
+}
+
+async function readJsonInput(file: string, into: ReportInputs): Promise<void> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(file, "utf8"));
+  } catch (e) {
+    throw new GacError("UNKNOWN_INPUT", `${file} is not valid JSON (${(e as Error).message.split("\n")[0]}); report inputs are results directories, scan JSON or repair manifests`);
+  }
+  const kind = detectJsonKind(doc);
+  if (kind === "scan" && isObject(doc)) into.scans.push(parseScan(doc, file));
+  else if (kind === "repair" && isObject(doc)) into.repairs.push(parseRepair(doc, file));
+  else if (kind === "run") {
+    const run = await readRunDir(join(file, ".."), into.notes);
+    if (run) into.runs.push(run);
+  } else throw new GacError("UNKNOWN_INPUT", `${file} is neither a scan (dims + calls), a repair manifest (strategy + changes) nor a run.json`);
+}
+
+async function searchDir(dir: string, depth: number, into: ReportInputs): Promise<void> {
+  const run = await readRunDir(dir, into.notes);
+  if (run) {
+    into.runs.push(run);
+    return;
+  }
+  if (depth >= MAX_SEARCH_DEPTH) return;
+  for (const name of (await readdir(dir)).sort()) {
+    if (name.startsWith(".")) continue;
+    const p = join(dir, name);
+    if (await isDir(p)) await searchDir(p, depth + 1, into);
+    else if (name === "gac-repair.json") await readJsonInput(p, into);
+  }
+}
+
+/** Reads every input path; directories are searched for runs and repair manifests. */
+export async function loadReportInputs(paths: string[]): Promise<ReportInputs> {
+  const into: ReportInputs = { runs: [], scans: [], repairs: [], notes: [] };
+  for (const p of paths) {
+    const s = await stat(p).catch(() => undefined);
+    if (!s) throw new GacError("MISSING_FILE", `${p} does not exist`);
+    if (s.isDirectory()) await searchDir(p, 0, into);
+    else await readJsonInput(p, into);
+  }
+  if (into.runs.length === 0 && into.scans.length === 0 && into.repairs.length === 0) {
+    throw new GacError("UNKNOWN_INPUT", `no bench runs, scans or repair manifests found in ${paths.join(", ")}`);
+  }
+  return into;
+}

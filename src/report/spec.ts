@@ -1,0 +1,61 @@
+/**
+ * Small builders shared by the figure files: the top-level wrapper (config, data, optional facet by
+ * GPU) and Table construction. Specs carry no $schema URL so the offline page references nothing.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import { markdownTable } from "./markdown-table.js";
+import { CHART_HEIGHT, CHART_WIDTH, VEGA_CONFIG } from "./theme.js";
+import type { Table } from "./types.js";
+
+export type Row = Record<string, string | number | boolean | null>;
+
+export interface ChartParts {
+  title: string;
+  subtitle?: string;
+  rows: Row[];
+  layer: unknown[];
+  /** Facet rows by this field (e.g. one panel per GPU) when it has more than one value. */
+  facetRow?: string;
+  facetTitle?: string;
+  /** Wrap facets into columns instead of rows (for many small panels). */
+  facetWrap?: { field: string; columns: number; independentX?: boolean };
+  width?: number;
+  height?: number;
+}
+
+export function chart(p: ChartParts): TopLevelSpec {
+  const title = p.subtitle ? { text: p.title, subtitle: p.subtitle } : p.title;
+  const size = { width: p.width ?? CHART_WIDTH, height: p.height ?? CHART_HEIGHT };
+  const panels = p.facetRow ? new Set(p.rows.map((r) => r[p.facetRow ?? ""])).size : 1;
+  const base = { title, config: VEGA_CONFIG, data: { values: p.rows } };
+  let spec: unknown;
+  if (p.facetWrap) {
+    spec = {
+      ...base,
+      facet: { field: p.facetWrap.field, type: "nominal", title: null },
+      columns: p.facetWrap.columns,
+      spec: { ...size, layer: p.layer },
+      resolve: { scale: { x: p.facetWrap.independentX ? "independent" : "shared", y: "independent" }, axis: { x: "independent" } },
+    };
+  } else if (p.facetRow && panels > 1) {
+    spec = {
+      ...base,
+      facet: { row: { field: p.facetRow, type: "nominal", title: p.facetTitle ?? null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top" } } },
+      spec: { ...size, layer: p.layer },
+      resolve: { scale: { y: "independent" } },
+    };
+  } else {
+    spec = { ...base, ...size, layer: p.layer };
+  }
+  // The builders above assemble plain JSON; vega-lite's union types are checked when it compiles.
+  return spec as TopLevelSpec;
+}
+
+export function makeTable(name: string, title: string, caption: string, columns: string[], rows: string[][]): Table {
+  return { name, title, caption, columns, rows, markdown: markdownTable(columns, rows) };
+}
+
+/** Tooltip entry for a quantitative field with a d3 format. */
+export function tip(field: string, title: string, format?: string): Record<string, string> {
+  return format ? { field, title, type: "quantitative", format } : { field, title, type: "nominal" };
+}
