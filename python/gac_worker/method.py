@@ -74,6 +74,7 @@ class Measurement:
         return {
             "stats": self.summary.to_json("ms"),
             "samples_ms": self.samples_ms,
+            "clocks_mhz": self.clocks_mhz,
             "dropped_throttled": self.dropped_throttled,
             "stop_reason": self.stop_reason,
             "sm_clock_mhz": {

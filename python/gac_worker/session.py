@@ -4,6 +4,7 @@ lock keeps lines whole."""
 from __future__ import annotations
 
 import gc
+import re
 import queue
 import sys
 import threading
@@ -16,6 +17,7 @@ from .method import MethodConfig, measure
 from .protocol import Cancel, Job, JobError, Shutdown, dumps, parse_message, peek_id
 
 HEARTBEAT_S = 5.0
+TRIGGERED = re.compile(r"\s*\(Triggered internally at [^)]*\)\.?")
 _EOF = object()
 
 
@@ -142,6 +144,7 @@ def warning_lines(caught: list, limit: int = 20) -> list[str]:
     lines: list[str] = []
     for w in caught:
         text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+        text = TRIGGERED.sub("", text).strip()  # drop " (Triggered internally at .../sdp_utils.cpp:255.)"
         if text and text not in lines:
             lines.append(text)
     return lines[:limit]

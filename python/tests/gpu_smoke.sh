@@ -11,4 +11,4 @@ time python3 -u -m gac_worker < python/tests/gpu_smoke_jobs.jsonl > "$OUT/smoke.
   | python3 -u -m gac_worker > "$OUT/cancel.jsonl" 2> "$OUT/cancel.stderr"; echo "cancel rc=$?"
 python3 -m gac_worker.check_do_bench --out "$OUT/check_do_bench.json" 2> "$OUT/check.stderr"; echo "check rc=$?"
 python3 python/tests/gpu_digest.py "$OUT/smoke.jsonl" "$OUT/cancel.jsonl"
-tail -5 "$OUT/smoke.stderr" "$OUT/check.stderr"
+tail -n 5 "$OUT/smoke.stderr" "$OUT/check.stderr"
