@@ -1,0 +1,63 @@
+/**
+ * `gac-repair.json`: what was done to a checkpoint, enough to audit it, to undo it (logical dims),
+ * and for runtimes and verify/ to run it (scale mode, logical attention scale).
+ *
+ * `scaleMode` is always written: verify/ reads it first. `logical.attention_scale` is written only
+ * in logical mode, where the weights carry no scale correction and a runtime must pass d^-0.5
+ * itself; in fold mode the stock head_dim^-0.5 is already right.
+ */
+import type { DimChange, Refusal, Strategy } from "../plan/types.js";
+import type { ConfigFieldChange } from "./config-update.js";
+import type { FileDigest } from "./stream-shard.js";
+import type { ScaleMode, TensorEdit } from "./tensor-edits.js";
+
+export const REPAIR_MANIFEST_FILE = "gac-repair.json";
+export const MANIFEST_FORMAT = 1;
+
+export interface ManifestTensorEdit {
+  tensor: string;
+  from: number[];
+  to: number[];
+  /** Multiplier folded into the values (fold mode, q's output factor). */
+  scale?: number;
+  reasons: string[];
+}
+
+export interface RepairManifest {
+  format: typeof MANIFEST_FORMAT;
+  tool: "gac";
+  version: string;
+  createdAt: string;
+  strategy: Strategy;
+  scaleMode: ScaleMode;
+  /** Dim changes applied. */
+  changes: DimChange[];
+  /** Dim changes the strategy wanted that were left as they were, with why. */
+  skipped: Refusal[];
+  tensors: ManifestTensorEdit[];
+  config: ConfigFieldChange[];
+  logical: {
+    /** Original head_dim when it changed (q/k/v heads hold zeros beyond it). */
+    head_dim?: number;
+    /** Logical mode only: the softmax scale a runtime must pass (d^-0.5). */
+    attention_scale?: number;
+    /** Every changed dim's original size, by change id. */
+    dims: Record<string, number>;
+  };
+  overhead: { paramsBefore: number; paramsAfter: number; paramOverheadPct: number; bytesBefore: number; bytesAfter: number };
+  input: { dir: string; files: FileDigest[] };
+  output: { files: FileDigest[] };
+}
+
+export function manifestTensorEdits(edits: readonly TensorEdit[]): ManifestTensorEdit[] {
+  return edits.map((e) => ({ tensor: e.tensor, from: e.from, to: e.to, ...(e.scale !== undefined ? { scale: e.scale } : {}), reasons: e.reasons }));
+}
+
+export function logicalDims(changes: readonly DimChange[], scaleMode: ScaleMode): RepairManifest["logical"] {
+  const headDim = changes.find((c) => c.site.kind === "head_dim");
+  return {
+    ...(headDim ? { head_dim: headDim.from } : {}),
+    ...(headDim && scaleMode === "logical" ? { attention_scale: headDim.from ** -0.5 } : {}),
+    dims: Object.fromEntries(changes.map((c) => [c.id, c.from])),
+  };
+}

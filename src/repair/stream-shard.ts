@@ -1,0 +1,187 @@
+/**
+ * Streams one safetensors file from input to output with bounded memory: the input is read front to
+ * back in offset order (header, each tensor, any gap or tail), so its sha256 covers the whole file
+ * in one pass; every tensor is copied or transformed in blocks of whole rows of at most
+ * `chunkBytes`; the output is written with positional writes and hashed as it goes.
+ *
+ * Pipeline: the read of the next block is in flight while the current one is transformed, hashed
+ * and written, and at most one write is pending: about three blocks in memory (3 x 16 MiB by
+ * default, plus a padded block's zeros).
+ */
+import { createHash } from "node:crypto";
+import { open, type FileHandle } from "node:fs/promises";
+import { GacError, formatCount } from "../errors.js";
+import { LENGTH_PREFIX_BYTES } from "../checkpoint/safetensors-header.js";
+import { planSafetensorsLayout } from "../checkpoint/safetensors-write.js";
+import { DTYPES, type Dtype, type SafetensorsFileInfo } from "../checkpoint/types.js";
+import { padColumnsBlock } from "./rules/pad-columns.js";
+import { padRowsBlock } from "./rules/pad-rows.js";
+import { foldScaleBlock } from "./rules/fold-scale.js";
+import type { TensorEdit } from "./tensor-edits.js";
+
+/** Sequential disk throughput is flat above a few MiB; 16 MiB keeps three blocks in flight under 64 MiB. */
+export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+
+export interface FileDigest {
+  /** Path relative to the checkpoint directory. */
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface StreamContext {
+  chunkBytes: number;
+  /** Called after each output block with the bytes it added. */
+  onBytes: (n: number) => void;
+  signal?: AbortSignal;
+}
+
+/** One contiguous read of the input and what to do with it. */
+type Piece =
+  | { kind: "hash"; position: number; length: number }
+  | { kind: "copy"; position: number; length: number }
+  | { kind: "edit"; position: number; length: number; edit: TensorEdit; dtype: Dtype; firstRow: number };
+
+function rowBytesOf(shape: readonly number[], elemBytes: number): number {
+  return shape.slice(1).reduce((a, b) => a * b, 1) * elemBytes;
+}
+
+/** Applies a tensor's edit to one block of whole source rows: scale, then columns, then rows. */
+export function transformBlock(block: Uint8Array, firstRow: number, edit: TensorEdit, dtype: Dtype): Uint8Array {
+  const elemBytes = DTYPES[dtype].bytes;
+  let out = block;
+  if (edit.scale !== undefined) out = foldScaleBlock(out, dtype, edit.scale);
+  if (edit.cols) out = padColumnsBlock(out, edit.cols, elemBytes);
+  if (edit.rows) out = padRowsBlock(out, firstRow, edit.rows, rowBytesOf(edit.to, elemBytes));
+  return out;
+}
+
+/** The reads that cover a whole input file in offset order. */
+function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, TensorEdit>, chunkBytes: number): Piece[] {
+  const pieces: Piece[] = [];
+  let position = 0;
+  const hashUpTo = (end: number) => {
+    for (; position < end; ) {
+      const length = Math.min(chunkBytes, end - position);
+      pieces.push({ kind: "hash", position, length });
+      position += length;
+    }
+  };
+  hashUpTo(LENGTH_PREFIX_BYTES + info.headerLength);
+  for (const t of [...info.tensors].sort((a, b) => a.start - b.start)) {
+    if (t.start < position) throw new GacError("BAD_OFFSETS", `tensor '${t.name}' in ${info.path} overlaps the bytes before it`);
+    hashUpTo(t.start);
+    const edit = edits.get(t.name);
+    const end = t.start + t.byteLength;
+    if (!edit) {
+      for (; position < end; ) {
+        const length = Math.min(chunkBytes, end - position);
+        pieces.push({ kind: "copy", position, length });
+        position += length;
+      }
+      continue;
+    }
+    const elemBytes = DTYPES[t.dtype].bytes;
+    const inRow = rowBytesOf(edit.from, elemBytes);
+    const outRow = rowBytesOf(edit.to, elemBytes);
+    // Folding decodes to float64 (8 bytes per element): smaller blocks keep that copy near chunkBytes.
+    const budget = edit.scale !== undefined ? Math.max(1, Math.floor(chunkBytes / (8 / elemBytes))) : chunkBytes;
+    const rowsPerBlock = Math.max(1, Math.floor(budget / Math.max(inRow, outRow)));
+    const rows = edit.from[0];
+    if (rows * inRow !== t.byteLength) throw new GacError("SHAPE_SIZE_MISMATCH", `tensor '${t.name}' has ${t.byteLength} bytes, not ${rows} rows of ${inRow}`);
+    for (let r = 0; r < rows; r += rowsPerBlock) {
+      const n = Math.min(rowsPerBlock, rows - r);
+      pieces.push({ kind: "edit", position, length: n * inRow, edit, dtype: t.dtype, firstRow: r });
+      position += n * inRow;
+    }
+  }
+  hashUpTo(info.size);
+  return pieces;
+}
+
+async function readExactly(fh: FileHandle, length: number, position: number, path: string): Promise<Uint8Array> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) {
+      throw new GacError("INPUT_CHANGED", `${path} ended at byte ${formatCount(position + done)}, before the ${formatCount(length)} bytes at ${formatCount(position)} its header promised: the input changed while gac read it`);
+    }
+    done += bytesRead;
+  }
+  return buf;
+}
+
+/**
+ * Writes the repaired copy of `info` to `outputPath` (a new file). Returns the digests of both;
+ * tensors keep their input order, edited ones take their new shapes.
+ */
+export async function streamShard(
+  info: SafetensorsFileInfo,
+  names: { input: string; output: string },
+  outputPath: string,
+  edits: ReadonlyMap<string, TensorEdit>,
+  ctx: StreamContext,
+): Promise<{ input: FileDigest; output: FileDigest }> {
+  const ordered = [...info.tensors].sort((a, b) => a.start - b.start);
+  const layout = planSafetensorsLayout(
+    ordered.map((t) => ({ name: t.name, dtype: t.dtype, shape: edits.get(t.name)?.to ?? t.shape })),
+    info.metadata,
+  );
+  const pieces = planPieces(info, edits, ctx.chunkBytes);
+  const inHash = createHash("sha256");
+  const outHash = createHash("sha256");
+  const input = await open(info.path, "r");
+  let output: FileHandle | undefined;
+  try {
+    output = await open(outputPath, "wx");
+    const out = output;
+    let outPos = 0;
+    let pendingWrite: Promise<unknown> = Promise.resolve();
+    const write = async (bytes: Uint8Array) => {
+      await pendingWrite;
+      outHash.update(bytes);
+      const at = outPos;
+      outPos += bytes.byteLength;
+      pendingWrite = out.write(bytes, 0, bytes.byteLength, at);
+      pendingWrite.catch(() => undefined);
+      ctx.onBytes(bytes.byteLength);
+    };
+    await write(layout.header);
+
+    // A read or write that fails while another step is awaited must not become an unhandled rejection:
+    // each promise gets a no-op handler and is still awaited (and its error thrown) in order.
+    const started = <T>(p: Promise<T>): Promise<T> => {
+      p.catch(() => undefined);
+      return p;
+    };
+    let next = pieces.length > 0 ? started(readExactly(input, pieces[0].length, pieces[0].position, info.path)) : undefined;
+    for (let i = 0; i < pieces.length; i++) {
+      if (ctx.signal?.aborted) throw new GacError("ABORTED", `repair of ${names.input} was interrupted`);
+      const piece = pieces[i];
+      const block = await next!;
+      const following = pieces[i + 1];
+      next = following ? started(readExactly(input, following.length, following.position, info.path)) : undefined;
+      inHash.update(block);
+      if (piece.kind === "copy") await write(block);
+      else if (piece.kind === "edit") await write(transformBlock(block, piece.firstRow, piece.edit, piece.dtype));
+    }
+    await pendingWrite;
+    if (outPos !== layout.totalSize) {
+      throw new GacError("SHAPE_SIZE_MISMATCH", `${names.output}: wrote ${formatCount(outPos)} bytes but its header describes ${formatCount(layout.totalSize)}: a bug in repair`);
+    }
+    return {
+      input: { name: names.input, bytes: info.size, sha256: inHash.digest("hex") },
+      output: { name: names.output, bytes: outPos, sha256: outHash.digest("hex") },
+    };
+  } finally {
+    await input.close();
+    await output?.close();
+  }
+}
+
+/** The size of the repaired file, known before any byte is written (for progress totals). */
+export function repairedFileSize(info: SafetensorsFileInfo, edits: ReadonlyMap<string, TensorEdit>): number {
+  const ordered = [...info.tensors].sort((a, b) => a.start - b.start);
+  return planSafetensorsLayout(ordered.map((t) => ({ name: t.name, dtype: t.dtype, shape: edits.get(t.name)?.to ?? t.shape })), info.metadata).totalSize;
+}
