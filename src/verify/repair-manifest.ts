@@ -7,10 +7,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GacError } from "../errors.js";
+import { REPAIR_MANIFEST_FILE } from "../repair/manifest.js";
+import type { ScaleMode } from "../repair/tensor-edits.js";
 
-export const REPAIR_MANIFEST = "gac-repair.json";
-
-export type ScaleMode = "fold" | "logical";
+export type { ScaleMode };
 
 export interface RepairScale {
   /** Path of the manifest, or null when the directory has none (not a gac repair output). */
@@ -32,15 +32,13 @@ function isScale(v: unknown): v is number | number[] {
 /** Reads the scale handling from a parsed manifest (pure; exported for tests). */
 export function repairScaleFromManifest(manifest: unknown, path: string): RepairScale {
   if (!isRecord(manifest)) throw new GacError("BAD_MANIFEST", `${path} is not a JSON object`);
-  const logical = manifest.logical;
-  const declared = manifest.scaleMode ?? manifest.scale_mode ?? (isRecord(manifest.options) ? manifest.options.scaleMode : undefined);
-  if (declared !== undefined && declared !== "fold" && declared !== "logical") {
-    throw new GacError("BAD_MANIFEST", `${path} has scale mode ${JSON.stringify(declared)}; expected "fold" or "logical"`);
+  const mode = manifest.scaleMode;
+  if (mode !== "fold" && mode !== "logical") {
+    throw new GacError("BAD_MANIFEST", `${path} has scaleMode ${JSON.stringify(mode ?? null)}; expected "fold" or "logical"`);
   }
-  const mode: ScaleMode = declared ?? (isRecord(logical) ? "logical" : "fold");
   if (mode === "fold") return { manifest: path, mode };
-  const scale = isRecord(logical) ? logical.attention_scale : undefined;
-  if (scale === undefined) return { manifest: path, mode }; // logical mode with no head_dim change: the scale is head_dim^-0.5
+  const scale = isRecord(manifest.logical) ? manifest.logical.attention_scale : undefined;
+  if (scale === undefined) return { manifest: path, mode }; // no head_dim change: head_dim^-0.5 is still right
   if (!isScale(scale)) {
     throw new GacError("BAD_MANIFEST", `${path} logical.attention_scale is ${JSON.stringify(scale)}; expected a positive number or a list of them`);
   }
@@ -48,7 +46,7 @@ export function repairScaleFromManifest(manifest: unknown, path: string): Repair
 }
 
 export async function readRepairScale(dir: string): Promise<RepairScale> {
-  const path = join(dir, REPAIR_MANIFEST);
+  const path = join(dir, REPAIR_MANIFEST_FILE);
   let text: string;
   try {
     text = await readFile(path, "utf8");
