@@ -64,9 +64,13 @@ export interface ResultMessage {
   stats: Stats;
   samples_ms?: number[];
   dropped_throttled?: number;
-  sm_clock_mhz?: { median?: number; min?: number };
+  sm_clock_mhz?: Record<string, unknown>;
   kernels?: string[];
   extra?: Record<string, unknown>;
+  /** Why sampling stopped (noise target met, time cap...), the method used, and notes. */
+  stop_reason?: string;
+  method?: Record<string, unknown>;
+  warnings?: string[];
 }
 
 export type WorkerErrorType = "backend_refused" | "oom" | "bad_job" | "cancelled" | "internal";
@@ -74,7 +78,7 @@ export type WorkerErrorType = "backend_refused" | "oom" | "bad_job" | "cancelled
 export interface ErrorMessage {
   type: "error";
   id: string | null;
-  error: { type: WorkerErrorType | string; message: string };
+  error: { type: WorkerErrorType | string; message: string; warnings?: string[] };
 }
 
 export interface HeartbeatMessage {
@@ -150,6 +154,9 @@ export function parseWorkerLine(line: string): WorkerMessage | UnknownMessage {
       if (isRecord(raw.sm_clock_mhz)) msg.sm_clock_mhz = raw.sm_clock_mhz;
       if (Array.isArray(raw.kernels)) msg.kernels = raw.kernels.map(String);
       if (isRecord(raw.extra)) msg.extra = raw.extra;
+      if (typeof raw.stop_reason === "string") msg.stop_reason = raw.stop_reason;
+      if (isRecord(raw.method)) msg.method = raw.method;
+      if (Array.isArray(raw.warnings)) msg.warnings = raw.warnings.map(String);
       return msg;
     }
     case "error": {

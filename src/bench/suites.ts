@@ -139,7 +139,7 @@ function gemmCase(m: number, n: number, k: number, dtype: BenchDtype, sweep: "k"
 }
 
 /** Cheap settings for "does this backend accept this shape" probes (C21): a few samples suffice. */
-const ACCEPTANCE_METHOD: Record<string, JsonValue> = { min_samples: 3, min_time_s: 0, max_time_s: 0.1 };
+const ACCEPTANCE_METHOD: Record<string, JsonValue> = { min_samples: 3, min_gpu_time_s: 0, max_wall_s: 0.5, warmup_min_count: 1, warmup_min_ms: 0 };
 
 // ---------------------------------------------------------------------------------------------
 // The suites.
@@ -264,36 +264,31 @@ function paddedSize(d: number, strategy: string): number | undefined {
 }
 
 /**
- * HET1: PaLU leaves a different head_dim per head group. Three ways to run one layer's attention:
- * one call per group with its raw dim, one call per group padded to a multiple of 8, and one call
- * for all heads padded to the largest dim rounded up to 8.
+ * HET1: PaLU leaves a different head_dim per head group. Three ways to run one layer's attention
+ * (the worker's sdpa_hetero modes): one call per group with its raw dim, one call per group padded
+ * to a multiple of 8, and one call for all heads padded to the largest dim rounded up to 8.
  */
 const HET1: Suite = {
   name: "HET1",
   summary: "Heterogeneous per-group head dims (PaLU-like): per-group raw, per-group padded, one padded call",
-  defaults: { batch: 4, heads_per_group: 4, seq: 2048, group_head_dims: [114, 116, 117, 118, 120, 121, 122, 123, 124, 125], dtype: "fp16" },
+  defaults: {
+    batch: 4, heads_per_group: 4, seq: 2048, group_head_dims: [114, 116, 117, 118, 120, 121, 122, 123, 124, 125], dtype: "fp16",
+    pad_multiple: 8, modes: ["per_group_raw", "per_group_padded", "single_padded"],
+  },
   quick: { batch: 1, heads_per_group: 1, seq: 128, group_head_dims: [107, 114] },
   build(c) {
-    const dims = nums(c, "group_head_dims");
-    const dtype = dtypeOf(String(c.dtype));
-    const common = { batch: num(c, "batch"), heads_per_group: num(c, "heads_per_group"), q_len: num(c, "seq"), kv_len: num(c, "seq"), dtype, causal: false, backend: "AUTO" };
-    const perGroup = (strategy: string, padTo?: number[]): CaseInput => {
-      const jobParams: Record<string, JsonValue> = { ...common, group_head_dims: dims, ...(padTo ? { group_pad_to: padTo } : {}) };
-      return {
-        params: { op: "sdpa_hetero", ...common, group_head_dims: dims, ...(padTo ? { group_pad_to: padTo } : {}), strategy },
-        job: { op: "sdpa_hetero", params: jobParams },
-        estimateS: ESTIMATE_S.timed * 2,
-      };
+    const params = {
+      batch: num(c, "batch"), heads_per_group: num(c, "heads_per_group"), q_len: num(c, "seq"), kv_len: num(c, "seq"),
+      group_head_dims: nums(c, "group_head_dims"), dtype: dtypeOf(String(c.dtype)), causal: false, backend: "AUTO", pad_multiple: num(c, "pad_multiple"),
     };
-    const maxDim = Math.max(...dims);
-    const heads = dims.length * num(c, "heads_per_group");
-    return [
-      perGroup("per_group_raw"),
-      perGroup("per_group_multiple_8", dims.map((d) => roundUp(d, 8))),
-      sdpaCase({ batch: num(c, "batch"), heads, kv_heads: heads, q_len: num(c, "seq"), kv_len: num(c, "seq"), head_dim: maxDim, pad_to: roundUp(maxDim, 8), dtype, causal: false, backend: "AUTO" }, { strategy: "single_call_multiple_8" }),
-    ];
+    return strs(c, "modes").map((mode) => {
+      if (!HETERO_MODES.some((m) => m === mode)) throw new GacError("BAD_SUITE", `HET1 mode '${mode}' is unknown; known: ${HETERO_MODES.join(", ")}`);
+      return { params: { op: "sdpa_hetero", ...params, mode }, job: { op: "sdpa_hetero", params: { ...params, mode } }, estimateS: ESTIMATE_S.timed * 2 };
+    });
   },
 };
+
+const HETERO_MODES = ["per_group_raw", "per_group_padded", "single_padded"] as const;
 
 const DECODE: Suite = {
   name: "decode",
@@ -412,4 +407,35 @@ export function expandSuites(names: string[], options: { quick?: boolean; overri
 /** Seconds the cases should take by their estimates (before any has run). */
 export function estimateSeconds(cases: readonly BenchCase[]): number {
   return cases.reduce((sum, c) => sum + c.estimateS, 0);
+}
+
+/**
+ * "S1.dim_lo=100" or "P1.head_dims=107,121" -> a per-suite override, read with the default's kind
+ * (a list setting takes a comma list, a single value too).
+ */
+export function parseOverride(text: string): { suite: string; key: string; value: SuiteConfig[string] } {
+  const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(text);
+  if (!m) throw new GacError("BAD_ARGS", `--set '${text}' is not <suite>.<setting>=<value>`);
+  const [suiteName] = resolveSuiteNames([m[1]]);
+  const suite = SUITES.find((s) => s.name === suiteName);
+  const key = m[2];
+  const def = suite?.defaults[key];
+  if (!suite || def === undefined) throw new GacError("BAD_SUITE", `suite ${suiteName} has no setting '${key}'; settings: ${Object.keys(suite?.defaults ?? {}).join(", ")}`);
+  const raw = m[3];
+  const asNumber = (s: string) => {
+    const n = Number(s);
+    if (s.trim() === "" || !Number.isFinite(n)) throw new GacError("BAD_ARGS", `--set ${suiteName}.${key}: '${s}' is not a number`);
+    return n;
+  };
+  if (Array.isArray(def)) {
+    const parts = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const numeric = def.length > 0 ? typeof def[0] === "number" : parts.every((p) => Number.isFinite(Number(p)));
+    return { suite: suiteName, key, value: numeric ? parts.map(asNumber) : parts };
+  }
+  if (typeof def === "number") return { suite: suiteName, key, value: asNumber(raw) };
+  if (typeof def === "boolean") {
+    if (raw !== "true" && raw !== "false") throw new GacError("BAD_ARGS", `--set ${suiteName}.${key}: '${raw}' is not true or false`);
+    return { suite: suiteName, key, value: raw === "true" };
+  }
+  return { suite: suiteName, key, value: raw };
 }

@@ -2,5 +2,6 @@
 import type { Command } from "./command.js";
 import { reportCommand } from "./commands/report.js";
 import { verifyCommand } from "./commands/verify.js";
+import { benchCommand } from "./commands/bench.js";
 
-export const COMMANDS: Command[] = [reportCommand, verifyCommand];
+export const COMMANDS: Command[] = [benchCommand, reportCommand, verifyCommand];

@@ -1,0 +1,148 @@
+/** `gac bench <suite...>`: run benchmark suites on this host's GPUs into a results directory. */
+import { execFileSync } from "node:child_process";
+import { stat } from "node:fs/promises";
+import { basename, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { GacError } from "../../errors.js";
+import { booleanValue, defineCommand, stringList, stringValue, type Command, type CommandIO, type ParsedValues } from "../command.js";
+import { createProgress, formatDuration } from "../progress.js";
+import { headlineRows, renderHeadline } from "../../bench/headline.js";
+import { makeRunId, runBench, type BenchSummary } from "../../bench/run-bench.js";
+import { SUITES, SUITE_ESTIMATE_NOTE, estimateSeconds, expandSuite, expandSuites, parseOverride, resolveSuiteNames, type SuiteConfig } from "../../bench/suites.js";
+import { pythonWorkerSpawner, type SpawnWorker } from "../../bench/worker-client.js";
+import { readRunInfo } from "../../store/results-store.js";
+
+export interface BenchDeps {
+  spawn?: SpawnWorker;
+  /** `git rev-parse HEAD` of the gac checkout, or null. */
+  gitCommit?: () => string | null;
+  now?: () => Date;
+}
+
+/** The commit of the gac checkout this code runs from; null when it is not a git checkout. */
+export function gitCommitOfPackage(): string | null {
+  try {
+    const root = fileURLToPath(new URL("../../../", import.meta.url));
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+function parseGpus(text: string): number[] {
+  const gpus = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  if (gpus.length === 0 || gpus.some((g) => !Number.isInteger(g) || g < 0)) throw new GacError("BAD_ARGS", `--gpus expects GPU indices like 0,1,2; got '${text}'`);
+  if (new Set(gpus).size !== gpus.length) throw new GacError("BAD_ARGS", `--gpus lists a GPU twice: '${text}'`);
+  return gpus;
+}
+
+function parseOverrides(texts: string[]): Record<string, SuiteConfig> {
+  const out: Record<string, SuiteConfig> = {};
+  for (const t of texts) {
+    const { suite, key, value } = parseOverride(t);
+    out[suite] = { ...(out[suite] ?? {}), [key]: value };
+  }
+  return out;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+function renderSuiteList(quick: boolean): string {
+  const rows = SUITES.map((s) => {
+    const cases = expandSuite(s.name, { quick });
+    return [s.name, String(cases.length), formatDuration(estimateSeconds(cases) * 1000), s.summary];
+  });
+  const all = expandSuites(["all"], { quick });
+  rows.push(["all", String(all.length), formatDuration(estimateSeconds(all) * 1000), "every suite"]);
+  const widths = [6, 6, 7];
+  const lines = [["suite", "cases", "est.", "what"], ...rows].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join(" "));
+  return lines.join("\n") + `\n\n${SUITE_ESTIMATE_NOTE}\n`;
+}
+
+/** The invocation as run.json records it, rebuilt from parsed values (only main.ts sees argv). */
+function commandLine(positionals: string[], values: ParsedValues): string {
+  const parts = ["gac", "bench", ...positionals];
+  for (const [key, v] of Object.entries(values)) {
+    for (const x of Array.isArray(v) ? v : [v]) {
+      if (x === true) parts.push(`--${key}`);
+      else if (typeof x === "string") parts.push(`--${key}`, x);
+    }
+  }
+  return parts.join(" ");
+}
+
+function renderSummary(io: CommandIO, summary: BenchSummary): void {
+  for (const t of summary.truncated) io.err(`note: ${t.file} ended in an unfinished line (${t.bytes} bytes at line ${t.line}, a killed run): ignored\n`);
+  for (const f of summary.failed) io.err(`failed on GPU ${f.gpu}: ${f.case}: ${f.message}\n`);
+  const parts = [`${summary.measured} measured`, `${summary.refused} refused or errored`];
+  if (summary.skipped > 0) parts.push(`${summary.skipped} already in the directory`);
+  if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed (rerun to retry)`);
+  io.err(`${summary.cancelled ? "cancelled: " : ""}${parts.join(", ")}; results in ${summary.outDir}\n`);
+}
+
+export function createBenchCommand(deps: BenchDeps = {}): Command {
+  return defineCommand({
+    name: "bench",
+    summary: "Measure dimensional collapse on this host's GPUs (suites S1 S2 C21 G3 G4 P1 HET1 decode GQA, or all)",
+    options: {
+      gpus: { type: "string", valueName: "<list>", description: "GPU indices, one worker each, cases dealt round-robin", default: "0" },
+      out: { type: "string", valueName: "<dir>", description: "Run directory (default: results/<date>-<suites>); rerunning into it skips finished cases" },
+      resume: { type: "string", valueName: "<run-id|dir>", description: "Continue a run: its suites and --quick come from its run.json" },
+      quick: { type: "boolean", description: "Tiny shapes: a smoke test of the whole pipeline" },
+      list: { type: "boolean", description: "List suites (or the cases of the named suites) and exit" },
+      set: { type: "string", multiple: true, valueName: "<suite.key=v>", description: "Override a suite setting, e.g. S1.dim_lo=96 or P1.head_dims=107,121" },
+    },
+    positionals: [{ name: "suite", description: "Suites to run, or all", required: false, variadic: true }],
+    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list"],
+    async run({ values, positionals, io }) {
+      const overrides = parseOverrides(stringList(values, "set"));
+      let quick = booleanValue(values, "quick");
+      if (booleanValue(values, "list")) {
+        if (positionals.length === 0) {
+          io.out(renderSuiteList(quick));
+          return 0;
+        }
+        for (const c of expandSuites(positionals, { quick, overrides })) io.out(c.case + "\n");
+        return 0;
+      }
+      const now = deps.now ?? (() => new Date());
+      const resume = stringValue(values, "resume");
+      const out = stringValue(values, "out");
+      if (resume !== undefined && out !== undefined) throw new GacError("BAD_ARGS", "give --resume or --out, not both");
+      let suites = positionals.length > 0 ? resolveSuiteNames(positionals) : [];
+      let outDir: string;
+      if (resume !== undefined) {
+        const asPath = isAbsolute(resume) ? resume : resolve(io.cwd, resume);
+        outDir = (await isDirectory(asPath)) ? asPath : join(io.cwd, "results", resume);
+        const info = await readRunInfo(outDir);
+        if (!info) throw new GacError("BAD_ARGS", `--resume ${resume}: ${outDir} has no run.json; nothing to resume`);
+        if (suites.length === 0) suites = info.suites;
+        quick = quick || info.quick;
+      } else {
+        if (suites.length === 0) throw new GacError("BAD_ARGS", "name the suites to run (or all); `gac bench --list` shows them");
+        outDir = out !== undefined ? resolve(io.cwd, out) : join(io.cwd, "results", makeRunId(now(), suites));
+      }
+      const existing = await readRunInfo(outDir);
+      const runId = existing?.run_id ?? basename(outDir);
+      const cases = expandSuites(suites, { quick, overrides });
+      const progress = createProgress(io);
+      const summary = await runBench({
+        cases, outDir, runId, gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
+        spawn: deps.spawn ?? pythonWorkerSpawner({ python: process.env.GAC_PYTHON ?? "python3" }),
+        command: commandLine(positionals, values),
+        gitCommit: (deps.gitCommit ?? gitCommitOfPackage)(),
+        suites, quick, signal: io.signal,
+        onProgress: (p) => progress.update(p),
+        now: () => now().getTime(),
+      }).finally(() => progress.end());
+      renderSummary(io, summary);
+      io.out(renderHeadline(headlineRows(summary.records)));
+      if (summary.cancelled) return 130;
+      return summary.failed.length > 0 ? 1 : 0;
+    },
+  });
+}
+
+export const benchCommand = createBenchCommand();
