@@ -87,6 +87,9 @@ function buildFromShapes(cfg: ModelConfig, shapes: TensorShapes): ModelSpec {
   if (family === "palu" && cfg.headWiseRanks === undefined && forms.has("palu")) {
     disagreements.push("config has no head_wise_ranks: PaLU's loader needs them; ranks were read from the U.{g} in-dims");
   }
+  // Heterogeneous = the geometry a uniform config.json would state differs between layers (heads,
+  // key/value heads, head_dim, MLP width). Low-rank ranks vary per layer in every compressed family
+  // and do not count: they live in head_wise_ranks / truncation_ranks, not in the geometry.
   const first = layers[0].attn;
   const heterogeneous = layers.some(
     (l) =>

@@ -178,6 +178,12 @@ describe("configs that shapes cannot reconcile", () => {
     throwsGac(() => buildModelSpec(llamaConfig({ layers: 3 }), shapes), "CONFIG_MISMATCH", "'model.layers.1.input_layernorm.weight' is missing");
   });
 
+  test("refuses a config with neither head_dim nor num_attention_heads", () => {
+    const config = llamaConfig();
+    delete config.num_attention_heads;
+    throwsGac(() => buildModelSpec(config, denseShapes()), "BAD_CONFIG", "neither head_dim nor num_attention_heads");
+  });
+
   test("refuses a config field with the wrong type", () => {
     throwsGac(() => buildModelSpec(llamaConfig({}, { hidden_size: "256" }), denseShapes()), "BAD_CONFIG", 'config.json hidden_size is "256" but must be a positive integer');
   });
@@ -291,6 +297,11 @@ describe("PaLU", () => {
     throwsGac(() => buildModelSpec(config, shapes), "CONFIG_MISMATCH", "'model.layers.1.self_attn.k_proj.VT.weight' has 100 latent rows", "sum to 96 (32 + 64)");
   });
 
+  test("refuses PaLU groups narrower than one head", () => {
+    const shapes = asPalu(denseShapes(), 0, "self_attn.k_proj", [16, 16, 16, 16]);
+    throwsGac(() => buildModelSpec(llamaConfig({}, { model_type: "palullama" }), shapes), "CONFIG_MISMATCH", "layers.0: k_proj PaLU groups are 32 wide, not a whole number of heads of head_dim 64");
+  });
+
   test("refuses a VT with no U groups", () => {
     const { shapes, config } = palu([[32, 32], [32, 32]]);
     shapes.delete("model.layers.0.self_attn.v_proj.U.0.weight");
@@ -331,6 +342,7 @@ describe("ASVD and SVD-LLM factor pairs", () => {
     const shapes = everyLayer(denseShapes(), 2, (s, i) => modules.forEach((m, j) => asSvdLlm(s, i, m, 100 + 10 * i + j)));
     const spec = buildModelSpec(llamaConfig(), shapes);
     assert.equal(spec.family, "svdllm");
+    assert.equal(spec.heterogeneous, false, "ranks differ per layer but the geometry does not");
     const q = lowrank(spec.layers[1].attn.q);
     assert.deepEqual([q.first.tensor, q.first.out, q.first.in], ["model.layers.1.self_attn.q_v_proj.weight", 110, 256]);
     assert.deepEqual([q.second.tensor, q.second.out, q.second.in], ["model.layers.1.self_attn.q_u_proj.weight", 256, 110]);
