@@ -1,0 +1,105 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../../src/cli/main.js";
+import type { CommandIO } from "../../src/cli/command.js";
+import { verifyCommand } from "../../src/cli/commands/verify.js";
+import { GacError } from "../../src/errors.js";
+import { renderVerifyReport } from "../../src/verify/render-report.js";
+import type { VerifyReport } from "../../src/verify/verify-checkpoints.js";
+import { padHeadDim, tinyModel } from "./tiny-model.js";
+import { writeTinyCheckpoint } from "./write-tiny.js";
+
+function captureIO(): CommandIO & { stdout: string; stderr: string } {
+  const io = {
+    stdout: "",
+    stderr: "",
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
+    errIsTTY: false,
+    cwd: process.cwd(),
+    signal: new AbortController().signal,
+  };
+  return io;
+}
+
+const stats = { count: 64, maxAbsDiff: 0, maxRelDiff: 0, meanAbsDiff: 0, maxAbsOriginal: 3.25, argmaxAgree: 2, rows: 2 };
+const summary = { dir: "/m/a", family: "dense", modelType: "llama", dtype: "F32", params: 1234567, headDim: 100, numLayers: 2 } as const;
+
+test("the report prints every figure in scientific notation, zeros included (layout pinned)", () => {
+  const report: VerifyReport = {
+    original: summary,
+    repaired: { ...summary, dir: "/m/b", params: 1300000, headDim: 104 },
+    mode: "logits",
+    scale: { manifest: "/m/b/gac-repair.json", mode: "fold" },
+    seed: 0,
+    tokens: 2,
+    tolerance: 1e-5,
+    toleranceReason: "float32 weights",
+    stats,
+    pass: true,
+  };
+  assert.equal(
+    renderVerifyReport(report),
+    [
+      "original      /m/a (llama, dense, F32, 1,234,567 params, head_dim 100)",
+      "repaired      /m/b (llama, dense, F32, 1,300,000 params, head_dim 104)",
+      "compared      logits of 2 seeded random token ids (seed 0)",
+      "scale         fold (/m/b/gac-repair.json): sqrt(D/d) folded into q_proj, head_dim^-0.5 on both sides",
+      "max rel diff  0.000e+0  (max |a-b| / max |a|, a = original; max |a| = 3.250e+0)",
+      "max |diff|    0.000e+0",
+      "mean |diff|   0.000e+0",
+      "argmax agree  2/2 positions",
+      "tolerance     1.000e-5 relative: float32 weights",
+      "result        PASS",
+      "",
+    ].join("\n"),
+  );
+});
+
+test("gac verify prints the figures and exits 0 on a correct repair; --json gives the report", async () => {
+  const root = await mkdtemp(join(tmpdir(), "gac-verify-cli-"));
+  try {
+    const m = tinyModel({ headDim: 6, seed: 5 });
+    await writeTinyCheckpoint(m, join(root, "a"), "F32");
+    await writeTinyCheckpoint(padHeadDim(m, { to: 8, layout: "halves", foldScale: true, adjustTheta: true }), join(root, "b"), "F32", { scaleMode: "fold" });
+    const io = captureIO();
+    assert.equal(await runCli(["verify", join(root, "a"), join(root, "b"), "--tokens", "4"], io, [verifyCommand]), 0);
+    assert.match(io.stdout, /max rel diff {2}\d\.\d{3}e[-+]\d+/);
+    assert.match(io.stdout, /result {8}PASS/);
+    const json = captureIO();
+    await runCli(["verify", join(root, "a"), join(root, "b"), "--json", "--seed", "9"], json, [verifyCommand]);
+    const parsed = JSON.parse(json.stdout) as VerifyReport;
+    assert.equal(parsed.seed, 9);
+    assert.equal(parsed.pass, true);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("gac verify fails with VERIFY_FAILED carrying the figures past the tolerance, after printing the report", async () => {
+  const root = await mkdtemp(join(tmpdir(), "gac-verify-cli-"));
+  try {
+    const m = tinyModel({ headDim: 6, seed: 5 });
+    await writeTinyCheckpoint(m, join(root, "a"), "F32");
+    await writeTinyCheckpoint(padHeadDim(m, { to: 8, layout: "halves", foldScale: true, adjustTheta: false }), join(root, "b"), "F32", { scaleMode: "fold" });
+    const io = captureIO();
+    await assert.rejects(
+      runCli(["verify", join(root, "a"), join(root, "b"), "--tokens", "4"], io, [verifyCommand]),
+      (e: unknown) => e instanceof GacError && e.code === "VERIFY_FAILED" && /max rel diff \d\.\d{3}e[-+]\d+, .*argmax agree \d\/4/.test(e.message),
+    );
+    assert.match(io.stdout, /result {8}FAIL/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("a non-numeric --tokens is a BAD_ARGS error", async () => {
+  await assert.rejects(runCli(["verify", "a", "b", "--tokens", "many"], captureIO(), [verifyCommand]), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tokens expects an integer/.test(e.message));
+});
