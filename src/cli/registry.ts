@@ -3,5 +3,6 @@ import type { Command } from "./command.js";
 import { reportCommand } from "./commands/report.js";
 import { verifyCommand } from "./commands/verify.js";
 import { benchCommand } from "./commands/bench.js";
+import { fixturesCommand } from "./commands/fixtures.js";
 
-export const COMMANDS: Command[] = [benchCommand, reportCommand, verifyCommand];
+export const COMMANDS: Command[] = [benchCommand, reportCommand, verifyCommand, fixturesCommand];
