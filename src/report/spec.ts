@@ -59,3 +59,16 @@ export function makeTable(name: string, title: string, caption: string, columns:
 export function tip(field: string, title: string, format?: string): Record<string, string> {
   return format ? { field, title, type: "quantitative", format } : { field, title, type: "nominal" };
 }
+
+/**
+ * An x/y domain with a margin so edge points are not cut by the frame: `frac` of the range on each
+ * side (at least `minPad`), extended right by `extraRight` of the range for text labels.
+ */
+export function paddedDomain(values: number[], frac = 0.03, minPad = 1, extraRight = 0): [number, number] {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return [0, 1];
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const pad = Math.max((hi - lo) * frac, minPad);
+  return [lo - pad, hi + pad + (hi - lo) * extraRight];
+}

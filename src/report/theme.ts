@@ -14,7 +14,7 @@ export const VEGA_CONFIG: Config = {
   padding: 8,
   title: { font: FONT_FAMILY, fontSize: 15, anchor: "start", subtitleFontSize: 12, subtitleFont: FONT_FAMILY },
   axis: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 12, titleFontSize: 13, gridColor: "#e6e6e6" },
-  legend: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 12, titleFontSize: 12, symbolSize: 90, orient: "right" },
+  legend: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 12, titleFontSize: 12, symbolSize: 90, orient: "right", labelLimit: 320, titleLimit: 320 },
   header: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 12, titleFontSize: 13 },
   text: { font: FONT_FAMILY, fontSize: 11 },
   view: { stroke: "#cccccc" },

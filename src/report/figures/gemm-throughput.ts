@@ -7,7 +7,7 @@ import { ALIGNMENT_CLASSES, alignmentClass } from "../alignment.js";
 import { environmentSentence } from "../environment.js";
 import { formatPct } from "../markdown-table.js";
 import { environmentsOf, uniq, variantLabel, type FlatRecord } from "../records.js";
-import { chart, makeTable, tip, type Row } from "../spec.js";
+import { chart, makeTable, paddedDomain, tip, type Row } from "../spec.js";
 import { ALIGNMENT_COLOR, ALIGNMENT_SHAPE } from "../theme.js";
 import type { Figure, Table } from "../types.js";
 
@@ -42,12 +42,12 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
     return vals.length === 1 ? `${d.toUpperCase()}=${String(vals[0])}` : `${d.toUpperCase()} varies`;
   });
   const variants = uniq(rows.map((r) => String(r.variant)));
-  const x = { field: "dim", type: "quantitative", title: AXIS_TITLE[dim], scale: { zero: false, nice: false } };
-  const y = { field: "tflops", type: "quantitative", title: "Throughput (TFLOP/s, 2·M·N·K / median time)" };
+  const x = { field: "dim", type: "quantitative", title: AXIS_TITLE[dim], scale: { domain: paddedDomain(rows.map((r) => Number(r.dim))), nice: false } };
+  const y = { field: "tflops", type: "quantitative", title: "Throughput (TFLOP/s)" };
   const layer = [
     { mark: { type: "line", color: "#9a9a9a", strokeWidth: 1.2 }, encoding: { x, y, detail: { field: "variant" }, strokeDash: { field: "variant", type: "nominal", title: "Variant", legend: variants.length > 1 ? {} : null } } },
     {
-      mark: { type: "point", filled: true, size: 70 },
+      mark: { type: "point", filled: true, size: 70, opacity: 1 },
       encoding: {
         x,
         y,

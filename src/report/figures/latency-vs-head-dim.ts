@@ -10,7 +10,7 @@ import { alignmentClass, roundUp } from "../alignment.js";
 import { environmentSentence } from "../environment.js";
 import { formatMs, formatPct } from "../markdown-table.js";
 import { environmentsOf, uniq, variantLabel, type FlatRecord } from "../records.js";
-import { chart, makeTable, tip, type Row } from "../spec.js";
+import { chart, makeTable, paddedDomain, tip, type Row } from "../spec.js";
 import type { Figure, Table } from "../types.js";
 
 export interface LatencySuite {
@@ -58,17 +58,17 @@ export function buildLatencyVsHeadDim(s: LatencySuite, all: FlatRecord[]): { fig
   const env = environmentSentence(environmentsOf(records));
   const variants = uniq(rows.map((r) => String(r.variant)));
   if (rows.length > 0) {
-    const x = { field: "head_dim", type: "quantitative", title: "head_dim (elements)", scale: { zero: false, nice: false }, axis: { tickMinStep: 8 } };
+    const x = { field: "head_dim", type: "quantitative", title: "head_dim (elements)", scale: { domain: paddedDomain(rows.map((r) => Number(r.head_dim))), nice: false }, axis: { tickMinStep: 8 } };
     const y = { field: "median_ms", type: "quantitative", title: "Latency (ms, median)", scale: { zero: false } };
     const layer = [
       { mark: { type: "line", color: "#9a9a9a", strokeWidth: 1.2 }, encoding: { x, y, detail: { field: "variant" }, strokeDash: { field: "variant", type: "nominal", title: "Variant", legend: variants.length > 1 ? {} : null } } },
       {
         transform: [{ filter: "isValid(datum.p10_ms) && isValid(datum.p90_ms)" }],
         mark: { type: "rule", strokeWidth: 1.5 },
-        encoding: { x, y: { field: "p10_ms", type: "quantitative" }, y2: { field: "p90_ms" }, color: { field: "alignment", type: "nominal", scale: ALIGNMENT_COLOR, legend: null } },
+        encoding: { x, y: { field: "p10_ms", type: "quantitative" }, y2: { field: "p90_ms" }, color: { field: "alignment", type: "nominal", title: "Alignment", scale: ALIGNMENT_COLOR } },
       },
       {
-        mark: { type: "point", filled: true, size: 70, opacity: 0.95 },
+        mark: { type: "point", filled: true, size: 70, opacity: 1 },
         encoding: {
           x,
           y,

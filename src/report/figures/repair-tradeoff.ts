@@ -46,17 +46,18 @@ export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[],
     const rs: Row[] = [];
     if (p.predicted !== null) rs.push({ ...base, kind: "predicted", speedup_pct: p.predicted });
     if (p.measured !== null) rs.push({ ...base, kind: "measured", speedup_pct: p.measured });
-    return rs;
+    // Only one label per strategy and source, on its first point, so labels do not print twice.
+    return rs.map((r, i) => ({ ...r, first: i === 0 }));
   });
   const title = "Repair trade-off: memory overhead vs speedup";
   let figure: Figure;
   if (rows.length > 0) {
-    const x = { field: "overhead_pct", type: "quantitative", title: "Parameter memory overhead (%)", scale: { zero: true } };
+    const x = { field: "overhead_pct", type: "quantitative", title: "Parameter memory overhead (%)", scale: { domain: [0, Math.max(...rows.map((r) => Number(r.overhead_pct))) * 1.3 + 0.5], nice: false } };
     const y = { field: "speedup_pct", type: "quantitative", title: "Speedup over unrepaired (%)", scale: { zero: true } };
     const layer = [
       { mark: { type: "rule", color: "#999999", strokeDash: [3, 3] }, encoding: { y: { datum: 0 } } },
       {
-        mark: { type: "point", filled: true, size: 110 },
+        mark: { type: "point", filled: true, size: 110, opacity: 1 },
         encoding: {
           x,
           y,
@@ -65,7 +66,7 @@ export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[],
           tooltip: [tip("strategy", "Strategy"), tip("source", "Source"), tip("kind", "Speedup kind"), tip("overhead_pct", "overhead (%)", ".2f"), tip("speedup_pct", "speedup (%)", ".1f"), tip("dims_changed", "dims changed", "d")],
         },
       },
-      { mark: { type: "text", dx: 8, align: "left", fontSize: 12 }, encoding: { x, y, text: { field: "strategy" } } },
+      { transform: [{ filter: "datum.first" }], mark: { type: "text", dx: 9, align: "left", fontSize: 12 }, encoding: { x, y, text: { field: "strategy" } } },
     ];
     const hasMeasured = rows.some((r) => r.kind === "measured");
     figure = {

@@ -45,10 +45,10 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
       const layer = [
         { mark: { type: "rule", color: "#bbbbbb" }, encoding: { x: { field: "value", type: "quantitative" }, y: { field: "zero", type: "quantitative" }, y2: { field: "count" } } },
         {
-          mark: { type: "point", filled: true, size: 80 },
+          mark: { type: "point", filled: true, size: 80, opacity: 1 },
           encoding: {
-            x: { field: "value", type: "quantitative", title: "Dimension value (elements)", scale: { zero: false, nice: false } },
-            y: { field: "count", type: "quantitative", title: "Count (sites with this value)" },
+            x: { field: "value", type: "quantitative", title: "Dimension value (elements)", scale: { zero: false, padding: 12 } },
+            y: { field: "count", type: "quantitative", title: "Sites (count)", scale: { zero: true, nice: true } },
             color: { field: "alignment", type: "nominal", title: "Alignment", scale: ALIGNMENT_COLOR },
             shape: { field: "alignment", type: "nominal", title: "Alignment", scale: ALIGNMENT_SHAPE },
             tooltip: [tip("role", "Role"), tip("value", "Value", "d"), tip("count", "Count", "d"), tip("alignment", "Alignment")],
