@@ -1,0 +1,10 @@
+export { repairCheckpoint, proposeRepair, type RepairOptions, type RepairProposal, type RepairResult } from "./repair-checkpoint.js";
+export { tensorEdits, type TensorEdit, type ScaleMode } from "./tensor-edits.js";
+export { screenChanges, type ScreenedChanges } from "./exactness.js";
+export { updateConfig, type ConfigFieldChange } from "./config-update.js";
+export { REPAIR_MANIFEST_FILE, type RepairManifest } from "./manifest.js";
+export { streamShard, transformBlock, DEFAULT_CHUNK_BYTES, type FileDigest } from "./stream-shard.js";
+export * from "./rules/layout.js";
+export { padRowsBlock, outputRowBoundary } from "./rules/pad-rows.js";
+export { padColumnsBlock } from "./rules/pad-columns.js";
+export { foldScaleBlock, attentionScaleFold, canFoldScale } from "./rules/fold-scale.js";
