@@ -108,7 +108,7 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
 
   await recordRunInfo(options, before.info, clients[0].capability, now);
   const appenders = await Promise.all(shards.map((s) => openAppender(options.outDir, s.gpu)));
-  for (const a of appenders) if (a.repaired) summary.truncated.push(a.repaired);
+  for (const a of appenders) if (a.repaired && !summary.truncated.some((t) => t.file === a.file)) summary.truncated.push(a.repaired);
 
   let done = 0;
   const estimateMs = estimateSeconds(pending) * 1000 / shards.length;
