@@ -34,7 +34,10 @@ export interface ResultRecord {
   /** Worker outcome other than a measurement: backend_refused, oom, bad_job, internal. */
   error?: { type: string; message: string };
   extra?: Record<string, unknown>;
-  sm_clock_mhz?: { median?: number; min?: number };
+  stop_reason?: string;
+  method?: Record<string, unknown>;
+  warnings?: string[];
+  sm_clock_mhz?: Record<string, unknown>;
   dropped_throttled?: number;
   gpu: string;
   gpu_index: number;
