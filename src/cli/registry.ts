@@ -4,5 +4,6 @@ import { reportCommand } from "./commands/report.js";
 import { verifyCommand } from "./commands/verify.js";
 import { benchCommand } from "./commands/bench.js";
 import { fixturesCommand } from "./commands/fixtures.js";
+import { scanCommand } from "./commands/scan.js";
 
-export const COMMANDS: Command[] = [benchCommand, reportCommand, verifyCommand, fixturesCommand];
+export const COMMANDS: Command[] = [scanCommand, benchCommand, reportCommand, verifyCommand, fixturesCommand];

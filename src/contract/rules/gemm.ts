@@ -39,12 +39,12 @@ export const cublasGemm: Backend<GemmCall> = {
     const bad = misaligned16Bytes(call);
     if (!bad) return { verdict: "fast", kernel: `cuBLASLt ${gpu} tensor-core GEMM`, reason: "" };
     const hopper = isHopperOrNewer(gpu)
-      ? "; no TMA/WGMMA tile is eligible, so an Ampere-era sm80 kernel runs (kestrel PR #143: K=588 was 3.53x slower than K=592 on Hopper)"
+      ? "; no TMA/WGMMA tile qualifies, so an sm80-era kernel runs (kestrel PR #143: 3.53x slower at K=588 on Hopper)"
       : "";
     return {
       verdict: "slow",
       kernel: `cuBLASLt ${gpu} kernel without 16-byte vector loads`,
-      reason: `${bad}: the heuristic can only return kernels without 16-byte vectorized loads${hopper}`,
+      reason: `${bad}: only kernels without 16-byte vector loads qualify${hopper}`,
     };
   },
 };

@@ -1,0 +1,51 @@
+/** `gac scan <dir>`: which kernel calls of a checkpoint collapse on a runtime and GPU, and what repair would cost. Headers only. */
+import { resolve } from "node:path";
+import { GacError } from "../../errors.js";
+import { booleanValue, defineCommand, stringValue, type ParsedValues } from "../command.js";
+import { parseGpu } from "../../contract/gpus.js";
+import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
+import { DEFAULT_WORKLOAD, type Workload } from "../../graph/types.js";
+import { scanCheckpoint } from "../../scan/scan-checkpoint.js";
+import { renderScanText } from "../../scan/render-scan-text.js";
+
+/** A token count above this is a typo, not a workload (1M tokens of prefill per sequence). */
+const MAX_TOKENS = 1 << 20;
+
+function positiveInt(values: ParsedValues, key: string, fallback: number): number {
+  const text = stringValue(values, key);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n <= 0 || n > MAX_TOKENS) {
+    throw new GacError("BAD_ARGS", `--${key} expects a whole number from 1 to ${MAX_TOKENS}; got '${text}'`);
+  }
+  return n;
+}
+
+export const scanCommand = defineCommand({
+  name: "scan",
+  summary: "Find the kernel calls of a checkpoint that leave the fast path (reads headers only)",
+  options: {
+    runtime: { type: "string", description: `Serving runtime: ${RUNTIME_IDS.join(", ")}`, valueName: "<name>", default: DEFAULT_RUNTIME },
+    gpu: { type: "string", description: "GPU: a100, l40s, h100, h200, b200, ... or sm80/sm86/sm89/sm90/sm100", valueName: "<name>", default: "h100" },
+    json: { type: "boolean", description: "Print the report as JSON (schema: docs/scan-json.md)" },
+    "prefill-len": { type: "string", description: "Prompt length of the prefill phase", valueName: "<n>", default: String(DEFAULT_WORKLOAD.prefillLen) },
+    batch: { type: "string", description: "Sequences per batch, prefill and decode", valueName: "<n>", default: String(DEFAULT_WORKLOAD.prefillBatch) },
+    "kv-len": { type: "string", description: "KV-cache length the decode phase attends to", valueName: "<n>", default: String(DEFAULT_WORKLOAD.kvLen) },
+  },
+  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
+  examples: ["gac scan ./llama3-palu --gpu a100", "gac scan ./direct-svd --runtime vllm --gpu h200 --json > scan.json"],
+  async run({ values, positionals, io }) {
+    const runtime = parseRuntime(stringValue(values, "runtime") ?? DEFAULT_RUNTIME);
+    const gpu = parseGpu(stringValue(values, "gpu") ?? "h100");
+    const batch = positiveInt(values, "batch", DEFAULT_WORKLOAD.prefillBatch);
+    const workload: Workload = {
+      prefillBatch: batch,
+      prefillLen: positiveInt(values, "prefill-len", DEFAULT_WORKLOAD.prefillLen),
+      decodeBatch: batch,
+      kvLen: positiveInt(values, "kv-len", DEFAULT_WORKLOAD.kvLen),
+    };
+    const report = await scanCheckpoint(resolve(io.cwd, positionals[0] ?? "."), { runtime, gpu, workload });
+    io.out(booleanValue(values, "json") ? JSON.stringify(report, null, 2) + "\n" : renderScanText(report));
+    return 0;
+  },
+});

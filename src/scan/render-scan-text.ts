@@ -1,0 +1,136 @@
+/**
+ * renderScanText: the human summary of a ScanReport, in the spirit of the seeds' tables: the
+ * model, the irregular values per family with their alignment shares, the collapsed calls grouped
+ * (identical kind, shape, verdict and reason collapse into one block with a count and example ids),
+ * each strategy's overhead, the applicability verdict and config disagreements.
+ */
+import type { DimName } from "../model/dims.js";
+import { STRATEGIES } from "../plan/types.js";
+import { textTable } from "./text-table.js";
+import type { FamilySummary, ScanCall, ScanReport } from "./types.js";
+
+const EXAMPLES_SHOWN = 3;
+/** Distinct collapsed-call groups printed; the rest are counted (--json lists every call). */
+const GROUPS_SHOWN = 20;
+const VERDICT_ORDER = { refused: 0, slow: 1, fast: 2 } as const;
+
+function pct(share: number | null): string {
+  return share === null ? "-" : `${(100 * share).toFixed(1)}%`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+function shapeText(call: ScanCall): string {
+  if (call.kind === "gemm") return `m=${call.shape.m} n=${call.shape.n} k=${call.shape.k}`;
+  const s = call.shape;
+  const d = s.head_dim_qk === s.head_dim_v ? `${s.head_dim_qk}` : `${s.head_dim_qk}/${s.head_dim_v}`;
+  return `batch=${s.batch} q=${s.q_len} kv=${s.kv_len} heads=${s.heads}/${s.kv_heads} head_dim=${d}`;
+}
+
+/** "114 (x12), 121 (x4)": irregular values of the given dim names with their counts. */
+function irregularValues(report: ScanReport, names: readonly DimName[]): string {
+  const counts = new Map<number, number>();
+  for (const d of report.dims) if (names.includes(d.name) && !d.aligned8) counts.set(d.value, (counts.get(d.value) ?? 0) + 1);
+  if (counts.size === 0) return "-";
+  return [...counts].sort(([a], [b]) => a - b).map(([v, n]) => `${v} (x${n})`).join(", ");
+}
+
+function familyRow(name: string, f: FamilySummary, irregular: string): string[] {
+  const values = f.unique_values.length > 6 ? `${f.unique_values.length} values, ${f.unique_values[0]}..${f.unique_values[f.unique_values.length - 1]}` : f.unique_values.join(", ") || "-";
+  return [name, String(f.count), values, pct(f.share_aligned8), pct(f.share_aligned16), irregular];
+}
+
+function collapsedGroups(calls: readonly ScanCall[]): { calls: ScanCall[]; first: ScanCall }[] {
+  const groups = new Map<string, ScanCall[]>();
+  for (const c of calls) {
+    if (c.verdict === "fast") continue;
+    const key = JSON.stringify([c.kind, c.shape, c.verdict, c.reason]);
+    const list = groups.get(key);
+    if (list) list.push(c);
+    else groups.set(key, [c]);
+  }
+  // Refusals first, attention before GEMMs, then the most frequent; ties keep forward order.
+  return [...groups.values()]
+    .flatMap((list) => (list[0] ? [{ calls: list, first: list[0] }] : []))
+    .sort(
+      (a, b) =>
+        VERDICT_ORDER[a.first.verdict] - VERDICT_ORDER[b.first.verdict] ||
+        Number(a.first.kind === "gemm") - Number(b.first.kind === "gemm") ||
+        b.calls.length - a.calls.length,
+    );
+}
+
+export function renderScanText(report: ScanReport): string {
+  const m = report.model;
+  const w = report.workload;
+  const out: string[] = [];
+  out.push(
+    `Model: ${m.family} (${m.model_type}), ${m.layers} layers, hidden ${m.hidden_size}, heads ${m.num_heads}/${m.num_kv_heads}, ` +
+      `head_dim ${m.head_dim}, vocab ${m.vocab_size}, ${m.dtype}${m.heterogeneous ? ", heterogeneous layers" : ""}`,
+  );
+  out.push(
+    `Runtime: ${report.runtime} on ${report.gpu.name}; prefill ${w.prefill_batch}x${w.prefill_len}, decode ${w.decode_batch} at kv ${w.kv_len}; gac ${report.gac_version}`,
+  );
+
+  const s = report.summary;
+  out.push("", `Dimensions (${s.irregular_dims} not a multiple of 8; aligned to 8: ${pct(s.share_aligned8)}, to 16: ${pct(s.share_aligned16)})`);
+  out.push(
+    ...textTable(
+      ["family", "dims", "values", "aligned8", "aligned16", "irregular values (count)"],
+      [
+        familyRow("head_dim", s.by_family.head_dim, irregularValues(report, ["head_dim", "head_dim_v"])),
+        familyRow("rank", s.by_family.rank, irregularValues(report, ["rank"])),
+        familyRow("intermediate", s.by_family.intermediate, irregularValues(report, ["intermediate"])),
+      ],
+      ["left", "right", "left", "right", "right", "left"],
+    ).map((l) => `  ${l}`),
+  );
+
+  const groups = collapsedGroups(report.calls);
+  out.push("", `Collapsed calls: ${s.collapsed_calls} of ${report.calls.length} (${groups.length} distinct)`);
+  for (const g of groups.slice(0, GROUPS_SHOWN)) {
+    const c = g.first;
+    const ids = g.calls.slice(0, EXAMPLES_SHOWN).map((x) => x.id).join(", ");
+    const more = g.calls.length > EXAMPLES_SHOWN ? `, ... (+${g.calls.length - EXAMPLES_SHOWN})` : "";
+    out.push(`  [${c.verdict}] ${g.calls.length}x ${c.kind} ${c.phase} ${shapeText(c)}`);
+    out.push(`      kernel: ${c.kernel}`);
+    if (c.reason !== "") out.push(`      why:    ${c.reason}`);
+    out.push(`      e.g.    ${ids}${more}`);
+  }
+  if (groups.length > GROUPS_SHOWN) out.push(`  ... ${groups.length - GROUPS_SHOWN} more groups (--json lists every call)`);
+
+  const withPredictions = STRATEGIES.some((k) => report.strategies[k].predicted_ms !== null);
+  out.push("", "Repair strategies");
+  out.push(
+    ...textTable(
+      ["strategy", "dims changed", "param overhead", "bytes added", "refusals", ...(withPredictions ? ["predicted ms"] : [])],
+      STRATEGIES.map((k) => {
+        const st = report.strategies[k];
+        const row = [k, String(st.dims_changed), `${st.param_overhead_pct.toFixed(2)}%`, bytes(st.bytes_added), String(st.refusals.length)];
+        return withPredictions ? [...row, st.predicted_ms === null ? "-" : st.predicted_ms.toFixed(3)] : row;
+      }),
+      ["left", "right", "right", "right", "right", "right"],
+    ).map((l) => `  ${l}`),
+  );
+  const refusals = new Map<string, number>();
+  for (const k of STRATEGIES) for (const r of report.strategies[k].refusals) refusals.set(r.reason, (refusals.get(r.reason) ?? 0) + 1);
+  for (const [reason] of refusals) out.push(`  refused: ${reason}`);
+
+  out.push("", `Applicability: ${s.applicability.verdict}`, `  ${s.applicability.explanation}`);
+
+  if (m.config_disagreements.length > 0) {
+    out.push("", "config.json disagrees with the tensor shapes (shapes win):");
+    for (const d of m.config_disagreements) out.push(`  - ${d}`);
+  }
+  return out.join("\n") + "\n";
+}
