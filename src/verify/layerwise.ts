@@ -16,6 +16,11 @@ import { GacError } from "../errors.js";
 /** Above this many parameters `verifyCheckpoints` goes layer by layer: two float64 copies of 200M take 3.2 GB. */
 export const LAYERWISE_PARAM_THRESHOLD = 200_000_000;
 
+/** Layer by layer when asked, or when the larger model would not fit in float64 twice. */
+export function useLayerwise(forced: boolean, params: number): boolean {
+  return forced || params > LAYERWISE_PARAM_THRESHOLD;
+}
+
 export interface LayerDiff {
   layer: number;
   stats: DiffStats;

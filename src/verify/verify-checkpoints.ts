@@ -10,7 +10,7 @@ import type { Family } from "../model/types.js";
 import { GacError } from "../errors.js";
 import { combineDiffStats, diffStats, type DiffStats } from "./compare.js";
 import { forwardLogits, type ForwardOptions } from "./forward.js";
-import { LAYERWISE_PARAM_THRESHOLD, verifyLayerwise, type LayerDiff } from "./layerwise.js";
+import { useLayerwise, verifyLayerwise, type LayerDiff } from "./layerwise.js";
 import { loadModel, openModel, type ModelHandle } from "./load-model.js";
 import { randomTokenIds } from "./prng.js";
 import { readRepairScale, type RepairScale } from "./repair-manifest.js";
@@ -92,7 +92,7 @@ export async function verifyCheckpoints(originalDir: string, repairedDir: string
   const tolerance = opts.tolerance ?? tol.value;
   const toleranceReason = opts.tolerance === undefined ? tol.reason : "given with --tolerance";
   const repairedForward: ForwardOptions = scale.attentionScale === undefined ? {} : { attentionScale: scale.attentionScale };
-  const layerwise = opts.layerwise === true || Math.max(original.params, repaired.params) > LAYERWISE_PARAM_THRESHOLD;
+  const layerwise = useLayerwise(opts.layerwise === true, Math.max(original.params, repaired.params));
 
   let stats: DiffStats;
   let layers: LayerDiff[] | undefined;

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyCheckpoints } from "../../src/verify/verify-checkpoints.js";
+import { useLayerwise } from "../../src/verify/layerwise.js";
 import { GacError } from "../../src/errors.js";
 import { padHeadDim, tinyModel } from "./tiny-model.js";
 import { writeTinyCheckpoint } from "./write-tiny.js";
@@ -94,3 +95,9 @@ test("a manifest without a valid scaleMode is a BAD_MANIFEST error", () =>
     await writeTinyCheckpoint(base, join(root, "b"), "F32", { scaleMode: "sideways" });
     await assert.rejects(verifyCheckpoints(join(root, "a"), join(root, "b")), (e: unknown) => e instanceof GacError && e.code === "BAD_MANIFEST" && /sideways/.test(e.message));
   }));
+
+test("layer-by-layer mode is chosen above 200M parameters or when forced", () => {
+  assert.equal(useLayerwise(false, 200_000_000), false);
+  assert.equal(useLayerwise(false, 200_000_001), true);
+  assert.equal(useLayerwise(true, 10), true);
+});
