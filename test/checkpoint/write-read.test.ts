@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { open, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { GacError } from "../../src/errors.js";
 import { planSafetensorsLayout, planShards, writeCheckpoint, writeSafetensorsFile, type WritableTensor } from "../../src/checkpoint/safetensors-write.js";
 import { readSafetensorsFileInfo, readTensorBytes, streamTensorBytes } from "../../src/checkpoint/safetensors-read.js";
 import { openCheckpoint, tensorShapes } from "../../src/checkpoint/open.js";
+import { decodeSafetensorsHeader } from "../../src/checkpoint/safetensors-header.js";
 import { tempDir } from "./craft.js";
 
 function bytesOf(n: number, seed: number): Uint8Array {
@@ -131,4 +132,36 @@ test("a checkpoint under the shard limit is one model.safetensors with no index"
 
 test("duplicate tensor names are refused when planning a layout", () => {
   assert.throws(() => planSafetensorsLayout([{ name: "w", dtype: "F32", shape: [1] }, { name: "w", dtype: "F32", shape: [1] }]), /listed twice/);
+});
+
+test("the header decoder is a pure function of header bytes and file size", () => {
+  const json = new TextEncoder().encode(JSON.stringify({ __metadata__: { a: "b" }, w: { dtype: "I32", shape: [2], data_offsets: [0, 8] } }));
+  const decoded = decodeSafetensorsHeader(json, 8 + json.byteLength + 8, "mem.safetensors");
+  assert.deepEqual(decoded, {
+    metadata: { a: "b" },
+    tensors: [{ name: "w", dtype: "I32", shape: [2], file: "mem.safetensors", start: 8 + json.byteLength, byteLength: 8 }],
+  });
+});
+
+test("a 6 GB sparse file is opened from its header alone and read by range at its end", async () => {
+  // Node buffers stop at 4 GiB: reading the whole file would throw; only the header and the range are read.
+  const path = join(await tempDir(), "big.safetensors");
+  const tensors = [
+    { name: "huge", dtype: "BF16" as const, shape: [3 * 1024, 1024 * 1024] },
+    { name: "tail", dtype: "F32" as const, shape: [4] },
+  ];
+  const layout = planSafetensorsLayout(tensors);
+  const fh = await open(path, "w");
+  await fh.write(layout.header, 0, layout.header.byteLength, 0);
+  await fh.truncate(layout.totalSize);
+  await fh.write(Uint8Array.from([1, 2, 3, 4]), 0, 4, layout.totalSize - 4);
+  await fh.close();
+  const info = await readSafetensorsFileInfo(path);
+  assert.equal(info.size, layout.totalSize);
+  assert.ok(info.size > 6 * 2 ** 30);
+  const tail = info.tensors.find((t) => t.name === "tail")!;
+  assert.deepEqual([...(await readTensorBytes(tail, { offset: 12, length: 4 }))], [1, 2, 3, 4]);
+  const huge = info.tensors.find((t) => t.name === "huge")!;
+  assert.deepEqual([...(await readTensorBytes(huge, { offset: huge.byteLength - 2, length: 2 }))], [0, 0]);
+  await rm(path);
 });
