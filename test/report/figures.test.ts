@@ -8,6 +8,7 @@ import { tflops } from "../../src/report/figures/gemm-throughput.js";
 import { A100, H100, run, sampleInputs, scanDoc } from "./fixtures.js";
 
 type Json = Record<string, unknown>;
+const json = (spec: unknown): Json => JSON.parse(JSON.stringify(spec));
 const S1 = LATENCY_SUITES.find((s) => s.suite === "S1")!;
 
 /** Every layer of a (possibly faceted) spec. */
@@ -36,9 +37,9 @@ test("the staircase encodes alignment by both shape and colour, with p10-p90 err
 });
 
 test("the staircase gets one panel per GPU when two runs are given, and none when one is", () => {
-  const two = buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a"), run(H100, "h", 0.5)])).figures[0].spec as Json;
+  const two = json(buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a"), run(H100, "h", 0.5)])).figures[0].spec);
   assert.deepEqual((two.facet as Json).row, { ...((two.facet as Json).row as Json), field: "gpu" });
-  const one = buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a")])).figures[0].spec as Json;
+  const one = json(buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a")])).figures[0].spec);
   assert.equal(one.facet, undefined);
 });
 
