@@ -3,7 +3,8 @@ import type { Command } from "./command.js";
 import { reportCommand } from "./commands/report.js";
 import { verifyCommand } from "./commands/verify.js";
 import { benchCommand } from "./commands/bench.js";
+import { profileCommand } from "./commands/profile.js";
 import { fixturesCommand } from "./commands/fixtures.js";
 import { scanCommand } from "./commands/scan.js";
 
-export const COMMANDS: Command[] = [scanCommand, benchCommand, reportCommand, verifyCommand, fixturesCommand];
+export const COMMANDS: Command[] = [scanCommand, benchCommand, profileCommand, reportCommand, verifyCommand, fixturesCommand];

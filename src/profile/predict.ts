@@ -1,0 +1,173 @@
+/**
+ * Predicted time of a kernel call from a GPU profile: take the profile's point whose swept dim is
+ * the call's dim (or, failing that, the nearest dim of the same alignment class: a multiple of 16,
+ * of 8, of 4, of 2, or odd), and scale its time by the ratio of work between the call and the
+ * reference shape: FLOPs for prefill attention and GEMMs, KV-cache bytes for decode attention
+ * (memory-bound). Scaling is linear, so small calls (launch-bound, a few µs) are over-scaled
+ * downward; the basis says what was done so a reader can judge.
+ */
+import type { AttentionCall, GemmCall, KernelCall } from "../graph/types.js";
+import type { GpuProfile, ProfileOp, ProfilePoint, ProfileSeries } from "./types.js";
+
+export interface Prediction {
+  ms: number;
+  /** One line: which table, which reference shape and point, how it was scaled. */
+  basis: string;
+}
+
+/** 16, 8, 4, 2 or 1: the largest of these that divides d (kernels care up to 16). */
+export function alignmentClass(d: number): number {
+  for (const a of [16, 8, 4, 2]) if (d % a === 0) return a;
+  return 1;
+}
+
+function benchDtype(call: KernelCall): "fp16" | "bf16" | null {
+  return call.dtype === "F16" ? "fp16" : call.dtype === "BF16" ? "bf16" : null;
+}
+
+/** The point for `dim`: exact, else nearest of the same alignment class, else nearest. */
+function pickPoint(points: readonly ProfilePoint[], dim: number): { point: ProfilePoint; how: string } | null {
+  const plain = points.filter((p) => p.padded_dim === undefined || p.padded_dim === p.dim);
+  if (plain.length === 0) return null;
+  const exact = plain.find((p) => p.dim === dim);
+  if (exact) return { point: exact, how: `dim ${dim} measured` };
+  const byDistance = (a: ProfilePoint, b: ProfilePoint) => Math.abs(a.dim - dim) - Math.abs(b.dim - dim) || a.dim - b.dim;
+  const sameClass = plain.filter((p) => alignmentClass(p.dim) === alignmentClass(dim)).sort(byDistance);
+  if (sameClass.length > 0) return { point: sameClass[0], how: `nearest dim of the same alignment (${classText(dim)}): ${sameClass[0].dim}` };
+  const nearest = [...plain].sort(byDistance)[0];
+  return { point: nearest, how: `no dim of the same alignment (${classText(dim)}); nearest dim ${nearest.dim}` };
+}
+
+function classText(d: number): string {
+  const a = alignmentClass(d);
+  return a === 1 ? "odd" : `multiple of ${a}`;
+}
+
+function fmt(ms: number): string {
+  return ms >= 1 ? ms.toFixed(3) : ms.toPrecision(3);
+}
+
+function sourceText(profile: GpuProfile, s: ProfileSeries): string {
+  return `${profile.source} ${profile.gpu.name} ${s.experiments.join("+")}`;
+}
+
+/** Series of an op, best first: same dtype, then the callers' preferences, then more points. */
+function rankSeries(profile: GpuProfile, op: ProfileOp, dtype: "fp16" | "bf16", score: (s: ProfileSeries) => number): ProfileSeries[] {
+  return profile.series
+    .filter((s) => s.op === op && s.points.length > 0)
+    .map((s) => ({ s, score: (s.dtype === dtype ? 1000 : 0) + score(s) }))
+    .sort((a, b) => b.score - a.score || b.s.points.length - a.s.points.length)
+    .map((x) => x.s);
+}
+
+function attentionWork(call: AttentionCall): number {
+  // Prefill: FLOPs of QK^T and PV (2 per MAC each). Decode: bytes of the KV cache read.
+  if (call.qLen === 1) return call.batch * call.numKvHeads * call.kvLen * (call.headDimQk + call.headDimV);
+  return 2 * call.batch * call.numHeads * call.qLen * call.kvLen * (call.headDimQk + call.headDimV);
+}
+
+function predictAttention(profile: GpuProfile, call: AttentionCall, dtype: "fp16" | "bf16"): Prediction | null {
+  const op: ProfileOp = call.qLen === 1 ? "sdpa_decode" : "sdpa_prefill";
+  const ranked = rankSeries(profile, op, dtype, (s) => (s.causal === call.causal ? 100 : 0) + (s.backend === "AUTO" ? 10 : 0) + (s.shape.kv_heads === call.numKvHeads ? 1 : 0));
+  const series = ranked[0];
+  if (!series) return null;
+  const picked = pickPoint(series.points, call.headDimQk);
+  if (!picked) return null;
+  const sh = series.shape;
+  const ref: AttentionCall = {
+    ...call, batch: sh.batch, numHeads: sh.heads, numKvHeads: sh.kv_heads, qLen: sh.q_len, kvLen: sh.kv_len,
+    headDimQk: picked.point.dim, headDimV: picked.point.dim,
+  };
+  const ratio = attentionWork(call) / attentionWork(ref);
+  const notes = [picked.how];
+  if (series.dtype !== dtype) notes.push(`${series.dtype} table used for ${dtype}`);
+  if (series.causal !== call.causal) notes.push(`table is ${series.causal ? "causal" : "not causal"}`);
+  const scaledBy = call.qLen === 1 ? "KV-cache bytes" : "FLOPs";
+  return {
+    ms: picked.point.median_ms * ratio,
+    basis: `${sourceText(profile, series)} ${op} ${series.dtype} ${series.backend ?? ""} B=${sh.batch} H=${sh.heads}/${sh.kv_heads} L=${sh.q_len}x${sh.kv_len} ` +
+      `d=${picked.point.dim}: ${fmt(picked.point.median_ms)} ms (${notes.join("; ")}), scaled by the ${scaledBy} ratio ${ratio.toPrecision(3)}`,
+  };
+}
+
+type GemmAxis = "k" | "n";
+
+function predictGemm(profile: GpuProfile, call: GemmCall, dtype: "fp16" | "bf16", axis?: GemmAxis): Prediction | null {
+  const seriesFor = (ax: GemmAxis) => {
+    const fixed = ax === "k" ? call.m * call.n : call.m * call.k;
+    return rankSeries(profile, ax === "k" ? "gemm_k" : "gemm_n", dtype, (s) => -Math.abs(Math.log((ax === "k" ? s.shape.m * s.shape.n : s.shape.m * s.shape.k) / fixed)));
+  };
+  const dimOf = (ax: GemmAxis) => (ax === "k" ? call.k : call.n);
+  let axes: GemmAxis[];
+  if (axis) axes = [axis];
+  else {
+    // The swept axis whose table has the call's dim exactly, else the misaligned axis, else K.
+    const exact = (["k", "n"] as const).filter((ax) => seriesFor(ax)[0]?.points.some((p) => p.dim === dimOf(ax)));
+    const misaligned = (["k", "n"] as const).filter((ax) => dimOf(ax) % 8 !== 0);
+    axes = [...exact, ...misaligned, "k", "n"];
+  }
+  for (const ax of axes) {
+    const series = seriesFor(ax)[0];
+    if (!series) continue;
+    const picked = pickPoint(series.points, dimOf(ax));
+    if (!picked) continue;
+    const ref = ax === "k" ? { m: series.shape.m, n: series.shape.n, k: picked.point.dim } : { m: series.shape.m, n: picked.point.dim, k: series.shape.k };
+    const ratio = (call.m * call.n * call.k) / (ref.m * ref.n * ref.k);
+    const notes = [picked.how];
+    if (series.dtype !== dtype) notes.push(`${series.dtype} table used for ${dtype}`);
+    return {
+      ms: picked.point.median_ms * ratio,
+      basis: `${sourceText(profile, series)} ${series.op} ${series.dtype} M=${ref.m} N=${ref.n} K=${ref.k}: ${fmt(picked.point.median_ms)} ms (${notes.join("; ")}), scaled by the FLOPs ratio ${ratio.toPrecision(3)}`,
+    };
+  }
+  return null;
+}
+
+/** Predicted time of a call, or null when the profile has no table for its kind or dtype is not 16-bit. */
+export function predictCall(profile: GpuProfile, call: KernelCall): Prediction | null {
+  const dtype = benchDtype(call);
+  if (!dtype) return null;
+  return call.kind === "attention" ? predictAttention(profile, call, dtype) : predictGemm(profile, call, dtype);
+}
+
+/**
+ * Predicted time of the call with its collapsed dim zero-padded to `paddedDim`: the head_dim of an
+ * attention call (V too when it equals QK), or for a GEMM `axis` (default: K if K is not a multiple
+ * of 8, else N if N is not, else K). A published or measured padded run of the same logical dim
+ * and padded size is used when the profile has one.
+ */
+export function predictPadded(profile: GpuProfile, call: KernelCall, paddedDim: number, axis?: GemmAxis): Prediction | null {
+  const dtype = benchDtype(call);
+  if (!dtype) return null;
+  if (call.kind === "attention") {
+    const padded: AttentionCall = { ...call, headDimQk: paddedDim, headDimV: call.headDimV === call.headDimQk ? paddedDim : call.headDimV };
+    if (call.qLen > 1) {
+      const direct = paddedRun(profile, padded, call.headDimQk, dtype);
+      if (direct) return direct;
+    }
+    const p = predictAttention(profile, padded, dtype);
+    return p && { ms: p.ms, basis: `head_dim ${call.headDimQk} padded to ${paddedDim}: ${p.basis}` };
+  }
+  const ax: GemmAxis = axis ?? (call.k % 8 !== 0 ? "k" : call.n % 8 !== 0 ? "n" : "k");
+  const padded: GemmCall = { ...call, [ax]: paddedDim };
+  const p = predictGemm(profile, padded, dtype, ax);
+  return p && { ms: p.ms, basis: `${ax.toUpperCase()} ${ax === "k" ? call.k : call.n} padded to ${paddedDim}: ${p.basis}` };
+}
+
+/** A measured run of logical `dim` at padded_dim (P1, C4), scaled to the call by FLOPs at the padded size. */
+function paddedRun(profile: GpuProfile, padded: AttentionCall, logicalDim: number, dtype: "fp16" | "bf16"): Prediction | null {
+  for (const series of rankSeries(profile, "sdpa_padded", dtype, (s) => (s.causal === padded.causal ? 100 : 0))) {
+    if (series.dtype !== dtype || series.causal !== padded.causal) continue;
+    const point = series.points.find((p) => p.dim === logicalDim && p.padded_dim === padded.headDimQk);
+    if (!point) continue;
+    const sh = series.shape;
+    const ref: AttentionCall = { ...padded, batch: sh.batch, numHeads: sh.heads, numKvHeads: sh.kv_heads, qLen: sh.q_len, kvLen: sh.kv_len, headDimV: padded.headDimQk };
+    const ratio = attentionWork(padded) / attentionWork(ref);
+    return {
+      ms: point.median_ms * ratio,
+      basis: `head_dim ${logicalDim} padded to ${padded.headDimQk}: ${sourceText(profile, series)} padded run B=${sh.batch} H=${sh.heads} L=${sh.q_len}x${sh.kv_len}: ` +
+        `${fmt(point.median_ms)} ms, scaled by the FLOPs ratio ${ratio.toPrecision(3)}`,
+    };
+  }
+  return null;
+}
