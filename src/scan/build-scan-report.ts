@@ -163,7 +163,9 @@ function summarize(
       `the attention kernel itself sees head_dim ${headDims.join(", ")}` +
       (irregularLayers > 0 ? ` (not a multiple of 8 in ${irregularLayers} of ${layers} layers)` : "") +
       `; ${attnCollapsed.length} attention calls collapse on ${where}: padding head_dim puts them back on the fast path` +
-      (headDimRefusals[0] ? `, but repair refuses head_dim in ${headDimRefusals.length} layers (${headDimRefusals[0].reason})` : "");
+      (headDimRefusals[0]
+        ? `, but repair refuses head_dim in ${headDimRefusals.length} layer${headDimRefusals.length === 1 ? "" : "s"} (${headDimRefusals[0].reason})`
+        : "");
   } else if (irregular.length > 0 || gemmCollapsed.length > 0) {
     verdict = "projection-gemms-only";
     const names = uniqueSorted(attention.map((c) => c.headDimQk)).join(", ");

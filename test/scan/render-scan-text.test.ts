@@ -1,0 +1,174 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { renderScanText } from "../../src/scan/render-scan-text.js";
+import { SCAN_SCHEMA, type ScanCall, type ScanReport, type ScanStrategy } from "../../src/scan/types.js";
+
+function attention(layer: number, phase: "prefill" | "decode"): ScanCall {
+  return {
+    id: `${phase}:layers.${layer}.self_attn.attention`,
+    kind: "attention",
+    phase,
+    layer,
+    role: `layers.${layer}.self_attn.attention`,
+    dtype: "BF16",
+    shape: { batch: 1, q_len: phase === "prefill" ? 2048 : 1, kv_len: phase === "prefill" ? 2048 : 4096, heads: 32, kv_heads: 8, head_dim_qk: 100, head_dim_v: 100 },
+    verdict: "slow",
+    kernel: "FA2 (padded 100->104, hdim128 template)",
+    reason: "cuDNN and mem-efficient refuse (head_dim 100 is not a multiple of 8); flash pads q/k/v to 104",
+    source: "sdp_utils.cpp",
+    predicted_ms: null,
+  };
+}
+
+const strategy = (dims: number, pct: number, bytes: number, refusals: ScanStrategy["refusals"] = []): ScanStrategy => ({
+  param_overhead_pct: pct,
+  params_added: bytes / 2,
+  bytes_added: bytes,
+  dims_changed: dims,
+  refusals,
+  predicted_ms: null,
+});
+
+const report: ScanReport = {
+  schema: SCAN_SCHEMA,
+  gac_version: "0.1.0",
+  runtime: "pytorch-sdpa",
+  gpu: { id: "sm90", name: "h100 (sm90)" },
+  workload: { prefill_batch: 1, prefill_len: 2048, decode_batch: 1, kv_len: 4096 },
+  model: {
+    family: "dense",
+    model_type: "llama",
+    layers: 4,
+    hidden_size: 4096,
+    num_heads: 32,
+    num_kv_heads: 8,
+    head_dim: 100,
+    vocab_size: 128256,
+    dtype: "BF16",
+    heterogeneous: true,
+    config_disagreements: ["layers.3: intermediate size 8806 in gate_proj rows but config intermediate_size is 14336"],
+  },
+  dims: [
+    ...[0, 1, 2, 3].map((i) => ({ id: `layers.${i}.self_attn.head_dim`, role: `layers.${i}.self_attn`, name: "head_dim" as const, value: 100, aligned8: false, aligned16: false })),
+    ...[0, 1, 2].map((i) => ({ id: `layers.${i}.mlp.intermediate`, role: `layers.${i}.mlp`, name: "intermediate" as const, value: 14336, aligned8: true, aligned16: true })),
+    { id: "layers.3.mlp.intermediate", role: "layers.3.mlp", name: "intermediate", value: 8806, aligned8: false, aligned16: false },
+    { id: "hidden_size", role: "model", name: "hidden", value: 4096, aligned8: true, aligned16: true },
+    { id: "vocab_size", role: "model", name: "vocab", value: 128256, aligned8: true, aligned16: true },
+  ],
+  calls: [
+    attention(0, "prefill"),
+    attention(1, "prefill"),
+    attention(2, "prefill"),
+    attention(3, "prefill"),
+    attention(0, "decode"),
+    {
+      id: "prefill:layers.3.mlp.down_proj",
+      kind: "gemm",
+      phase: "prefill",
+      layer: 3,
+      role: "layers.3.mlp.down_proj",
+      dtype: "BF16",
+      shape: { m: 2048, n: 4096, k: 8806 },
+      verdict: "slow",
+      kernel: "cuBLASLt sm90 kernel without 16-byte vector loads",
+      reason: "K=8806 is not a multiple of 8 BF16 elements (16 bytes)",
+      source: "cuBLAS docs",
+      predicted_ms: null,
+    },
+    {
+      id: "prefill:lm_head",
+      kind: "gemm",
+      phase: "prefill",
+      layer: -1,
+      role: "lm_head",
+      dtype: "BF16",
+      shape: { m: 1, n: 128256, k: 4096 },
+      verdict: "fast",
+      kernel: "cuBLASLt sm90 tensor-core GEMM",
+      reason: "",
+      source: "cuBLAS docs",
+      predicted_ms: null,
+    },
+  ],
+  strategies: {
+    MINIMAL: strategy(5, 0.123, 2_097_152),
+    OPTIMAL: strategy(5, 0.5, 8_388_608),
+    PREDEFINED: strategy(5, 1.25, 20_971_520),
+    TRADEOFF: strategy(4, 0.4, 6_291_456, [{ id: "hidden_size", value: 4096, reason: "hidden size padding changes RMSNorm's mean; not done" }]),
+  },
+  summary: {
+    irregular_dims: 5,
+    unique_irregular_values: [100, 8806],
+    share_aligned8: 0.5,
+    share_aligned16: 0.5,
+    collapsed_calls: 6,
+    by_family: {
+      head_dim: { count: 4, unique_values: [100], share_aligned8: 0, share_aligned16: 0 },
+      rank: { count: 0, unique_values: [], share_aligned8: null, share_aligned16: null },
+      intermediate: { count: 4, unique_values: [8806, 14336], share_aligned8: 0.75, share_aligned16: 0.75 },
+    },
+    applicability: { attention_sees_irregular: true, verdict: "repair-helps-attention", explanation: "the attention kernel itself sees head_dim 100" },
+  },
+};
+
+const EXPECTED = `Model: dense (llama), 4 layers, hidden 4096, heads 32/8, head_dim 100, vocab 128256, BF16, heterogeneous layers
+Runtime: pytorch-sdpa on h100 (sm90); prefill 1x2048, decode 1 at kv 4096; gac 0.1.0
+
+Dimensions (5 not a multiple of 8; aligned to 8: 50.0%, to 16: 50.0%)
+  family        dims  values       aligned8  aligned16  irregular values (count)
+  ------------  ----  -----------  --------  ---------  ------------------------
+  head_dim         4  100              0.0%       0.0%  100 (x4)
+  rank             0  -                   -          -  -
+  intermediate     4  8806, 14336     75.0%      75.0%  8806 (x1)
+
+Collapsed calls: 6 of 7 (3 distinct)
+  [slow] 4x attention prefill batch=1 q=2048 kv=2048 heads=32/8 head_dim=100
+      kernel: FA2 (padded 100->104, hdim128 template)
+      why:    cuDNN and mem-efficient refuse (head_dim 100 is not a multiple of 8); flash pads q/k/v to 104
+      e.g.    prefill:layers.0.self_attn.attention, prefill:layers.1.self_attn.attention, prefill:layers.2.self_attn.attention, ... (+1)
+  [slow] 1x attention decode batch=1 q=1 kv=4096 heads=32/8 head_dim=100
+      kernel: FA2 (padded 100->104, hdim128 template)
+      why:    cuDNN and mem-efficient refuse (head_dim 100 is not a multiple of 8); flash pads q/k/v to 104
+      e.g.    decode:layers.0.self_attn.attention
+  [slow] 1x gemm prefill m=2048 n=4096 k=8806
+      kernel: cuBLASLt sm90 kernel without 16-byte vector loads
+      why:    K=8806 is not a multiple of 8 BF16 elements (16 bytes)
+      e.g.    prefill:layers.3.mlp.down_proj
+
+Repair strategies
+  strategy    dims changed  param overhead  bytes added  refusals
+  ----------  ------------  --------------  -----------  --------
+  MINIMAL                5           0.12%      2.0 MiB         0
+  OPTIMAL                5           0.50%      8.0 MiB         0
+  PREDEFINED             5           1.25%     20.0 MiB         0
+  TRADEOFF               4           0.40%      6.0 MiB         1
+  refused: hidden size padding changes RMSNorm's mean; not done
+
+Applicability: repair-helps-attention
+  the attention kernel itself sees head_dim 100
+
+config.json disagrees with the tensor shapes (shapes win):
+  - layers.3: intermediate size 8806 in gate_proj rows but config intermediate_size is 14336
+`;
+
+test("renders a scan report in the pinned layout: families, grouped collapsed calls, strategies, verdict", () => {
+  assert.equal(renderScanText(report), EXPECTED);
+});
+
+test("groups identical collapsed calls and counts the groups it does not print", () => {
+  const many: ScanReport = {
+    ...report,
+    calls: Array.from({ length: 25 }, (_, i) => ({ ...attention(i, "prefill"), shape: { ...attention(i, "prefill").shape, kv_len: 100 + i } })),
+  };
+  const text = renderScanText(many);
+  assert.match(text, /Collapsed calls: 6 of 25 \(25 distinct\)/);
+  assert.equal(text.match(/^ {2}\[slow\]/gm)?.length, 20);
+  assert.match(text, /\.\.\. 5 more groups \(--json lists every call\)/);
+});
+
+test("shows a predicted-ms column only when a strategy has a prediction", () => {
+  const predicted: ScanReport = { ...report, strategies: { ...report.strategies, MINIMAL: { ...report.strategies.MINIMAL, predicted_ms: 12.3456 } } };
+  assert.match(renderScanText(predicted), /strategy {4}dims changed {2}param overhead {2}bytes added {2}refusals {2}predicted ms/);
+  assert.match(renderScanText(predicted), /MINIMAL .* 12\.346\n/);
+  assert.doesNotMatch(renderScanText(report), /predicted ms/);
+});
