@@ -74,8 +74,10 @@ export interface BuildProfileOptions {
  */
 export function buildProfile(records: readonly ResultRecord[], runs: readonly RunInfo[], options: BuildProfileOptions = {}): GpuProfile {
   if (runs.length === 0) throw new GacError("BAD_RESULTS", "cannot build a profile without run.json: the GPU and software versions come from it");
+  // run.json holds the first GPU's capability; a multi-GPU run's other GPUs share its software.
   const capability = runs[0].capability;
-  const gpuName = capability.gpu.name;
+  const gpuName = records[0]?.gpu ?? capability.gpu.name;
+  const gpuInfo = capability.gpu.name === gpuName ? capability.gpu : { name: gpuName, index: records[0]?.gpu_index ?? 0 };
   const foreign = records.find((r) => r.gpu !== gpuName);
   if (foreign) throw new GacError("BAD_RESULTS", `case '${foreign.case}' ran on '${foreign.gpu}', not '${gpuName}': build one profile per GPU`);
   const series = new Map<string, ProfileSeries>();
@@ -121,9 +123,9 @@ export function buildProfile(records: readonly ResultRecord[], runs: readonly Ru
     schema: PROFILE_SCHEMA,
     gpu: {
       name: gpuName, slug: gpuSlug(gpuName),
-      ...(capability.gpu.compute_capability ? { compute_capability: capability.gpu.compute_capability } : {}),
-      ...(capability.gpu.sm_count ? { sm_count: capability.gpu.sm_count } : {}),
-      ...(capability.gpu.memory_bytes ? { memory_bytes: capability.gpu.memory_bytes } : {}),
+      ...(gpuInfo.compute_capability ? { compute_capability: gpuInfo.compute_capability } : {}),
+      ...(gpuInfo.sm_count ? { sm_count: gpuInfo.sm_count } : {}),
+      ...(gpuInfo.memory_bytes ? { memory_bytes: gpuInfo.memory_bytes } : {}),
     },
     env, source: "measured", source_runs: [...new Set(runs.map((r) => r.run_id))],
     created: (options.created ?? new Date()).toISOString(), series: out,

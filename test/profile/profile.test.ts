@@ -71,8 +71,8 @@ test("GEMM sweeps become gemm_k per (M,N) and gemm_n per (M,K); P1 becomes padde
 });
 
 test("records of another GPU or without run.json are refused", () => {
-  const other = recordFor("G4", (p) => p.n === 64, () => 1).map((r) => ({ ...r, gpu: "Other" }));
-  assert.throws(() => buildProfile(other, [run]), (e) => e instanceof GacError && /one profile per GPU/.test(e.message));
+  const mixed = recordFor("G4", (p) => p.n === 64 || p.n === 65, () => 1).map((r, i) => (i === 1 ? { ...r, gpu: "Other" } : r));
+  assert.throws(() => buildProfile(mixed, [run]), (e) => e instanceof GacError && /one profile per GPU/.test(e.message));
   assert.throws(() => buildProfile([], []), (e) => e instanceof GacError && e.code === "BAD_RESULTS");
 });
 
