@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { renderScanText } from "../../src/scan/render-scan-text.js";
 import { SCAN_SCHEMA, type ScanCall, type ScanReport, type ScanStrategy } from "../../src/scan/types.js";
 
-function attention(layer: number, phase: "prefill" | "decode"): ScanCall {
+function attention(layer: number, phase: "prefill" | "decode", kvLen = phase === "prefill" ? 2048 : 4096): ScanCall {
   return {
     id: `${phase}:layers.${layer}.self_attn.attention`,
     kind: "attention",
@@ -11,7 +11,7 @@ function attention(layer: number, phase: "prefill" | "decode"): ScanCall {
     layer,
     role: `layers.${layer}.self_attn.attention`,
     dtype: "BF16",
-    shape: { batch: 1, q_len: phase === "prefill" ? 2048 : 1, kv_len: phase === "prefill" ? 2048 : 4096, heads: 32, kv_heads: 8, head_dim_qk: 100, head_dim_v: 100 },
+    shape: { batch: 1, q_len: phase === "prefill" ? 2048 : 1, kv_len: kvLen, heads: 32, kv_heads: 8, head_dim_qk: 100, head_dim_v: 100 },
     verdict: "slow",
     kernel: "FA2 (padded 100->104, hdim128 template)",
     reason: "cuDNN and mem-efficient refuse (head_dim 100 is not a multiple of 8); flash pads q/k/v to 104",
@@ -158,7 +158,7 @@ test("renders a scan report in the pinned layout: families, grouped collapsed ca
 test("groups identical collapsed calls and counts the groups it does not print", () => {
   const many: ScanReport = {
     ...report,
-    calls: Array.from({ length: 25 }, (_, i) => ({ ...attention(i, "prefill"), shape: { ...attention(i, "prefill").shape, kv_len: 100 + i } })),
+    calls: Array.from({ length: 25 }, (_, i) => attention(i, "prefill", 100 + i)),
   };
   const text = renderScanText(many);
   assert.match(text, /Collapsed calls: 6 of 25 \(25 distinct\)/);
