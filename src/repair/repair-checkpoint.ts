@@ -28,6 +28,7 @@ import { updateConfig, type ConfigFieldChange } from "./config-update.js";
 import { screenChanges } from "./exactness.js";
 import { logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
 import { DEFAULT_CHUNK_BYTES, repairedFileSize, streamShard, type FileDigest } from "./stream-shard.js";
+import { HashWorker } from "./hash-worker.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
 
@@ -220,6 +221,8 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
   };
 
   let manifest: RepairManifest | undefined;
+  const hasher = new HashWorker();
+  try {
   await publishDirectoryAtomically(
     absOut,
     async (tmp) => {
@@ -227,7 +230,7 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
       const outputFiles: FileDigest[] = [];
       for (const info of ckpt.files) {
         const name = shardName(ckpt, info.path);
-        const d = await streamShard(info, { input: name, output: name }, join(tmp, ...name.split("/")), editMap, { chunkBytes, onBytes, signal: opts.signal });
+        const d = await streamShard(info, { input: name, output: name }, join(tmp, ...name.split("/")), editMap, { chunkBytes, onBytes, signal: opts.signal, hasher });
         inputFiles.push(d.input);
         outputFiles.push(d.output);
       }
@@ -277,6 +280,9 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
     },
     { force: opts.force },
   );
+  } finally {
+    await hasher.close();
+  }
   const { ckpt: _ckpt, ...rest } = proposal;
   void _ckpt;
   return { ...rest, outDir: absOut, manifest: manifest!, warnings, seconds: (performance.now() - t0) / 1000 };

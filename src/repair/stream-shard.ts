@@ -8,7 +8,6 @@
  * and written, and at most one write is pending: about three blocks in memory (3 x 16 MiB by
  * default, plus a padded block's zeros).
  */
-import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { GacError, formatCount } from "../errors.js";
 import { LENGTH_PREFIX_BYTES } from "../checkpoint/safetensors-header.js";
@@ -18,6 +17,7 @@ import { padColumnsBlock } from "./rules/pad-columns.js";
 import { padRowsBlock } from "./rules/pad-rows.js";
 import { foldScaleBlock } from "./rules/fold-scale.js";
 import type { TensorEdit } from "./tensor-edits.js";
+import { sharedBuffer, type HashWorker } from "./hash-worker.js";
 
 /** Sequential disk throughput is flat above a few MiB; 16 MiB keeps three blocks in flight under 64 MiB. */
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
@@ -34,6 +34,8 @@ export interface StreamContext {
   /** Called after each output block with the bytes it added. */
   onBytes: (n: number) => void;
   signal?: AbortSignal;
+  /** Computes the sha256 of input and output beside the copy. */
+  hasher: HashWorker;
 }
 
 /** One contiguous read of the input and what to do with it. */
@@ -100,7 +102,7 @@ function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, Tensor
 }
 
 async function readExactly(fh: FileHandle, length: number, position: number, path: string): Promise<Uint8Array> {
-  const buf = Buffer.allocUnsafe(length);
+  const buf = sharedBuffer(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await fh.read(buf, done, length - done, position + done);
@@ -129,8 +131,9 @@ export async function streamShard(
     info.metadata,
   );
   const pieces = planPieces(info, edits, ctx.chunkBytes);
-  const inHash = createHash("sha256");
-  const outHash = createHash("sha256");
+  const hasher = ctx.hasher;
+  const inHash = hasher.open();
+  const outHash = hasher.open();
   const input = await open(info.path, "r");
   let output: FileHandle | undefined;
   try {
@@ -140,7 +143,7 @@ export async function streamShard(
     let pendingWrite: Promise<unknown> = Promise.resolve();
     const write = async (bytes: Uint8Array) => {
       await pendingWrite;
-      outHash.update(bytes);
+      await hasher.update(outHash, bytes);
       const at = outPos;
       outPos += bytes.byteLength;
       pendingWrite = out.write(bytes, 0, bytes.byteLength, at);
@@ -162,7 +165,7 @@ export async function streamShard(
       const block = await next!;
       const following = pieces[i + 1];
       next = following ? started(readExactly(input, following.length, following.position, info.path)) : undefined;
-      inHash.update(block);
+      await hasher.update(inHash, block);
       if (piece.kind === "copy") await write(block);
       else if (piece.kind === "edit") await write(transformBlock(block, piece.firstRow, piece.edit, piece.dtype));
     }
@@ -171,8 +174,8 @@ export async function streamShard(
       throw new GacError("SHAPE_SIZE_MISMATCH", `${names.output}: wrote ${formatCount(outPos)} bytes but its header describes ${formatCount(layout.totalSize)}: a bug in repair`);
     }
     return {
-      input: { name: names.input, bytes: info.size, sha256: inHash.digest("hex") },
-      output: { name: names.output, bytes: outPos, sha256: outHash.digest("hex") },
+      input: { name: names.input, bytes: info.size, sha256: await hasher.digest(inHash) },
+      output: { name: names.output, bytes: outPos, sha256: await hasher.digest(outHash) },
     };
   } finally {
     await input.close();
