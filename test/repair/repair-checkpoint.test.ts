@@ -25,7 +25,7 @@ after(async () => {
 /** Small shards so every fixture is sharded (the repair must keep names and assignment). */
 const SHARD_BYTES = 150_000;
 
-async function fixture(kind: FixtureKind, name = kind): Promise<string> {
+async function fixture(kind: FixtureKind, name: string = kind): Promise<string> {
   return (await generateFixture(kind, join(root, name), { seed: 3, dtype: "F32", maxShardBytes: SHARD_BYTES })).dir;
 }
 
