@@ -17,12 +17,15 @@ function captureIO(cwd: string): CommandIO & { stdout: string } {
 test("gac scan prints text by default and the JSON report with --json, honouring runtime, gpu and workload", async () => {
   const root = await mkdtemp(join(tmpdir(), "gac-scan-cli-"));
   try {
-    await generateFixture("llama-direct-svd", join(root, "svd"));
+    await generateFixture("llama-direct-svd", join(root, "svd"), { dtype: "F16" });
     const text = captureIO(root);
     assert.equal(await runCli(["scan", "svd"], text), 0);
     assert.match(text.stdout, /^Model: dense \(llama\)/);
     assert.match(text.stdout, /Runtime: pytorch-sdpa on h100 \(sm90\)/);
     assert.match(text.stdout, /Applicability: repair-helps-attention/);
+    const textJson = captureIO(root);
+    await runCli(["scan", "svd", "--json"], textJson);
+    assert.ok((JSON.parse(textJson.stdout) as ScanReport).calls.every((c) => c.predicted_ms === null));
 
     const json = captureIO(root);
     assert.equal(await runCli(["scan", "svd", "--json", "--runtime", "vllm", "--gpu", "a100", "--batch", "4", "--prefill-len", "512", "--kv-len", "8192"], json), 0);
@@ -31,6 +34,8 @@ test("gac scan prints text by default and the JSON report with --json, honouring
     assert.equal(report.gpu.id, "sm80");
     assert.deepEqual(report.workload, { prefill_batch: 4, prefill_len: 512, decode_batch: 4, kv_len: 8192 });
     assert.equal(report.calls.find((c) => c.kind === "attention")?.kernel, "TRITON_ATTN (tile 64, masked)");
+    // The packaged A100 profile predicts call times; h100 has none, so the text run's were null.
+    assert.ok(report.calls.some((c) => typeof c.predicted_ms === "number" && c.predicted_ms > 0));
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -4,9 +4,11 @@ import { GacError } from "../../errors.js";
 import { booleanValue, defineCommand, stringValue, type ParsedValues } from "../command.js";
 import { parseGpu } from "../../contract/gpus.js";
 import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
-import { DEFAULT_WORKLOAD, type Workload } from "../../graph/types.js";
+import { DEFAULT_WORKLOAD, type KernelCall, type Workload } from "../../graph/types.js";
 import { scanCheckpoint } from "../../scan/scan-checkpoint.js";
 import { renderScanText } from "../../scan/render-scan-text.js";
+import { findProfile, packagedProfilesDir } from "../../profile/profile-store.js";
+import { predictCall } from "../../profile/predict.js";
 
 /** A token count above this is a typo, not a workload (1M tokens of prefill per sequence). */
 const MAX_TOKENS = 1 << 20;
@@ -44,7 +46,12 @@ export const scanCommand = defineCommand({
       decodeBatch: batch,
       kvLen: positiveInt(values, "kv-len", DEFAULT_WORKLOAD.kvLen),
     };
-    const report = await scanCheckpoint(resolve(io.cwd, positionals[0] ?? "."), { runtime, gpu, workload });
+    const gpuName = stringValue(values, "gpu") ?? "h100";
+    // Predicted times come from a packaged profile of this GPU when one exists; otherwise they stay null.
+    const found = await findProfile(gpuName, [packagedProfilesDir()]);
+    if (found) io.err(`gac scan: predicted times from ${found.path}\n`);
+    const predict = found ? (call: KernelCall) => predictCall(found.profile, call)?.ms ?? null : undefined;
+    const report = await scanCheckpoint(resolve(io.cwd, positionals[0] ?? "."), { runtime, gpu, workload, predict });
     io.out(booleanValue(values, "json") ? JSON.stringify(report, null, 2) + "\n" : renderScanText(report));
     return 0;
   },
