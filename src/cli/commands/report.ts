@@ -1,7 +1,6 @@
 /** gac report: bench results, scans and repair manifests -> figures, tables and an offline HTML page. */
 import { defineCommand, stringValue } from "../command.js";
 import { GacError } from "../../errors.js";
-import { buildReport, loadReportInputs, writeReport } from "../../report/index.js";
 import { resolve } from "node:path";
 
 export const reportCommand = defineCommand({
@@ -16,6 +15,8 @@ export const reportCommand = defineCommand({
   async run({ values, positionals, io }) {
     const out = stringValue(values, "out");
     if (!out) throw new GacError("BAD_ARGS", "missing --out <dir> (see `gac report --help`)");
+    // Loaded on use: the renderer pulls in vega and resvg, which the GPU machine (bench only) need not carry.
+    const { buildReport, loadReportInputs, writeReport } = await import("../../report/index.js");
     const inputs = await loadReportInputs(positionals.map((p) => resolve(io.cwd, p)));
     const report = buildReport(inputs, { title: stringValue(values, "title") });
     for (const note of report.notes) io.err(`note: ${note}\n`);
