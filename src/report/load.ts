@@ -128,6 +128,12 @@ function strategyOutcome(v: unknown): StrategyOutcome | undefined {
   };
 }
 
+/** The unrepaired forward time a scan predicts: every call's predicted_ms summed, or null if any is missing. */
+function sumPredicted(calls: { predicted_ms?: number | null }[]): number | null {
+  if (calls.length === 0 || calls.some((c) => typeof c.predicted_ms !== "number")) return null;
+  return calls.reduce((sum, c) => sum + (c.predicted_ms ?? 0), 0);
+}
+
 export function parseScan(doc: Json, file: string): ScanDoc {
   const model = isObject(doc.model) ? doc.model : {};
   const strategies: Record<string, StrategyOutcome> = {};
@@ -158,11 +164,11 @@ export function parseScan(doc: Json, file: string): ScanDoc {
   const runtime = isObject(doc.runtime) ? str(doc.runtime.name) ?? JSON.stringify(doc.runtime) : str(doc.runtime);
   return {
     file,
-    model: { family: str(model.family), layers: num(model.layers), hidden_size: num(model.hidden_size), num_heads: num(model.num_heads), num_kv_heads: num(model.num_kv_heads), head_dim: num(model.head_dim), name: str(model.name) },
+    model: { family: str(model.family), model_type: str(model.model_type), layers: num(model.layers), hidden_size: num(model.hidden_size), num_heads: num(model.num_heads), num_kv_heads: num(model.num_kv_heads), head_dim: num(model.head_dim), name: str(model.name) },
     dims,
     calls,
     strategies,
-    baselineMs: numOrNull(summary.predicted_ms) ?? numOrNull(summary.baseline_ms),
+    baselineMs: numOrNull(summary.predicted_ms) ?? numOrNull(summary.baseline_ms) ?? sumPredicted(calls),
     gpu,
     runtime,
   };

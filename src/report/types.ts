@@ -104,11 +104,11 @@ export interface StrategyOutcome {
 /** The parts of `gac scan --json` a report uses. */
 export interface ScanDoc {
   file: string;
-  model: { family?: string; layers?: number; hidden_size?: number; num_heads?: number; num_kv_heads?: number; head_dim?: number; name?: string };
+  model: { family?: string; model_type?: string; layers?: number; hidden_size?: number; num_heads?: number; num_kv_heads?: number; head_dim?: number; name?: string };
   dims: ScanDim[];
   calls: ScanCall[];
   strategies: Record<string, StrategyOutcome>;
-  /** Predicted time of the unrepaired model, when the scan had a profile. */
+  /** Predicted time of the unrepaired model: the sum of every call's predicted_ms, when all have one. */
   baselineMs?: number | null;
   gpu?: string;
   runtime?: string;

@@ -135,3 +135,14 @@ test("every figure renders to an SVG with its axis titles", async () => {
   const s1 = await renderSvg(report.figures.find((f) => f.name === "s1-staircase")!.spec);
   assert.ok(s1.includes("head_dim (elements)") && s1.includes("Latency (ms, median)") && s1.includes("Alignment"));
 });
+
+test("scan dims are panelled by kind, with ranks grouped by block and head counts left out", async () => {
+  const { dimGroup } = await import("../../src/report/figures/scan-dims.js");
+  assert.equal(dimGroup({ id: "a", role: "layers.3.self_attn.k_proj", name: "rank", value: 117 }), "rank · self_attn");
+  assert.equal(dimGroup({ id: "b", role: "layers.3.mlp.down_proj", name: "rank", value: 150 }), "rank · mlp");
+  assert.equal(dimGroup({ id: "c", role: "layers.0.mlp", name: "intermediate", value: 700 }), "intermediate");
+  const scan = scanDoc(false);
+  scan.dims = [{ id: "h", role: "model", name: "heads", value: 7 }, { id: "r", role: "layers.0.self_attn.k_proj", name: "rank", value: 117 }];
+  const fig = buildReport({ runs: [], scans: [scan], repairs: [], notes: [] }).figures.find((f) => f.name === "scan-dims")!;
+  assert.deepEqual(values(fig.spec).map((r) => [r.role, r.value]), [["rank · self_attn", 117]]);
+});

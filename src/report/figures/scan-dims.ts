@@ -1,6 +1,6 @@
 /**
  * From a scan: how a model's dims are distributed (the seeds' PaLU per-head counts scatter: value
- * against how many heads/sites have it, alignment by colour and shape, one panel per role), a
+ * against how many heads/sites have it, alignment by colour and shape, one panel per kind of dim), a
  * per-role summary, and the collapsed kernel calls grouped by what collapses and why.
  */
 import { ALIGNMENT_CLASSES, alignmentClass } from "../alignment.js";
@@ -8,10 +8,10 @@ import { formatMs } from "../markdown-table.js";
 import { uniq } from "../records.js";
 import { chart, makeTable, tip, type Row } from "../spec.js";
 import { ALIGNMENT_COLOR, ALIGNMENT_SHAPE } from "../theme.js";
-import type { Figure, ScanCall, ScanDoc, Table } from "../types.js";
+import type { Figure, ScanCall, ScanDim, ScanDoc, Table } from "../types.js";
 
 export function scanLabel(scan: ScanDoc): string {
-  return scan.model.name ?? scan.model.family ?? scan.file;
+  return scan.model.name ?? ([scan.model.family, scan.model.model_type].filter(Boolean).join(" ") || scan.file);
 }
 
 export function scanSentence(scan: ScanDoc): string {
@@ -20,6 +20,19 @@ export function scanSentence(scan: ScanDoc): string {
   if (scan.gpu) parts.push(`GPU ${scan.gpu}`);
   if (scan.runtime) parts.push(`runtime ${scan.runtime}`);
   return `${parts.join(", ")} (${scan.file}).`;
+}
+
+/** Counts of attention heads are dims of the model but not widths a kernel tiles; they are not plotted. */
+const NOT_WIDTHS = new Set(["heads", "kv_heads"]);
+
+/**
+ * The panel a dim is drawn in: its kind (head_dim, rank, intermediate, ...), and for ranks the
+ * block without its layer index ("rank · self_attn", "rank · mlp"), as in the seeds' all-KV scatter.
+ */
+export function dimGroup(d: ScanDim): string {
+  if (!d.name) return d.role;
+  const block = d.role.replace(/^layers\.\d+\./, "").split(".")[0];
+  return d.name === "rank" && block && block !== d.role ? `rank · ${block}` : d.name;
 }
 
 /** The `-2` style suffix that keeps names unique when several scans are given. */
@@ -32,11 +45,12 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
   const tables: Table[] = [];
   scans.forEach((scan, i) => {
     const sfx = suffix(i, scans.length);
-    if (scan.dims.length > 0) {
+    const widths = scan.dims.filter((d) => !NOT_WIDTHS.has(d.name ?? ""));
+    if (widths.length > 0) {
       const counts = new Map<string, Row>();
-      for (const d of scan.dims) {
-        const key = `${d.role}\u0000${d.value}`;
-        const row = counts.get(key) ?? { role: d.role, value: d.value, count: 0, zero: 0, alignment: alignmentClass(d.value) };
+      for (const d of widths) {
+        const key = `${dimGroup(d)}\u0000${d.value}`;
+        const row = counts.get(key) ?? { role: dimGroup(d), value: d.value, count: 0, zero: 0, alignment: alignmentClass(d.value) };
         row.count = Number(row.count) + 1;
         counts.set(key, row);
       }
@@ -47,24 +61,24 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
         {
           mark: { type: "point", filled: true, size: 80, opacity: 1 },
           encoding: {
-            x: { field: "value", type: "quantitative", title: "Dimension value (elements)", scale: { zero: false, padding: 12 } },
-            y: { field: "count", type: "quantitative", title: "Sites (count)", scale: { zero: true, nice: true } },
+            x: { field: "value", type: "quantitative", title: "Dimension value (elements)", scale: { zero: false, padding: 12 }, axis: { format: "d", tickMinStep: 1 } },
+            y: { field: "count", type: "quantitative", title: "Sites (count)", scale: { zero: true, nice: true }, axis: { format: "d", tickMinStep: 1 } },
             color: { field: "alignment", type: "nominal", title: "Alignment", scale: ALIGNMENT_COLOR },
             shape: { field: "alignment", type: "nominal", title: "Alignment", scale: ALIGNMENT_SHAPE },
             tooltip: [tip("role", "Role"), tip("value", "Value", "d"), tip("count", "Count", "d"), tip("alignment", "Alignment")],
           },
         },
       ];
-      const misaligned = scan.dims.filter((d) => alignmentClass(d.value) === "misaligned").length;
+      const misaligned = widths.filter((d) => alignmentClass(d.value) === "misaligned").length;
       const title = `Dimension distribution: ${scanLabel(scan)}`;
       figures.push({
         name: `scan-dims${sfx}`,
         title,
-        caption: `How many sites (heads, ranks, widths) have each dimension value, one panel per role; blue circles: multiple of 16, orange squares: of 8 only, red triangles: misaligned. ${misaligned} of ${scan.dims.length} dims (${((100 * misaligned) / scan.dims.length).toFixed(1)}%) are misaligned. ${scanSentence(scan)}`,
+        caption: `How many sites (heads, ranks, widths) have each dimension value, one panel per kind of dim; blue circles: multiple of 16, orange squares: of 8 only, red triangles: misaligned. ${misaligned} of ${widths.length} dims (${((100 * misaligned) / widths.length).toFixed(1)}%) are misaligned. ${scanSentence(scan)}`,
         spec: chart({ title, rows, layer, facetWrap: roles.length > 1 ? { field: "role", columns: 2, independentX: true } : undefined, width: roles.length > 1 ? 380 : 620, height: 220 }),
       });
       const summary = roles.map((role) => {
-        const ds = scan.dims.filter((d) => d.role === role);
+        const ds = widths.filter((d) => dimGroup(d) === role);
         const pct = (cls: string) => `${((100 * ds.filter((d) => alignmentClass(d.value) === cls).length) / ds.length).toFixed(1)}%`;
         return [role, String(ds.length), uniq(ds.map((d) => d.value)).sort((a, b) => a - b).join(", "), ...ALIGNMENT_CLASSES.map(pct)];
       });
