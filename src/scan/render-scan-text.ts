@@ -105,6 +105,7 @@ export function renderScanText(report: ScanReport): string {
     out.push(`  [${c.verdict}] ${g.calls.length}x ${c.kind} ${c.phase} ${shapeText(c)}`);
     out.push(`      kernel: ${c.kernel}`);
     if (c.reason !== "") out.push(`      why:    ${c.reason}`);
+    if (c.predicted_ms !== null) out.push(`      time:   ${c.predicted_ms.toFixed(3)} ms each (predicted from the GPU profile)`);
     out.push(`      e.g.    ${ids}${more}`);
   }
   if (groups.length > GROUPS_SHOWN) out.push(`  ... ${groups.length - GROUPS_SHOWN} more groups (--json lists every call)`);

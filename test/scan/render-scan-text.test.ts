@@ -170,5 +170,7 @@ test("shows a predicted-ms column only when a strategy has a prediction", () => 
   const predicted: ScanReport = { ...report, strategies: { ...report.strategies, MINIMAL: { ...report.strategies.MINIMAL, predicted_ms: 12.3456 } } };
   assert.match(renderScanText(predicted), /strategy {4}dims changed {2}param overhead {2}bytes added {2}refusals {2}predicted ms/);
   assert.match(renderScanText(predicted), /MINIMAL .* 12\.346\n/);
-  assert.doesNotMatch(renderScanText(report), /predicted ms/);
+  assert.doesNotMatch(renderScanText(report), /predicted ms|\n {6}time:/);
+  const timed: ScanReport = { ...report, calls: report.calls.map((c) => ({ ...c, predicted_ms: 0.04567 })) };
+  assert.match(renderScanText(timed), /\n {6}time: {3}0\.046 ms each \(predicted from the GPU profile\)\n {6}e\.g\. {4}prefill:layers\.0/);
 });
