@@ -6,5 +6,7 @@ import { benchCommand } from "./commands/bench.js";
 import { profileCommand } from "./commands/profile.js";
 import { fixturesCommand } from "./commands/fixtures.js";
 import { scanCommand } from "./commands/scan.js";
+import { planCommand } from "./commands/plan.js";
+import { repairCommand } from "./commands/repair.js";
 
-export const COMMANDS: Command[] = [scanCommand, benchCommand, profileCommand, reportCommand, verifyCommand, fixturesCommand];
+export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, benchCommand, profileCommand, reportCommand, verifyCommand, fixturesCommand];

@@ -108,7 +108,7 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   const shapeOf = (name: string) => {
     const t = ckpt.tensors.get(name);
     if (!t) throw new GacError("UNSUPPORTED", `the model spec names tensor '${name}', which the checkpoint does not have`);
-    return t.shape;
+    return t;
   };
   const edits = tensorEdits(spec, screened.accepted, scaleMode, shapeOf);
   if (screened.refusals.length === 0) crossCheck(plan, edits);

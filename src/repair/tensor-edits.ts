@@ -12,6 +12,7 @@
  *                      that are zero anyway)
  */
 import { GacError } from "../errors.js";
+import { DTYPES, type Dtype } from "../checkpoint/types.js";
 import { layerLinear, type LinearModule, LINEAR_MODULES } from "../model/layer-linears.js";
 import type { LayerSpec, LinearSpec, ModelSpec, WeightRef } from "../model/types.js";
 import type { DimChange } from "../plan/types.js";
@@ -23,6 +24,7 @@ export type ScaleMode = "fold" | "logical";
 /** What happens to one tensor. Weights are [rows, cols]; biases and inv_freq are 1-D (rows only). */
 export interface TensorEdit {
   tensor: string;
+  dtype: Dtype;
   from: number[];
   to: number[];
   rows?: PadLayout;
@@ -35,10 +37,19 @@ export interface TensorEdit {
 
 type Axis = "rows" | "cols";
 
+/** A tensor's stored dtype and shape, by name. */
+export type TensorLookup = (name: string) => { dtype: Dtype; shape: readonly number[] };
+
+/** Bytes an edit adds to the checkpoint. */
+export function addedBytes(e: TensorEdit): number {
+  const n = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  return (n(e.to) - n(e.from)) * DTYPES[e.dtype].bytes;
+}
+
 class EditBook {
   readonly edits = new Map<string, TensorEdit>();
 
-  constructor(private readonly shapes: (name: string) => readonly number[]) {}
+  constructor(private readonly lookup: TensorLookup) {}
 
   pad(tensor: string, axis: Axis, layout: PadLayout, reason: string): void {
     const e = this.editOf(tensor);
@@ -63,8 +74,8 @@ class EditBook {
   private editOf(tensor: string): TensorEdit {
     let e = this.edits.get(tensor);
     if (!e) {
-      const shape = [...this.shapes(tensor)];
-      e = { tensor, from: shape, to: [...shape], reasons: [] };
+      const { shape, dtype } = this.lookup(tensor);
+      e = { tensor, dtype, from: [...shape], to: [...shape], reasons: [] };
       this.edits.set(tensor, e);
     }
     return e;
@@ -116,8 +127,8 @@ function linearOf(layer: LayerSpec, module: string): LinearSpec {
  * checked against it: a rule that expects 107 rows where the file has 112 is an error, not a guess).
  * Changes are assumed already checked by exactness.ts (RoPE type, even head_dim, one d -> D).
  */
-export function tensorEdits(spec: ModelSpec, changes: readonly DimChange[], scaleMode: ScaleMode, shapes: (name: string) => readonly number[]): TensorEdit[] {
-  const book = new EditBook(shapes);
+export function tensorEdits(spec: ModelSpec, changes: readonly DimChange[], scaleMode: ScaleMode, lookup: TensorLookup): TensorEdit[] {
+  const book = new EditBook(lookup);
   // PaLU groups of one linear share one VT, so their rank changes become one segmented row layout.
   const groupedRanks = new Map<string, { layer: LayerSpec; module: string; to: Map<number, number> }>();
 

@@ -105,10 +105,10 @@ export function change(site: DimSite, from: number, to: number): DimChange {
   return { site, id, from, to };
 }
 
-export function shapeLookup(shapes: TensorShapes): (name: string) => readonly number[] {
+export function shapeLookup(shapes: TensorShapes): (name: string) => { dtype: Dtype; shape: readonly number[] } {
   return (name) => {
     const t = shapes.get(name);
     if (!t) throw new Error(`no tensor ${name}`);
-    return t.shape;
+    return t;
   };
 }

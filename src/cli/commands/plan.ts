@@ -1,0 +1,44 @@
+/** `gac plan <dir>`: what `gac repair` would do (= `gac repair --dry-run`), from headers only. */
+import { GacError } from "../../errors.js";
+import { STRATEGIES, type Strategy } from "../../plan/types.js";
+import { proposeRepair } from "../../repair/repair-checkpoint.js";
+import { proposalJson, renderProposal } from "../../repair/render-plan.js";
+import type { ScaleMode } from "../../repair/tensor-edits.js";
+import { booleanValue, defineCommand, stringValue, type CommandIO, type OptionSpec, type ParsedValues } from "../command.js";
+
+export function strategyOption(values: ParsedValues): Strategy {
+  const raw = (stringValue(values, "strategy") ?? "OPTIMAL").toUpperCase();
+  const s = STRATEGIES.find((x) => x === raw);
+  if (!s) throw new GacError("BAD_ARGS", `--strategy must be one of ${STRATEGIES.join(", ")}, got '${stringValue(values, "strategy")}'`);
+  return s;
+}
+
+export function scaleOption(values: ParsedValues): ScaleMode {
+  const raw = stringValue(values, "scale") ?? "fold";
+  if (raw !== "fold" && raw !== "logical") throw new GacError("BAD_ARGS", `--scale must be fold or logical, got '${raw}'`);
+  return raw;
+}
+
+/** Options shared by plan and repair. */
+export const PLAN_OPTIONS: Record<string, OptionSpec> = {
+  strategy: { type: "string", short: "s", valueName: "<name>", description: `Padding strategy: ${STRATEGIES.join(", ")}`, default: "OPTIMAL" },
+  scale: { type: "string", valueName: "<mode>", description: "Softmax scale after a head_dim change: fold (into q_proj; stock loaders) or logical (runtime passes d^-0.5)", default: "fold" },
+  json: { type: "boolean", description: "Print the plan as JSON" },
+};
+
+export async function printPlan(dir: string, values: ParsedValues, io: CommandIO): Promise<void> {
+  const proposal = await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values) });
+  io.out(booleanValue(values, "json") ? JSON.stringify(proposalJson(proposal), null, 2) + "\n" : renderProposal(proposal));
+}
+
+export const planCommand = defineCommand({
+  name: "plan",
+  summary: "Show how `gac repair` would pad a checkpoint: dim changes, tensor edits, memory overhead, refusals",
+  options: PLAN_OPTIONS,
+  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
+  examples: ["gac plan ./palu-llama", "gac plan ./svdllm --strategy MINIMAL --json"],
+  async run({ values, positionals, io }) {
+    await printPlan(positionals[0], values, io);
+    return 0;
+  },
+});

@@ -1,0 +1,61 @@
+/** `gac repair <dir> --out <dir>`: write a padded copy of a checkpoint that computes the same function. */
+import { GacError } from "../../errors.js";
+import { repairCheckpoint } from "../../repair/repair-checkpoint.js";
+import { mib, renderProposal } from "../../repair/render-plan.js";
+import { booleanValue, defineCommand, stringValue, type CommandIO } from "../command.js";
+import { PLAN_OPTIONS, printPlan, scaleOption, strategyOption } from "./plan.js";
+
+/** Progress on stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
+function progressPrinter(io: CommandIO): (done: number, total: number) => void {
+  const start = performance.now();
+  let last = 0;
+  return (done, total) => {
+    const now = performance.now();
+    const final = done >= total;
+    if (!final && now - last < (io.errIsTTY ? 200 : 5000)) return;
+    last = now;
+    const rate = done / 2 ** 20 / Math.max(1e-3, (now - start) / 1000);
+    const line = `repair: ${mib(done)} / ${mib(total)} (${((100 * done) / total).toFixed(0)}%), ${rate.toFixed(0)} MB/s`;
+    io.err(io.errIsTTY ? `\r${line}${final ? "\n" : ""}` : `${line}\n`);
+  };
+}
+
+export const repairCommand = defineCommand({
+  name: "repair",
+  summary: "Zero-pad irregular dims (head_dim, low-rank ranks, MLP width) into a new checkpoint with the same function",
+  options: {
+    out: { type: "string", short: "o", valueName: "<dir>", description: "Output directory (created atomically; never the input)" },
+    ...PLAN_OPTIONS,
+    force: { type: "boolean", description: "Replace an existing output directory" },
+    strict: { type: "boolean", description: "Fail instead of skipping dims that cannot be padded exactly" },
+    "dry-run": { type: "boolean", description: "Print the plan and write nothing (same as `gac plan`)" },
+  },
+  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
+  examples: ["gac repair ./palu-llama --out ./palu-llama-aligned", "gac repair ./svdllm -o ./svdllm-16 --strategy OPTIMAL --scale logical", "gac repair ./model --dry-run"],
+  async run({ values, positionals, io }) {
+    const dir = positionals[0];
+    if (booleanValue(values, "dry-run")) {
+      await printPlan(dir, values, io);
+      return 0;
+    }
+    const out = stringValue(values, "out");
+    if (out === undefined) throw new GacError("BAD_ARGS", "gac repair needs --out <dir> (or --dry-run to only print the plan)");
+    const r = await repairCheckpoint(dir, out, {
+      strategy: strategyOption(values),
+      scaleMode: scaleOption(values),
+      force: booleanValue(values, "force"),
+      strict: booleanValue(values, "strict"),
+      onProgress: progressPrinter(io),
+      signal: io.signal,
+    });
+    if (booleanValue(values, "json")) {
+      io.out(JSON.stringify(r.manifest, null, 2) + "\n");
+    } else {
+      io.out(renderProposal(r));
+      io.out(`\nWrote ${r.outDir} (${mib(r.bytesOut)} in ${r.seconds.toFixed(1)} s, ${(r.bytesOut / 2 ** 20 / r.seconds).toFixed(0)} MB/s); details in gac-repair.json\n`);
+    }
+    for (const w of r.warnings) io.err(`warning: ${w}\n`);
+    if (r.skipped.length > 0) io.err(`warning: ${r.skipped.length} dims left unrepaired (listed above and in gac-repair.json 'skipped')\n`);
+    return 0;
+  },
+});

@@ -1,0 +1,72 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../../src/cli/main.js";
+import type { CommandIO } from "../../src/cli/command.js";
+import { generateFixture } from "../../src/fixtures/index.js";
+import { GacError } from "../../src/errors.js";
+
+function captureIO(): CommandIO & { stdout: string; stderr: string } {
+  const io = {
+    stdout: "",
+    stderr: "",
+    out(t: string) { io.stdout += t; },
+    err(t: string) { io.stderr += t; },
+    errIsTTY: false,
+    cwd: process.cwd(),
+    signal: new AbortController().signal,
+  };
+  return io;
+}
+
+let root: string;
+let palu: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "gac-repair-cli-"));
+  palu = (await generateFixture("demo", join(root, "demo"), { seed: 1 })).dir;
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+test("gac plan folds per-layer and per-group repeats into one line each and prints the total overhead", async () => {
+  const io = captureIO();
+  assert.equal(await runCli(["plan", palu, "--strategy", "MINIMAL"], io), 0);
+  assert.match(io.stdout, /layers\.\{0-3\}\.self_attn\.k_proj\.rank\.g\{0-3\}/);
+  assert.match(io.stdout, /\(\d+ dims\)/);
+  assert.match(io.stdout, /Total: [\d,]+ -> [\d,]+ bytes \(\+[\d.]+ MiB, \+[\d.]+%\)/);
+  assert.ok(io.stdout.split("\n").length < 40, "no line per tensor");
+});
+
+test("gac plan --json gives the changes and tensor edits as data", async () => {
+  const io = captureIO();
+  await runCli(["plan", palu, "--strategy", "MINIMAL", "--json"], io);
+  const plan = JSON.parse(io.stdout) as { changes: unknown[]; tensors: { tensor: string }[]; strategy: string };
+  assert.equal(plan.strategy, "MINIMAL");
+  assert.ok(plan.changes.length > 0);
+  assert.ok(plan.tensors.some((t) => t.tensor.endsWith("k_proj.VT.weight")));
+});
+
+test("gac repair --dry-run prints the plan and writes nothing", async () => {
+  const io = captureIO();
+  const out = join(root, "dry");
+  assert.equal(await runCli(["repair", palu, "--out", out, "--dry-run"], io), 0);
+  assert.match(io.stdout, /Dim changes/);
+  await assert.rejects(readdir(out), /ENOENT/);
+});
+
+test("gac repair writes the output and reports progress on stderr", async () => {
+  const io = captureIO();
+  const out = join(root, "out");
+  assert.equal(await runCli(["repair", palu, "-o", out, "--strategy", "OPTIMAL"], io), 0);
+  assert.match(io.stderr, /repair: .* MiB \/ .* MiB \(100%\), \d+ MB\/s/);
+  assert.match(io.stdout, /Wrote .*out/);
+  assert.ok((await readdir(out)).includes("gac-repair.json"));
+});
+
+test("gac repair without --out and with an unknown strategy are argument errors", async () => {
+  await assert.rejects(runCli(["repair", palu], captureIO()), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--out/.test(e.message));
+  await assert.rejects(runCli(["plan", palu, "--strategy", "FASTEST"], captureIO()), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /MINIMAL/.test(e.message));
+});
