@@ -27,8 +27,8 @@ import { publishDirectoryAtomically } from "../util/atomic.js";
 import { updateConfig, type ConfigFieldChange } from "./config-update.js";
 import { screenChanges } from "./exactness.js";
 import { logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
-import { DEFAULT_CHUNK_BYTES, repairedFileSize, streamShard, type FileDigest } from "./stream-shard.js";
-import { HashWorker } from "./hash-worker.js";
+import { DEFAULT_CHUNK_BYTES, POOL_BLOCKS, repairedFileSize, streamShard, type FileDigest } from "./stream-shard.js";
+import { BlockPool, HashWorker } from "./hash-worker.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
 
@@ -222,6 +222,7 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
 
   let manifest: RepairManifest | undefined;
   const hasher = new HashWorker();
+  const pool = new BlockPool(chunkBytes, POOL_BLOCKS);
   try {
   await publishDirectoryAtomically(
     absOut,
@@ -230,7 +231,7 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
       const outputFiles: FileDigest[] = [];
       for (const info of ckpt.files) {
         const name = shardName(ckpt, info.path);
-        const d = await streamShard(info, { input: name, output: name }, join(tmp, ...name.split("/")), editMap, { chunkBytes, onBytes, signal: opts.signal, hasher });
+        const d = await streamShard(info, { input: name, output: name }, join(tmp, ...name.split("/")), editMap, { chunkBytes, onBytes, signal: opts.signal, hasher, pool });
         inputFiles.push(d.input);
         outputFiles.push(d.output);
       }

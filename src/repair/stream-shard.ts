@@ -17,7 +17,7 @@ import { padColumnsBlock } from "./rules/pad-columns.js";
 import { padRowsBlock } from "./rules/pad-rows.js";
 import { foldScaleBlock } from "./rules/fold-scale.js";
 import type { TensorEdit } from "./tensor-edits.js";
-import { sharedBuffer, type HashWorker } from "./hash-worker.js";
+import { BlockPool, type HashWorker } from "./hash-worker.js";
 
 /** Sequential disk throughput is flat above a few MiB; 16 MiB keeps three blocks in flight under 64 MiB. */
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
@@ -36,6 +36,8 @@ export interface StreamContext {
   signal?: AbortSignal;
   /** Computes the sha256 of input and output beside the copy. */
   hasher: HashWorker;
+  /** Read buffers, shared by all files of one repair (made per call when absent). */
+  pool?: BlockPool;
 }
 
 /** One contiguous read of the input and what to do with it. */
@@ -101,8 +103,11 @@ function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, Tensor
   return pieces;
 }
 
-async function readExactly(fh: FileHandle, length: number, position: number, path: string): Promise<Uint8Array> {
-  const buf = sharedBuffer(length);
+/** Read blocks in flight: one being read ahead, one being processed, two being hashed or written. */
+export const POOL_BLOCKS = 4;
+
+async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, path: string): Promise<Uint8Array> {
+  const length = buf.byteLength;
   let done = 0;
   while (done < length) {
     const { bytesRead } = await fh.read(buf, done, length - done, position + done);
@@ -143,12 +148,14 @@ export async function streamShard(
     let pendingWrite: Promise<unknown> = Promise.resolve();
     const write = async (bytes: Uint8Array) => {
       await pendingWrite;
-      await hasher.update(outHash, bytes);
+      const { hashed } = await hasher.update(outHash, bytes);
       const at = outPos;
       outPos += bytes.byteLength;
-      pendingWrite = out.write(bytes, 0, bytes.byteLength, at);
-      pendingWrite.catch(() => undefined);
+      const written = out.write(bytes, 0, bytes.byteLength, at);
+      written.catch(() => undefined);
+      pendingWrite = written;
       ctx.onBytes(bytes.byteLength);
+      return { hashed, written };
     };
     await write(layout.header);
 
@@ -158,16 +165,31 @@ export async function streamShard(
       p.catch(() => undefined);
       return p;
     };
-    let next = pieces.length > 0 ? started(readExactly(input, pieces[0].length, pieces[0].position, info.path)) : undefined;
+    const pool = ctx.pool ?? new BlockPool(ctx.chunkBytes, POOL_BLOCKS);
+    const readPiece = async (p: Piece) => {
+      const block = await pool.acquire(p.length);
+      try {
+        return { bytes: await readExactly(input, block.bytes, p.position, info.path), release: block.release };
+      } catch (e) {
+        block.release();
+        throw e;
+      }
+    };
+    let next = pieces.length > 0 ? started(readPiece(pieces[0])) : undefined;
     for (let i = 0; i < pieces.length; i++) {
       if (ctx.signal?.aborted) throw new GacError("ABORTED", `repair of ${names.input} was interrupted`);
       const piece = pieces[i];
       const block = await next!;
       const following = pieces[i + 1];
-      next = following ? started(readExactly(input, following.length, following.position, info.path)) : undefined;
-      await hasher.update(inHash, block);
-      if (piece.kind === "copy") await write(block);
-      else if (piece.kind === "edit") await write(transformBlock(block, piece.firstRow, piece.edit, piece.dtype));
+      next = following ? started(readPiece(following)) : undefined;
+      const inDone = (await hasher.update(inHash, block.bytes)).hashed;
+      if (piece.kind === "copy") {
+        const { hashed, written } = await write(block.bytes);
+        void Promise.all([inDone, hashed, written]).then(block.release, block.release);
+      } else {
+        if (piece.kind === "edit") await write(transformBlock(block.bytes, piece.firstRow, piece.edit, piece.dtype));
+        void inDone.then(block.release, block.release);
+      }
     }
     await pendingWrite;
     if (outPos !== layout.totalSize) {
