@@ -164,7 +164,12 @@ export function parseWorkerLine(line: string): WorkerMessage | UnknownMessage {
       return {
         type: "error",
         id: typeof raw.id === "string" ? raw.id : null,
-        error: { type: raw.error.type, message: String(raw.error.message ?? "") },
+        error: {
+          type: raw.error.type,
+          message: String(raw.error.message ?? ""),
+          // PyTorch says why a backend refused in warnings (sdp_utils.cpp); keep them beside the message.
+          ...(Array.isArray(raw.error.warnings) ? { warnings: raw.error.warnings.map(String) } : {}),
+        },
       };
     }
     case "heartbeat":

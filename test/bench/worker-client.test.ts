@@ -105,3 +105,12 @@ test("protocol lines are checked: a result without stats is refused, unknown typ
   const ok = parseWorkerLine('{"type":"capability","ok":false,"reason":"no_gpu","message":"m"}');
   assert.deepEqual(ok, { type: "capability", ok: false, reason: "no_gpu", message: "m" });
 });
+
+test("keeps the reasons PyTorch gives for a refused backend beside the error message", () => {
+  const msg = parseWorkerLine(
+    JSON.stringify({ type: "error", id: "j1", error: { type: "backend_refused", message: "No available kernel. Aborting execution.", warnings: ["Mem efficient attention requires last dimension of inputs to be divisible by 8. Got Query.size(-1): 107"] } }),
+  );
+  assert.equal(msg.type, "error");
+  if (msg.type !== "error") return;
+  assert.deepEqual(msg.error.warnings, ["Mem efficient attention requires last dimension of inputs to be divisible by 8. Got Query.size(-1): 107"]);
+});
