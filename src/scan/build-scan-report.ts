@@ -12,9 +12,12 @@ import { buildKernelGraph } from "../graph/build-kernel-graph.js";
 import { DEFAULT_WORKLOAD, type AttentionCall, type KernelCall, type Workload } from "../graph/types.js";
 import { collectDims, type DimEntry, type DimName } from "../model/dims.js";
 import type { ModelSpec } from "../model/types.js";
+import { applyPlanToSpec } from "../plan/apply-plan.js";
 import { planRepair } from "../plan/plan-repair.js";
 import type { Strategy } from "../plan/types.js";
 import { gacVersion } from "./gac-version.js";
+import { describeProfile, profilePredictor, type LoadedProfile } from "./scan-profile.js";
+import { servingDtype, type ServingDtype } from "./serving-dtype.js";
 import { SCAN_SCHEMA, type Applicability, type FamilySummary, type ScanCall, type ScanDim, type ScanReport, type ScanStrategy, type ScanSummary } from "./types.js";
 
 export const DEFAULT_GPU: GpuId = "sm90";
@@ -23,8 +26,10 @@ export interface ScanOptions {
   runtime?: RuntimeId;
   gpu?: GpuId;
   workload?: Workload;
-  /** Predicted time of one call (profile/); absent: every predicted_ms is null. */
-  predict?: (call: KernelCall) => number | null;
+  /** The name the user gave the GPU ("h200"), shown in reports; defaults to the generation's first name. */
+  gpuName?: string;
+  /** The GPU profile predicted times come from (scan-profile.ts); absent: every predicted_ms is null. */
+  profile?: LoadedProfile;
   /** Stamped into the report; defaults to package.json's version. */
   gacVersion?: string;
 }
@@ -38,13 +43,16 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
   const workload = opts.workload ?? DEFAULT_WORKLOAD;
   const dimEntries = collectDims(spec);
   const kernelCalls = buildKernelGraph(spec, workload);
-  const calls = kernelCalls.map((c) => scanCall(c, runtime, gpu, opts.predict));
-  const strategies = scanStrategies(spec, runtime);
+  const serving = servingDtype(spec.dtype);
+  const predict = opts.profile ? profilePredictor(opts.profile.profile) : undefined;
+  const calls = kernelCalls.map((c) => scanCall(c, serving, runtime, gpu, predict));
+  const strategies = scanStrategies(spec, serving, runtime, workload, calls, predict);
+  const gpuName = opts.gpuName === undefined || opts.gpuName.toLowerCase() === gpu ? gpuLabel(gpu) : `${opts.gpuName.toLowerCase()} (${gpu})`;
   return {
     schema: SCAN_SCHEMA,
     gac_version: opts.gacVersion ?? gacVersion(),
     runtime,
-    gpu: { id: gpu, name: gpuLabel(gpu) },
+    gpu: { id: gpu, name: gpuName },
     workload: { prefill_batch: workload.prefillBatch, prefill_len: workload.prefillLen, decode_batch: workload.decodeBatch, kv_len: workload.kvLen },
     model: {
       family: spec.family,
@@ -56,13 +64,15 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
       head_dim: spec.headDim,
       vocab_size: spec.vocabSize,
       dtype: spec.dtype,
+      serving_dtype: serving,
       heterogeneous: spec.heterogeneous,
       config_disagreements: [...spec.configDisagreements],
     },
     dims: dimEntries.map(scanDim),
     calls,
     strategies,
-    summary: summarize(dimEntries, kernelCalls, calls, strategies, runtime, gpu, spec.numLayers),
+    summary: summarize(dimEntries, kernelCalls, calls, strategies, runtime, gpuName, spec.numLayers),
+    profile: opts.profile ? describeProfile(opts.profile, serving, calls) : null,
   };
 }
 
@@ -70,14 +80,22 @@ function scanDim(d: DimEntry): ScanDim {
   return { id: d.id, role: d.role, name: d.name, value: d.value, aligned8: d.aligned8, aligned16: d.aligned16 };
 }
 
-function scanCall(call: KernelCall, runtime: RuntimeId, gpu: GpuId, predict: ScanOptions["predict"]): ScanCall {
+type Predict = (call: KernelCall) => number | null;
+
+/** The call as the runtime runs it: at the serving dtype, whatever the weights are stored as. */
+function served(call: KernelCall, dtype: ServingDtype): KernelCall {
+  return { ...call, dtype };
+}
+
+function scanCall(stored: KernelCall, dtype: ServingDtype, runtime: RuntimeId, gpu: GpuId, predict: Predict | undefined): ScanCall {
+  const call = served(stored, dtype);
   const v = judgeCall(call, runtime, gpu);
   const base = {
     id: call.id,
     phase: call.phase,
     layer: call.layer,
     role: call.role,
-    dtype: call.dtype,
+    dtype: stored.dtype,
     verdict: v.verdict,
     kernel: v.kernel,
     reason: v.reason,
@@ -100,16 +118,44 @@ function scanCall(call: KernelCall, runtime: RuntimeId, gpu: GpuId, predict: Sca
   };
 }
 
-function scanStrategies(spec: ModelSpec, runtime: RuntimeId): Record<Strategy, ScanStrategy> {
+/**
+ * Each strategy's cost, and with a predictor its predicted forward time: the plan applied to the
+ * spec, the same kernel graph and predictor as the unrepaired calls, summed over the calls that
+ * have a prediction before and after (call ids are tensor names, which repair keeps).
+ */
+function scanStrategies(
+  spec: ModelSpec,
+  dtype: ServingDtype,
+  runtime: RuntimeId,
+  workload: Workload,
+  before: readonly ScanCall[],
+  predict: Predict | undefined,
+): Record<Strategy, ScanStrategy> {
+  const beforeMs = new Map(before.map((c) => [c.id, c.predicted_ms]));
   const one = (s: Strategy): ScanStrategy => {
     const plan = planRepair(spec, s, { runtime });
+    let predicted: Pick<ScanStrategy, "predicted_ms" | "predicted_calls" | "predicted_speedup_pct"> = { predicted_ms: null, predicted_calls: 0, predicted_speedup_pct: null };
+    if (predict) {
+      let baseline = 0;
+      let repaired = 0;
+      let covered = 0;
+      for (const call of buildKernelGraph(applyPlanToSpec(spec, plan), workload)) {
+        const was = beforeMs.get(call.id);
+        const now = predict(served(call, dtype));
+        if (was === undefined || was === null || now === null) continue;
+        baseline += was;
+        repaired += now;
+        covered++;
+      }
+      if (covered > 0) predicted = { predicted_ms: repaired, predicted_calls: covered, predicted_speedup_pct: 100 * (baseline / repaired - 1) };
+    }
     return {
       param_overhead_pct: plan.paramOverheadPct,
       params_added: plan.paramsAfter - plan.paramsBefore,
       bytes_added: plan.bytesAfter - plan.bytesBefore,
       dims_changed: plan.changes.length,
       refusals: plan.refusals.map((r) => ({ ...r })),
-      predicted_ms: null,
+      ...predicted,
     };
   };
   return { MINIMAL: one("MINIMAL"), OPTIMAL: one("OPTIMAL"), PREDEFINED: one("PREDEFINED"), TRADEOFF: one("TRADEOFF") };
@@ -139,7 +185,7 @@ function summarize(
   calls: readonly ScanCall[],
   strategies: Record<Strategy, ScanStrategy>,
   runtime: RuntimeId,
-  gpu: GpuId,
+  gpuName: string,
   layers: number,
 ): ScanSummary {
   const widths = dims.filter((d) => WIDTH_DIMS.includes(d.name));
@@ -150,7 +196,7 @@ function summarize(
   const attnCollapsed = collapsed.filter((c) => c.kind === "attention");
   const gemmCollapsed = collapsed.filter((c) => c.kind === "gemm");
   const seesIrregular = attnIrregular.length > 0 || attnCollapsed.length > 0;
-  const where = `${runtime} on ${gpuLabel(gpu)}`;
+  const where = `${runtime} on ${gpuName}`;
 
   let verdict: Applicability;
   let explanation: string;
@@ -191,5 +237,11 @@ function summarize(
       intermediate: family(dims, ["intermediate"]),
     },
     applicability: { attention_sees_irregular: seesIrregular, verdict, explanation },
+    ...predictedTotal(calls),
   };
+}
+
+function predictedTotal(calls: readonly ScanCall[]): { predicted_ms: number | null; predicted_calls: number } {
+  const ms = calls.flatMap((c) => (c.predicted_ms === null ? [] : [c.predicted_ms]));
+  return { predicted_ms: ms.length === 0 ? null : ms.reduce((a, b) => a + b, 0), predicted_calls: ms.length };
 }

@@ -1,18 +1,22 @@
 /**
  * renderScanText: the human summary of a ScanReport, in the spirit of the seeds' tables: the
- * model, the irregular values per family with their alignment shares, the collapsed calls grouped
- * (identical kind, shape, verdict and reason collapse into one block with a count and example ids),
- * each strategy's overhead, the applicability verdict and config disagreements.
+ * model, the GPU profile times are predicted from (or the one line saying there is none), the
+ * irregular values per family with their alignment shares, the collapsed calls grouped (identical
+ * kind, shape, verdict and reason collapse into one block with a count, example ids and predicted
+ * time), each strategy's overhead and predicted time, the applicability verdict and config
+ * disagreements.
  */
 import type { DimName } from "../model/dims.js";
 import { STRATEGIES } from "../plan/types.js";
 import { textTable } from "./text-table.js";
-import type { FamilySummary, ScanCall, ScanReport } from "./types.js";
+import type { FamilySummary, ScanCall, ScanProfile, ScanReport } from "./types.js";
 
 const EXAMPLES_SHOWN = 3;
 /** Distinct collapsed-call groups printed; the rest are counted (--json lists every call). */
 const GROUPS_SHOWN = 20;
 const VERDICT_ORDER = { refused: 0, slow: 1, fast: 2 } as const;
+/** Run ids or tables named in the profile line; the rest are counted. */
+const RUNS_SHOWN = 2;
 
 function pct(share: number | null): string {
   return share === null ? "-" : `${(100 * share).toFixed(1)}%`;
@@ -28,6 +32,41 @@ function bytes(n: number): string {
     u++;
   }
   return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * 12.346, 0.312, 0.0457, <0.001: three decimals from 0.1 ms, three significant digits down to 1 µs,
+ * and below that only a bound (a kernel launch alone takes a few µs; --json has the exact value).
+ */
+function ms(v: number): string {
+  if (v === 0) return "0";
+  if (v < 0.001) return "<0.001";
+  return v >= 0.1 ? v.toFixed(3) : v.toPrecision(3);
+}
+
+/** "+38.5%", "-0.8%", "0.0%": signed so that a slowdown and a speedup read differently. */
+function signedPct(v: number): string {
+  const text = `${Math.abs(v).toFixed(1)}%`;
+  return text === "0.0%" ? text : `${v > 0 ? "+" : "-"}${text}`;
+}
+
+function profileLines(p: ScanProfile | null, gpuName: string): string[] {
+  if (p === null) return [`Profile: no measured profile for ${gpuName}; run \`gac bench\` and \`gac profile\` on it, or pass --profile <file>`];
+  const runs = p.runs.slice(0, RUNS_SHOWN).join(", ") + (p.runs.length > RUNS_SHOWN ? `, +${p.runs.length - RUNS_SHOWN} more` : "");
+  const what = p.source === "measured" ? `measured on ${p.gpu} (run ${runs})` : `published numbers for ${p.gpu}, not measured by gac (tables ${runs})`;
+  return [`Profile: ${what}; ${p.path}`, ...p.notes.map((n) => `  note: ${n}`)];
+}
+
+/** The unrepaired total, split by phase, and the collapsed calls' share of it. */
+function predictedTotalLine(report: ScanReport): string | null {
+  const total = report.summary.predicted_ms;
+  if (total === null) return null;
+  const sum = (keep: (c: ScanCall) => boolean) => report.calls.reduce((a, c) => a + (keep(c) && c.predicted_ms !== null ? c.predicted_ms : 0), 0);
+  const coverage = report.summary.predicted_calls === report.calls.length ? "every call" : `${report.summary.predicted_calls} of ${report.calls.length} calls`;
+  return (
+    `Predicted: ${ms(total)} ms per forward pass unrepaired (prefill ${ms(sum((c) => c.phase === "prefill"))} ms + one decode step ` +
+    `${ms(sum((c) => c.phase === "decode"))} ms; ${coverage}), ${ms(sum((c) => c.verdict !== "fast"))} ms of it in collapsed calls`
+  );
 }
 
 function shapeText(call: ScanCall): string {
@@ -76,11 +115,13 @@ export function renderScanText(report: ScanReport): string {
   const out: string[] = [];
   out.push(
     `Model: ${m.family} (${m.model_type}), ${m.layers} layers, hidden ${m.hidden_size}, heads ${m.num_heads}/${m.num_kv_heads}, ` +
-      `head_dim ${m.head_dim}, vocab ${m.vocab_size}, ${m.dtype}${m.heterogeneous ? ", heterogeneous layers" : ""}`,
+      `head_dim ${m.head_dim}, vocab ${m.vocab_size}, ${m.dtype}${m.serving_dtype !== m.dtype ? ` (judged and predicted as ${m.serving_dtype} serving)` : ""}` +
+      `${m.heterogeneous ? ", heterogeneous layers" : ""}`,
   );
   out.push(
     `Runtime: ${report.runtime} on ${report.gpu.name}; prefill ${w.prefill_batch}x${w.prefill_len}, decode ${w.decode_batch} at kv ${w.kv_len}; gac ${report.gac_version}`,
   );
+  out.push(...profileLines(report.profile, report.gpu.name));
 
   const s = report.summary;
   out.push("", `Dimensions (${s.irregular_dims} not a multiple of 8; aligned to 8: ${pct(s.share_aligned8)}, to 16: ${pct(s.share_aligned16)})`);
@@ -98,6 +139,8 @@ export function renderScanText(report: ScanReport): string {
 
   const groups = collapsedGroups(report.calls);
   out.push("", `Collapsed calls: ${s.collapsed_calls} of ${report.calls.length} (${groups.length} distinct)`);
+  const total = predictedTotalLine(report);
+  if (total !== null) out.push(total);
   for (const g of groups.slice(0, GROUPS_SHOWN)) {
     const c = g.first;
     const ids = g.calls.slice(0, EXAMPLES_SHOWN).map((x) => x.id).join(", ");
@@ -105,24 +148,34 @@ export function renderScanText(report: ScanReport): string {
     out.push(`  [${c.verdict}] ${g.calls.length}x ${c.kind} ${c.phase} ${shapeText(c)}`);
     out.push(`      kernel: ${c.kernel}`);
     if (c.reason !== "") out.push(`      why:    ${c.reason}`);
-    if (c.predicted_ms !== null) out.push(`      time:   ${c.predicted_ms.toFixed(3)} ms each (predicted from the GPU profile)`);
+    if (c.predicted_ms !== null) {
+      const each = g.calls.length === 1 ? `${ms(c.predicted_ms)} ms` : `${ms(c.predicted_ms)} ms each, ${ms(c.predicted_ms * g.calls.length)} ms for ${g.calls.length}`;
+      out.push(`      time:   ${each} (predicted)`);
+    }
     out.push(`      e.g.    ${ids}${more}`);
   }
   if (groups.length > GROUPS_SHOWN) out.push(`  ... ${groups.length - GROUPS_SHOWN} more groups (--json lists every call)`);
 
   const withPredictions = STRATEGIES.some((k) => report.strategies[k].predicted_ms !== null);
+  const unrepaired = s.predicted_ms === null ? [] : [["unrepaired", "-", "-", "-", "-", ms(s.predicted_ms), ""]];
   out.push("", "Repair strategies");
   out.push(
     ...textTable(
-      ["strategy", "dims changed", "param overhead", "bytes added", "refusals", ...(withPredictions ? ["predicted ms"] : [])],
-      STRATEGIES.map((k) => {
-        const st = report.strategies[k];
-        const row = [k, String(st.dims_changed), `${st.param_overhead_pct.toFixed(2)}%`, bytes(st.bytes_added), String(st.refusals.length)];
-        return withPredictions ? [...row, st.predicted_ms === null ? "-" : st.predicted_ms.toFixed(3)] : row;
-      }),
-      ["left", "right", "right", "right", "right", "right"],
+      ["strategy", "dims changed", "param overhead", "bytes added", "refusals", ...(withPredictions ? ["predicted ms", "speedup"] : [])],
+      [
+        ...(withPredictions ? unrepaired : []),
+        ...STRATEGIES.map((k) => {
+          const st = report.strategies[k];
+          const row = [k, String(st.dims_changed), `${st.param_overhead_pct.toFixed(2)}%`, bytes(st.bytes_added), String(st.refusals.length)];
+          if (!withPredictions) return row;
+          return [...row, st.predicted_ms === null ? "-" : ms(st.predicted_ms), st.predicted_speedup_pct === null ? "-" : signedPct(st.predicted_speedup_pct)];
+        }),
+      ],
+      ["left", "right", "right", "right", "right", "right", "right"],
     ).map((l) => `  ${l}`),
   );
+  const partial = STRATEGIES.map((k) => report.strategies[k]).find((st) => st.predicted_ms !== null && st.predicted_calls < report.calls.length);
+  if (partial) out.push(`  predicted over the ${partial.predicted_calls} of ${report.calls.length} calls the profile has tables for; speedup against the unrepaired time of the same calls`);
   const refusals = new Map<string, number>();
   for (const k of STRATEGIES) for (const r of report.strategies[k].refusals) refusals.set(r.reason, (refusals.get(r.reason) ?? 0) + 1);
   for (const [reason] of refusals) out.push(`  refused: ${reason}`);

@@ -8,6 +8,7 @@ import type { Family } from "../model/types.js";
 import type { DimName } from "../model/dims.js";
 import type { Phase } from "../graph/types.js";
 import type { Strategy } from "../plan/types.js";
+import type { ServingDtype } from "./serving-dtype.js";
 
 export const SCAN_SCHEMA = "gac-scan/1";
 
@@ -21,6 +22,8 @@ export interface ScanModel {
   head_dim: number;
   vocab_size: number;
   dtype: Dtype;
+  /** The dtype every call is judged and predicted at: the checkpoint's when F16 or BF16, else F16 (serving-dtype.ts). */
+  serving_dtype: ServingDtype;
   heterogeneous: boolean;
   config_disagreements: string[];
 }
@@ -56,6 +59,7 @@ interface ScanCallBase {
   /** -1 for lm_head. */
   layer: number;
   role: string;
+  /** The stored dtype of the call's weights; verdict and predicted_ms are at model.serving_dtype. */
   dtype: Dtype;
   verdict: VerdictKind;
   kernel: string;
@@ -79,8 +83,16 @@ export interface ScanStrategy {
   bytes_added: number;
   dims_changed: number;
   refusals: ScanRefusal[];
-  /** Predicted forward time after this repair; null until profile/ supplies predictions. */
+  /**
+   * Predicted forward time (one prefill and one decode step) after this repair: the repaired
+   * model's calls summed over the calls that have a prediction both before and after (null when
+   * none has, e.g. no profile).
+   */
   predicted_ms: number | null;
+  /** How many calls that sum covers (of `calls.length`). */
+  predicted_calls: number;
+  /** 100 * (unrepaired / repaired - 1) over the same calls; positive is faster. */
+  predicted_speedup_pct: number | null;
 }
 
 export interface FamilySummary {
@@ -103,6 +115,25 @@ export interface ScanSummary {
   collapsed_calls: number;
   by_family: { head_dim: FamilySummary; rank: FamilySummary; intermediate: FamilySummary };
   applicability: { attention_sees_irregular: boolean; verdict: Applicability; explanation: string };
+  /** The unrepaired forward time: predicted_ms summed over the calls that have one; null when none has. */
+  predicted_ms: number | null;
+  /** Calls with a prediction (of `calls.length`). */
+  predicted_calls: number;
+}
+
+/** The GPU profile the predicted times come from. */
+export interface ScanProfile {
+  /** The profile file (a packaged profiles/*.json or the one given with --profile). */
+  path: string;
+  /** The GPU the numbers were taken on, e.g. "NVIDIA H200". */
+  gpu: string;
+  /** measured: `gac bench` + `gac profile` on that GPU; published: transcribed from the seeds' tables. */
+  source: "measured" | "published";
+  /** Run ids (measured) or published tables the numbers come from. */
+  runs: string[];
+  created: string;
+  /** One line per caveat: a table of the other 16-bit dtype standing in, calls below a kernel launch. */
+  notes: string[];
 }
 
 export interface ScanReport {
@@ -116,4 +147,6 @@ export interface ScanReport {
   calls: ScanCall[];
   strategies: Record<Strategy, ScanStrategy>;
   summary: ScanSummary;
+  /** null when no profile matched the GPU and none was given. */
+  profile: ScanProfile | null;
 }

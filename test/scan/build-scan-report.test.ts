@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildScanReport } from "../../src/scan/build-scan-report.js";
+import type { LoadedProfile } from "../../src/scan/scan-profile.js";
+import { PROFILE_SCHEMA, type GpuProfile, type ProfileSeries } from "../../src/profile/types.js";
 import { craftSpec, grouped } from "../plan/specs.js";
 
 const opts = { gacVersion: "test" };
@@ -61,12 +63,75 @@ test("calls carry their shapes in the JSON schema's snake_case form", () => {
   assert.deepEqual(r.workload, { prefill_batch: 2, prefill_len: 512, decode_batch: 2, kv_len: 1024 });
 });
 
-test("predicted_ms is null without a profile and filled by the predict hook when given", () => {
-  const spec = craftSpec({ layers: 1 });
-  assert.ok(buildScanReport(spec, opts).calls.every((c) => c.predicted_ms === null));
-  const r = buildScanReport(spec, { ...opts, predict: (c) => (c.kind === "attention" ? 1.5 : null) });
-  assert.deepEqual([...new Set(r.calls.filter((c) => c.kind === "attention").map((c) => c.predicted_ms))], [1.5]);
-  assert.equal(r.strategies.MINIMAL.predicted_ms, null);
+test("without a profile every predicted time is null and no strategy claims a speedup", () => {
+  const r = buildScanReport(craftSpec({ layers: 1, headDim: 100 }), opts);
+  assert.ok(r.calls.every((c) => c.predicted_ms === null));
+  assert.deepEqual([r.summary.predicted_ms, r.summary.predicted_calls, r.profile], [null, 0, null]);
+  for (const s of Object.values(r.strategies)) assert.deepEqual([s.predicted_ms, s.predicted_calls, s.predicted_speedup_pct], [null, 0, null]);
+});
+
+/** Attention tables at exactly craftSpec's shapes (4 heads / 2 kv heads, the default workload), so each prediction is the point itself. */
+function attentionProfile(prefill: Record<number, number>, decode: Record<number, number>): LoadedProfile {
+  const series = (op: "sdpa_prefill" | "sdpa_decode", causal: boolean, qLen: number, kvLen: number, points: Record<number, number>): ProfileSeries => ({
+    op, key: `${op}/crafted`, dtype: "bf16", causal, backend: "AUTO",
+    shape: { batch: 1, heads: 4, kv_heads: 2, q_len: qLen, kv_len: kvLen }, experiments: ["crafted"],
+    points: Object.entries(points).map(([dim, ms]) => ({ dim: Number(dim), median_ms: ms })),
+  });
+  const profile: GpuProfile = {
+    schema: PROFILE_SCHEMA, gpu: { name: "Crafted GPU", slug: "crafted-gpu" }, env: {}, source: "measured", source_runs: ["run-1"],
+    created: "2026-01-01T00:00:00.000Z",
+    series: [series("sdpa_prefill", true, 2048, 2048, prefill), series("sdpa_decode", false, 1, 4096, decode)],
+  };
+  return { profile, path: "/profiles/crafted.json" };
+}
+
+const close = (actual: number | null, expected: number, what: string) => assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
+
+test("each strategy's predicted time is the repaired model's calls through the same profile, with its speedup over the same calls", () => {
+  // head_dim 100 in 2 layers; prefill 2.0 ms at 100, 1.5 at 104, 1.6 at 112, 1.8 at 128; decode 0.05, 0.04, 0.045, 0.06.
+  const profile = attentionProfile({ 100: 2.0, 104: 1.5, 112: 1.6, 128: 1.8 }, { 100: 0.05, 104: 0.04, 112: 0.045, 128: 0.06 });
+  const r = buildScanReport(craftSpec({ layers: 2, headDim: 100 }), { ...opts, profile });
+  // No GEMM table: only the 4 attention calls have a prediction, and every sum is over them.
+  assert.equal(r.calls.filter((c) => c.predicted_ms !== null).length, 4);
+  assert.equal(r.calls.find((c) => c.id === "prefill:layers.1.self_attn.attention")?.predicted_ms, 2.0);
+  assert.equal(r.summary.predicted_calls, 4);
+  close(r.summary.predicted_ms, 2 * (2.0 + 0.05), "unrepaired");
+  // MINIMAL and TRADEOFF pad to 104, OPTIMAL to 112, PREDEFINED to pytorch-sdpa's compiled 128.
+  const expected = { MINIMAL: 2 * (1.5 + 0.04), OPTIMAL: 2 * (1.6 + 0.045), PREDEFINED: 2 * (1.8 + 0.06), TRADEOFF: 2 * (1.5 + 0.04) };
+  for (const [k, ms] of Object.entries(expected)) {
+    const s = r.strategies[k as keyof typeof expected];
+    close(s.predicted_ms, ms, k);
+    assert.equal(s.predicted_calls, 4, k);
+    close(s.predicted_speedup_pct, 100 * (4.1 / ms - 1), k);
+  }
+  assert.ok((r.strategies.MINIMAL.predicted_speedup_pct ?? 0) > 33 && (r.strategies.PREDEFINED.predicted_speedup_pct ?? 0) < 11);
+  assert.deepEqual(r.profile, {
+    path: "/profiles/crafted.json", gpu: "Crafted GPU", source: "measured", runs: ["run-1"], created: "2026-01-01T00:00:00.000Z",
+    notes: ["the profile has no table for GEMM: those calls have no prediction"],
+  });
+});
+
+test("an aligned model predicts the same time after every strategy: a speedup of exactly 0", () => {
+  const profile = attentionProfile({ 64: 1.0 }, { 64: 0.02 });
+  const r = buildScanReport(craftSpec({ layers: 2, headDim: 64 }), { ...opts, profile });
+  close(r.summary.predicted_ms, 2.04, "unrepaired");
+  for (const s of Object.values(r.strategies)) assert.deepEqual([s.predicted_ms, s.predicted_speedup_pct], [r.summary.predicted_ms, 0]);
+});
+
+test("an F32 checkpoint is judged and predicted as F16 serving, and a BF16 one at BF16", () => {
+  const f32 = { ...craftSpec({ layers: 1, headDim: 100 }), dtype: "F32" as const };
+  const r = buildScanReport(f32, opts);
+  assert.equal(r.model.serving_dtype, "F16");
+  assert.ok(r.calls.every((c) => c.dtype === "F32"), "calls keep the stored dtype");
+  // At F32 mem-efficient takes head_dim 100 (it needs % 4); at F16 it needs % 8, so flash pads.
+  assert.equal(r.calls.find((c) => c.id === "prefill:layers.0.self_attn.attention")?.kernel, "FA2 (padded 100->104, hdim128 template)");
+  assert.equal(buildScanReport(craftSpec({ layers: 1 }), opts).model.serving_dtype, "BF16");
+});
+
+test("the GPU name the user gave is the one reports show", () => {
+  const r = buildScanReport(craftSpec({ layers: 1, headDim: 100 }), { ...opts, gpu: "sm90", gpuName: "H200" });
+  assert.deepEqual(r.gpu, { id: "sm90", name: "h200 (sm90)" });
+  assert.match(r.summary.applicability.explanation, /on pytorch-sdpa on h200 \(sm90\)/);
 });
 
 test("the runtime and GPU reach every verdict: TensorRT-LLM decode refuses head_dim 100", () => {

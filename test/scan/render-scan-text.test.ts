@@ -27,6 +27,8 @@ const strategy = (dims: number, pct: number, bytes: number, refusals: ScanStrate
   dims_changed: dims,
   refusals,
   predicted_ms: null,
+  predicted_calls: 0,
+  predicted_speedup_pct: null,
 });
 
 const report: ScanReport = {
@@ -45,6 +47,7 @@ const report: ScanReport = {
     head_dim: 100,
     vocab_size: 128256,
     dtype: "BF16",
+    serving_dtype: "BF16",
     heterogeneous: true,
     config_disagreements: ["layers.3: intermediate size 8806 in gate_proj rows but config intermediate_size is 14336"],
   },
@@ -108,11 +111,15 @@ const report: ScanReport = {
       intermediate: { count: 4, unique_values: [8806, 14336], share_aligned8: 0.75, share_aligned16: 0.75 },
     },
     applicability: { attention_sees_irregular: true, verdict: "repair-helps-attention", explanation: "the attention kernel itself sees head_dim 100" },
+    predicted_ms: null,
+    predicted_calls: 0,
   },
+  profile: null,
 };
 
 const EXPECTED = `Model: dense (llama), 4 layers, hidden 4096, heads 32/8, head_dim 100, vocab 128256, BF16, heterogeneous layers
 Runtime: pytorch-sdpa on h100 (sm90); prefill 1x2048, decode 1 at kv 4096; gac 0.1.0
+Profile: no measured profile for h100 (sm90); run \`gac bench\` and \`gac profile\` on it, or pass --profile <file>
 
 Dimensions (5 not a multiple of 8; aligned to 8: 50.0%, to 16: 50.0%)
   family        dims  values       aligned8  aligned16  irregular values (count)
@@ -166,11 +173,74 @@ test("groups identical collapsed calls and counts the groups it does not print",
   assert.match(text, /\.\.\. 5 more groups \(--json lists every call\)/);
 });
 
-test("shows a predicted-ms column only when a strategy has a prediction", () => {
-  const predicted: ScanReport = { ...report, strategies: { ...report.strategies, MINIMAL: { ...report.strategies.MINIMAL, predicted_ms: 12.3456 } } };
-  assert.match(renderScanText(predicted), /strategy {4}dims changed {2}param overhead {2}bytes added {2}refusals {2}predicted ms/);
-  assert.match(renderScanText(predicted), /MINIMAL .* 12\.346\n/);
-  assert.doesNotMatch(renderScanText(report), /predicted ms|\n {6}time:/);
-  const timed: ScanReport = { ...report, calls: report.calls.map((c) => ({ ...c, predicted_ms: 0.04567 })) };
-  assert.match(renderScanText(timed), /\n {6}time: {3}0\.046 ms each \(predicted from the GPU profile\)\n {6}e\.g\. {4}prefill:layers\.0/);
+/** The same report with an H200 profile: every call predicted except lm_head, strategies with their times. */
+const profiled: ScanReport = {
+  ...report,
+  model: { ...report.model, dtype: "F32", serving_dtype: "F16" },
+  calls: report.calls.map((c) => ({ ...c, predicted_ms: c.id === "prefill:lm_head" ? null : c.kind === "gemm" ? 1.25 : c.phase === "prefill" ? 2.5 : 0.0457 })),
+  strategies: {
+    MINIMAL: { ...report.strategies.MINIMAL, predicted_ms: 9.5, predicted_calls: 6, predicted_speedup_pct: 19.0 },
+    OPTIMAL: { ...report.strategies.OPTIMAL, predicted_ms: 9.25, predicted_calls: 6, predicted_speedup_pct: 22.2 },
+    PREDEFINED: { ...report.strategies.PREDEFINED, predicted_ms: 11.5, predicted_calls: 6, predicted_speedup_pct: -1.6 },
+    TRADEOFF: { ...report.strategies.TRADEOFF, predicted_ms: 11.3, predicted_calls: 6, predicted_speedup_pct: 0.01 },
+  },
+  summary: { ...report.summary, predicted_ms: 11.2957, predicted_calls: 6 },
+  profile: {
+    path: "/opt/gac/profiles/nvidia-h200.json", gpu: "NVIDIA H200", source: "measured", runs: ["20261121T051256Z-all"], created: "2026-11-21T05:16:29.511Z",
+    notes: ["1 of 7 calls predict under 5 µs, below a kernel launch"],
+  },
+};
+
+const EXPECTED_PROFILED_HEAD = `Model: dense (llama), 4 layers, hidden 4096, heads 32/8, head_dim 100, vocab 128256, F32 (judged and predicted as F16 serving), heterogeneous layers
+Runtime: pytorch-sdpa on h100 (sm90); prefill 1x2048, decode 1 at kv 4096; gac 0.1.0
+Profile: measured on NVIDIA H200 (run 20261121T051256Z-all); /opt/gac/profiles/nvidia-h200.json
+  note: 1 of 7 calls predict under 5 µs, below a kernel launch
+`;
+
+const EXPECTED_PROFILED_CALLS = `Collapsed calls: 6 of 7 (3 distinct)
+Predicted: 11.296 ms per forward pass unrepaired (prefill 11.250 ms + one decode step 0.0457 ms; 6 of 7 calls), 11.296 ms of it in collapsed calls
+  [slow] 4x attention prefill batch=1 q=2048 kv=2048 heads=32/8 head_dim=100
+      kernel: FA2 (padded 100->104, hdim128 template)
+      why:    cuDNN and mem-efficient refuse (head_dim 100 is not a multiple of 8); flash pads q/k/v to 104
+      time:   2.500 ms each, 10.000 ms for 4 (predicted)
+      e.g.    prefill:layers.0.self_attn.attention, prefill:layers.1.self_attn.attention, prefill:layers.2.self_attn.attention, ... (+1)
+  [slow] 1x attention decode batch=1 q=1 kv=4096 heads=32/8 head_dim=100
+      kernel: FA2 (padded 100->104, hdim128 template)
+      why:    cuDNN and mem-efficient refuse (head_dim 100 is not a multiple of 8); flash pads q/k/v to 104
+      time:   0.0457 ms (predicted)
+      e.g.    decode:layers.0.self_attn.attention
+  [slow] 1x gemm prefill m=2048 n=4096 k=8806
+      kernel: cuBLASLt sm90 kernel without 16-byte vector loads
+      why:    K=8806 is not a multiple of 8 BF16 elements (16 bytes)
+      time:   1.250 ms (predicted)
+      e.g.    prefill:layers.3.mlp.down_proj
+
+Repair strategies
+  strategy    dims changed  param overhead  bytes added  refusals  predicted ms  speedup
+  ----------  ------------  --------------  -----------  --------  ------------  -------
+  unrepaired             -               -            -         -        11.296
+  MINIMAL                5           0.12%      2.0 MiB         0         9.500   +19.0%
+  OPTIMAL                5           0.50%      8.0 MiB         0         9.250   +22.2%
+  PREDEFINED             5           1.25%     20.0 MiB         0        11.500    -1.6%
+  TRADEOFF               4           0.40%      6.0 MiB         1        11.300     0.0%
+  predicted over the 6 of 7 calls the profile has tables for; speedup against the unrepaired time of the same calls
+  refused: hidden size padding changes RMSNorm's mean; not done
+`;
+
+test("with a profile: names it, prints each collapsed group's time per call and for the group, the unrepaired total, and each strategy's time and speedup", () => {
+  const text = renderScanText(profiled);
+  assert.ok(text.startsWith(EXPECTED_PROFILED_HEAD), text);
+  assert.ok(text.includes(EXPECTED_PROFILED_CALLS), text);
+});
+
+test("a published profile is marked as such, and times below 1 µs print as a bound", () => {
+  const published: ScanReport = {
+    ...profiled,
+    calls: profiled.calls.map((c) => (c.phase === "decode" ? { ...c, predicted_ms: 2.5e-7 } : c)),
+    profile: { path: "profiles/a100-published.json", gpu: "NVIDIA A100-80GB", source: "published", runs: ["S1/a", "S2/b", "C21/c"], created: "2026-01-31T00:00:00.000Z", notes: [] },
+  };
+  const text = renderScanText(published);
+  assert.match(text, /^Profile: published numbers for NVIDIA A100-80GB, not measured by gac \(tables S1\/a, S2\/b, \+1 more\); profiles\/a100-published\.json\n\nDimensions/m);
+  assert.match(text, /\n {6}time: {3}<0\.001 ms \(predicted\)\n {6}e\.g\. {4}decode:layers\.0/);
+  assert.doesNotMatch(renderScanText(report), /predicted ms|\n {6}time:|^Predicted:/m);
 });

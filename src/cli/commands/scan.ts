@@ -4,11 +4,11 @@ import { GacError } from "../../errors.js";
 import { booleanValue, defineCommand, stringValue, type ParsedValues } from "../command.js";
 import { parseGpu } from "../../contract/gpus.js";
 import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
-import { DEFAULT_WORKLOAD, type KernelCall, type Workload } from "../../graph/types.js";
+import { DEFAULT_WORKLOAD, type Workload } from "../../graph/types.js";
 import { scanCheckpoint } from "../../scan/scan-checkpoint.js";
 import { renderScanText } from "../../scan/render-scan-text.js";
-import { findProfile, packagedProfilesDir } from "../../profile/profile-store.js";
-import { predictCall } from "../../profile/predict.js";
+import { findGpuProfile } from "../../scan/scan-profile.js";
+import { loadProfile, packagedProfilesDir } from "../../profile/profile-store.js";
 
 /** A token count above this is a typo, not a workload (1M tokens of prefill per sequence). */
 const MAX_TOKENS = 1 << 20;
@@ -33,12 +33,22 @@ export const scanCommand = defineCommand({
     "prefill-len": { type: "string", description: "Prompt length of the prefill phase", valueName: "<n>", default: String(DEFAULT_WORKLOAD.prefillLen) },
     batch: { type: "string", description: "Sequences per batch, prefill and decode", valueName: "<n>", default: String(DEFAULT_WORKLOAD.prefillBatch) },
     "kv-len": { type: "string", description: "KV-cache length the decode phase attends to", valueName: "<n>", default: String(DEFAULT_WORKLOAD.kvLen) },
+    profile: {
+      type: "string",
+      description: "GPU profile to predict times from (default: the newest for --gpu in ./profiles or the packaged profiles/, measured before published)",
+      valueName: "<file>",
+    },
   },
   positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
-  examples: ["gac scan ./llama3-palu --gpu a100", "gac scan ./direct-svd --runtime vllm --gpu h200 --json > scan.json"],
+  examples: [
+    "gac scan ./llama3-palu --gpu a100",
+    "gac scan ./direct-svd --runtime vllm --gpu h200 --json > scan.json",
+    "gac scan ./direct-svd --gpu h100 --profile profiles/nvidia-h100-80gb-hbm3.json",
+  ],
   async run({ values, positionals, io }) {
     const runtime = parseRuntime(stringValue(values, "runtime") ?? DEFAULT_RUNTIME);
-    const gpu = parseGpu(stringValue(values, "gpu") ?? "h100");
+    const gpuName = stringValue(values, "gpu") ?? "h100";
+    const gpu = parseGpu(gpuName);
     const batch = positiveInt(values, "batch", DEFAULT_WORKLOAD.prefillBatch);
     const workload: Workload = {
       prefillBatch: batch,
@@ -46,12 +56,12 @@ export const scanCommand = defineCommand({
       decodeBatch: batch,
       kvLen: positiveInt(values, "kv-len", DEFAULT_WORKLOAD.kvLen),
     };
-    const gpuName = stringValue(values, "gpu") ?? "h100";
-    // Predicted times come from a packaged profile of this GPU when one exists; otherwise they stay null.
-    const found = await findProfile(gpuName, [packagedProfilesDir()]);
-    if (found) io.err(`gac scan: predicted times from ${found.path}\n`);
-    const predict = found ? (call: KernelCall) => predictCall(found.profile, call)?.ms ?? null : undefined;
-    const report = await scanCheckpoint(resolve(io.cwd, positionals[0] ?? "."), { runtime, gpu, workload, predict });
+    // Predicted times come from --profile, else from a profile of this GPU in ./profiles (where
+    // `gac profile` writes) or the packaged ones; with none they stay null and the text says so.
+    const profileArg = stringValue(values, "profile");
+    const profilePath = profileArg === undefined ? undefined : resolve(io.cwd, profileArg);
+    const profile = profilePath !== undefined ? { profile: await loadProfile(profilePath), path: profilePath } : await findGpuProfile(gpuName, [resolve(io.cwd, "profiles"), packagedProfilesDir()]);
+    const report = await scanCheckpoint(resolve(io.cwd, positionals[0] ?? "."), { runtime, gpu, gpuName, workload, profile: profile ?? undefined });
     io.out(booleanValue(values, "json") ? JSON.stringify(report, null, 2) + "\n" : renderScanText(report));
     return 0;
   },
