@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURE_KINDS, generateFixture, type FixtureKind } from "../../src/fixtures/index.js";
 import { scanCheckpoint } from "../../src/scan/scan-checkpoint.js";
+import { findGpuProfile } from "../../src/scan/scan-profile.js";
+import { packagedProfilesDir } from "../../src/profile/profile-store.js";
 import type { Applicability } from "../../src/scan/types.js";
 
 const EXPECTED_VERDICT: Record<FixtureKind, Applicability> = {
@@ -37,6 +39,28 @@ test("scanning every generated fixture finds exactly the planted irregular dims 
         assert.ok(report.summary.collapsed_calls > 0, kind);
         assert.ok(report.strategies.MINIMAL.dims_changed + report.strategies.MINIMAL.refusals.length >= planted.length, kind);
       }
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("with the measured H200 profile, padding the direct-SVD fixture's head_dim 52 is predicted faster under MINIMAL, and the aligned control gains exactly 0", async () => {
+  const root = await mkdtemp(join(tmpdir(), "gac-scan-h200-"));
+  try {
+    const profile = await findGpuProfile("h200", [packagedProfilesDir()]);
+    assert.equal(profile?.path.endsWith("nvidia-h200.json"), true);
+    assert.equal(profile?.profile.source, "measured");
+    // Fixtures are written as F32: the scan predicts them as F16 serving.
+    const svd = await scanCheckpoint((await generateFixture("llama-direct-svd", join(root, "svd"))).dir, { gpu: "sm90", gpuName: "h200", profile: profile ?? undefined, gacVersion: "test" });
+    assert.equal(svd.model.serving_dtype, "F16");
+    assert.equal(svd.summary.predicted_calls, svd.calls.length);
+    assert.ok((svd.strategies.MINIMAL.predicted_speedup_pct ?? 0) > 0, `MINIMAL ${svd.strategies.MINIMAL.predicted_speedup_pct}`);
+    assert.ok((svd.strategies.MINIMAL.predicted_ms ?? Infinity) < (svd.summary.predicted_ms ?? 0));
+    const aligned = await scanCheckpoint((await generateFixture("llama-aligned", join(root, "aligned"))).dir, { gpu: "sm90", gpuName: "h200", profile: profile ?? undefined, gacVersion: "test" });
+    for (const s of Object.values(aligned.strategies)) {
+      assert.equal(s.predicted_speedup_pct, 0);
+      assert.equal(s.predicted_ms, aligned.summary.predicted_ms);
     }
   } finally {
     await rm(root, { recursive: true, force: true });

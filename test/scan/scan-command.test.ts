@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
@@ -8,6 +8,7 @@ import type { CommandIO } from "../../src/cli/command.js";
 import { GacError } from "../../src/errors.js";
 import { generateFixture } from "../../src/fixtures/index.js";
 import type { ScanReport } from "../../src/scan/types.js";
+import { packagedProfilesDir } from "../../src/profile/profile-store.js";
 
 function captureIO(cwd: string): CommandIO & { stdout: string } {
   const io = { stdout: "", out(t: string) { io.stdout += t; }, err() {}, errIsTTY: false, cwd, signal: new AbortController().signal };
@@ -47,4 +48,65 @@ test("gac scan rejects an unknown GPU, an unknown runtime and a bad token count 
   await assert.rejects(runCli(["scan", ".", "--runtime", "onnx"], io), (e: unknown) => e instanceof GacError && e.code === "UNKNOWN_RUNTIME");
   await assert.rejects(runCli(["scan", ".", "--batch", "0"], io), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--batch/.test(e.message));
   await assert.rejects(runCli(["scan", ".", "--kv-len", "12x"], io), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS");
+});
+
+test("gac scan --gpu h200 predicts from the measured H200 profile: per collapsed group, the unrepaired total and each strategy's time and speedup", async () => {
+  const root = await mkdtemp(join(tmpdir(), "gac-scan-cli-"));
+  try {
+    await generateFixture("llama-direct-svd", join(root, "svd"));
+    const io = captureIO(root);
+    assert.equal(await runCli(["scan", "svd", "--gpu", "h200"], io), 0);
+    const t = io.stdout;
+    assert.match(t, /^Model: .*, F32 \(judged and predicted as F16 serving\)$/m);
+    assert.match(t, /^Runtime: pytorch-sdpa on h200 \(sm90\);/m);
+    assert.match(t, /^Profile: measured on NVIDIA H200 \(run 20261121T051256Z-all\); .*profiles\/nvidia-h200\.json$/m);
+    assert.match(t, /^Predicted: [\d.]+ ms per forward pass unrepaired \(prefill [\d.]+ ms \+ one decode step [\d.]+ ms; every call\)/m);
+    assert.match(t, /^ {6}time: {3}[\d.]+ ms each, [\d.]+ ms for 2 \(predicted\)$/m);
+    assert.match(t, /^ {2}strategy .* predicted ms {2}speedup$/m);
+    assert.match(t, /^ {2}MINIMAL .* [\d.]+ {3}\+\d+\.\d%$/m);
+
+    const json = captureIO(root);
+    await runCli(["scan", "svd", "--gpu", "h200", "--json"], json);
+    const report: ScanReport = JSON.parse(json.stdout);
+    assert.equal(report.profile?.source, "measured");
+    assert.equal(report.profile?.path, join(packagedProfilesDir(), "nvidia-h200.json"));
+    assert.ok((report.strategies.MINIMAL.predicted_speedup_pct ?? 0) > 0);
+
+    const a100 = captureIO(root);
+    await runCli(["scan", "svd", "--gpu", "a100"], a100);
+    assert.match(a100.stdout, /^Profile: published numbers for NVIDIA A100-80GB, not measured by gac/m);
+
+    const h100 = captureIO(root);
+    await runCli(["scan", "svd", "--gpu", "h100"], h100);
+    assert.match(h100.stdout, /^Profile: no measured profile for h100 \(sm90\); run `gac bench` and `gac profile` on it, or pass --profile <file>$/m);
+    assert.doesNotMatch(h100.stdout, /predicted ms/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("gac scan takes --profile <file>, and finds a profile `gac profile` wrote to ./profiles by the words of its GPU name", async () => {
+  const root = await mkdtemp(join(tmpdir(), "gac-scan-cli-"));
+  try {
+    await generateFixture("llama-direct-svd", join(root, "svd"));
+    const h200 = JSON.parse(await readFile(join(packagedProfilesDir(), "nvidia-h200.json"), "utf8"));
+    await writeFile(join(root, "mine.json"), JSON.stringify(h200));
+    const given = captureIO(root);
+    await runCli(["scan", "svd", "--gpu", "h100", "--profile", "mine.json", "--json"], given);
+    assert.equal((JSON.parse(given.stdout) as ScanReport).profile?.path, join(root, "mine.json"));
+
+    // A measured H100 profile (the H200 numbers under another name) in ./profiles is found for --gpu h100, not for --gpu h20.
+    await mkdir(join(root, "profiles"));
+    await writeFile(join(root, "profiles", "nvidia-h100-80gb-hbm3.json"), JSON.stringify({ ...h200, gpu: { ...h200.gpu, name: "NVIDIA H100 80GB HBM3", slug: "nvidia-h100-80gb-hbm3" } }));
+    const found = captureIO(root);
+    await runCli(["scan", "svd", "--gpu", "h100"], found);
+    assert.match(found.stdout, /^Profile: measured on NVIDIA H100 80GB HBM3 .*profiles\/nvidia-h100-80gb-hbm3\.json$/m);
+    const h20 = captureIO(root);
+    await runCli(["scan", "svd", "--gpu", "h20"], h20);
+    assert.match(h20.stdout, /^Profile: no measured profile for h20 \(sm90\)/m);
+
+    await assert.rejects(runCli(["scan", "svd", "--profile", "missing.json"], captureIO(root)), (e: unknown) => e instanceof GacError && e.code === "NO_PROFILE");
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });
