@@ -2,12 +2,14 @@
  * Reading report inputs. Three kinds, told apart by content, never by file name alone:
  *   - a bench run directory (run.json and/or results*.jsonl), or a parent holding such directories;
  *   - a scan document (`gac scan --json`): has `dims` and `calls`;
- *   - a repair manifest (gac-repair.json): has `strategy` and `edits` or `changes`.
+ *   - a repair manifest (gac-repair.json): has `strategy` and `edits` or `changes`;
+ *   - a published GPU profile (profiles/a100-published.json): its points join the measured ones.
  * Parsing (text -> values) is separate from reading the disk, so tests feed strings.
  */
 import { readFile, readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { GacError } from "../errors.js";
+import { isProfileDoc, profileToRun } from "./profile-input.js";
 import type { BenchRecord, BenchRun, Environment, RepairManifest, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
 
 /** A parent directory is searched this deep for runs: results/<run>/ and results/<suite>/<run>/. */
@@ -85,11 +87,24 @@ export function parseResultsJsonl(text: string, file: string, notes: string[]): 
   return records;
 }
 
+/**
+ * The error message with PyTorch's own reason when the worker kept it: `error.warnings` lists why
+ * each SDPA backend was skipped ("Mem efficient attention requires last dimension of inputs to be
+ * divisible by 8. Got Query.size(-1): 107 ..."); the headers and the backends that were merely
+ * disabled for the forced run say nothing about the refusal and are left out.
+ */
+function refusalMessage(error: Json): string {
+  const message = str(error.message) ?? "";
+  const warnings = Array.isArray(error.warnings) ? error.warnings.filter((w): w is string => typeof w === "string") : [];
+  const reasons = warnings.filter((w) => !/not used because:\s*$/.test(w) && !/has been runtime disabled\.?\s*$/.test(w)).map((w) => w.trim());
+  return reasons.length > 0 ? `${reasons.join(" ")}${message ? ` (${message})` : ""}` : message;
+}
+
 function toRecord(v: unknown): BenchRecord | undefined {
   if (!isObject(v) || typeof v.suite !== "string" || !isObject(v.params)) return undefined;
   const s = isObject(v.stats) ? v.stats : undefined;
   const median = s ? num(s.median_ms) : undefined;
-  const err = isObject(v.error) ? { type: str(v.error.type) ?? "error", message: str(v.error.message) ?? "" } : undefined;
+  const err = isObject(v.error) ? { type: str(v.error.type) ?? "error", message: refusalMessage(v.error) } : undefined;
   return {
     suite: v.suite,
     case: str(v.case) ?? JSON.stringify(v.params),
@@ -104,13 +119,14 @@ function toRecord(v: unknown): BenchRecord | undefined {
   };
 }
 
-export type JsonInputKind = "scan" | "repair" | "run" | "unknown";
+export type JsonInputKind = "scan" | "repair" | "run" | "profile" | "unknown";
 
 export function detectJsonKind(doc: unknown): JsonInputKind {
   if (!isObject(doc)) return "unknown";
   if (Array.isArray(doc.dims) && Array.isArray(doc.calls)) return "scan";
   if (typeof doc.strategy === "string" && (Array.isArray(doc.edits) || Array.isArray(doc.changes))) return "repair";
   if ("run_id" in doc && "capability" in doc) return "run";
+  if (isProfileDoc(doc)) return "profile";
   return "unknown";
 }
 
@@ -161,6 +177,7 @@ export function parseScan(doc: Json, file: string): ScanDoc {
     predicted_ms: numOrNull(c.predicted_ms),
   }));
   const gpu = isObject(doc.gpu) ? str(doc.gpu.name) : str(doc.gpu);
+  const profile = isObject(doc.profile) ? doc.profile : undefined;
   const runtime = isObject(doc.runtime) ? str(doc.runtime.name) ?? JSON.stringify(doc.runtime) : str(doc.runtime);
   return {
     file,
@@ -171,6 +188,7 @@ export function parseScan(doc: Json, file: string): ScanDoc {
     baselineMs: numOrNull(summary.predicted_ms) ?? numOrNull(summary.baseline_ms) ?? sumPredicted(calls),
     gpu,
     runtime,
+    profile: profile ? { gpu: str(profile.gpu) ?? "unknown GPU", source: str(profile.source) ?? "unknown" } : undefined,
   };
 }
 
@@ -182,11 +200,13 @@ export function parseRepair(doc: Json, file: string): RepairManifest {
     return from !== undefined && to !== undefined ? [{ id: str(c.id) ?? "", from, to }] : [];
   });
   const speed = isObject(doc.speedup) ? doc.speedup : {};
+  // gac repair writes `overhead: { paramOverheadPct, ... }` (src/repair/manifest.ts); flat spellings are read too.
+  const overhead = isObject(doc.overhead) ? doc.overhead : {};
   return {
     file,
     strategy: String(doc.strategy),
     changes,
-    paramOverheadPct: num(doc.param_overhead_pct) ?? num(doc.paramOverheadPct),
+    paramOverheadPct: num(overhead.paramOverheadPct) ?? num(overhead.param_overhead_pct) ?? num(doc.param_overhead_pct) ?? num(doc.paramOverheadPct),
     predictedSpeedupPct: numOrNull(doc.predicted_speedup_pct) ?? numOrNull(speed.predicted_pct),
     measuredSpeedupPct: numOrNull(doc.measured_speedup_pct) ?? numOrNull(speed.measured_pct),
   };
@@ -226,10 +246,13 @@ async function readJsonInput(file: string, into: ReportInputs): Promise<void> {
   const kind = detectJsonKind(doc);
   if (kind === "scan" && isObject(doc)) into.scans.push(parseScan(doc, file));
   else if (kind === "repair" && isObject(doc)) into.repairs.push(parseRepair(doc, file));
-  else if (kind === "run") {
+  else if (kind === "profile" && isObject(doc)) {
+    const run = profileToRun(doc, file, into.notes);
+    if (run) into.runs.push(run);
+  } else if (kind === "run") {
     const run = await readRunDir(join(file, ".."), into.notes);
     if (run) into.runs.push(run);
-  } else throw new GacError("UNKNOWN_INPUT", `${file} is neither a scan (dims + calls), a repair manifest (strategy + changes) nor a run.json`);
+  } else throw new GacError("UNKNOWN_INPUT", `${file} is neither a scan (dims + calls), a repair manifest (strategy + changes), a GPU profile nor a run.json`);
 }
 
 async function searchDir(dir: string, depth: number, into: ReportInputs): Promise<void> {

@@ -58,3 +58,51 @@ export function variantLabel(r: BenchRecord, keys: readonly string[]): string {
 export function uniq<T>(xs: T[]): T[] {
   return [...new Set(xs)];
 }
+
+/** The keys among `candidates` whose value differs between records: what tells series apart. */
+export function varyingKeys(records: readonly BenchRecord[], candidates: readonly string[]): string[] {
+  return candidates.filter((key) => new Set(records.map((r) => JSON.stringify(r.params[key] ?? null))).size > 1);
+}
+
+/** "batch=4, heads=32" for the keys that hold one value across all records (a figure's fixed shape). */
+export function fixedShape(records: readonly BenchRecord[], keys: readonly string[]): string {
+  const parts: string[] = [];
+  for (const key of keys) {
+    const vals = uniq(records.map((r) => r.params[key]).filter((v) => v !== undefined));
+    if (vals.length === 1) parts.push(`${key}=${String(vals[0])}`);
+  }
+  return parts.join(", ");
+}
+
+/** Kernel launches that are bookkeeping, not the attention or GEMM kernel itself. */
+const HELPER_KERNEL = /^(Memset|Memcpy)|elementwise_kernel|FillFunctor|direct_copy/;
+/** Longest kernel name shown; cuDNN's generated names run past 100 characters. */
+const MAX_KERNEL_CHARS = 64;
+
+/**
+ * A profiler kernel name as a reader wants it: no `void`, template arguments or parameter list
+ * ("void pytorch_flash::flash_fwd_kernel<Flash_fwd_kernel_traits<...>>(...)" -> "pytorch_flash::flash_fwd_kernel").
+ */
+export function shortKernelName(name: string): string {
+  let s = name.replace(/^void\s+/, "");
+  let depth = 0;
+  let out = "";
+  for (const ch of s) {
+    if (ch === "<" || ch === "(") depth++;
+    else if (ch === ">" || ch === ")") depth = Math.max(0, depth - 1);
+    else if (depth === 0) out += ch;
+  }
+  s = out.trim() || s;
+  return s.length > MAX_KERNEL_CHARS ? `${s.slice(0, MAX_KERNEL_CHARS - 1)}…` : s;
+}
+
+/**
+ * The kernels of a record in short form: the main kernels first, then how many helper launches
+ * (fills, copies: the padding a backend does inside the call) came with them.
+ */
+export function describeKernels(kernels: readonly string[] | undefined): string {
+  if (!kernels || kernels.length === 0) return "";
+  const main = uniq(kernels.filter((k) => !HELPER_KERNEL.test(k)).map(shortKernelName));
+  const helpers = kernels.filter((k) => HELPER_KERNEL.test(k)).length;
+  return [...main, ...(helpers > 0 ? [`+${helpers} fill/copy`] : [])].join(" ");
+}

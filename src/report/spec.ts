@@ -11,28 +11,44 @@ export type Row = Record<string, string | number | boolean | null>;
 
 export interface ChartParts {
   title: string;
-  subtitle?: string;
+  /** One line, or several (a GPU list and a shape each get their own line so the title stays narrow). */
+  subtitle?: string | string[];
   rows: Row[];
   layer: unknown[];
   /** Facet rows by this field (e.g. one panel per GPU) when it has more than one value. */
   facetRow?: string;
   facetTitle?: string;
   /** Wrap facets into columns instead of rows (for many small panels). */
-  facetWrap?: { field: string; columns: number; independentX?: boolean };
+  facetWrap?: { field: string; columns: number; independentX?: boolean; order?: string[] };
+  /** A grid of panels: rows by one field, columns by another (each row a GPU, each column a case). */
+  facetGrid?: { row: string; column: string; independentX?: boolean };
   width?: number;
   height?: number;
 }
 
 export function chart(p: ChartParts): TopLevelSpec {
-  const title = p.subtitle ? { text: p.title, subtitle: p.subtitle } : p.title;
+  const subtitle = Array.isArray(p.subtitle) ? p.subtitle.filter((l) => l.length > 0) : p.subtitle ? [p.subtitle] : [];
+  const title = subtitle.length > 0 ? { text: p.title, subtitle: subtitle.length === 1 ? subtitle[0] : subtitle } : p.title;
   const size = { width: p.width ?? CHART_WIDTH, height: p.height ?? CHART_HEIGHT };
   const panels = p.facetRow ? new Set(p.rows.map((r) => r[p.facetRow ?? ""])).size : 1;
   const base = { title, config: VEGA_CONFIG, data: { values: p.rows } };
   let spec: unknown;
-  if (p.facetWrap) {
+  if (p.facetGrid) {
     spec = {
       ...base,
-      facet: { field: p.facetWrap.field, type: "nominal", title: null },
+      facet: {
+        // Row labels (GPU names) run along the panel's left edge so they cost no width between columns.
+        row: { field: p.facetGrid.row, type: "nominal", title: null, header: { labelAngle: -90, labelOrient: "left", labelLimit: (p.height ?? CHART_HEIGHT) + 40, labelFontWeight: "bold" } },
+        column: { field: p.facetGrid.column, type: "nominal", title: null, header: { labelFontWeight: "bold" } },
+      },
+      spacing: { row: 16, column: 12 },
+      spec: { ...size, layer: p.layer },
+      resolve: { scale: { x: p.facetGrid.independentX ? "independent" : "shared" }, axis: { x: "independent" } },
+    };
+  } else if (p.facetWrap) {
+    spec = {
+      ...base,
+      facet: { field: p.facetWrap.field, type: "nominal", title: null, ...(p.facetWrap.order ? { sort: p.facetWrap.order } : {}) },
       columns: p.facetWrap.columns,
       spec: { ...size, layer: p.layer },
       resolve: { scale: { x: p.facetWrap.independentX ? "independent" : "shared", y: "independent" }, axis: { x: "independent" } },

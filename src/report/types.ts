@@ -112,6 +112,8 @@ export interface ScanDoc {
   baselineMs?: number | null;
   gpu?: string;
   runtime?: string;
+  /** The GPU profile the scan's predicted times come from (`profile` of the scan JSON), when it had one. */
+  profile?: { gpu: string; source: string };
 }
 
 /** The parts of a repair manifest (gac-repair.json) a report uses. */

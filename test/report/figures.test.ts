@@ -31,16 +31,22 @@ test("the staircase encodes alignment by both shape and colour, with p10-p90 err
   const bars = layers(figures[0].spec).find((l) => (l.mark as Json).type === "rule")!;
   assert.equal((bars.encoding as Record<string, Json>).y.field, "p10_ms");
   assert.equal((bars.encoding as Record<string, Json>).y2.field, "p90_ms");
-  const d107 = values(figures[0].spec).find((r) => r.head_dim === 107 && r.variant === "fp16 non-causal AUTO")!;
+  const d107 = values(figures[0].spec).find((r) => r.head_dim === 107 && r.panel === "non-causal")!;
   assert.equal(d107.alignment, "misaligned");
   assert.equal(values(figures[0].spec).find((r) => r.head_dim === 104)!.alignment, "8-aligned");
 });
 
-test("the staircase gets one panel per GPU when two runs are given, and none when one is", () => {
+test("the staircase gets one panel per variant and overlays GPUs in each, told apart by line dash", () => {
   const two = json(buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a"), run(H100, "h", 0.5)])).figures[0].spec);
-  assert.deepEqual((two.facet as Json).row, { ...((two.facet as Json).row as Json), field: "gpu" });
+  assert.deepEqual((two.facet as Json).field, "panel");
+  assert.deepEqual((two.facet as Json).sort, ["non-causal", "causal"]);
+  const line = layers(two).find((l) => (l.mark as Json).type === "line")!;
+  const dash = (line.encoding as Record<string, Json>).strokeDash;
+  assert.equal(dash.field, "gpu");
+  assert.notEqual(dash.legend, null);
+  assert.deepEqual(new Set(values(two).map((r) => r.gpu)), new Set([A100, H100]));
   const one = json(buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a")])).figures[0].spec);
-  assert.equal(one.facet, undefined);
+  assert.equal(((layers(one).find((l) => (l.mark as Json).type === "line")!.encoding as Record<string, Json>).strokeDash).legend, null);
 });
 
 test("the staircase caption names GPU, driver, torch, cuDNN, commit and date", () => {
@@ -50,7 +56,7 @@ test("the staircase caption names GPU, driver, torch, cuDNN, commit and date", (
 
 test("the misaligned penalty table compares each dim with the next multiple of 8 in the same series", () => {
   const { tables } = buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a")]));
-  const row = tables[0].rows.find((r) => r[1] === "fp16 non-causal AUTO" && r[2] === "107")!;
+  const row = tables[0].rows.find((r) => r[1] === "non-causal" && r[2] === "107")!;
   assert.equal(row[4], "112");
   // fixture: misaligned = 1.45 * base + 0.1 over the aligned base at the padded dim
   const base107 = 0.8 + 43 * 0.008, base112 = 0.8 + 48 * 0.008;
@@ -80,7 +86,7 @@ test("GEMM throughput is 2*M*N*K over the median time", () => {
   const k112 = values(g3.spec).find((r) => r.dim === 112)!;
   assert.ok(Math.abs(Number(k112.tflops) - 91) < 1e-6);
   const table = report.tables.find((t) => t.name === "g3-gemm-k")!;
-  assert.deepEqual(table.rows.map((r) => [r[1], r[3]]), [["16-aligned", "91.0"], ["8-aligned", "77.0"], ["misaligned", "39.0"]]);
+  assert.deepEqual(table.rows.map((r) => [r[1], r[2], r[4]]), [["M=8192 N=8192", "16-aligned", "91.0"], ["M=8192 N=8192", "8-aligned", "77.0"], ["M=8192 N=8192", "misaligned", "39.0"]]);
 });
 
 test("P1 bars carry memory overhead, speedup over raw and max |diff| in the table", () => {

@@ -6,7 +6,7 @@
 import { alignmentClass } from "../alignment.js";
 import { environmentSentence } from "../environment.js";
 import { formatMs, formatPct } from "../markdown-table.js";
-import { environmentsOf, uniq, variantLabel, type FlatRecord } from "../records.js";
+import { environmentsOf, fixedShape, uniq, variantLabel, varyingKeys, type FlatRecord } from "../records.js";
 import { chart, makeTable, tip, type Row } from "../spec.js";
 import { ALIGNMENT_COLOR } from "../theme.js";
 import type { Figure, Table } from "../types.js";
@@ -17,12 +17,27 @@ const errorBars = (x: object) => ({
   encoding: { x, y: { field: "p10_ms", type: "quantitative" }, y2: { field: "p90_ms" } },
 });
 
+/** Bars left to right: raw, then the strategies from least to most padding, then any other (published "pad to N"). */
+const STRATEGY_ORDER = ["multiple_8", "multiple_16", "fixed_128"];
+function strategyRank(strategy: unknown): number {
+  const i = STRATEGY_ORDER.indexOf(String(strategy));
+  return i >= 0 ? i : STRATEGY_ORDER.length;
+}
+
+/** The bar label of a P1 case: "raw (107)", "multiple_8 (112)", or "pad to 112" when no strategy is named. */
+function configLabel(r: FlatRecord, logical: number, phys: number): string {
+  if (phys === logical) return `raw (${logical})`;
+  const strategy = typeof r.params.strategy === "string" && r.params.strategy !== "raw" ? r.params.strategy : undefined;
+  return strategy && !strategy.startsWith("pad to") ? `${strategy} (${phys})` : `pad to ${phys}`;
+}
+
 export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tables: Table[] } {
   const records = all.filter((r) => r.suite === "P1" && typeof r.params.head_dim === "number");
   if (records.length === 0) return { figures: [], tables: [] };
   const env = environmentSentence(environmentsOf(records));
-  const physical = (r: FlatRecord) => (typeof r.params.pad_to === "number" ? r.params.pad_to : r.params.head_dim ?? 0);
-  const group = (r: FlatRecord) => `${r.gpuLabel} · logical ${r.params.head_dim} · ${variantLabel(r, ["dtype", "causal"])}`;
+  const physical = (r: FlatRecord) => (typeof r.params.pad_to === "number" ? r.params.pad_to : typeof r.extra?.physical_head_dim === "number" ? r.extra.physical_head_dim : r.params.head_dim ?? 0);
+  const variantKeys = varyingKeys(records, ["dtype", "causal"]);
+  const group = (r: FlatRecord) => [`logical ${r.params.head_dim}`, r.gpuLabel, ...(variantKeys.length > 0 ? [variantLabel(r, variantKeys)] : [])].join(" · ");
   const rawOf = new Map<string, FlatRecord>();
   for (const r of records) if (physical(r) === r.params.head_dim && r.stats) rawOf.set(group(r), r);
   const rows: Row[] = records.map((r) => {
@@ -33,26 +48,30 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
     const speedup = raw?.stats && ms !== null ? (raw.stats.median_ms / ms - 1) * 100 : null;
     return {
       group: group(r),
-      config: phys === logical ? `${logical} raw` : `pad to ${phys}`,
+      config: configLabel(r, logical, phys),
       physical: phys,
+      logical: `logical ${logical}`,
+      gpu: r.gpuLabel,
+      order: phys === logical ? -1 : strategyRank(r.params.strategy) * 1000 + phys,
       alignment: alignmentClass(phys),
       median_ms: ms,
       p10_ms: r.stats?.p10_ms ?? null,
       p90_ms: r.stats?.p90_ms ?? null,
       overhead_pct: ((phys - logical) / logical) * 100,
       speedup_pct: speedup,
-      speedup_label: speedup === null || phys === logical ? "" : formatPct(speedup),
+      speedup_label: speedup === null || phys === logical || raw?.stats === undefined || ms === null ? "" : `${(raw.stats.median_ms / ms).toFixed(2)}×`,
       max_abs_diff: typeof r.extra?.max_abs_diff === "number" ? r.extra.max_abs_diff : null,
       error: r.error ? `${r.error.type}: ${r.error.message}` : "",
     };
   });
   const measured = rows.filter((r) => r.median_ms !== null);
   const groups = uniq(measured.map((r) => String(r.group)));
-  const x = { field: "config", type: "nominal", title: "Physical head_dim", sort: { field: "physical", op: "min" }, axis: { labelAngle: 0 } };
+  const gpus = uniq(records.map((r) => r.gpuLabel));
+  const x = { field: "config", type: "nominal", title: "Physical head_dim (strategy)", sort: { field: "order", op: "min" }, axis: { labelAngle: -35, labelAlign: "right" } };
   const y = { field: "median_ms", type: "quantitative", title: "Latency (ms, median)" };
   const layer = [
     {
-      mark: { type: "bar", width: { band: 0.6 } },
+      mark: { type: "bar", width: { band: 0.7 } },
       encoding: {
         x,
         y,
@@ -61,8 +80,11 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
       },
     },
     errorBars(x),
-    { mark: { type: "text", dy: -10, fontSize: 12, fontWeight: "bold" }, encoding: { x, y: { field: "p90_ms", type: "quantitative" }, text: { field: "speedup_label" } } },
+    { mark: { type: "text", dy: -8, fontSize: 11, fontWeight: "bold" }, encoding: { x, y, text: { field: "speedup_label" } } },
   ];
+  const logicals = uniq(measured.map((r) => String(r.logical)));
+  // A grid: one column per logical head_dim, one row per GPU (a published A100 beside measured H200 runs).
+  const grid = logicals.length > 1 || gpus.length > 1 || groups.length > 1;
   const figures: Figure[] =
     measured.length === 0
       ? []
@@ -70,8 +92,8 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
           {
             name: "p1-padding-rescue",
             title: "P1: padding rescue",
-            caption: `A misaligned head_dim run raw and zero-padded; bar colour gives the alignment class of the physical size, the label above each padded bar its speedup over raw, error bars p10-p90. Memory overhead and max |diff| are in the table. ${env}`,
-            spec: chart({ title: "P1: padding rescue", rows: measured, layer, facetWrap: groups.length > 1 ? { field: "group", columns: 2 } : undefined, width: 380, height: 260 }),
+            caption: `A misaligned head_dim run raw and zero-padded by each strategy, one panel per logical head_dim; bar colour gives the alignment class of the physical size (raw bars are the misaligned ones, and every bar's label names its physical size), the number above each padded bar its speedup over raw, error bars p10-p90. Memory overhead and max |diff| are in the table. ${env}`,
+            spec: chart({ title: "P1: padding rescue", subtitle: [gpus.join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])], rows: measured, layer, facetGrid: grid ? { row: "gpu", column: "logical", independentX: true } : undefined, width: grid ? 150 : 380, height: grid ? 200 : 260 }),
           },
         ];
   const tableRows = rows.map((r) => [String(r.group), String(r.config), String(r.physical), formatPct(Number(r.overhead_pct)), r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)), r.speedup_pct === null ? "-" : formatPct(Number(r.speedup_pct)), r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2), String(r.error)]);
@@ -87,7 +109,7 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
   // A HET1 case is its params minus mode/pad_to; the modes are the bars within it.
   const caseKey = (r: FlatRecord) => {
     const { mode: _mode, pad_to: _pad, op: _op, ...rest } = r.params;
-    const desc = Object.entries(rest).filter(([, v]) => v !== undefined && typeof v !== "object").map(([k, v]) => `${k}=${String(v)}`).join(" ");
+    const desc = Object.entries(rest).filter(([, v]) => v !== undefined && (typeof v !== "object" || Array.isArray(v))).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`).join(" ");
     return `${r.gpuLabel}${desc ? ` · ${desc}` : ""}`;
   };
   const baseline = new Map<string, number>();
@@ -103,6 +125,7 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
       p10_ms: r.stats?.p10_ms ?? null,
       p90_ms: r.stats?.p90_ms ?? null,
       vs_raw_pct: base !== undefined && ms !== null ? (base / ms - 1) * 100 : null,
+      vs_raw_label: base !== undefined && ms !== null && r.params.mode !== "per_group_raw" ? `${(base / ms).toFixed(2)}× vs raw` : "",
       max_abs_diff: typeof r.extra?.max_abs_diff === "number" ? r.extra.max_abs_diff : null,
       error: r.error ? `${r.error.type}: ${r.error.message}` : "",
     };
@@ -121,7 +144,11 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
       },
     },
     errorBars(x),
+    { mark: { type: "text", dy: -8, fontSize: 12, fontWeight: "bold" }, encoding: { x, y: { field: "median_ms", type: "quantitative" }, text: { field: "vs_raw_label" } } },
   ];
+  const dims = uniq(records.flatMap((r) => (Array.isArray(r.params.group_head_dims) ? r.params.group_head_dims.filter((d): d is number => typeof d === "number") : [])));
+  const perGroup = uniq(records.map((r) => r.params.heads_per_group).filter((v) => typeof v === "number"));
+  const subtitle = [uniq(records.map((r) => r.gpuLabel)).join(", "), dims.length > 0 ? `${dims.length} groups${perGroup.length === 1 ? ` × ${String(perGroup[0])} heads` : ""}, head_dims ${dims.join(", ")}` : ""];
   const figures: Figure[] =
     measured.length === 0
       ? []
@@ -129,8 +156,8 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
           {
             name: "het1-heterogeneous",
             title: "HET1: heterogeneous head dims",
-            caption: `Heads with different dims run as one call per group at raw size, one call per group padded, or one call with every head padded to the largest; error bars p10-p90. ${env}`,
-            spec: chart({ title: "HET1: heterogeneous head dims", rows: measured, layer, facetWrap: groups.length > 1 ? { field: "group", columns: 2 } : undefined, width: 380, height: 260 }),
+            caption: `Heads with different dims run as one call per group at raw size, one call per group padded to a multiple of 8, or one call with every head padded to the largest; the label above a padded bar is its speedup over per-group raw; error bars p10-p90. ${env}`,
+            spec: chart({ title: "HET1: heterogeneous head dims", subtitle, rows: measured, layer, facetWrap: groups.length > 1 ? { field: "group", columns: 2 } : undefined, width: 380, height: 260 }),
           },
         ];
   const tableRows = rows.map((r) => [String(r.group), String(r.mode), r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)), r.vs_raw_pct === null ? "-" : formatPct(Number(r.vs_raw_pct)), r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2), String(r.error)]);

@@ -9,7 +9,7 @@ import { formatMs, formatPct } from "../markdown-table.js";
 import { uniq } from "../records.js";
 import { chart, makeTable, tip, type Row } from "../spec.js";
 import type { Environment, Figure, RepairManifest, ScanDoc, Table } from "../types.js";
-import { scanLabel } from "./scan-dims.js";
+import { scanLabel, scanSentence } from "./scan-dims.js";
 
 interface Point {
   strategy: string;
@@ -19,6 +19,11 @@ interface Point {
   predictedMs: number | null;
   predicted: number | null;
   measured: number | null;
+}
+
+/** The last two parts of a path ("demo-rep/gac-repair.json"): enough to tell manifests apart in a legend. */
+function shortPath(file: string): string {
+  return file.split(/[\\/]/).filter(Boolean).slice(-2).join("/");
 }
 
 function points(scans: ScanDoc[], repairs: RepairManifest[]): Point[] {
@@ -31,7 +36,7 @@ function points(scans: ScanDoc[], repairs: RepairManifest[]): Point[] {
   }
   for (const m of repairs) {
     if (m.paramOverheadPct === undefined) continue;
-    out.push({ strategy: m.strategy, source: m.file, overhead: m.paramOverheadPct, dims: m.changes.filter((c) => c.from !== c.to).length, predictedMs: null, predicted: m.predictedSpeedupPct ?? null, measured: m.measuredSpeedupPct ?? null });
+    out.push({ strategy: m.strategy, source: shortPath(m.file), overhead: m.paramOverheadPct, dims: m.changes.filter((c) => c.from !== c.to).length, predictedMs: null, predicted: m.predictedSpeedupPct ?? null, measured: m.measuredSpeedupPct ?? null });
   }
   return out;
 }
@@ -39,7 +44,7 @@ function points(scans: ScanDoc[], repairs: RepairManifest[]): Point[] {
 export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[], envs: Environment[]): { figures: Figure[]; tables: Table[] } {
   const pts = points(scans, repairs);
   if (pts.length === 0) return { figures: [], tables: [] };
-  const env = envs.length > 0 ? ` ${environmentSentence(envs)}` : "";
+  const env = [envs.length > 0 ? environmentSentence(envs) : "", ...scans.map(scanSentence)].filter(Boolean).map((t) => ` ${t}`).join("");
   const sources = `Sources: ${uniq(pts.map((p) => p.source)).join(", ")}.`;
   const rows: Row[] = pts.flatMap((p) => {
     const base = { strategy: p.strategy, source: p.source, overhead_pct: p.overhead, dims_changed: p.dims };
@@ -76,24 +81,29 @@ export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[],
       spec: chart({ title, rows, layer }),
     };
   } else {
-    const overheadRows: Row[] = pts.map((p) => ({ strategy: p.strategy, source: p.source, overhead_pct: p.overhead, dims_changed: p.dims }));
+    const overheadRows: Row[] = pts.map((p) => ({ strategy: p.strategy, source: p.source, overhead_pct: p.overhead, dims_changed: p.dims, label: `${p.overhead.toFixed(2)}%` }));
+    const manySources = uniq(pts.map((p) => p.source)).length > 1;
+    const y = { field: "strategy", type: "nominal", title: "Strategy", sort: { field: "overhead_pct" } };
+    const yOffset = manySources ? { field: "source" } : undefined;
+    const x = { field: "overhead_pct", type: "quantitative", title: "Parameter memory overhead (%)", scale: { domain: [0, Math.max(...pts.map((p) => p.overhead)) * 1.15 + 0.05], nice: false } };
     const layer = [
       {
         mark: { type: "bar", color: "#0072B2" },
         encoding: {
-          y: { field: "strategy", type: "nominal", title: "Strategy", sort: { field: "overhead_pct" } },
-          x: { field: "overhead_pct", type: "quantitative", title: "Parameter memory overhead (%)" },
-          yOffset: uniq(pts.map((p) => p.source)).length > 1 ? { field: "source" } : undefined,
+          y,
+          x,
+          yOffset,
+          ...(manySources ? { color: { field: "source", type: "nominal", title: "Source", scale: { range: ["#0072B2", "#009E73", "#CC79A7", "#56B4E9"] } } } : {}),
           tooltip: [tip("strategy", "Strategy"), tip("source", "Source"), tip("overhead_pct", "overhead (%)", ".2f"), tip("dims_changed", "dims changed", "d")],
         },
       },
-      { mark: { type: "text", dx: 4, align: "left", fontSize: 12 }, encoding: { y: { field: "strategy", type: "nominal", sort: { field: "overhead_pct" } }, x: { field: "overhead_pct", type: "quantitative" }, text: { field: "overhead_pct", type: "quantitative", format: ".2f" } } },
+      { mark: { type: "text", dx: 4, align: "left", fontSize: 12 }, encoding: { y, yOffset, x, text: { field: "label" } } },
     ];
     figure = {
       name: "repair-tradeoff",
       title: "Repair trade-off: memory overhead per strategy",
-      caption: `Parameter memory overhead of each strategy. No speedup is plotted: the scan had no profile for this GPU (predicted_ms is null) and no measured speedup was recorded. ${sources}${env}`,
-      spec: chart({ title: "Repair trade-off: memory overhead per strategy", subtitle: "speedup not available: no profile and no measurement", rows: overheadRows, layer, height: Math.max(120, 36 * pts.length) }),
+      caption: `Parameter memory overhead of each strategy. No speedup is plotted: no strategy has a predicted time (the scan had no profile for its GPU, so predicted_ms is null) and no measured speedup was recorded. ${sources}${env}`,
+      spec: chart({ title: "Repair trade-off: memory overhead per strategy", subtitle: "speedup not available: no profile and no measurement", rows: overheadRows, layer, height: Math.max(120, 30 * pts.length) }),
     };
   }
   const tableRows = pts.map((p) => [p.strategy, p.source, `${p.overhead.toFixed(2)}%`, p.dims === null ? "-" : String(p.dims), p.predictedMs === null ? "-" : formatMs(p.predictedMs), p.predicted === null ? "-" : formatPct(p.predicted), p.measured === null ? "-" : formatPct(p.measured)]);

@@ -19,6 +19,7 @@ export function scanSentence(scan: ScanDoc): string {
   if (scan.model.family) parts.push(`family ${scan.model.family}`);
   if (scan.gpu) parts.push(`GPU ${scan.gpu}`);
   if (scan.runtime) parts.push(`runtime ${scan.runtime}`);
+  parts.push(scan.profile ? `times predicted from the ${scan.profile.gpu} profile (${scan.profile.source})` : "no GPU profile, so no predicted times");
   return `${parts.join(", ")} (${scan.file}).`;
 }
 
@@ -75,7 +76,7 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
         name: `scan-dims${sfx}`,
         title,
         caption: `How many sites (heads, ranks, widths) have each dimension value, one panel per kind of dim; blue circles: multiple of 16, orange squares: of 8 only, red triangles: misaligned. ${misaligned} of ${widths.length} dims (${((100 * misaligned) / widths.length).toFixed(1)}%) are misaligned. ${scanSentence(scan)}`,
-        spec: chart({ title, rows, layer, facetWrap: roles.length > 1 ? { field: "role", columns: 2, independentX: true } : undefined, width: roles.length > 1 ? 380 : 620, height: 220 }),
+        spec: chart({ title, rows, layer, facetWrap: roles.length > 1 ? { field: "role", columns: 2, independentX: true } : undefined, width: roles.length > 1 ? 380 : 620, height: roles.length > 1 ? 170 : 220 }),
       });
       const summary = roles.map((role) => {
         const ds = widths.filter((d) => dimGroup(d) === role);
