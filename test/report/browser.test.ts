@@ -1,7 +1,9 @@
 /**
  * Opens the generated index.html in headless Chromium from disk (file://), as a reader would:
  * no console errors, no page errors, every chart drawn, and nothing fetched from the network.
- * Skips when /usr/bin/chromium is absent (CI installs Debian's `chromium` package).
+ * The page is the report of the committed H200 run (plus the published A100 profile) when the
+ * checkout has it, else the crafted sample. Skips when /usr/bin/chromium is absent (CI installs
+ * Debian's `chromium` package).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,8 +12,8 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { buildReport, writeReport } from "../../src/report/index.js";
-import { sampleInputs } from "./fixtures.js";
+import { buildReport, loadReportInputs, writeReport } from "../../src/report/index.js";
+import { COMMITTED_INPUTS, COMMITTED_RUN, sampleInputs } from "./fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOT = join("test-artifacts", "report-screenshot.png");
@@ -28,7 +30,9 @@ test("the offline report page draws every chart in headless Chromium without err
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   try {
-    const report = buildReport(sampleInputs(), { generated: "2026-01-21" });
+    // The report from the committed GPU results when the checkout has them; crafted data otherwise.
+    const inputs = existsSync(COMMITTED_RUN) ? await loadReportInputs(COMMITTED_INPUTS) : sampleInputs();
+    const report = buildReport(inputs, { generated: "2026-11-21" });
     const out = join(root, "report");
     await writeReport(report, out);
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });

@@ -87,3 +87,7 @@ export function sampleInputs(): ReportInputs {
 }
 
 export { A100, H100 };
+
+/** The committed GPU run and the seeds' published A100 numbers, read (never written) by the real-data tests. */
+export const COMMITTED_RUN = "results/20261121T051256Z-all";
+export const COMMITTED_INPUTS = [COMMITTED_RUN, "profiles/a100-published.json"];

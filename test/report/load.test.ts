@@ -63,3 +63,32 @@ test("a parent directory is searched for runs and repair manifests; a scan file 
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test("a gac repair manifest gives its overhead from overhead.paramOverheadPct", async () => {
+  const { parseRepair } = await import("../../src/report/index.js");
+  const m = parseRepair({ format: 1, strategy: "OPTIMAL", changes: [{ site: { kind: "rank" }, id: "r", from: 114, to: 128 }], overhead: { paramsBefore: 100, paramsAfter: 102, paramOverheadPct: 1.83, bytesBefore: 1, bytesAfter: 2 } }, "out/gac-repair.json");
+  assert.equal(m.paramOverheadPct, 1.83);
+  assert.deepEqual(m.changes, [{ id: "r", from: 114, to: 128 }]);
+});
+
+test("a refusal keeps PyTorch's reason from error.warnings, without the disabled backends' lines", () => {
+  const line = JSON.stringify({ suite: "S2", case: "c", params: { head_dim: 107, backend: "EFFICIENT" }, gpu: "g", error: { type: "backend_refused", message: "No available kernel. Aborting execution.", warnings: ["Memory efficient kernel not used because:", "Mem efficient attention requires last dimension of inputs to be divisible by 8. Got Query.size(-1): 107", "Flash attention kernel not used because:", "Flash attention has been runtime disabled."] } });
+  const [r] = parseResultsJsonl(line, "r.jsonl", []);
+  assert.equal(r.error?.message, "Mem efficient attention requires last dimension of inputs to be divisible by 8. Got Query.size(-1): 107 (No available kernel. Aborting execution.)");
+});
+
+test("a published profile becomes a run marked (published); a measured one is left out with a note", async () => {
+  const { profileToRun } = await import("../../src/report/profile-input.js");
+  const notes: string[] = [];
+  const doc = { schema: "gac-profile/1", source: "published", gpu: { name: "NVIDIA A100-80GB", slug: "a100" }, env: { driver: "560" }, series: [
+    { op: "sdpa_prefill", key: "sdpa_prefill/backend=EFFICIENT/table=S2", dtype: "fp16", causal: false, backend: "EFFICIENT", shape: { batch: 4 }, points: [{ dim: 96, median_ms: 2.4 }], refused: [{ dim: 107, reason: "backend_refused: needs a multiple of 8" }] },
+    { op: "gemm_k", key: "gemm_k/m=4096/n=4096/table=GEMM", dtype: "fp16", shape: { m: 4096, n: 4096 }, points: [{ dim: 107, median_ms: 0.089 }] },
+    { op: "sdpa_padded", key: "sdpa_padded/table=C4", points: [{ dim: 107, padded_dim: 112, median_ms: 1.49, label: "MINIMAL" }] },
+  ] };
+  const run = profileToRun(doc, "a100.json", notes)!;
+  assert.equal(run.env.gpu, "NVIDIA A100-80GB (published)");
+  assert.deepEqual(run.records.map((r) => [r.suite, r.params.head_dim ?? r.params.k, r.stats?.median_ms ?? r.error?.message]), [["S2", 96, 2.4], ["S2", 107, "needs a multiple of 8"], ["G3", 107, 0.089]]);
+  assert.match(notes[0], /C4 have no figure/);
+  assert.equal(profileToRun({ ...doc, source: "measured" }, "h200.json", notes), undefined);
+  assert.match(notes[1], /measured profile is not plotted/);
+});

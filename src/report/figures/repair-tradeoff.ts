@@ -9,7 +9,7 @@ import { formatMs, formatPct } from "../markdown-table.js";
 import { uniq } from "../records.js";
 import { chart, makeTable, tip, type Row } from "../spec.js";
 import type { Environment, Figure, RepairManifest, ScanDoc, Table } from "../types.js";
-import { scanLabel, scanSentence } from "./scan-dims.js";
+import { scanLabel, scanSentence, shortPath } from "./scan-dims.js";
 
 interface Point {
   strategy: string;
@@ -19,11 +19,6 @@ interface Point {
   predictedMs: number | null;
   predicted: number | null;
   measured: number | null;
-}
-
-/** The last two parts of a path ("demo-rep/gac-repair.json"): enough to tell manifests apart in a legend. */
-function shortPath(file: string): string {
-  return file.split(/[\\/]/).filter(Boolean).slice(-2).join("/");
 }
 
 function points(scans: ScanDoc[], repairs: RepairManifest[]): Point[] {

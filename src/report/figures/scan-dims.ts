@@ -14,13 +14,18 @@ export function scanLabel(scan: ScanDoc): string {
   return scan.model.name ?? ([scan.model.family, scan.model.model_type].filter(Boolean).join(" ") || scan.file);
 }
 
+/** The last two parts of a path ("demo-rep/gac-repair.json"): enough to tell inputs apart, free of the machine's layout. */
+export function shortPath(file: string): string {
+  return file.split(/[\\/]/).filter(Boolean).slice(-2).join("/");
+}
+
 export function scanSentence(scan: ScanDoc): string {
   const parts = [`Scan of ${scanLabel(scan)}`];
   if (scan.model.family) parts.push(`family ${scan.model.family}`);
   if (scan.gpu) parts.push(`GPU ${scan.gpu}`);
   if (scan.runtime) parts.push(`runtime ${scan.runtime}`);
   parts.push(scan.profile ? `times predicted from the ${scan.profile.gpu} profile (${scan.profile.source})` : "no GPU profile, so no predicted times");
-  return `${parts.join(", ")} (${scan.file}).`;
+  return `${parts.join(", ")} (${shortPath(scan.file)}).`;
 }
 
 /** Counts of attention heads are dims of the model but not widths a kernel tiles; they are not plotted. */
