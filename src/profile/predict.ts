@@ -3,11 +3,24 @@
  * the call's dim (or, failing that, the nearest dim of the same alignment class: a multiple of 16,
  * of 8, of 4, of 2, or odd), and scale its time by the ratio of work between the call and the
  * reference shape: FLOPs for prefill attention and GEMMs, KV-cache bytes for decode attention
- * (memory-bound). Scaling is linear, so small calls (launch-bound, a few µs) are over-scaled
- * downward; the basis says what was done so a reader can judge.
+ * (memory-bound). Scaling is linear, which holds only near the measured shape: a call whose work
+ * differs from the reference by more than MAX_WORK_RATIO either way gets no prediction (null)
+ * rather than a number nobody measured (a decode GEMM with m=1 is launch- and bandwidth-bound, not
+ * 1/4096 of a 4096-row GEMM). The basis says what was done so a reader can judge.
  */
 import type { AttentionCall, GemmCall, KernelCall } from "../graph/types.js";
 import type { GpuProfile, ProfileOp, ProfilePoint, ProfileSeries } from "./types.js";
+
+/**
+ * How far (as a work ratio, either way) a call may be from the measured reference shape and still be
+ * predicted by linear scaling. 64x covers a 1x2048-token prefill GEMM against the 4096x4096 tables
+ * (a 1/8 to 1/64 ratio for Llama-size layers) and refuses m=1 decode GEMMs (ratio ~1/4096).
+ */
+export const MAX_WORK_RATIO = 64;
+
+function withinReach(ratio: number): boolean {
+  return Number.isFinite(ratio) && ratio >= 1 / MAX_WORK_RATIO && ratio <= MAX_WORK_RATIO;
+}
 
 export interface Prediction {
   ms: number;
@@ -79,6 +92,7 @@ function predictAttention(profile: GpuProfile, call: AttentionCall, dtype: "fp16
     headDimQk: picked.point.dim, headDimV: picked.point.dim,
   };
   const ratio = attentionWork(call) / attentionWork(ref);
+  if (!withinReach(ratio)) return null;
   const notes = [picked.how];
   if (series.dtype !== dtype) notes.push(`${series.dtype} table used for ${dtype}`);
   if (series.causal !== call.causal) notes.push(`table is ${series.causal ? "causal" : "not causal"}`);
@@ -113,6 +127,7 @@ function predictGemm(profile: GpuProfile, call: GemmCall, dtype: "fp16" | "bf16"
     if (!picked) continue;
     const ref = ax === "k" ? { m: series.shape.m, n: series.shape.n, k: picked.point.dim } : { m: series.shape.m, n: picked.point.dim, k: series.shape.k };
     const ratio = (call.m * call.n * call.k) / (ref.m * ref.n * ref.k);
+    if (!withinReach(ratio)) continue;
     const notes = [picked.how];
     if (series.dtype !== dtype) notes.push(`${series.dtype} table used for ${dtype}`);
     return {
@@ -163,6 +178,7 @@ function paddedRun(profile: GpuProfile, padded: AttentionCall, logicalDim: numbe
     const sh = series.shape;
     const ref: AttentionCall = { ...padded, batch: sh.batch, numHeads: sh.heads, numKvHeads: sh.kv_heads, qLen: sh.q_len, kvLen: sh.kv_len, headDimV: padded.headDimQk };
     const ratio = attentionWork(padded) / attentionWork(ref);
+    if (!withinReach(ratio)) continue;
     return {
       ms: point.median_ms * ratio,
       basis: `head_dim ${logicalDim} padded to ${padded.headDimQk}: ${sourceText(profile, series)} padded run B=${sh.batch} H=${sh.heads} L=${sh.q_len}x${sh.kv_len}: ` +

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildProfile, gpuSlug } from "../../src/profile/build-profile.js";
-import { predictCall, predictPadded, alignmentClass } from "../../src/profile/predict.js";
+import { predictCall, predictPadded, alignmentClass, MAX_WORK_RATIO } from "../../src/profile/predict.js";
 import { findProfile, loadProfile, packagedProfilesDir, writeProfile } from "../../src/profile/profile-store.js";
 import { expandSuite } from "../../src/bench/suites.js";
 import type { ResultRecord, RunInfo } from "../../src/store/types.js";
@@ -138,4 +138,12 @@ test("findProfile prefers an exact measured profile over the published stand-in 
   const a100 = buildProfile(recordFor("G4", () => true, () => 1).map((r) => ({ ...r, gpu: "NVIDIA A100-SXM4-80GB" })), [a100run]);
   await writeProfile(dir, a100);
   assert.equal((await findProfile("NVIDIA A100-SXM4-80GB", [dir, packagedProfilesDir()]))?.profile.source, "measured");
+});
+
+test("refuses to extrapolate a call more than MAX_WORK_RATIO away from the measured shape (an m=1 decode GEMM is not 1/4096 of a 4096-row GEMM)", () => {
+  const profile = buildProfile(recordFor("G3", () => true, () => 0.02), [run]);
+  assert.equal(typeof predictCall(profile, gemm({ m: 4096 / 32 }))?.ms, "number");
+  assert.equal(predictCall(profile, gemm({ m: 1 })), null);
+  assert.equal(predictCall(profile, gemm({ m: 4096 * 1024 })), null);
+  assert.equal(MAX_WORK_RATIO, 64);
 });
