@@ -5,6 +5,7 @@
  * key ends in `table=<name>`); the table says which suite its points belong to. A measured profile
  * is not read: it is built from a run directory, which the report reads directly.
  */
+import { shortPath } from "./figures/scan-dims.js";
 import type { BenchParams, BenchRecord, BenchRun } from "./types.js";
 
 type Json = Record<string, unknown>;
@@ -42,7 +43,7 @@ function pointParams(op: string, base: BenchParams, point: Json): BenchParams | 
 /** A published profile -> a run whose records carry the seeds' medians; notes say what was left out. */
 export function profileToRun(doc: Json, file: string, notes: string[]): BenchRun | undefined {
   if (doc.source !== "published") {
-    notes.push(`${file}: a measured profile is not plotted; give the run directory it was built from instead`);
+    notes.push(`${shortPath(file)}: a measured profile is not plotted; give the run directory it was built from instead`);
     return undefined;
   }
   const gpuInfo = isObject(doc.gpu) ? doc.gpu : {};
@@ -80,7 +81,7 @@ export function profileToRun(doc: Json, file: string, notes: string[]): BenchRun
       records.push({ suite, case: `${suite}/published/${JSON.stringify(params)}`, params, error, gpu });
     }
   }
-  if (skipped.size > 0) notes.push(`${file}: published table(s) ${[...skipped].join(", ")} have no figure and were not plotted`);
+  if (skipped.size > 0) notes.push(`${shortPath(file)}: published table(s) ${[...skipped].join(", ")} have no figure and were not plotted`);
   return {
     runId: str(gpuInfo.slug) ?? file,
     dir: file,

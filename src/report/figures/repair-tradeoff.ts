@@ -49,6 +49,19 @@ export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[],
     // Only one label per strategy and source, on its first point, so labels do not print twice.
     return rs.map((r, i) => ({ ...r, first: i === 0 }));
   });
+  // Strategies that land on the same point (OPTIMAL and PREDEFINED often pad to the same sizes) share one label.
+  const at = (r: Row) => `${r.kind}\u0000${Number(r.overhead_pct).toFixed(3)}\u0000${Number(r.speedup_pct).toFixed(2)}`;
+  const labelled = new Set<string>();
+  for (const r of rows) {
+    if (!r.first) continue;
+    const key = at(r);
+    if (labelled.has(key)) {
+      r.first = false;
+      continue;
+    }
+    labelled.add(key);
+    r.label = uniq(rows.filter((o) => o.first !== undefined && at(o) === key).map((o) => String(o.strategy))).join(" = ");
+  }
   const title = "Repair trade-off: memory overhead vs speedup";
   let figure: Figure;
   if (rows.length > 0) {
@@ -66,14 +79,14 @@ export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[],
           tooltip: [tip("strategy", "Strategy"), tip("source", "Source"), tip("kind", "Speedup kind"), tip("overhead_pct", "overhead (%)", ".2f"), tip("speedup_pct", "speedup (%)", ".1f"), tip("dims_changed", "dims changed", "d")],
         },
       },
-      { transform: [{ filter: "datum.first" }], mark: { type: "text", dx: 9, align: "left", fontSize: 12 }, encoding: { x, y, text: { field: "strategy" } } },
+      { transform: [{ filter: "datum.first" }], mark: { type: "text", dx: 9, align: "left", fontSize: 12 }, encoding: { x, y, text: { field: "label" } } },
     ];
     const hasMeasured = rows.some((r) => r.kind === "measured");
     figure = {
       name: "repair-tradeoff",
       title,
-      caption: `Each strategy's parameter memory overhead against its speedup (${hasMeasured ? "diamonds predicted from the profile, circles measured" : "predicted from the profile; nothing measured yet"}); up and to the left is better. ${sources}${env}`,
-      spec: chart({ title, rows, layer }),
+      caption: `Each strategy's parameter memory overhead against its speedup (${hasMeasured ? "diamonds predicted from the profile, circles measured" : "predicted from the profile; nothing measured yet"}); up and to the left is better; strategies on the same point share a label${pts.some((p) => p.predicted === null && p.measured === null) ? "; inputs without any speedup (e.g. a repair manifest) are listed in the table only" : ""}. ${sources}${env}`,
+      spec: chart({ title, subtitle: scans.flatMap((sc) => (sc.profile ? [`${scanLabel(sc)}: predicted from the ${sc.profile.gpu} profile (${sc.profile.source})`] : [])), rows, layer }),
     };
   } else {
     const overheadRows: Row[] = pts.map((p) => ({ strategy: p.strategy, source: p.source, overhead_pct: p.overhead, dims_changed: p.dims, label: `${p.overhead.toFixed(2)}%` }));
