@@ -8,5 +8,6 @@ import { fixturesCommand } from "./commands/fixtures.js";
 import { scanCommand } from "./commands/scan.js";
 import { planCommand } from "./commands/plan.js";
 import { repairCommand } from "./commands/repair.js";
+import { demoCommand } from "./commands/demo.js";
 
-export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, benchCommand, profileCommand, reportCommand, verifyCommand, fixturesCommand];
+export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];
