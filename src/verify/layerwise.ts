@@ -9,7 +9,7 @@ import type { DiffStats } from "./compare.js";
 import { diffStats } from "./compare.js";
 import { RopeCache, decoderLayer, type ForwardOptions } from "./forward.js";
 import type { ModelHandle } from "./load-model.js";
-import { randomNormals } from "./prng.js";
+import { randomNormals } from "../util/prng.js";
 import { layerTensorNames } from "./tensor-store.js";
 import { GacError } from "../errors.js";
 

@@ -12,7 +12,7 @@ import { combineDiffStats, diffStats, type DiffStats } from "./compare.js";
 import { forwardLogits, type ForwardOptions } from "./forward.js";
 import { useLayerwise, verifyLayerwise, type LayerDiff } from "./layerwise.js";
 import { loadModel, openModel, type ModelHandle } from "./load-model.js";
-import { randomTokenIds } from "./prng.js";
+import { randomTokenIds } from "../util/prng.js";
 import { readRepairScale, type RepairScale } from "./repair-manifest.js";
 import { modelTensorNames } from "./tensor-store.js";
 import { coarserDtype, defaultTolerance } from "./tolerance.js";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { causalAttention, kvHeadFor } from "../../src/verify/attention.js";
-import { randomNormals } from "../../src/verify/prng.js";
+import { randomNormals } from "../../src/util/prng.js";
 
 test("q head h reads kv head floor(h / (heads / kv_heads))", () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((h) => kvHeadFor(h, 8, 2)), [0, 0, 0, 0, 1, 1, 1, 1]);

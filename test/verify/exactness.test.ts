@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { forwardLogits } from "../../src/verify/forward.js";
 import { diffStats } from "../../src/verify/compare.js";
-import { randomTokenIds } from "../../src/verify/prng.js";
+import { randomTokenIds } from "../../src/util/prng.js";
 import { padHeadDim, padIntermediate, padRanks, tinyModel, type TinyModel } from "./tiny-model.js";
 
 const TOKENS = randomTokenIds(7, 12, 24);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { FIXTURE_KINDS, generateFixture } from "../../src/fixtures/index.js";
 import { forwardLogits } from "../../src/verify/forward.js";
 import { loadModel, openModel } from "../../src/verify/load-model.js";
-import { randomTokenIds } from "../../src/verify/prng.js";
+import { randomTokenIds } from "../../src/util/prng.js";
 
 for (const { kind } of FIXTURE_KINDS) {
   test(`the reference forward runs on the ${kind} fixture and gives finite, non-constant logits`, async () => {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { applyLinear, matmulWeight } from "../../src/verify/linear.js";
-import { randomNormals } from "../../src/verify/prng.js";
+import { randomNormals } from "../../src/util/prng.js";
 import type { LinearSpec } from "../../src/model/types.js";
 
 /** C [m, n] = A [m, k] B [k, n], written as the textbook triple loop. */

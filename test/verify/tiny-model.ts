@@ -5,7 +5,7 @@
  */
 import type { AttentionSpec, LayerSpec, LinearSpec, MlpSpec, ModelSpec, RopeScaling, WeightRef } from "../../src/model/types.js";
 import type { LoadedModel } from "../../src/verify/forward.js";
-import { randomNormals } from "../../src/verify/prng.js";
+import { randomNormals } from "../../src/util/prng.js";
 
 export type LinearKind = "dense" | "lowrank" | "grouped";
 
