@@ -11,6 +11,7 @@
 import { readFile, realpath, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { GacError, formatCount } from "../errors.js";
+import { pathExists } from "../util/fs.js";
 import { readSafetensorsFileInfo } from "./safetensors-read.js";
 import type { Checkpoint, SafetensorsFileInfo, TensorEntry, TensorShapes } from "./types.js";
 
@@ -23,16 +24,6 @@ export const MAX_INDEX_BYTES = 250_000_000;
 export const MAX_SHARDS = 10_000;
 /** config.json is a few KB; a larger file is not a config. */
 export const MAX_CONFIG_BYTES = 16_000_000;
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
-  }
-}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -105,12 +96,12 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   const config = await readJsonFile(join(abs, CONFIG_FILE), MAX_CONFIG_BYTES, "BAD_CONFIG", "config.json");
 
   const singlePath = join(abs, SINGLE_FILE);
-  if (await exists(singlePath)) {
+  if (await pathExists(singlePath)) {
     const info = await readSafetensorsFileInfo(singlePath);
     return { dir: abs, config, files: [info], tensors: new Map(info.tensors.map((t) => [t.name, t])) };
   }
   const indexPath = join(abs, INDEX_FILE);
-  if (!(await exists(indexPath))) {
+  if (!(await pathExists(indexPath))) {
     const loose = (await readdir(abs)).filter((f) => f.endsWith(".safetensors"));
     const found = loose.length === 0 ? "no .safetensors files" : `${loose.length} .safetensors files but no index`;
     throw new GacError("MISSING_FILE", `${abs} has neither ${SINGLE_FILE} nor ${INDEX_FILE} (found ${found}): not a loadable HF checkpoint`);

@@ -7,9 +7,10 @@
  * directories from several machines) merge by concatenation; a (run, case) pair seen twice keeps
  * its first record.
  */
-import { open, readFile, readdir, rename, stat, truncate, writeFile, mkdir } from "node:fs/promises";
+import { open, readFile, readdir, rename, truncate, writeFile, mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { GacError } from "../errors.js";
+import { pathExists } from "../util/fs.js";
 import type { LoadedRecord, ResultRecord, RunInfo, TruncatedTail } from "./types.js";
 
 export const RUN_FILE = "run.json";
@@ -68,18 +69,9 @@ export function encodeRecord(record: ResultRecord): string {
   return JSON.stringify(record) + "\n";
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function readRunInfo(dir: string): Promise<RunInfo | null> {
   const path = join(dir, RUN_FILE);
-  if (!(await exists(path))) return null;
+  if (!(await pathExists(path))) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(path, "utf8"));
@@ -140,7 +132,7 @@ export async function loadResults(dirs: string[]): Promise<LoadedResults> {
   const out: LoadedResults = { runs: [], records: [], truncated: [], duplicates: 0 };
   const seen = new Set<string>();
   for (const dir of dirs) {
-    if (!(await exists(dir))) throw new GacError("MISSING_FILE", `results directory ${dir} does not exist`);
+    if (!(await pathExists(dir))) throw new GacError("MISSING_FILE", `results directory ${dir} does not exist`);
     const run = await readRun(dir);
     if (!run.info && run.records.length === 0) throw new GacError("BAD_RESULTS", `${dir} has no run.json and no results*.jsonl: not a gac results directory`);
     const runId = run.info?.run_id ?? basename(dir);
@@ -174,7 +166,7 @@ export async function openAppender(dir: string, gpuIndex: number): Promise<Resul
   await mkdir(dir, { recursive: true });
   const file = join(dir, resultsFileName(gpuIndex));
   let repaired: TruncatedTail | undefined;
-  if (await exists(file)) {
+  if (await pathExists(file)) {
     const text = await readFile(file, "utf8");
     const decoded = decodeResults(text, file);
     if (decoded.truncated) {

@@ -8,22 +8,13 @@
  * the work of a live one.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { GacError } from "../errors.js";
+import { pathExists } from "./fs.js";
 
 function tempName(base: string, kind: "tmp" | "old"): string {
   return `.${base}.gac-${kind}-${process.pid}-${randomBytes(4).toString("hex")}`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
-  }
 }
 
 /** fsync a directory so a rename inside it survives a crash (best effort: some filesystems refuse). */
@@ -88,7 +79,7 @@ export async function publishDirectoryAtomically(target: string, build: (tmpDir:
   const parent = dirname(abs);
   const base = basename(abs);
   const refuse = () => new GacError("OUTPUT_EXISTS", `${abs} already exists; choose another output or pass --force to replace it`);
-  if (!opts.force && (await exists(abs))) throw refuse();
+  if (!opts.force && (await pathExists(abs))) throw refuse();
   await mkdir(parent, { recursive: true });
   await cleanStaleTemps(parent, base);
 
@@ -102,7 +93,7 @@ export async function publishDirectoryAtomically(target: string, build: (tmpDir:
     throw e;
   }
 
-  if (await exists(abs)) {
+  if (await pathExists(abs)) {
     if (!opts.force) {
       await rm(tmp, { recursive: true, force: true });
       throw refuse();
@@ -159,7 +150,7 @@ export async function cleanStaleTemps(parentDir: string, base: string): Promise<
     if (!m || pidAlive(Number(m[2]))) continue;
     const path = join(parentDir, name);
     const target = join(parentDir, base);
-    if (m[1] === "old" && !(await exists(target))) await rename(path, target);
+    if (m[1] === "old" && !(await pathExists(target))) await rename(path, target);
     else await rm(path, { recursive: true, force: true });
     handled.push(path);
   }
