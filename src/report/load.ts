@@ -9,6 +9,7 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { GacError } from "../errors.js";
+import { decodeJsonLines, isResultsFileName } from "../store/results-store.js";
 import { isProfileDoc, profileToRun } from "./profile-input.js";
 import type { BenchRecord, BenchRun, Environment, RepairManifest, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
 
@@ -58,31 +59,20 @@ export function parseRunJson(text: string, file: string): { runId?: string; env:
 }
 
 /**
- * results*.jsonl -> records. A truncated last line (a run killed mid-write) is skipped with a note;
- * a damaged line anywhere else is an error, since the rest of the file cannot be trusted either.
- * Lines without suite/params are skipped with a count.
+ * results*.jsonl -> records, read by the store's decodeJsonLines: a truncated last line (a run killed
+ * mid-write) is skipped with a note; a damaged line anywhere else is an error, since the rest of the
+ * file cannot be trusted either. Lines without suite/params are skipped with a count.
  */
 export function parseResultsJsonl(text: string, file: string, notes: string[]): BenchRecord[] {
-  const lines = text.split("\n");
-  while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
+  const { lines, truncated } = decodeJsonLines(text, file, { lenientEnd: true });
   const records: BenchRecord[] = [];
   let malformed = 0;
-  lines.forEach((line, i) => {
-    if (line.trim() === "") return;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      if (i === lines.length - 1) {
-        notes.push(`${file}: the last line (${i + 1}) is cut short and was skipped; the run was probably interrupted`);
-        return;
-      }
-      throw new GacError("BAD_RESULTS", `${file} line ${i + 1} is not valid JSON: the results file is damaged`);
-    }
-    const r = toRecord(v);
+  for (const { value } of lines) {
+    const r = toRecord(value);
     if (r) records.push(r);
     else malformed++;
-  });
+  }
+  if (truncated) notes.push(`${file}: the last line (${truncated.line}) is cut short and was skipped; the run was probably interrupted`);
   if (malformed > 0) notes.push(`${file}: ${malformed} line(s) without suite/params were skipped`);
   return records;
 }
@@ -218,7 +208,7 @@ async function isDir(p: string): Promise<boolean> {
 
 async function readRunDir(dir: string, notes: string[]): Promise<BenchRun | undefined> {
   const names = await readdir(dir);
-  const jsonl = names.filter((n) => /^results.*\.jsonl$/.test(n)).sort();
+  const jsonl = names.filter(isResultsFileName).sort();
   const hasRunJson = names.includes("run.json");
   if (!hasRunJson && jsonl.length === 0) return undefined;
   let runId = basename(dir);

@@ -16,6 +16,11 @@ import type { LoadedRecord, ResultRecord, RunInfo, TruncatedTail } from "./types
 export const RUN_FILE = "run.json";
 const RESULTS_FILE = /^results.*\.jsonl$/;
 
+/** Whether a file name is one of a run directory's results*.jsonl. */
+export function isResultsFileName(name: string): boolean {
+  return RESULTS_FILE.test(name);
+}
+
 /** The results file of one GPU's worker. */
 export function resultsFileName(gpuIndex: number): string {
   return `results-gpu${gpuIndex}.jsonl`;
@@ -36,32 +41,66 @@ function checkRecord(v: unknown, where: string): ResultRecord {
   return v as unknown as ResultRecord;
 }
 
+/** One JSON line of a results file, with its 1-based line number. */
+export interface JsonLine {
+  line: number;
+  value: unknown;
+}
+
+export interface DecodedLines {
+  lines: JsonLine[];
+  /** Set when the text ends in an unfinished line. */
+  truncated?: TruncatedTail;
+}
+
+export interface DecodeLinesOptions {
+  /**
+   * Read the end of the file as a person might have left it (the report does): the last non-blank
+   * line counts even without its newline, and only a last line that does not parse is unfinished.
+   * Without it (the store), everything after the last newline is unfinished, so the appender can
+   * cut it off.
+   */
+  lenientEnd?: boolean;
+}
+
+/**
+ * Split the text of a results file into parsed JSON lines; blank lines are skipped. A malformed line
+ * in the middle is an error (the file was edited or is not ours); an unfinished last line is the
+ * trace of a kill and is skipped, reported as `truncated`.
+ */
+export function decodeJsonLines(text: string, file: string, opts: DecodeLinesOptions = {}): DecodedLines {
+  const lines = text.split("\n");
+  let lastNonBlank = lines.length - 1;
+  while (lastNonBlank >= 0 && lines[lastNonBlank].trim() === "") lastNonBlank--;
+  const out: DecodedLines = { lines: [] };
+  const cutOff = (i: number): TruncatedTail => ({ file, line: i + 1, bytes: Buffer.byteLength(lines[i]) });
+  lines.forEach((line, i) => {
+    if (i === lines.length - 1 && !opts.lenientEnd) {
+      if (line.length > 0) out.truncated = cutOff(i);
+      return;
+    }
+    if (line.trim() === "") return;
+    try {
+      out.lines.push({ line: i + 1, value: JSON.parse(line) });
+    } catch {
+      if (opts.lenientEnd && i === lastNonBlank) out.truncated = cutOff(i);
+      else throw new GacError("BAD_RESULTS", `${file}:${i + 1} is not JSON: the file was edited or is not a gac results file`);
+    }
+  });
+  return out;
+}
+
 export interface DecodedResults {
   records: ResultRecord[];
   /** Set when the text ends in an unfinished line. */
   truncated?: TruncatedTail;
 }
 
-/**
- * Decode the text of a results file. A malformed line in the middle is an error (the file was
- * edited or is not ours); a last line without its newline is the trace of a kill and is skipped.
- */
+/** Decode the text of a results file (decodeJsonLines), checking that every line is a result record. */
 export function decodeResults(text: string, file: string): DecodedResults {
-  const lines = text.split("\n");
-  const tail = lines.pop() ?? "";
-  const records: ResultRecord[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === "") return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      throw new GacError("BAD_RESULTS", `${file}:${i + 1} is not JSON: the file was edited or is not a gac results file`);
-    }
-    records.push(checkRecord(parsed, `${file}:${i + 1}`));
-  });
-  if (tail.length === 0) return { records };
-  return { records, truncated: { file, line: lines.length + 1, bytes: Buffer.byteLength(tail) } };
+  const { lines, truncated } = decodeJsonLines(text, file);
+  const records = lines.map(({ line, value }) => checkRecord(value, `${file}:${line}`));
+  return truncated ? { records, truncated } : { records };
 }
 
 /** Encode one record as its line (with the newline). */
@@ -94,7 +133,7 @@ export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
 /** The results*.jsonl files of a run directory, sorted. */
 export async function resultsFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => RESULTS_FILE.test(n)).sort().map((n) => join(dir, n));
+  return names.filter(isResultsFileName).sort().map((n) => join(dir, n));
 }
 
 export interface RunResults {

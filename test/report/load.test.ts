@@ -18,7 +18,7 @@ test("a truncated last results line is skipped with a note", () => {
 
 test("a damaged results line before the end is an error naming file and line", () => {
   const text = `{"suite":"S1"\n{"suite":"S1","case":"b","params":{},"gpu":"g"}\n`;
-  assert.throws(() => parseResultsJsonl(text, "r.jsonl", []), (e: unknown) => e instanceof GacError && e.code === "BAD_RESULTS" && /r\.jsonl line 1/.test(e.message));
+  assert.throws(() => parseResultsJsonl(text, "r.jsonl", []), (e: unknown) => e instanceof GacError && e.code === "BAD_RESULTS" && /r\.jsonl:1 is not JSON/.test(e.message));
 });
 
 test("a refused case keeps its error and has no stats", () => {
