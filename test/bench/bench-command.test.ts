@@ -6,13 +6,12 @@ import { runCli } from "../../src/cli/main.js";
 import { readRunInfo, loadResults } from "../../src/store/results-store.js";
 import { GacError } from "../../src/errors.js";
 import { fakeSpawner, scratchDir } from "./helpers.js";
+import { captureIO } from "../helpers/capture-io.js";
 
 function harness(cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io = { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), errIsTTY: false, cwd, signal: new AbortController().signal };
+  const io = captureIO(cwd);
   const command = createBenchCommand({ spawn: fakeSpawner(), gitCommit: () => "deadbeef", now: () => new Date(2026, 0, 31, 14, 25, 0) });
-  return { out, err, run: (argv: string[]) => runCli(argv, io, [command]) };
+  return { io, run: (argv: string[]) => runCli(argv, io, [command]) };
 }
 
 test("gac bench runs quick suites into results/<date>-<suites> and prints the headline table", async () => {
@@ -23,12 +22,12 @@ test("gac bench runs quick suites into results/<date>-<suites> and prints the he
   const info = await readRunInfo(dir);
   assert.equal(info?.command, "gac bench S1 S2 --quick --gpus 0");
   assert.equal(info?.git_commit, "deadbeef");
-  const table = h.out.join("");
+  const table = h.io.stdout;
   assert.match(table, /^suite +case +median/m);
   assert.match(table, /^S1 +head_dim=96 +\d+\.\d{3} ms +\[/m);
   assert.match(table, /S2 +backend=EFFICIENT +backend_refused/);
-  assert.match(h.err.join(""), /8 measured, 0 refused|7 measured, 1 refused/);
-  assert.match(h.err.join(""), /\[#+\] 8\/8 100%/);
+  assert.match(h.io.stderr, /8 measured, 0 refused|7 measured, 1 refused/);
+  assert.match(h.io.stderr, /\[#+\] 8\/8 100%/);
 });
 
 test("rerunning with --resume <run-id> measures nothing twice", async () => {
@@ -36,7 +35,7 @@ test("rerunning with --resume <run-id> measures nothing twice", async () => {
   const h = harness(cwd);
   await h.run(["bench", "G3", "--quick"]);
   assert.equal(await h.run(["bench", "--resume", "20260131-142500-G3"]), 0);
-  assert.match(h.err.join(""), /0 measured, 0 refused or errored, 2 already in the directory/);
+  assert.match(h.io.stderr, /0 measured, 0 refused or errored, 2 already in the directory/);
   const { records } = await loadResults([join(cwd, "results", "20260131-142500-G3")]);
   assert.equal(records.length, 2);
 });
@@ -44,13 +43,13 @@ test("rerunning with --resume <run-id> measures nothing twice", async () => {
 test("--set overrides a suite setting and --list prints the case ids", async () => {
   const h = harness(await scratchDir("cli-list"));
   assert.equal(await h.run(["bench", "G3", "--list", "--set", "G3.mn=512", "--set", "G3.k_lo=100", "--set", "G3.k_hi=101"]), 0);
-  assert.equal(h.out.join(""), "G3/dtype=fp16/k=100/m=512/n=512/sweep=k\nG3/dtype=fp16/k=101/m=512/n=512/sweep=k\n");
+  assert.equal(h.io.stdout, "G3/dtype=fp16/k=100/m=512/n=512/sweep=k\nG3/dtype=fp16/k=101/m=512/n=512/sweep=k\n");
 });
 
 test("--list without suites shows every suite with its case count and the time estimate", async () => {
   const h = harness(await scratchDir("cli-list2"));
   await h.run(["bench", "--list"]);
-  const text = h.out.join("");
+  const text = h.io.stdout;
   assert.match(text, /^S1 +179 /m);
   assert.match(text, /^all +655 /m);
   assert.match(text, /one H100/);

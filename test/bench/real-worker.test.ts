@@ -11,6 +11,7 @@ import { createBenchCommand } from "../../src/cli/commands/bench.js";
 import { runCli } from "../../src/cli/main.js";
 import { GacError } from "../../src/errors.js";
 import { scratchDir } from "./helpers.js";
+import { captureIO } from "../helpers/capture-io.js";
 
 const hasTorch = spawnSync("python3", ["-c", "import torch"]).status === 0;
 const expectedReason = hasTorch ? "no_gpu" : "no_torch";
@@ -30,8 +31,7 @@ test("the real worker reports a missing torch (or GPU) in its capability line an
 
 test("gac bench on a host without a usable GPU fails with NO_GPU in one line", async () => {
   const cwd = await scratchDir("cli-notorch");
-  const err: string[] = [];
-  const io = { out: () => {}, err: (t: string) => void err.push(t), errIsTTY: false, cwd, signal: new AbortController().signal };
+  const io = captureIO(cwd);
   const command = createBenchCommand({ spawn: pythonWorkerSpawner(), gitCommit: () => null });
   await assert.rejects(runCli(["bench", "S1", "--quick"], io, [command]), (e) => {
     assert.ok(e instanceof GacError);

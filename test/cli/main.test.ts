@@ -1,21 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli } from "../../src/cli/main.js";
-import { defineCommand, stringValue, type CommandIO } from "../../src/cli/command.js";
+import { defineCommand, stringValue } from "../../src/cli/command.js";
 import { GacError } from "../../src/errors.js";
-
-function captureIO(): CommandIO & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string) { io.stdout += t; },
-    err(t: string) { io.stderr += t; },
-    errIsTTY: false,
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-  };
-  return io;
-}
+import { captureIO } from "../helpers/capture-io.js";
 
 const echo = defineCommand({
   name: "echo",

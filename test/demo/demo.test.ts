@@ -4,15 +4,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
-import type { CommandIO } from "../../src/cli/command.js";
 import { measuredEffects } from "../../src/demo/measured-effect.js";
 import type { GpuProfile } from "../../src/profile/types.js";
 import type { DimChange } from "../../src/plan/types.js";
-
-function captureIO(cwd: string): CommandIO & { stdout: string; stderr: string } {
-  const io = { stdout: "", stderr: "", out(t: string) { io.stdout += t; }, err(t: string) { io.stderr += t; }, errIsTTY: false, cwd, signal: new AbortController().signal };
-  return io;
-}
+import { captureIO } from "../helpers/capture-io.js";
 
 const point = (dim: number, median_ms: number) => ({ dim, median_ms, p10_ms: median_ms, p90_ms: median_ms, n: 10 });
 

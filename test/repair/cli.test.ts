@@ -4,22 +4,9 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
-import type { CommandIO } from "../../src/cli/command.js";
 import { generateFixture } from "../../src/fixtures/index.js";
 import { GacError } from "../../src/errors.js";
-
-function captureIO(): CommandIO & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string) { io.stdout += t; },
-    err(t: string) { io.stderr += t; },
-    errIsTTY: false,
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-  };
-  return io;
-}
+import { captureIO } from "../helpers/capture-io.js";
 
 let root: string;
 let palu: string;

@@ -5,16 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
 import { reportCommand } from "../../src/cli/commands/report.js";
-import type { CommandIO } from "../../src/cli/command.js";
 import { GacError } from "../../src/errors.js";
 import { A100, benchRecords, runJson } from "./fixtures.js";
-
-function io(cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink: CommandIO = { out: (t) => void out.push(t), err: (t) => void err.push(t), errIsTTY: false, cwd, signal: new AbortController().signal };
-  return { sink, out, err };
-}
+import { captureIO } from "../helpers/capture-io.js";
 
 test("gac report reads a results parent directory and writes the report where --out says", async () => {
   const root = await mkdtemp(join(tmpdir(), "gac-report-cli-"));
@@ -22,11 +15,11 @@ test("gac report reads a results parent directory and writes the report where --
     await mkdir(join(root, "results", "r1"), { recursive: true });
     await writeFile(join(root, "results", "r1", "run.json"), runJson(A100, "r1"));
     await writeFile(join(root, "results", "r1", "results.jsonl"), benchRecords(A100).filter((r) => r.suite === "S2" || r.suite === "C99").map((r) => JSON.stringify(r)).join("\n"));
-    const { sink, out, err } = io(root);
-    const code = await runCli(["report", "results", "--out", "rep"], sink, [reportCommand]);
+    const io = captureIO(root);
+    const code = await runCli(["report", "results", "--out", "rep"], io, [reportCommand]);
     assert.equal(code, 0);
-    assert.match(out.join(""), /1 figure\(s\), 1 table\(s\)/);
-    assert.match(err.join(""), /note: suite 'C99' has no figure yet/);
+    assert.match(io.stdout, /1 figure\(s\), 1 table\(s\)/);
+    assert.match(io.stderr, /note: suite 'C99' has no figure yet/);
     assert.deepEqual((await readdir(join(root, "rep", "figures"))).sort(), ["s2-backend-matrix.png", "s2-backend-matrix.svg"]);
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -34,6 +27,5 @@ test("gac report reads a results parent directory and writes the report where --
 });
 
 test("gac report without --out is a usage error", async () => {
-  const { sink } = io(tmpdir());
-  await assert.rejects(runCli(["report", "results"], sink, [reportCommand]), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--out/.test(e.message));
+  await assert.rejects(runCli(["report", "results"], captureIO(tmpdir()), [reportCommand]), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--out/.test(e.message));
 });

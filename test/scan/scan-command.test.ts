@@ -4,16 +4,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
-import type { CommandIO } from "../../src/cli/command.js";
 import { GacError } from "../../src/errors.js";
 import { generateFixture } from "../../src/fixtures/index.js";
 import type { ScanReport } from "../../src/scan/types.js";
 import { packagedProfilesDir } from "../../src/profile/profile-store.js";
-
-function captureIO(cwd: string): CommandIO & { stdout: string } {
-  const io = { stdout: "", out(t: string) { io.stdout += t; }, err() {}, errIsTTY: false, cwd, signal: new AbortController().signal };
-  return io;
-}
+import { captureIO } from "../helpers/capture-io.js";
 
 test("gac scan prints text by default and the JSON report with --json, honouring runtime, gpu and workload", async () => {
   const root = await mkdtemp(join(tmpdir(), "gac-scan-cli-"));

@@ -4,30 +4,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
-import type { CommandIO } from "../../src/cli/command.js";
 import { verifyCommand } from "../../src/cli/commands/verify.js";
 import { GacError } from "../../src/errors.js";
 import { renderVerifyReport } from "../../src/verify/render-report.js";
 import type { VerifyReport } from "../../src/verify/verify-checkpoints.js";
 import { padHeadDim, tinyModel } from "./tiny-model.js";
 import { writeTinyCheckpoint } from "./write-tiny.js";
-
-function captureIO(): CommandIO & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string) {
-      io.stdout += t;
-    },
-    err(t: string) {
-      io.stderr += t;
-    },
-    errIsTTY: false,
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-  };
-  return io;
-}
+import { captureIO } from "../helpers/capture-io.js";
 
 const stats = { count: 64, maxAbsDiff: 0, maxRelDiff: 0, meanAbsDiff: 0, maxAbsOriginal: 3.25, argmaxAgree: 2, rows: 2 };
 const summary = { dir: "/m/a", family: "dense", modelType: "llama", dtype: "F32", params: 1234567, headDim: 100, numLayers: 2 } as const;
