@@ -1,6 +1,7 @@
 /** Small shared helpers for the rule files: dtype widths, rounding, and how a call's head dims read in a message. */
 import { DTYPES, type Dtype } from "../../checkpoint/types.js";
 import type { AttentionCall } from "../../graph/types.js";
+import type { Cost } from "../types.js";
 
 /** fp16/bf16: the dtypes every fused attention kernel here is built for. */
 export function isHalf(dtype: Dtype): boolean {
@@ -40,4 +41,23 @@ export function headDimText(call: AttentionCall): string {
 export function notMultipleOf(call: AttentionCall, multiple: number): string | null {
   if (call.headDimQk % multiple === 0 && call.headDimV % multiple === 0) return null;
   return `${headDimText(call)} is not a multiple of ${multiple}`;
+}
+
+/**
+ * FA2's cost, shared by flash-attn called directly and PyTorch's vendored copy: q/k/v are padded to
+ * a multiple of 8 and the padded size runs the smallest compiled template that fits. `howPadded`
+ * says how that caller pads (the copies it makes), for the reason text.
+ */
+export function fa2Cost(call: AttentionCall, templates: readonly number[], howPadded: (d: number, padded: number) => string): Cost {
+  const d = call.headDimQk;
+  const padded = roundUp(d, 8);
+  const template = bucket(padded, templates) ?? padded;
+  if (padded !== d) {
+    return {
+      verdict: "slow",
+      kernel: `FA2 (padded ${d}->${padded}, hdim${template} template)`,
+      reason: `${howPadded(d, padded)} and runs the hdim${template} template`,
+    };
+  }
+  return { verdict: "fast", kernel: `FA2 hdim${template} template`, reason: template === d ? "" : `head_dim ${d} runs the hdim${template} template` };
 }

@@ -5,7 +5,7 @@
 import type { AttentionCall } from "../../graph/types.js";
 import type { Backend, RuntimeRule } from "../types.js";
 import { cublasGemm } from "./gemm.js";
-import { bucket, headDimText, isFp8, isHalf, notMultipleOf, roundUp } from "./common.js";
+import { bucket, fa2Cost, headDimText, isFp8, isHalf, notMultipleOf } from "./common.js";
 
 /** csrc/flash_attn/src/generate_kernels.py HEAD_DIMENSIONS since v2.8 (224 dropped in 751c762c, 160 in ce212720). */
 export const FA2_HEAD_DIMS = [32, 64, 96, 128, 192, 256] as const;
@@ -22,19 +22,7 @@ export const fa2: Backend<AttentionCall> = {
     if (call.headDimQk > 256) return { reason: `${headDimText(call)} is above FA2's limit of 256`, misaligned: false };
     return null;
   },
-  cost(call) {
-    const d = call.headDimQk;
-    const padded = roundUp(d, 8);
-    const template = bucket(padded, FA2_HEAD_DIMS) ?? padded;
-    if (padded !== d) {
-      return {
-        verdict: "slow",
-        kernel: `FA2 (padded ${d}->${padded}, hdim${template} template)`,
-        reason: `flash_attn_interface pads q/k/v ${d}->${padded} (a copy each, output sliced back) and runs the hdim${template} template`,
-      };
-    }
-    return { verdict: "fast", kernel: `FA2 hdim${template} template`, reason: template === d ? "" : `head_dim ${d} runs the hdim${template} template` };
-  },
+  cost: (call) => fa2Cost(call, FA2_HEAD_DIMS, (d, padded) => `flash_attn_interface pads q/k/v ${d}->${padded} (a copy each, output sliced back)`),
 };
 
 /** hopper/flash_api.cpp mha_fwd: head_size_v may differ only for 128<d<=192 && 96<dv<=128, or d<=64 && dv<=512. */

@@ -8,7 +8,7 @@ import type { AttentionCall } from "../../graph/types.js";
 import type { Backend, GpuId, RuntimeRule } from "../types.js";
 import { GPUS } from "../gpus.js";
 import { cublasGemm } from "./gemm.js";
-import { bucket, headDimText, isHalf, notMultipleOf, roundUp } from "./common.js";
+import { fa2Cost, headDimText, isHalf, notMultipleOf } from "./common.js";
 
 const SDP_UTILS = "pytorch aten/src/ATen/native/transformers/cuda/sdp_utils.cpp";
 
@@ -66,19 +66,7 @@ export const sdpaFlash: Backend<AttentionCall> = {
     }
     return null;
   },
-  cost(call) {
-    const d = call.headDimQk;
-    const padded = roundUp(d, 8);
-    const template = bucket(padded, PYTORCH_FA2_HEAD_DIMS) ?? padded;
-    if (padded !== d) {
-      return {
-        verdict: "slow",
-        kernel: `FA2 (padded ${d}->${padded}, hdim${template} template)`,
-        reason: `flash pads q/k/v to ${padded} (3 fill+copy passes, output sliced back) and runs the hdim${template} template`,
-      };
-    }
-    return { verdict: "fast", kernel: `FA2 hdim${template} template`, reason: template === d ? "" : `head_dim ${d} runs the hdim${template} template` };
-  },
+  cost: (call) => fa2Cost(call, PYTORCH_FA2_HEAD_DIMS, (_d, padded) => `flash pads q/k/v to ${padded} (3 fill+copy passes, output sliced back)`),
 };
 
 export const sdpaMemEfficient: Backend<AttentionCall> = {
