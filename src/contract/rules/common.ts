@@ -61,3 +61,8 @@ export function fa2Cost(call: AttentionCall, templates: readonly number[], howPa
   }
   return { verdict: "fast", kernel: `FA2 hdim${template} template`, reason: template === d ? "" : `head_dim ${d} runs the hdim${template} template` };
 }
+
+/** Whether q/k and v share one head dim that is among a kernel's compiled sizes (MMHA, FlashInfer, llama.cpp FA). */
+export function isCompiledHeadDim(call: AttentionCall, sizes: readonly number[]): boolean {
+  return call.headDimQk === call.headDimV && sizes.includes(call.headDimQk);
+}

@@ -7,6 +7,7 @@
 import type { AttentionCall } from "../../graph/types.js";
 import type { Backend, RuntimeRule } from "../types.js";
 import { cublasGemm } from "./gemm.js";
+import { isCompiledHeadDim } from "./common.js";
 
 /** K head sizes ggml_cuda_get_best_fattn_kernel accepts with V == K (192/128, 320/256, 576/512 need GQA specifics: not modelled). */
 export const LLAMA_CPP_FA_HEAD_DIMS = [40, 64, 72, 80, 96, 112, 128, 256] as const;
@@ -18,7 +19,7 @@ export const llamaCppCudaFa: Backend<AttentionCall> = {
   source: "llama.cpp ggml/src/ggml-cuda/fattn.cu ggml_cuda_get_best_fattn_kernel",
   accepts(call) {
     const d = call.headDimQk;
-    if (d === call.headDimV && (LLAMA_CPP_FA_HEAD_DIMS as readonly number[]).includes(d)) return null;
+    if (isCompiledHeadDim(call, LLAMA_CPP_FA_HEAD_DIMS)) return null;
     return {
       reason: `no CUDA FA kernel for K head size ${d} (BEST_FATTN_KERNEL_NONE; compiled: ${LLAMA_CPP_FA_HEAD_DIMS.join(", ")})`,
       misaligned: d % 8 !== 0,

@@ -7,7 +7,7 @@
 import type { AttentionCall } from "../../graph/types.js";
 import type { Backend, RuntimeRule } from "../types.js";
 import { cublasGemm, cutlass3xTmaGemm } from "./gemm.js";
-import { headDimText, isFp8, isHalf, nextPow2, notMultipleOf } from "./common.js";
+import { headDimText, isCompiledHeadDim, isFp8, isHalf, nextPow2, notMultipleOf } from "./common.js";
 
 /** MMHA_SUPPORTED_HEAD_SIZES (full build; FAST_BUILD keeps only 32/64/128/256). */
 export const TRTLLM_MMHA_HEAD_DIMS = [32, 48, 64, 80, 96, 104, 112, 128, 144, 160, 192, 224, 256] as const;
@@ -17,7 +17,7 @@ export const trtMmha: Backend<AttentionCall> = {
   source: "TensorRT-LLM cpp/tensorrt_llm/kernels/decoderMaskedMultiheadAttention.cu MMHA_SUPPORTED_HEAD_SIZES",
   accepts(call) {
     const d = call.headDimQk;
-    if (d === call.headDimV && (TRTLLM_MMHA_HEAD_DIMS as readonly number[]).includes(d)) return null;
+    if (isCompiledHeadDim(call, TRTLLM_MMHA_HEAD_DIMS)) return null;
     return { reason: `unsupported head_size ${d}: MMHA is compiled for ${TRTLLM_MMHA_HEAD_DIMS.join(", ")}`, misaligned: notMultipleOf(call, 8) !== null };
   },
   cost: (call) => ({ verdict: "fast", kernel: `MMHA head_size ${call.headDimQk}`, reason: "" }),

@@ -7,7 +7,7 @@
 import type { AttentionCall } from "../../graph/types.js";
 import type { Backend, RuntimeRule } from "../types.js";
 import { cublasGemm } from "./gemm.js";
-import { headDimText, isHalf, nextPow2, notMultipleOf } from "./common.js";
+import { headDimText, isCompiledHeadDim, isHalf, nextPow2, notMultipleOf } from "./common.js";
 
 /** FLASHINFER.get_supported_head_sizes (mid-2025 copy, cites flashinfer utils.cuh). */
 export const VLLM_FLASHINFER_HEAD_DIMS = [64, 128, 256] as const;
@@ -31,8 +31,7 @@ export const vllmFlashInfer: Backend<AttentionCall> = {
   name: "FLASHINFER",
   source: "vllm/v1/attention/backends/flashinfer.py get_supported_head_sizes ([64, 128, 256])",
   accepts(call) {
-    const d = call.headDimQk;
-    if (d === call.headDimV && (VLLM_FLASHINFER_HEAD_DIMS as readonly number[]).includes(d)) return null;
+    if (isCompiledHeadDim(call, VLLM_FLASHINFER_HEAD_DIMS)) return null;
     return { reason: `head_size not supported: ${headDimText(call)} is not one of 64, 128, 256`, misaligned: notMultipleOf(call, 8) !== null };
   },
   cost: () => ({ verdict: "fast", kernel: "FlashInfer", reason: "" }),
