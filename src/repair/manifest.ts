@@ -8,7 +8,7 @@
  */
 import type { DimChange, Refusal, Strategy } from "../plan/types.js";
 import type { ConfigFieldChange } from "./config-update.js";
-import type { FileDigest } from "./stream-shard.js";
+import type { FileDigest, OutputFile } from "./stream-shard.js";
 import type { ScaleMode, TensorEdit } from "./tensor-edits.js";
 
 export const REPAIR_MANIFEST_FILE = "gac-repair.json";
@@ -45,8 +45,10 @@ export interface RepairManifest {
     dims: Record<string, number>;
   };
   overhead: { paramsBefore: number; paramsAfter: number; paramOverheadPct: number; bytesBefore: number; bytesAfter: number };
+  /** Every input file read, with its sha256 (computed while streaming it). */
   input: { dir: string; files: FileDigest[] };
-  output: { files: FileDigest[] };
+  /** Every output file but the manifest, with its size; sha256 only when repair ran with checksumOutput. */
+  output: { files: OutputFile[] };
 }
 
 export function manifestTensorEdits(edits: readonly TensorEdit[]): ManifestTensorEdit[] {

@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile, utimes } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURE_KINDS, generateFixture, type FixtureKind } from "../../src/fixtures/index.js";
@@ -65,15 +65,18 @@ for (const { kind } of FIXTURE_KINDS) {
     for (const c of r.changes) {
       if (c.site.kind === "head_dim") assert.equal(outCkpt.config.head_dim, c.to);
     }
-    // manifest: complete, and its output checksums are those of the files on disk
+    // manifest: complete, input checksums those of the input, output sizes those on disk (no output sha256 by default)
     const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as RepairManifest;
     assert.equal(manifest.tool, "gac");
     assert.equal(manifest.strategy, "MINIMAL");
     assert.equal(manifest.scaleMode, "fold");
     assert.deepEqual(manifest.changes, r.changes);
     assert.equal(manifest.tensors.length, r.edits.length);
-    const onDisk = await checksums(out);
-    for (const f of manifest.output.files) assert.equal(f.sha256, onDisk[f.name], `output ${f.name}`);
+    for (const f of manifest.output.files) {
+      assert.equal(f.bytes, (await stat(join(out, f.name))).size, `output ${f.name}`);
+      assert.equal(f.sha256, undefined, `output ${f.name} has no checksum unless asked`);
+    }
+    assert.deepEqual(manifest.output.files.map((f) => f.name).sort(), (await readdir(out)).filter((f) => f !== "gac-repair.json").sort());
     for (const f of manifest.input.files) assert.equal(f.sha256, before[f.name], `input ${f.name}`);
     assert.equal(manifest.input.files.filter((f) => f.name.endsWith(".safetensors")).length, inCkpt.files.length);
     // the input is untouched
@@ -134,12 +137,21 @@ test("the q heads keep each RoPE half in place in the padded file", async () => 
   }
 });
 
+test("with checksumOutput the manifest holds the sha256 of every output file, equal to the bytes on disk", async () => {
+  const input = await fixture("palu", "palu-checksum-output");
+  const out = join(root, "palu-checksum-output-out");
+  const r = await repairCheckpoint(input, out, { strategy: "MINIMAL", checksumOutput: true });
+  const onDisk = await checksums(out);
+  assert.deepEqual(r.manifest.output.files.map((f) => f.name).sort(), Object.keys(onDisk).filter((f) => f !== "gac-repair.json"));
+  for (const f of r.manifest.output.files) assert.equal(f.sha256, onDisk[f.name], `output ${f.name}`);
+});
+
 test("streaming in tiny blocks gives the same files as 16 MiB blocks", async () => {
   const input = await fixture("svdllm", "svdllm-chunks");
-  const big = await repairCheckpoint(input, join(root, "svdllm-big"), { strategy: "MINIMAL" });
-  const small = await repairCheckpoint(input, join(root, "svdllm-small"), { strategy: "MINIMAL", chunkBytes: 100 });
-  const strip = (m: RepairManifest) => m.output.files.filter((f) => f.name !== "gac-repair.json");
-  assert.deepEqual(strip(small.manifest), strip(big.manifest));
+  const big = await repairCheckpoint(input, join(root, "svdllm-big"), { strategy: "MINIMAL", checksumOutput: true });
+  const small = await repairCheckpoint(input, join(root, "svdllm-small"), { strategy: "MINIMAL", chunkBytes: 100, checksumOutput: true });
+  assert.ok(big.manifest.output.files.every((f) => f.sha256 !== undefined));
+  assert.deepEqual(small.manifest.output.files, big.manifest.output.files);
 });
 
 test("an existing output is not overwritten without force, and is replaced with it", async () => {

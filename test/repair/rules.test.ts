@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { padAtEnd, padSegments, padHeadsAtEnd, padHeadsHalfSplit, repeatLayout, keepLayout, checkLayout } from "../../src/repair/rules/layout.js";
-import { padRowsBlock, outputRowBoundary } from "../../src/repair/rules/pad-rows.js";
-import { padColumnsBlock } from "../../src/repair/rules/pad-columns.js";
+import { padRowsBlock, padRowsSegments, outputRowBoundary } from "../../src/repair/rules/pad-rows.js";
+import { padColumnsBlock, padColumnsInto } from "../../src/repair/rules/pad-columns.js";
 import { GacError } from "../../src/errors.js";
 
 /** Rows of one byte each make layouts readable: row i holds the byte i+1, so a 0 is an added row. */
@@ -71,6 +71,22 @@ test("o_proj columns follow the v heads' layout (per head, at each head's end)",
   // one row, 2 heads of width 2 -> 3
   const out = padColumnsBlock(Uint8Array.from([1, 2, 3, 4]), padHeadsAtEnd(2, 2, 3), 1);
   assert.deepEqual([...out], [1, 2, 0, 3, 4, 0]);
+});
+
+test("column padding into a reused buffer overwrites its old bytes with the zeros too", () => {
+  const dirty = new Uint8Array(20).fill(9);
+  const out = padColumnsInto(Uint8Array.from([1, 2, 3, 4]), padHeadsAtEnd(2, 2, 3), 1, dirty);
+  assert.deepEqual([...out], [1, 2, 0, 3, 4, 0]);
+  assert.equal(out.buffer, dirty.buffer, "written in place, not copied");
+  assert.equal(dirty[6], 9, "bytes past the padded block are left alone");
+});
+
+test("row padding as segments copies nothing: source rows are views of the block, in layout order", () => {
+  const block = rows(6);
+  const segments = padRowsSegments(block, 0, padHeadsAtEnd(2, 3, 4), 1);
+  assert.deepEqual(segments.map((s) => [...s]), [[1, 2, 3], [0], [4, 5, 6], [0]]);
+  assert.equal(segments[0].buffer, block.buffer);
+  assert.equal(segments[2].buffer, block.buffer);
 });
 
 test("a tensor padded in many small row blocks gives the same bytes as in one block", () => {

@@ -18,11 +18,20 @@ export function outputRowBoundary(layout: PadLayout, i: number): number {
   return destinationOf(layout, i - 1) + 1;
 }
 
+/** Zeros shared by every zero segment (read-only: only ever handed to writes and hashes). */
+const ZEROS = new Uint8Array(1 << 20);
+
+/** `n` zero bytes as views of ZEROS. */
+function zeroSegments(n: number, out: Uint8Array[]): void {
+  for (; n > 0; n -= ZEROS.length) out.push(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
+}
+
 /**
- * Pads the rows of one block. `block` holds whole source rows starting at `firstRow`; the result
- * holds the destination rows that block owns, zeros included.
+ * Pads the rows of one block without copying: the destination rows that block owns, zeros
+ * included, as views of `block` and of a shared zero buffer, in order. `block` holds whole source
+ * rows starting at `firstRow`.
  */
-export function padRowsBlock(block: Uint8Array, firstRow: number, layout: PadLayout, rowBytes: number): Uint8Array {
+export function padRowsSegments(block: Uint8Array, firstRow: number, layout: PadLayout, rowBytes: number): Uint8Array[] {
   if (rowBytes <= 0 || block.length % rowBytes !== 0) {
     throw new GacError("UNSUPPORTED", `padRowsBlock: a block of ${block.length} bytes is not whole rows of ${rowBytes} bytes`);
   }
@@ -32,15 +41,33 @@ export function padRowsBlock(block: Uint8Array, firstRow: number, layout: PadLay
     throw new GacError("UNSUPPORTED", `padRowsBlock: rows [${firstRow}, ${end}) are outside the tensor's ${layout.from} rows`);
   }
   const outStart = outputRowBoundary(layout, firstRow);
-  const out = new Uint8Array((outputRowBoundary(layout, end) - outStart) * rowBytes);
-  if (rows === 0) return out;
-  for (let k = runIndexOf(layout, firstRow); k < layout.runs.length; k++) {
-    const r = layout.runs[k];
-    if (r.src >= end) break;
-    const a = Math.max(r.src, firstRow);
-    const b = Math.min(r.src + r.len, end);
-    const dst = r.dst + (a - r.src) - outStart;
-    out.set(block.subarray((a - firstRow) * rowBytes, (b - firstRow) * rowBytes), dst * rowBytes);
+  const outEnd = outputRowBoundary(layout, end);
+  const segments: Uint8Array[] = [];
+  let cursor = outStart;
+  if (rows > 0) {
+    for (let k = runIndexOf(layout, firstRow); k < layout.runs.length; k++) {
+      const r = layout.runs[k];
+      if (r.src >= end) break;
+      const a = Math.max(r.src, firstRow);
+      const b = Math.min(r.src + r.len, end);
+      const dst = r.dst + (a - r.src);
+      zeroSegments((dst - cursor) * rowBytes, segments);
+      segments.push(block.subarray((a - firstRow) * rowBytes, (b - firstRow) * rowBytes));
+      cursor = dst + (b - a);
+    }
+  }
+  zeroSegments((outEnd - cursor) * rowBytes, segments);
+  return segments;
+}
+
+/** padRowsSegments gathered into one fresh array. */
+export function padRowsBlock(block: Uint8Array, firstRow: number, layout: PadLayout, rowBytes: number): Uint8Array {
+  const segments = padRowsSegments(block, firstRow, layout, rowBytes);
+  const out = new Uint8Array(segments.reduce((n, s) => n + s.length, 0));
+  let at = 0;
+  for (const s of segments) {
+    out.set(s, at);
+    at += s.length;
   }
   return out;
 }
