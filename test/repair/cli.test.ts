@@ -57,3 +57,15 @@ test("gac repair without --out and with an unknown strategy are argument errors"
   await assert.rejects(runCli(["repair", palu], captureIO()), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--out/.test(e.message));
   await assert.rejects(runCli(["plan", palu, "--strategy", "FASTEST"], captureIO()), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /MINIMAL/.test(e.message));
 });
+
+test("gac repair --checksum-output records each output file's sha256 beside the input checksums", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const { createHash } = await import("node:crypto");
+  const out = join(root, "with-sums");
+  assert.equal(await runCli(["repair", palu, "--out", out, "--strategy", "MINIMAL", "--checksum-output"], captureIO()), 0);
+  const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as { input: { files: { sha256: string }[] }; output: { files: { name: string; sha256?: string }[] } };
+  assert.ok(manifest.input.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256)));
+  for (const f of manifest.output.files) {
+    assert.equal(f.sha256, createHash("sha256").update(await readFile(join(out, f.name))).digest("hex"), f.name);
+  }
+});

@@ -28,6 +28,7 @@ export const repairCommand = defineCommand({
     ...PLAN_OPTIONS,
     force: { type: "boolean", description: "Replace an existing output directory" },
     strict: { type: "boolean", description: "Fail instead of skipping dims that cannot be padded exactly" },
+    "checksum-output": { type: "boolean", description: "Also record the sha256 of every output file in gac-repair.json (input files always are)" },
     "dry-run": { type: "boolean", description: "Print the plan and write nothing (same as `gac plan`)" },
   },
   positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
@@ -45,6 +46,7 @@ export const repairCommand = defineCommand({
       scaleMode: scaleOption(values),
       force: booleanValue(values, "force"),
       strict: booleanValue(values, "strict"),
+      checksumOutput: booleanValue(values, "checksum-output"),
       onProgress: progressPrinter(io),
       signal: io.signal,
     });
