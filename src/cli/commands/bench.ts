@@ -11,6 +11,10 @@ import { makeRunId, runBench, type BenchSummary } from "../../bench/run-bench.js
 import { SUITES, SUITE_ESTIMATE_NOTE, estimateSeconds, expandSuite, expandSuites, parseOverride, resolveSuiteNames, type SuiteConfig } from "../../bench/suites.js";
 import { pythonWorkerSpawner, type SpawnWorker } from "../../bench/worker-client.js";
 import { readRunInfo } from "../../store/results-store.js";
+import { parseStrategies } from "../../bench/model-suite.js";
+import { renderModelBenchPlan, renderModelBenchSummary } from "../../bench/render-model-bench.js";
+import { planModelBench, runModelBench } from "../../bench/run-model-bench.js";
+import { packagedProfilesDir } from "../../profile/profile-store.js";
 
 export interface BenchDeps {
   spawn?: SpawnWorker;
@@ -82,10 +86,51 @@ function renderSummary(io: CommandIO, summary: BenchSummary): void {
   io.err(`${summary.cancelled ? "cancelled: " : ""}${parts.join(", ")}; results in ${summary.outDir}\n`);
 }
 
+/**
+ * `gac bench model --checkpoint <dir>`: the checkpoint's own kernel calls, unrepaired and after each
+ * strategy (src/bench/model-suite.ts); rerunning into the same --out skips what was measured.
+ */
+async function runModelCommand(values: ParsedValues, positionals: string[], io: CommandIO, deps: BenchDeps): Promise<number> {
+  const checkpointArg = stringValue(values, "checkpoint");
+  if (checkpointArg === undefined) throw new GacError("BAD_ARGS", "gac bench model needs --checkpoint <dir> (headers only are read)");
+  if (positionals.length > 1) throw new GacError("BAD_ARGS", `gac bench model takes no suites besides 'model'; got ${positionals.slice(1).join(" ")}`);
+  if (stringValue(values, "resume") !== undefined) throw new GacError("BAD_ARGS", "gac bench model resumes by rerunning the same command with the same --out");
+  const checkpoint = resolve(io.cwd, checkpointArg);
+  const name = stringValue(values, "name") ?? basename(checkpoint);
+  const strategiesArg = stringValue(values, "strategies");
+  const plan = { checkpoint, name, ...(strategiesArg !== undefined ? { strategies: parseStrategies(strategiesArg) } : {}) };
+  if (booleanValue(values, "list")) {
+    const { bench } = await planModelBench(plan);
+    io.out(renderModelBenchPlan(bench, estimateSeconds(bench.cases)));
+    for (const c of bench.cases) io.out(c.case + "\n");
+    return 0;
+  }
+  const now = deps.now ?? (() => new Date());
+  const out = stringValue(values, "out");
+  const outDir = out !== undefined ? resolve(io.cwd, out) : join(io.cwd, "results", makeRunId(now(), ["model", name]));
+  const runId = (await readRunInfo(outDir))?.run_id ?? basename(outDir);
+  const progress = createProgress(io);
+  const result = await runModelBench({
+    ...plan, outDir, runId, gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
+    spawn: deps.spawn ?? pythonWorkerSpawner({ python: process.env.GAC_PYTHON ?? "python3" }),
+    command: commandLine(positionals, values),
+    gitCommit: (deps.gitCommit ?? gitCommitOfPackage)(),
+    signal: io.signal,
+    onProgress: (p) => progress.update(p),
+    now: () => now().getTime(),
+    profileDirs: [resolve(io.cwd, "profiles"), packagedProfilesDir()],
+  }).finally(() => progress.end());
+  renderSummary(io, result.run);
+  for (const s of result.summaries) io.out(renderModelBenchSummary(s));
+  io.err(`scan with predicted times: ${result.scanPath}\n`);
+  if (result.run.cancelled) return 130;
+  return result.run.failed.length > 0 ? 1 : 0;
+}
+
 export function createBenchCommand(deps: BenchDeps = {}): Command {
   return defineCommand({
     name: "bench",
-    summary: "Measure dimensional collapse on this host's GPUs (suites S1 S2 C21 G3 G4 P1 HET1 decode GQA, or all)",
+    summary: "Measure dimensional collapse on this host's GPUs (suites S1 S2 C21 G3 G4 P1 HET1 decode GQA, or all; or a model's own calls)",
     options: {
       gpus: { type: "string", valueName: "<list>", description: "GPU indices, one worker each, cases dealt round-robin", default: "0" },
       out: { type: "string", valueName: "<dir>", description: "Run directory (default: results/<date>-<suites>); rerunning into it skips finished cases" },
@@ -93,10 +138,17 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       quick: { type: "boolean", description: "Tiny shapes: a smoke test of the whole pipeline" },
       list: { type: "boolean", description: "List suites (or the cases of the named suites) and exit" },
       set: { type: "string", multiple: true, valueName: "<suite.key=v>", description: "Override a suite setting, e.g. S1.dim_lo=96 or P1.head_dims=107,121" },
+      checkpoint: { type: "string", valueName: "<dir>", description: "With `model`: the checkpoint whose kernel calls to measure (headers only)" },
+      strategies: { type: "string", valueName: "<list>", description: "With `model`: repair strategies to measure besides unrepaired (default: all)" },
+      name: { type: "string", valueName: "<name>", description: "With `model`: the model's short name in case ids and reports (default: the directory name)" },
     },
     positionals: [{ name: "suite", description: "Suites to run, or all", required: false, variadic: true }],
-    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list"],
+    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list", "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL"],
     async run({ values, positionals, io }) {
+      if (positionals[0]?.toLowerCase() === "model") return runModelCommand(values, positionals, io, deps);
+      for (const key of ["checkpoint", "strategies", "name"]) {
+        if (stringValue(values, key) !== undefined) throw new GacError("BAD_ARGS", `--${key} belongs to \`gac bench model\``);
+      }
       const overrides = parseOverrides(stringList(values, "set"));
       let quick = booleanValue(values, "quick");
       if (booleanValue(values, "list")) {
