@@ -12,7 +12,7 @@ import { flattenRuns } from "./records.js";
 import type { BuildOptions, Figure, Report, ReportInputs, Table } from "./types.js";
 
 /** Suites a figure is built for; anything else in the results is counted in a note. */
-export const REPORTED_SUITES = ["S1", "S2", "C21", "G3", "G4", "P1", "HET1", "decode", "GQA"] as const;
+export const REPORTED_SUITES = ["S1", "S2", "C21", "G3", "G4", "P1", "HET1", "decode", "GQA", "model"] as const;
 
 export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Report {
   const records = flattenRuns(inputs.runs);
@@ -30,7 +30,7 @@ export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Repo
     buildPaddingRescue(records),
     buildHeterogeneous(records),
     buildScanDims(inputs.scans),
-    buildRepairTradeoff(inputs.scans, inputs.repairs, []),
+    buildRepairTradeoff(inputs.scans, inputs.repairs, [], records),
   ];
   const figures: Figure[] = parts.flatMap((p) => p.figures);
   const tables: Table[] = parts.flatMap((p) => p.tables);

@@ -249,6 +249,8 @@ async function searchDir(dir: string, depth: number, into: ReportInputs): Promis
   const run = await readRunDir(dir, into.notes);
   if (run) {
     into.runs.push(run);
+    // `gac bench model` leaves the model's scan beside its results (src/bench/run-model-bench.ts).
+    for (const name of (await readdir(dir)).filter((n) => /^scan-.+\.json$/.test(n)).sort()) await readJsonInput(join(dir, name), into);
     return;
   }
   if (depth >= MAX_SEARCH_DEPTH) return;

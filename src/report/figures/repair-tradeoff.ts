@@ -1,14 +1,17 @@
 /**
  * The seeds' Figure 5: what each repair strategy costs in memory against what it buys in speed. From
  * a scan's strategies (speedup predicted from the profile when the scan had one) and from repair
- * manifests (measured speedup when recorded). Without any speedup, the figure shows the overhead
- * alone and says so.
+ * manifests (measured speedup when recorded), and from `gac bench model` results: the measured
+ * speedup of the model whose name matches the scan's (`model.name`, else the scan file's name
+ * without `scan-` and `.json`). Without any speedup, the figure shows the overhead alone and says so.
  */
+import { basename } from "node:path";
+import { summarizeModelBench, type ModelBenchSummary } from "../../bench/model-summary.js";
 import { environmentSentence } from "../environment.js";
 import { formatMs, formatPct } from "../markdown-table.js";
 import { uniq } from "../records.js";
 import { chart, makeTable, tip, type Row } from "../spec.js";
-import type { Environment, Figure, RepairManifest, ScanDoc, Table } from "../types.js";
+import type { BenchRecord, Environment, Figure, RepairManifest, ScanDoc, Table } from "../types.js";
 import { scanLabel, scanSentence, shortPath } from "./scan-dims.js";
 
 interface Point {
@@ -21,12 +24,19 @@ interface Point {
   measured: number | null;
 }
 
-function points(scans: ScanDoc[], repairs: RepairManifest[]): Point[] {
+/** The name `gac bench model` results carry for the model a scan describes. */
+export function scanModelName(scan: ScanDoc): string {
+  return scan.model.name ?? basename(scan.file).replace(/\.json$/, "").replace(/^scan-/, "").replace(/\.scan$/, "");
+}
+
+function points(scans: ScanDoc[], repairs: RepairManifest[], measured: ModelBenchSummary[]): Point[] {
   const out: Point[] = [];
   for (const scan of scans) {
+    const bench = measured.find((m) => m.model === scanModelName(scan));
     for (const [strategy, o] of Object.entries(scan.strategies)) {
       const fromMs = typeof scan.baselineMs === "number" && typeof o.predicted_ms === "number" && o.predicted_ms > 0 ? (scan.baselineMs / o.predicted_ms - 1) * 100 : null;
-      out.push({ strategy, source: scanLabel(scan), overhead: o.param_overhead_pct, dims: o.dims_changed ?? null, predictedMs: o.predicted_ms ?? null, predicted: o.predicted_speedup_pct ?? fromMs, measured: o.measured_speedup_pct ?? null });
+      const source = bench ? `${scanLabel(scan)}, measured on ${bench.gpu}` : scanLabel(scan);
+      out.push({ strategy, source, overhead: o.param_overhead_pct, dims: o.dims_changed ?? null, predictedMs: o.predicted_ms ?? null, predicted: o.predicted_speedup_pct ?? fromMs, measured: bench?.speedup_pct[strategy] ?? o.measured_speedup_pct ?? null });
     }
   }
   for (const m of repairs) {
@@ -36,8 +46,8 @@ function points(scans: ScanDoc[], repairs: RepairManifest[]): Point[] {
   return out;
 }
 
-export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[], envs: Environment[]): { figures: Figure[]; tables: Table[] } {
-  const pts = points(scans, repairs);
+export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[], envs: Environment[], records: readonly BenchRecord[] = []): { figures: Figure[]; tables: Table[] } {
+  const pts = points(scans, repairs, summarizeModelBench(records));
   if (pts.length === 0) return { figures: [], tables: [] };
   const env = [envs.length > 0 ? environmentSentence(envs) : "", ...scans.map(scanSentence)].filter(Boolean).map((t) => ` ${t}`).join("");
   const sources = `Sources: ${uniq(pts.map((p) => p.source)).join(", ")}.`;
