@@ -14,6 +14,8 @@
  * serving dtype (serving-dtype.ts: fp16 for F32/F16 checkpoints, bf16 for BF16). Attention runs as
  * `sdpa` with PyTorch's own backend choice (AUTO), causal in prefill, GQA native (enable_gqa).
  *
+ * A strategy whose calls are exactly an earlier variant's is not measured again (`sameAs`).
+ *
  * Case ids are caseId("model", params), params sorted by key, so a rerun into the same directory
  * skips what was measured, and adding a strategy later measures only its cases.
  */
@@ -58,6 +60,12 @@ export interface ModelVariantPlan {
   cases: number;
   /** Parameter memory overhead of the repair (0 for unrepaired). */
   paramOverheadPct: number;
+  /**
+   * An earlier variant with exactly the same calls (a strategy that changes nothing, e.g. every
+   * strategy on an odd head_dim that RoPE refuses; OPTIMAL and PREDEFINED padding to the same
+   * sizes): this variant gets no cases of its own, since its time is that variant's.
+   */
+  sameAs?: Variant;
 }
 
 export interface ModelBench {
@@ -91,8 +99,16 @@ export function buildModelBench(spec: ModelSpec, opts: ModelBenchOptions): Model
   const dtype: BenchDtype = servingDtype(spec.dtype) === "BF16" ? "bf16" : "fp16";
   const variants: ModelVariantPlan[] = [];
   const cases: BenchCase[] = [];
+  const seen = new Map<string, Variant>();
   const add = (variant: Variant, calls: KernelCall[], paramOverheadPct: number) => {
     const grouped = dedupeCalls(calls, dtype);
+    const key = JSON.stringify(grouped);
+    const sameAs = seen.get(key);
+    if (sameAs !== undefined) {
+      variants.push({ variant, calls: calls.length, cases: 0, paramOverheadPct, sameAs });
+      return;
+    }
+    seen.set(key, variant);
     variants.push({ variant, calls: calls.length, cases: grouped.length, paramOverheadPct });
     for (const g of grouped) cases.push(toCase(opts.name, variant, calls.length, g));
   };

@@ -13,7 +13,7 @@ function seconds(s: number): string {
 
 /** What `--list` prints: per variant its calls and distinct cases, then the total and the GPU time it should take. */
 export function renderModelBenchPlan(bench: ModelBench, estimateS: number): string {
-  const rows = [["variant", "calls", "cases", "overhead"], ...bench.variants.map((v) => [v.variant, String(v.calls), String(v.cases), `${v.paramOverheadPct.toFixed(2)}%`])];
+  const rows = [["variant", "calls", "cases", "overhead"], ...bench.variants.map((v) => [v.variant, String(v.calls), v.sameAs ? `0 (same calls as ${v.sameAs})` : String(v.cases), `${v.paramOverheadPct.toFixed(2)}%`])];
   return (
     `model ${bench.name} (${bench.dtype}): one prefill + one decode step per variant, calls deduplicated by (phase, kind, shape)\n` +
     table(rows) +
