@@ -129,7 +129,7 @@ test("findProfile prefers an exact measured profile over the published stand-in 
   await writeFile(join(dir, "junk.json"), "{");
   const standIn = await findProfile("NVIDIA A100-SXM4-80GB", [dir, packagedProfilesDir()]);
   assert.equal(standIn?.profile.source, "published");
-  assert.equal(await findProfile("NVIDIA H100 80GB HBM3", [dir, packagedProfilesDir()]), null);
+  assert.equal(await findProfile("NVIDIA B200", [dir, packagedProfilesDir()]), null);
   const h100 = buildProfile(recordFor("G4", () => true, () => 1), [run]);
   const path = await writeProfile(dir, h100);
   assert.equal(path, join(dir, "nvidia-h100-80gb-hbm3.json"));

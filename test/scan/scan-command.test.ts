@@ -20,7 +20,7 @@ test("gac scan prints text by default and the JSON report with --json, honouring
     assert.match(text.stdout, /Runtime: pytorch-sdpa on h100 \(sm90\)/);
     assert.match(text.stdout, /Applicability: repair-helps-attention/);
     const textJson = captureIO(root);
-    await runCli(["scan", "svd", "--json"], textJson);
+    await runCli(["scan", "svd", "--json", "--gpu", "b200"], textJson);
     assert.ok((JSON.parse(textJson.stdout) as ScanReport).calls.every((c) => c.predicted_ms === null));
 
     const json = captureIO(root);
@@ -30,7 +30,7 @@ test("gac scan prints text by default and the JSON report with --json, honouring
     assert.equal(report.gpu.id, "sm80");
     assert.deepEqual(report.workload, { prefill_batch: 4, prefill_len: 512, decode_batch: 4, kv_len: 8192 });
     assert.equal(report.calls.find((c) => c.kind === "attention")?.kernel, "TRITON_ATTN (tile 64, masked)");
-    // The packaged A100 profile predicts call times; h100 has none, so the text run's were null.
+    // The packaged A100 profile predicts call times; b200 has none, so that run's were null.
     assert.ok(report.calls.some((c) => typeof c.predicted_ms === "number" && c.predicted_ms > 0));
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -73,8 +73,12 @@ test("gac scan --gpu h200 predicts from the measured H200 profile: per collapsed
 
     const h100 = captureIO(root);
     await runCli(["scan", "svd", "--gpu", "h100"], h100);
-    assert.match(h100.stdout, /^Profile: no measured profile for h100 \(sm90\); run `gac bench` and `gac profile` on it, or pass --profile <file>$/m);
-    assert.doesNotMatch(h100.stdout, /predicted ms/);
+    assert.match(h100.stdout, /^Profile: measured on NVIDIA H100 80GB HBM3 \(run 20261121T054358Z-all\); .*profiles\/nvidia-h100-80gb-hbm3\.json$/m);
+
+    const b200 = captureIO(root);
+    await runCli(["scan", "svd", "--gpu", "b200"], b200);
+    assert.match(b200.stdout, /^Profile: no measured profile for b200 \(sm100\); run `gac bench` and `gac profile` on it, or pass --profile <file>$/m);
+    assert.doesNotMatch(b200.stdout, /predicted ms/);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
