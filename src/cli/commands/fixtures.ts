@@ -41,7 +41,7 @@ export const fixturesCommand = defineCommand({
     seed: { type: "string", valueName: "<n>", description: "Seed of the random weights", default: "0" },
     scale: { type: "string", valueName: "<scale>", description: `Model size: ${FIXTURE_SCALES.join(", ")}; --list shows each kind's`, default: "tiny" },
     sparse: { type: "boolean", description: "Real scale: write headers only, weights a hole of zeros (16 GB on almost no disk)" },
-    "force-dense": { type: "boolean", description: "Real scale: write 13-16 GB of random weights instead" },
+    "force-dense": { type: "boolean", description: "Real scale: write 13-16 GB of random weights instead (about 45 min)" },
     dtype: { type: "string", valueName: "<dtype>", description: "Weight dtype: F32, F16 or BF16 (default: F32 tiny, BF16 real scale)" },
     "shard-bytes": { type: "string", valueName: "<n>", description: "Shard with an index when tensors exceed n bytes (default: 5 GB at real scale)" },
     force: { type: "boolean", description: "Replace the output directory if it exists" },
