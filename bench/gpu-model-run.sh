@@ -23,9 +23,9 @@ for kind in ${GAC_MODELS:-llama-direct-svd palu}; do
   name="$kind-llama3-8b"
   echo "== $name: sparse header-only fixture"
   if node bin/gac.js fixtures --help | grep -q -- --sparse; then
-    node bin/gac.js fixtures "$kind" --scale llama3-8b --sparse --out "$FIX/$name" --force || { status=1; continue; }
+    node bin/gac.js fixtures "$kind" --size llama3-8b --sparse --out "$FIX/$name" --force || { status=1; continue; }
   else
-    # The library call behind the CLI flags, for a dist built before `gac fixtures --scale` existed.
+    # The library call behind the CLI flags, for a dist built before `gac fixtures --size` existed.
     node -e 'import("./dist/fixtures/index.js").then((m) => m.generateFixture(process.argv[1], process.argv[2], { scale: "llama3-8b", sparse: true, force: true })).then((i) => console.log("wrote", i.dir))' "$kind" "$FIX/$name" || { status=1; continue; }
   fi
   node bin/gac.js bench model --checkpoint "$FIX/$name" --strategies "$STRATEGIES" --list | grep -v '^model/'

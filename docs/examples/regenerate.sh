@@ -10,7 +10,7 @@ for example in palu:llama3-8b llama-direct-svd:llama3-8b llama-aligned:llama3-8b
   scale=${example#*:}
   dir=$WORK/$kind-$scale
   out=docs/examples/$kind-$scale
-  node bin/gac.js fixtures "$kind" --out "$dir" --scale "$scale" --sparse --force
+  node bin/gac.js fixtures "$kind" --out "$dir" --size "$scale" --sparse --force
   node bin/gac.js scan "$dir" --gpu h200 --json > "$dir.scan.json"
   node docs/examples/trim-scan-json.mjs "$dir.scan.json" "$PWD" > "$out.scan.json"
   node bin/gac.js scan "$dir" --gpu h200 | sed "s#$PWD/##g" > "$out.scan.txt"

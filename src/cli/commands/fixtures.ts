@@ -39,7 +39,7 @@ export const fixturesCommand = defineCommand({
   options: {
     out: { type: "string", short: "o", valueName: "<dir>", description: "Output directory (written atomically)" },
     seed: { type: "string", valueName: "<n>", description: "Seed of the random weights", default: "0" },
-    scale: { type: "string", valueName: "<scale>", description: `Model size: ${FIXTURE_SCALES.join(", ")}; --list shows each kind's`, default: "tiny" },
+    size: { type: "string", valueName: "<size>", description: `Model size: ${FIXTURE_SCALES.join(", ")}; --list shows each kind's`, default: "tiny" },
     sparse: { type: "boolean", description: "Real scale: write headers only, weights a hole of zeros (16 GB on almost no disk)" },
     "force-dense": { type: "boolean", description: "Real scale: write 13-16 GB of random weights instead (about 45 min)" },
     dtype: { type: "string", valueName: "<dtype>", description: "Weight dtype: F32, F16 or BF16 (default: F32 tiny, BF16 real scale)" },
@@ -52,7 +52,7 @@ export const fixturesCommand = defineCommand({
     "gac fixtures --list",
     "gac fixtures palu --out /tmp/palu",
     "gac fixtures asvd --out /tmp/asvd --dtype F16 --shard-bytes 2000000",
-    "gac fixtures palu --out /tmp/palu-8b --scale llama3-8b --sparse",
+    "gac fixtures palu --out /tmp/palu-8b --size llama3-8b --sparse",
   ],
   async run({ values, positionals, io }) {
     if (booleanValue(values, "list")) {
@@ -65,8 +65,8 @@ export const fixturesCommand = defineCommand({
     if (!isFixtureKind(kind)) throw new GacError("BAD_ARGS", `unknown fixture kind '${kind}'; kinds: ${FIXTURE_KINDS.map((k) => k.kind).join(", ")}`);
     const out = stringValue(values, "out");
     if (out === undefined) throw new GacError("BAD_ARGS", "missing --out <dir> (see `gac fixtures --help`)");
-    const scale = stringValue(values, "scale") ?? "tiny";
-    if (!isFixtureScale(scale)) throw new GacError("BAD_ARGS", `--scale takes ${FIXTURE_SCALES.join(", ")}, got '${scale}'`);
+    const scale = stringValue(values, "size") ?? "tiny";
+    if (!isFixtureScale(scale)) throw new GacError("BAD_ARGS", `--size takes ${FIXTURE_SCALES.join(", ")}, got '${scale}'`);
     const dtype = stringValue(values, "dtype");
     if (dtype !== undefined && !isFixtureDtype(dtype)) throw new GacError("BAD_ARGS", `--dtype takes F32, F16 or BF16, got '${dtype}'`);
     const sparse = booleanValue(values, "sparse");
