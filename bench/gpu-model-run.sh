@@ -4,8 +4,8 @@
 # then `gac bench model` on its kernel calls, unrepaired and after every strategy, then one report.
 # Run on the device machine from the repository root with `dist` (npm run build) and `.devnode`
 # carried:  bash bench/gpu-model-run.sh
-# Writes under $OUT: results/<stamp>-model-<kind>-llama3-8b/{run.json,results-gpu*.jsonl,scan-*.json},
-# report/, gpu-model-run.log. GPU time: ~7 s (direct-SVD, 14 cases) + ~81 s (PaLU, 162 cases) +
+# Writes under $OUT: model-results.tar.gz (results/<stamp>-model-<kind>-<size>/{run.json,
+# results-gpu*.jsonl,scan-*.json}) and gpu-model-run.log. GPU time: ~7 s (direct-SVD, 14 cases) + ~81 s (PaLU, 162 cases) +
 # worker starts; `--list` lines in the log give the case counts.
 set -uo pipefail
 OUT=${OUT:-/tmp/gac-out}
@@ -19,19 +19,15 @@ FIX=${GAC_FIXTURE_DIR:-/tmp/gac-fixtures}
 GPUS=${GAC_GPUS:-0}
 STRATEGIES=${GAC_STRATEGIES:-all}
 status=0
-for kind in ${GAC_MODELS:-llama-direct-svd palu}; do
-  name="$kind-llama3-8b"
+for model in ${GAC_MODELS:-llama-direct-svd@llama3-8b palu@llama3-8b svdllm@llama2-7b asvd@llama2-7b pruned-flap@llama2-7b}; do
+  kind=${model%@*}; size=${model#*@}
+  name="$kind-$size"
   echo "== $name: sparse header-only fixture"
-  if node bin/gac.js fixtures --help | grep -q -- --sparse; then
-    node bin/gac.js fixtures "$kind" --size llama3-8b --sparse --out "$FIX/$name" --force || { status=1; continue; }
-  else
-    # The library call behind the CLI flags, for a dist built before `gac fixtures --size` existed.
-    node -e 'import("./dist/fixtures/index.js").then((m) => m.generateFixture(process.argv[1], process.argv[2], { scale: "llama3-8b", sparse: true, force: true })).then((i) => console.log("wrote", i.dir))' "$kind" "$FIX/$name" || { status=1; continue; }
-  fi
+  node bin/gac.js fixtures "$kind" --size "$size" --sparse --out "$FIX/$name" --force || { status=1; continue; }
   node bin/gac.js bench model --checkpoint "$FIX/$name" --strategies "$STRATEGIES" --list | grep -v '^model/'
   echo "== $name: measure"
   node bin/gac.js bench model --checkpoint "$FIX/$name" --strategies "$STRATEGIES" --gpus "$GPUS" --out "$OUT/results/$STAMP-model-$name" || status=1
 done
-echo "== report"
-node bin/gac.js report "$OUT/results" --out "$OUT/report" || status=1
+# The device returns at most 8 files: ship the result folders as one archive (report rendered locally).
+tar czf "$OUT/model-results.tar.gz" -C "$OUT" results && rm -rf "$OUT/results"
 exit $status
