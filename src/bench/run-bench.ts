@@ -5,6 +5,7 @@
  * A rerun on the same directory (`--resume`, or the same `--out`) skips every case that has a line
  * already; a case whose worker died gets no line, so the next rerun tries it again.
  */
+import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { GacError, isGacError } from "../errors.js";
 import { openAppender, readRun, writeRunInfo, type ResultsAppender } from "../store/results-store.js";
@@ -130,7 +131,7 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
       const caseStart = now();
       let outcome: JobOutcome;
       try {
-        outcome = await client.run(benchCase.job, { id: benchCase.case, ...(options.signal ? { signal: options.signal } : {}) });
+        outcome = await client.run(benchCase.job, { id: jobId(benchCase.case), ...(options.signal ? { signal: options.signal } : {}) });
       } catch (e) {
         if (!isGacError(e) || e.code !== "WORKER_FAILED") throw e;
         summary.failed.push({ case: benchCase.case, gpu: shard.gpu, message: e.message });
@@ -164,6 +165,17 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
   if (options.signal?.aborted) summary.cancelled = true;
   return summary;
 }
+
+/**
+ * The worker takes job ids of 1-200 characters (docs/worker-protocol.md); model-suite case ids run
+ * longer. A long id keeps its readable start and gets a hash of the whole for uniqueness.
+ */
+export function jobId(caseId: string): string {
+  if (caseId.length <= MAX_JOB_ID) return caseId;
+  return `${caseId.slice(0, MAX_JOB_ID - 13)}#${createHash("sha1").update(caseId).digest("hex").slice(0, 12)}`;
+}
+
+const MAX_JOB_ID = 200;
 
 function toRecord(benchCase: BenchCase, outcome: JobOutcome, capability: CapabilityOk, wallMs: number, time: string): ResultRecord {
   const base = {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runBench, type BenchOptions } from "../../src/bench/run-bench.js";
+import { jobId, runBench, type BenchOptions } from "../../src/bench/run-bench.js";
 import { expandSuites } from "../../src/bench/suites.js";
 import { loadResults, readRunInfo } from "../../src/store/results-store.js";
 import { GacError } from "../../src/errors.js";
@@ -118,4 +118,14 @@ test("progress counts done over total and gives an ETA from the case estimates b
   assert.equal(seen[seen.length - 1].done, 10);
   assert.equal(seen[seen.length - 1].etaMs, 0);
   assert.ok(seen.some((p) => p.current?.startsWith("S2/")));
+});
+
+test("job ids stay within the worker's 200 characters: a long case id keeps its start and a hash of the whole", () => {
+  const short = "S1/head_dim=107";
+  assert.equal(jobId(short), short);
+  const long = "model/" + "x".repeat(250);
+  const other = "model/" + "x".repeat(249) + "y";
+  assert.equal(jobId(long).length, 200);
+  assert.ok(jobId(long).startsWith("model/xxx"));
+  assert.notEqual(jobId(long), jobId(other));
 });
