@@ -106,7 +106,8 @@ ${report.tables.map(htmlTable).join("\n")}
   var specs = JSON.parse(document.getElementById("gac-specs").textContent);
   document.querySelectorAll(".chart[data-figure]").forEach(function (el) {
     var spec = specs[el.getAttribute("data-figure")];
-    vegaEmbed(el, spec, { actions: false, renderer: "svg", tooltip: { theme: "light" } }).catch(function (err) {
+    // mode: the specs carry no $schema, and vega-embed guesses a top-level "concat" to be a Vega spec.
+    vegaEmbed(el, spec, { mode: "vega-lite", actions: false, renderer: "svg", tooltip: { theme: "light" } }).catch(function (err) {
       el.textContent = "This figure could not be drawn: " + err.message;
       console.error(err);
     });

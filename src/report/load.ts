@@ -178,7 +178,7 @@ export function parseScan(doc: Json, file: string): ScanDoc {
     baselineMs: numOrNull(summary.predicted_ms) ?? numOrNull(summary.baseline_ms) ?? sumPredicted(calls),
     gpu,
     runtime,
-    profile: profile ? { gpu: str(profile.gpu) ?? "unknown GPU", source: str(profile.source) ?? "unknown" } : undefined,
+    profile: profile ? { gpu: str(profile.gpu) ?? "unknown GPU", source: str(profile.source) ?? "unknown", ...(Array.isArray(profile.runs) ? { runs: profile.runs.filter((r): r is string => typeof r === "string") } : {}) } : undefined,
   };
 }
 

@@ -1,23 +1,26 @@
 /**
  * Bench records flattened across runs, each carrying the environment it was measured in and a GPU
- * label that stays unique when two runs used the same GPU model.
+ * label that stays unique when two runs measured the same suite on the same GPU model (a run of
+ * `gac bench model` beside a full-suite run on that GPU shares no series with it, so neither needs
+ * its run id).
  */
 import type { BenchRecord, BenchRun, Environment } from "./types.js";
 
 export interface FlatRecord extends BenchRecord {
   runId: string;
   env: Environment;
-  /** Series / facet label: the GPU name, plus the run id when two runs share that name. */
+  /** Series / facet label: the GPU name, plus the run id when two runs measured this suite on that GPU. */
   gpuLabel: string;
 }
 
 export function flattenRuns(runs: BenchRun[]): FlatRecord[] {
-  const runsPerGpu = new Map<string, Set<string>>();
+  const runsPerSeries = new Map<string, Set<string>>();
+  const series = (gpu: string, suite: string) => `${gpu}\u0000${suite}`;
   for (const run of runs) {
     for (const r of run.records) {
-      const gpu = r.gpu || run.env.gpu;
-      if (!runsPerGpu.has(gpu)) runsPerGpu.set(gpu, new Set());
-      runsPerGpu.get(gpu)?.add(run.runId);
+      const key = series(r.gpu || run.env.gpu, r.suite);
+      if (!runsPerSeries.has(key)) runsPerSeries.set(key, new Set());
+      runsPerSeries.get(key)?.add(run.runId);
     }
   }
   const out: FlatRecord[] = [];
@@ -26,7 +29,7 @@ export function flattenRuns(runs: BenchRun[]): FlatRecord[] {
     const byCase = new Map<string, FlatRecord>();
     for (const r of run.records) {
       const gpu = r.gpu || run.env.gpu;
-      const shared = (runsPerGpu.get(gpu)?.size ?? 1) > 1;
+      const shared = (runsPerSeries.get(series(gpu, r.suite))?.size ?? 1) > 1;
       const gpuLabel = shared ? `${gpu} (${run.runId})` : gpu;
       byCase.set(`${r.gpu_index ?? ""}\u0000${gpu}\u0000${r.case}`, { ...r, runId: run.runId, env: { ...run.env, gpu }, gpuLabel });
     }

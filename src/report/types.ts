@@ -113,7 +113,7 @@ export interface ScanDoc {
   gpu?: string;
   runtime?: string;
   /** The GPU profile the scan's predicted times come from (`profile` of the scan JSON), when it had one. */
-  profile?: { gpu: string; source: string };
+  profile?: { gpu: string; source: string; runs?: string[] };
 }
 
 /** The parts of a repair manifest (gac-repair.json) a report uses. */

@@ -1,7 +1,8 @@
 /**
- * The report rendered from the committed GPU results (results/20261121T051256Z-all, read only) and
- * the published A100 profile: every figure the issue asks for exists as SVG and PNG of sane size,
- * and the tables hold the rows a reader looks for first (D=107 against 112).
+ * The report rendered from the committed GPU results (results/20261121T051256Z-all and the PaLU
+ * `gac bench model` run, read only) and the published A100 profile: every figure the issue asks for
+ * exists as SVG and PNG of sane size, and the tables hold the rows a reader looks for first (D=107
+ * against 112; PaLU's strategies predicted and measured).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +12,8 @@ import { join } from "node:path";
 import { buildReport, loadReportInputs, writeReport, type Report } from "../../src/report/index.js";
 import { COMMITTED_INPUTS } from "./fixtures.js";
 
-const EXPECTED_FIGURES = ["s1-staircase", "s2-backend-matrix", "c21-backend-sweep", "decode-penalty", "gqa-penalty", "g3-gemm-k", "g4-gemm-n", "p1-padding-rescue", "het1-heterogeneous"];
+const BENCH_FIGURES = ["s1-staircase", "s2-backend-matrix", "c21-backend-sweep", "decode-penalty", "gqa-penalty", "g3-gemm-k", "g4-gemm-n", "p1-padding-rescue", "het1-heterogeneous"];
+const EXPECTED_FIGURES = [...BENCH_FIGURES, "scan-dims", "repair-tradeoff"];
 
 let cached: Promise<{ root: string; out: string; report: Report; ms: number }> | undefined;
 function rendered() {
@@ -30,7 +32,7 @@ test.after(async () => {
   if (cached) await rm((await cached).root, { recursive: true, force: true });
 });
 
-test("the committed H200 run yields every bench figure as an SVG and a PNG of sane size", async () => {
+test("the committed H200 runs yield every bench figure as an SVG and a PNG of sane size", async () => {
   const { out, report, ms } = await rendered();
   assert.deepEqual(report.figures.map((f) => f.name).sort(), [...EXPECTED_FIGURES].sort());
   for (const name of EXPECTED_FIGURES) {
@@ -60,8 +62,26 @@ test("the tables give D=107 against 112 and the backends' refusals with PyTorch'
 
 test("every caption names the H200's driver, torch and cuDNN, and the published A100 is marked as published", async () => {
   const { report } = await rendered();
-  for (const f of report.figures) assert.match(f.caption, /NVIDIA H200, sm 9\.0, driver 580\.159\.04, torch 2\.11\.0\+cu130, CUDA 13\.0, cuDNN 9\.19\.0/, f.name);
+  for (const f of report.figures.filter((x) => BENCH_FIGURES.includes(x.name))) assert.match(f.caption, /NVIDIA H200, sm 9\.0, driver 580\.159\.04, torch 2\.11\.0\+cu130, CUDA 13\.0, cuDNN 9\.19\.0/, f.name);
   const s1 = report.figures.find((f) => f.name === "s1-staircase")!;
   assert.match(s1.caption, /NVIDIA A100-80GB \(published\)/);
   assert.ok(report.notes.some((n) => /table\(s\) C4 have no figure/.test(n)));
+});
+
+test("the PaLU model run gives the trade-off a measured point per strategy and the model-bench table its rows", async () => {
+  const { report } = await rendered();
+  const table = report.tables.find((t) => t.name === "model-bench")!;
+  const palu = table.rows.filter((r) => r[0] === "palu-llama3-8b");
+  assert.deepEqual(palu.map((r) => r[1]), ["unrepaired", "MINIMAL", "OPTIMAL", "PREDEFINED", "TRADEOFF"]);
+  for (const r of palu.slice(1)) {
+    assert.match(r[4], /^\+\d+\.\d%$/, `${r[1]} predicted`);
+    assert.match(r[6], /^\+\d+\.\d%/, `${r[1]} measured`);
+    assert.equal(r[10], "NVIDIA H200");
+  }
+  assert.equal(palu[0][9], "1538 of 1538");
+  // PREDEFINED pads like OPTIMAL, so the bench ran it once.
+  assert.equal(palu[3][9], "0 (as OPTIMAL)");
+  const fig = report.figures.find((f) => f.name === "repair-tradeoff")!;
+  assert.match(fig.caption, /palu-llama3-8b, measured on NVIDIA H200/);
+  assert.equal(report.figures.find((f) => f.name === "scan-dims")!.title, "Dimension distribution: palu-llama3-8b");
 });

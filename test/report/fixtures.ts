@@ -90,4 +90,6 @@ export { A100, H100 };
 
 /** The committed GPU run and the seeds' published A100 numbers, read (never written) by the real-data tests. */
 export const COMMITTED_RUN = "results/20261121T051256Z-all";
-export const COMMITTED_INPUTS = [COMMITTED_RUN, "profiles/a100-published.json"];
+/** A `gac bench model` run on the H200 (PaLU Llama-3-8B: every strategy, with its scan). */
+export const COMMITTED_MODEL_RUN = "results/20261121T055600Z-model-palu-llama3-8b";
+export const COMMITTED_INPUTS = [COMMITTED_RUN, COMMITTED_MODEL_RUN, "profiles/a100-published.json"];
