@@ -68,7 +68,13 @@ export function renderProposal(p: RepairProposal): string {
   lines.push(`${p.inDir}: ${p.spec.family} ${p.spec.modelType}, ${p.spec.numLayers} layers, ${p.spec.dtype}`);
   lines.push(`strategy ${p.plan.strategy}, softmax scale ${p.scaleMode === "fold" ? "folded into q_proj (stock loaders)" : "logical (runtime passes d^-0.5)"}`);
   lines.push("");
-  if (p.changes.length === 0) lines.push("No dim to change: the checkpoint is already aligned for this strategy.");
+  if (p.changes.length === 0) {
+    lines.push(
+      p.skipped.length === 0
+        ? "No dim to change: the checkpoint is already aligned for this strategy."
+        : `No dim can be changed exactly: all ${p.skipped.length} misaligned dim(s) this strategy would pad are refused (below).`,
+    );
+  }
   else {
     lines.push(`Dim changes (${p.changes.length}):`);
     const dims = fold(p.changes.map((c) => ({ name: c.id, detail: `${c.from} -> ${c.to}`, addedBytes: 0 })));

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURE_KINDS, generateFixture, type FixtureKind } from "../../src/fixtures/index.js";
 import { repairCheckpoint, proposeRepair } from "../../src/repair/repair-checkpoint.js";
+import { renderProposal } from "../../src/repair/render-plan.js";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
 import { readTensorBytes } from "../../src/checkpoint/safetensors-read.js";
 import { loadModelSpec } from "../../src/model/load-model-spec.js";
@@ -208,6 +209,10 @@ test("a dim that cannot be repaired exactly is skipped and reported, or fails un
   const proposal = await proposeRepair(input, { strategy: "MINIMAL" });
   assert.ok(proposal.skipped.some((s) => s.id.endsWith("head_dim") && /yarn/.test(s.reason)), JSON.stringify(proposal.skipped));
   assert.ok(!proposal.changes.some((c) => c.site.kind === "head_dim"));
+  // The only misaligned dims are refused: the plan says so instead of calling the model aligned.
+  const text = renderProposal(proposal);
+  assert.match(text, /No dim can be changed exactly: all \d+ misaligned dim\(s\) this strategy would pad are refused/);
+  assert.doesNotMatch(text, /already aligned/);
   await assert.rejects(repairCheckpoint(input, join(root, "dsvd-yarn-strict"), { strategy: "MINIMAL", strict: true }), isCode("UNSUPPORTED"));
 });
 
