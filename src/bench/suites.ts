@@ -38,6 +38,11 @@ export interface Suite {
   defaults: SuiteConfig;
   /** Overrides applied by --quick: tiny shapes for smoke runs and tests. */
   quick: SuiteConfig;
+  /**
+   * False for a suite run only when named: `all` is the committed 655-case run whose counts and
+   * budget (SUITE_ESTIMATE_NOTE) stay as they were when a suite is added. Default true.
+   */
+  inAll?: boolean;
   build(config: SuiteConfig): CaseInput[];
 }
 
@@ -51,7 +56,8 @@ interface CaseInput {
 export const SUITE_ESTIMATE_NOTE =
   "Estimates assume ~0.5 s per timed case (stopping rule: min samples, min time, noise target), ~0.15 s per " +
   "acceptance probe and ~1.5 s per MATH-backend case: the default set (`all`) is 655 cases, ~310 s of measurement " +
-  "(S1 179, S2 30, C21 100, G3 194, G4 97, P1 20, HET1 3, decode 12, GQA 20), about 5-6 minutes on one H100 with worker start.";
+  "(S1 179, S2 30, C21 100, G3 194, G4 97, P1 20, HET1 3, decode 12, GQA 20), about 5-6 minutes on one H100 with worker start. " +
+  "G5 (real-model GEMM sizes, 240 cases, ~120 s) runs only when named.";
 
 /** Seconds per case used for ETA before any case has run. */
 const ESTIMATE_S = { timed: 0.5, probe: 0.15, math: 1.5 } as const;
@@ -136,6 +142,11 @@ function sdpaCase(shape: SdpaShape, extra: Record<string, ParamValue> = {}, meth
 
 function gemmCase(m: number, n: number, k: number, dtype: BenchDtype, sweep: "k" | "n"): CaseInput {
   return { params: { op: "gemm", m, n, k, dtype, sweep }, job: { op: "gemm", params: { m, n, k, dtype } } };
+}
+
+/** A GEMM as nn.Linear runs it (weight [n, k]); `sweep` tells the profile which dim is the curve's. */
+function linearCase(m: number, n: number, k: number, dtype: BenchDtype, sweep: "k" | "n"): CaseInput {
+  return { params: { op: "linear", m, n, k, dtype, sweep }, job: { op: "linear", params: { m, n, k, dtype } } };
 }
 
 /** Cheap settings for "does this backend accept this shape" probes (C21): a few samples suffice. */
@@ -321,18 +332,52 @@ const GQA: Suite = {
   },
 };
 
-export const SUITES: readonly Suite[] = [S1, S2, C21, G3, G4, P1, HET1, DECODE, GQA];
+/**
+ * G5: GEMMs at the sizes real models run, as nn.Linear serves them (the worker's `linear`,
+ * F.linear(x[m,k], w[n,k]), like `gac bench model`), so predictions of real calls scale from a
+ * nearby shape instead of G3/G4's K or N of 64..160 (whose time is mostly writing the 4096x4096
+ * output: scaled up by FLOPs to K=4096 they come out ~2.3x slow on the H200).
+ *
+ * For each dtype and M (1: a decode token, 2048: a 1x2048 prefill), K is swept with N fixed at
+ * 4096 and N with K fixed at 4096, over scales 128 (PaLU's per-head ranks 114..128) to 14336
+ * (Llama-3-8B's MLP) and at each scale one value of every alignment class: s (a multiple of 16),
+ * s+1 (odd), s+2, s+4, s+8. 6 scales x 5 offsets x 2 sweeps x 2 M x 2 dtypes = 240 cases, ~120 s.
+ * Not in `all` (see Suite.inAll); docs/results-format.md has the grid.
+ */
+const G5: Suite = {
+  name: "G5",
+  summary: "GEMM shape grid at real-model sizes: F.linear, M=1 and 2048, K (N=4096) and N (K=4096) at 128..14336 in every alignment class",
+  defaults: { dtypes: ["bf16", "fp16"], ms: [1, 2048], scales: [128, 1024, 2048, 4096, 8192, 14336], offsets: [0, 1, 2, 4, 8], fixed: 4096, sweeps: ["k", "n"] },
+  quick: { dtypes: ["bf16"], ms: [1], scales: [256], offsets: [0, 1], sweeps: ["k"] },
+  inAll: false,
+  build(c) {
+    const dims = [...new Set(nums(c, "scales").flatMap((s) => nums(c, "offsets").map((o) => s + o)))].sort((a, b) => a - b);
+    const fixed = num(c, "fixed");
+    const out: CaseInput[] = [];
+    for (const dtype of strs(c, "dtypes").map(dtypeOf)) {
+      for (const m of nums(c, "ms")) {
+        for (const sweep of strs(c, "sweeps")) {
+          if (sweep !== "k" && sweep !== "n") throw new GacError("BAD_SUITE", `G5 sweep '${sweep}' is unknown; known: k, n`);
+          for (const d of dims) out.push(linearCase(m, sweep === "n" ? d : fixed, sweep === "k" ? d : fixed, dtype, sweep));
+        }
+      }
+    }
+    return out;
+  },
+};
+
+export const SUITES: readonly Suite[] = [S1, S2, C21, G3, G4, P1, HET1, DECODE, GQA, G5];
 
 export function suiteNames(): string[] {
   return SUITES.map((s) => s.name);
 }
 
-/** "all" -> every suite; otherwise each name must be known (case-insensitive). */
+/** "all" -> every suite with inAll (all but G5); otherwise each name must be known (case-insensitive). */
 export function resolveSuiteNames(names: string[]): string[] {
   const out: string[] = [];
   for (const n of names) {
     if (n.toLowerCase() === "all") {
-      out.push(...suiteNames());
+      out.push(...SUITES.filter((s) => s.inAll !== false).map((s) => s.name));
       continue;
     }
     const s = SUITES.find((x) => x.name.toLowerCase() === n.toLowerCase());

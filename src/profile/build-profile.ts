@@ -25,6 +25,7 @@ interface Placement {
   shape: Record<string, number>;
   causal?: boolean;
   backend?: string;
+  layout?: "linear";
 }
 
 /** Where a record belongs, or null when it is not a point of any curve. */
@@ -43,11 +44,15 @@ function placeRecord(r: ResultRecord): Placement | null {
     const op: ProfileOp = padTo !== undefined ? "sdpa_padded" : shape.q_len === 1 ? "sdpa_decode" : "sdpa_prefill";
     return { op, dim: headDim, ...(padTo !== undefined ? { paddedDim: padTo } : {}), shape, causal: p.causal === true, backend: String(p.backend ?? "AUTO") };
   }
-  if (p.op === "gemm") {
+  // G3/G4 time torch.matmul(x[m,k], w[k,n]); G5 times F.linear(x[m,k], w[n,k]) as nn.Linear serves
+  // it. cuBLAS runs the two layouts with different kernels, so they are separate series. The
+  // `model` suite's linear records carry no `sweep`: they are calls, not curves.
+  if (p.op === "gemm" || p.op === "linear") {
     const [m, n, k] = [numParam(p, "m"), numParam(p, "n"), numParam(p, "k")];
     if (m === undefined || n === undefined || k === undefined) return null;
-    if (p.sweep === "k") return { op: "gemm_k", dim: k, shape: { m, n } };
-    if (p.sweep === "n") return { op: "gemm_n", dim: n, shape: { m, k } };
+    const layout = p.op === "linear" ? { layout: "linear" as const } : {};
+    if (p.sweep === "k") return { op: "gemm_k", dim: k, shape: { m, n }, ...layout };
+    if (p.sweep === "n") return { op: "gemm_n", dim: n, shape: { m, k }, ...layout };
   }
   return null;
 }
@@ -56,6 +61,7 @@ function seriesKey(op: ProfileOp, dtype: string, pl: Placement): string {
   const parts = [op, `dtype=${dtype}`];
   if (pl.causal !== undefined) parts.push(`causal=${pl.causal}`);
   if (pl.backend !== undefined) parts.push(`backend=${pl.backend}`);
+  if (pl.layout !== undefined) parts.push(`layout=${pl.layout}`);
   for (const k of Object.keys(pl.shape).sort()) parts.push(`${k}=${pl.shape[k]}`);
   return parts.join("/");
 }
@@ -92,6 +98,7 @@ export function buildProfile(records: readonly ResultRecord[], runs: readonly Ru
         op: placement.op, key, dtype,
         ...(placement.causal !== undefined ? { causal: placement.causal } : {}),
         ...(placement.backend !== undefined ? { backend: placement.backend } : {}),
+        ...(placement.layout !== undefined ? { layout: placement.layout } : {}),
         shape: placement.shape, experiments: [], points: [],
       };
       series.set(key, s);

@@ -3,7 +3,9 @@
  * the call's dim (or, failing that, the nearest dim of the same alignment class: a multiple of 16,
  * of 8, of 4, of 2, or odd), and scale its time by the ratio of work between the call and the
  * reference shape: FLOPs for prefill attention and GEMMs, KV-cache bytes for decode attention
- * (memory-bound). Scaling is linear, which holds only near the measured shape: a call whose work
+ * (memory-bound). A GEMM takes the measured shape nearest to it in log space over M, N and K
+ * (predictGemm), so with G5's real-size tables the remaining ratio is small. docs/prediction.md
+ * has the method and its measured accuracy. Scaling is linear, which holds only near the measured shape: a call whose work
  * differs from the reference by more than MAX_WORK_RATIO either way gets no prediction (null)
  * rather than a number nobody measured (a decode GEMM with m=1 is launch- and bandwidth-bound, not
  * 1/4096 of a 4096-row GEMM). The basis says what was done so a reader can judge.
@@ -14,7 +16,8 @@ import type { GpuProfile, ProfileOp, ProfilePoint, ProfileSeries } from "./types
 /**
  * How far (as a work ratio, either way) a call may be from the measured reference shape and still be
  * predicted by linear scaling. 64x covers a 1x2048-token prefill GEMM against the 4096x4096 tables
- * (a 1/8 to 1/64 ratio for Llama-size layers) and refuses m=1 decode GEMMs (ratio ~1/4096).
+ * (a 1/8 to 1/64 ratio for Llama-size layers) and refuses m=1 decode GEMMs against them (ratio
+ * ~1/4096); G5's M=1 tables predict those within a few x.
  */
 export const MAX_WORK_RATIO = 64;
 
@@ -106,33 +109,78 @@ function predictAttention(profile: GpuProfile, call: AttentionCall, dtype: "fp16
 
 type GemmAxis = "k" | "n";
 
-function predictGemm(profile: GpuProfile, call: GemmCall, dtype: "fp16" | "bf16", axis?: GemmAxis): Prediction | null {
-  const seriesFor = (ax: GemmAxis) => {
-    const fixed = ax === "k" ? call.m * call.n : call.m * call.k;
-    return rankSeries(profile, ax === "k" ? "gemm_k" : "gemm_n", dtype, (s) => -Math.abs(Math.log((ax === "k" ? s.shape.m * s.shape.n : s.shape.m * s.shape.k) / fixed)));
-  };
-  const dimOf = (ax: GemmAxis) => (ax === "k" ? call.k : call.n);
-  let axes: GemmAxis[];
-  if (axis) axes = [axis];
-  else {
-    // The swept axis whose table has the call's dim exactly, else the misaligned axis, else K.
-    const exact = (["k", "n"] as const).filter((ax) => seriesFor(ax)[0]?.points.some((p) => p.dim === dimOf(ax)));
-    const misaligned = (["k", "n"] as const).filter((ax) => dimOf(ax) % 8 !== 0);
-    axes = [...exact, ...misaligned, "k", "n"];
-  }
-  for (const ax of axes) {
-    const series = seriesFor(ax)[0];
-    if (!series) continue;
-    const picked = pickPoint(series.points, dimOf(ax));
+interface GemmCandidate {
+  series: ProfileSeries;
+  axis: GemmAxis;
+  point: ProfilePoint;
+  how: string;
+  /** The point's dim is of the call's alignment class (else it is the nearest dim of any class). */
+  sameClass: boolean;
+  /** The measured shape: the series' fixed M and N (or K) with the point's K (or N). */
+  ref: { m: number; n: number; k: number };
+  /** |ln(m/m')| + |ln(n/n')| + |ln(k/k')|: how far the call is from the measured shape. */
+  distance: number;
+  ratio: number;
+}
+
+/** The point for `dim` nearest in log space among the same alignment class, else nearest of any class. */
+function pickGemmPoint(points: readonly ProfilePoint[], dim: number): { point: ProfilePoint; how: string; sameClass: boolean } | null {
+  if (points.length === 0) return null;
+  const exact = points.find((p) => p.dim === dim);
+  if (exact) return { point: exact, how: `dim ${dim} measured`, sameClass: true };
+  const byLogDistance = (a: ProfilePoint, b: ProfilePoint) => Math.abs(Math.log(a.dim / dim)) - Math.abs(Math.log(b.dim / dim)) || a.dim - b.dim;
+  const sameClass = points.filter((p) => alignmentClass(p.dim) === alignmentClass(dim)).sort(byLogDistance);
+  if (sameClass.length > 0) return { point: sameClass[0], how: `nearest dim of the same alignment (${classText(dim)}): ${sameClass[0].dim}`, sameClass: true };
+  const nearest = [...points].sort(byLogDistance)[0];
+  return { point: nearest, how: `no dim of the same alignment (${classText(dim)}); nearest dim ${nearest.dim}`, sameClass: false };
+}
+
+/** Every (series, point) of the swept `axis` that may stand for the call, within MAX_WORK_RATIO. */
+function gemmCandidates(profile: GpuProfile, call: GemmCall, axis: GemmAxis): GemmCandidate[] {
+  const dim = axis === "k" ? call.k : call.n;
+  const out: GemmCandidate[] = [];
+  for (const series of profile.series) {
+    if (series.op !== (axis === "k" ? "gemm_k" : "gemm_n")) continue;
+    const picked = pickGemmPoint(series.points, dim);
     if (!picked) continue;
-    const ref = ax === "k" ? { m: series.shape.m, n: series.shape.n, k: picked.point.dim } : { m: series.shape.m, n: picked.point.dim, k: series.shape.k };
+    const sh = series.shape;
+    const ref = axis === "k" ? { m: sh.m, n: sh.n, k: picked.point.dim } : { m: sh.m, n: picked.point.dim, k: sh.k };
     const ratio = (call.m * call.n * call.k) / (ref.m * ref.n * ref.k);
     if (!withinReach(ratio)) continue;
-    const notes = [picked.how];
+    const distance = Math.abs(Math.log(call.m / ref.m)) + Math.abs(Math.log(call.n / ref.n)) + Math.abs(Math.log(call.k / ref.k));
+    out.push({ series, axis, ...picked, ref, distance, ratio });
+  }
+  return out;
+}
+
+/**
+ * A GEMM is predicted from the measured shape nearest to it: a series of the call's dtype first;
+ * the swept axis is the call's misaligned one (K or N not a multiple of 8, whose penalty only a
+ * sweep over that axis measures) where a series of it reaches the call, else either axis; then a
+ * point of the call's alignment class; then the least log distance over M, N and K, so an M=1
+ * decode call takes an M=1 series and a 2048-row prefill call a 2048-row one; then more points.
+ * The point's time is scaled by the remaining FLOPs ratio.
+ */
+function predictGemm(profile: GpuProfile, call: GemmCall, dtype: "fp16" | "bf16", axis?: GemmAxis): Prediction | null {
+  const misaligned = (["k", "n"] as const).filter((ax) => (ax === "k" ? call.k : call.n) % 8 !== 0);
+  const axisGroups: GemmAxis[][] = axis ? [[axis]] : misaligned.length > 0 ? [misaligned, ["k", "n"]] : [["k", "n"]];
+  for (const axes of axisGroups) {
+    const ranked = axes
+      .flatMap((ax) => gemmCandidates(profile, call, ax))
+      .sort((a, b) =>
+        Number(b.series.dtype === dtype) - Number(a.series.dtype === dtype) ||
+        Number(b.sameClass) - Number(a.sameClass) ||
+        a.distance - b.distance ||
+        b.series.points.length - a.series.points.length);
+    const best = ranked[0];
+    if (!best) continue;
+    const { series, ref, point } = best;
+    const notes = [best.how];
     if (series.dtype !== dtype) notes.push(`${series.dtype} table used for ${dtype}`);
+    const layout = series.layout === "linear" ? " linear" : "";
     return {
-      ms: picked.point.median_ms * ratio,
-      basis: `${sourceText(profile, series)} ${series.op} ${series.dtype} M=${ref.m} N=${ref.n} K=${ref.k}: ${fmt(picked.point.median_ms)} ms (${notes.join("; ")}), scaled by the FLOPs ratio ${ratio.toPrecision(3)}`,
+      ms: point.median_ms * best.ratio,
+      basis: `${sourceText(profile, series)} ${series.op}${layout} ${series.dtype} M=${ref.m} N=${ref.n} K=${ref.k}: ${fmt(point.median_ms)} ms (${notes.join("; ")}), scaled by the FLOPs ratio ${best.ratio.toPrecision(3)}`,
     };
   }
   return null;

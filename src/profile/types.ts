@@ -7,7 +7,8 @@ export const PROFILE_SCHEMA = "gac-profile/1";
 
 /**
  * sdpa_prefill / sdpa_decode: swept head_dim (q_len > 1 / q_len = 1); sdpa_padded: logical head_dim
- * run zero-padded to `padded_dim`; gemm_k: swept K with M, N fixed; gemm_n: swept N with M, K fixed.
+ * run zero-padded to `padded_dim`; gemm_k: swept K with M, N fixed; gemm_n: swept N with M, K fixed
+ * (G3/G4 at M=4096 with K or N 64..160; G5 at M=1 and 2048 with K or N 128..14344).
  */
 export type ProfileOp = "sdpa_prefill" | "sdpa_decode" | "sdpa_padded" | "gemm_k" | "gemm_n";
 
@@ -27,11 +28,16 @@ export interface ProfilePoint {
 
 export interface ProfileSeries {
   op: ProfileOp;
-  /** Unique within the profile: op, dtype, causal, backend and the fixed shape. */
+  /** Unique within the profile: op, dtype, causal, backend, layout and the fixed shape. */
   key: string;
   dtype: "fp16" | "bf16";
   causal?: boolean;
   backend?: string;
+  /**
+   * GEMMs only: "linear" for F.linear(x[m,k], w[n,k]) as nn.Linear serves it (G5); absent for
+   * torch.matmul(x[m,k], w[k,n]) (G3, G4, published tables).
+   */
+  layout?: "linear";
   /** The fixed part of the shape. sdpa: batch, heads, kv_heads, q_len, kv_len; gemm_k: m, n; gemm_n: m, k. */
   shape: Record<string, number>;
   /** The experiments (suites, seed tables) the points come from. */

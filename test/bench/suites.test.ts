@@ -31,12 +31,28 @@ test("the job body carries the worker's parameters and no descriptive ones", () 
   assert.equal(p1?.params.scale, "logical");
 });
 
-test("every suite's default counts match the documented budget of 655 cases", () => {
+test("every suite's default counts match the documented budget of 655 cases for `all`, with G5 left out of it", () => {
   const counts = Object.fromEntries(SUITES.map((s) => [s.name, expandSuite(s.name).length]));
-  assert.deepEqual(counts, { S1: 179, S2: 30, C21: 100, G3: 194, G4: 97, P1: 20, HET1: 3, decode: 12, GQA: 20 });
+  assert.deepEqual(counts, { S1: 179, S2: 30, C21: 100, G3: 194, G4: 97, P1: 20, HET1: 3, decode: 12, GQA: 20, G5: 240 });
   const all = expandSuites(["all"]);
   assert.equal(all.length, 655);
+  assert.ok(!all.some((c) => c.suite === "G5"));
   assert.ok(estimateSeconds(all) < 8 * 60, `estimate ${estimateSeconds(all)} s is over the 8-minute budget`);
+});
+
+test("G5 times F.linear at M=1 and 2048 in bf16 and fp16, sweeping K (N=4096) and N (K=4096) over every alignment class at each scale, in about two minutes", () => {
+  const cases = expandSuite("G5");
+  assert.ok(cases.every((c) => c.job.op === "linear" && c.params.op === "linear" && c.job.params.sweep === undefined));
+  const kSweep = cases.filter((c) => c.params.sweep === "k" && c.params.dtype === "bf16" && c.params.m === 2048);
+  assert.ok(kSweep.every((c) => c.params.n === 4096));
+  assert.deepEqual(kSweep.filter((c) => Number(c.params.k) >= 14336).map((c) => c.params.k), [14336, 14337, 14338, 14340, 14344]);
+  assert.deepEqual(new Set(kSweep.map((c) => Number(c.params.k) % 16)), new Set([0, 1, 2, 4, 8]));
+  const nSweep = cases.filter((c) => c.params.sweep === "n" && c.params.dtype === "fp16" && c.params.m === 1);
+  assert.ok(nSweep.every((c) => c.params.k === 4096) && nSweep.length === 30);
+  assert.deepEqual(nSweep.slice(0, 5).map((c) => c.params.n), [128, 129, 130, 132, 136]);
+  assert.equal(cases.find((c) => c.params.m === 1 && c.params.k === 1024 && c.params.dtype === "bf16" && c.params.sweep === "k")?.case, "G5/dtype=bf16/k=1024/m=1/n=4096/sweep=k");
+  const seconds = estimateSeconds(cases);
+  assert.ok(seconds >= 100 && seconds <= 180, `G5 estimate ${seconds} s is outside 2-3 minutes`);
 });
 
 test("S2 forces five backends on six dims and C21 probes three backends cheaply plus AUTO with kernel profiling", () => {

@@ -10,6 +10,7 @@ import { expandSuite } from "../../src/bench/suites.js";
 import type { ResultRecord, RunInfo } from "../../src/store/types.js";
 import type { AttentionCall, GemmCall } from "../../src/graph/types.js";
 import { GacError } from "../../src/errors.js";
+import { checkPredictions, renderAccuracy } from "../../src/profile/prediction-accuracy.js";
 
 const GPU = "NVIDIA H100 80GB HBM3";
 const run: RunInfo = {
@@ -146,4 +147,78 @@ test("refuses to extrapolate a call more than MAX_WORK_RATIO away from the measu
   assert.equal(predictCall(profile, gemm({ m: 1 })), null);
   assert.equal(predictCall(profile, gemm({ m: 4096 * 1024 })), null);
   assert.equal(MAX_WORK_RATIO, 64);
+});
+
+/** A synthetic H200-like GEMM: 2048 rows at 500 TFLOP/s, one row at 4.8 TB/s of weight reads; 1.5x slower when N or K is not a multiple of 8. */
+function syntheticLinearMs(p: Record<string, unknown>): number {
+  const [m, n, k] = [Number(p.m), Number(p.n), Number(p.k)];
+  const penalty = n % 8 === 0 && k % 8 === 0 ? 1 : 1.5;
+  return penalty * (m === 1 ? (2 * n * k) / 4.8e9 : (2 * m * n * k) / 5e11);
+}
+
+function g5Profile() {
+  const g3run: RunInfo = { ...run, run_id: "all-run" };
+  const g5run: RunInfo = { ...run, run_id: "g5-run", suites: ["G5"] };
+  // As `gac profile results/<all> results/<G5>` loads them: the first run's records, then the second's.
+  const records = [...recordFor("G3", () => true, () => 0.02), ...recordFor("G5", () => true, syntheticLinearMs)];
+  return buildProfile(records, [g3run, g5run]);
+}
+
+test("G5 records become linear-layout gemm_k and gemm_n series per dtype, M and fixed dim, beside G3's matmul series", () => {
+  const profile = g5Profile();
+  assert.deepEqual(profile.source_runs, ["all-run", "g5-run"]);
+  const g5 = profile.series.filter((s) => s.layout === "linear");
+  assert.deepEqual(g5.map((s) => s.key).sort(), [
+    "gemm_k/dtype=bf16/layout=linear/m=1/n=4096", "gemm_k/dtype=bf16/layout=linear/m=2048/n=4096",
+    "gemm_k/dtype=fp16/layout=linear/m=1/n=4096", "gemm_k/dtype=fp16/layout=linear/m=2048/n=4096",
+    "gemm_n/dtype=bf16/layout=linear/k=4096/m=1", "gemm_n/dtype=bf16/layout=linear/k=4096/m=2048",
+    "gemm_n/dtype=fp16/layout=linear/k=4096/m=1", "gemm_n/dtype=fp16/layout=linear/k=4096/m=2048",
+  ]);
+  assert.ok(g5.every((s) => s.points.length === 30 && s.experiments.join() === "G5"));
+  assert.deepEqual(profile.series.filter((s) => s.op === "gemm_k" && s.layout === undefined).map((s) => s.shape.m), [4096, 8192]);
+});
+
+test("a GEMM is predicted from the nearest G5 series in M and the fixed dim and the nearest K of its alignment class, so m=1 decode calls are predicted", () => {
+  const profile = g5Profile();
+  // SVD-LLM's q_v_proj in decode: N=1638 (2 mod 4) is the misaligned axis; 2050 is the nearest N of its class.
+  const decode = predictCall(profile, gemm({ m: 1, n: 1638, k: 4096, dtype: "BF16", phase: "decode" }));
+  assert.match(decode!.basis, /gemm_n linear bf16 M=1 N=2050 K=4096: .* \(nearest dim of the same alignment \(multiple of 2\): 2050\), scaled by the FLOPs ratio 0\.799/);
+  assert.ok(Math.abs(decode!.ms - syntheticLinearMs({ m: 1, n: 1638, k: 4096 })) < 1e-12);
+  // A measured shape is its own prediction; prefill picks the M=2048 series, fp16 its fp16 twin.
+  const mlp = predictCall(profile, gemm({ m: 2048, n: 4096, k: 14336, dtype: "BF16" }));
+  assert.match(mlp!.basis, /gemm_k linear bf16 M=2048 N=4096 K=14336: .* \(dim 14336 measured\), scaled by the FLOPs ratio 1\.00/);
+  const fp16 = predictCall(profile, gemm({ m: 2048, n: 6857, k: 4096, dtype: "F16" }));
+  assert.match(fp16!.basis, /gemm_n linear fp16 M=2048 N=8193 K=4096/);
+  assert.ok(Math.abs(fp16!.ms - syntheticLinearMs({ m: 2048, n: 6857, k: 4096 })) < 1e-9);
+  // lm_head in decode: aligned, 128256 wide, scaled from the widest M=1 point (ratio 8.9, within reach).
+  const lmHead = predictCall(profile, gemm({ m: 1, n: 128256, k: 4096, dtype: "BF16", phase: "decode" }));
+  assert.match(lmHead!.basis, /gemm_n linear bf16 M=1 N=14336 K=4096/);
+  // Without G5, the same m=1 call is refused: G3's 4096-row tables are 1/4096 of the work away.
+  const g3Only = buildProfile(recordFor("G3", () => true, () => 0.02), [run]);
+  assert.equal(predictCall(g3Only, gemm({ m: 1, n: 1638, k: 4096, dtype: "BF16" })), null);
+});
+
+test("predicted repair speedups and per-call errors against model-suite measurements", () => {
+  const profile = g5Profile();
+  const rec = (variant: string, phase: string, m: number, k: number, count: number) => {
+    const params = { op: "linear", m, n: 4096, k, dtype: "bf16", model: "m", variant, phase, count, variant_calls: 4 };
+    return { suite: "model", case: `model/${variant}/${phase}/${k}`, params, gpu: GPU, stats: { median_ms: syntheticLinearMs(params) } };
+  };
+  const records = [
+    rec("unrepaired", "prefill", 2048, 1843, 2), rec("unrepaired", "decode", 1, 1843, 2),
+    rec("MINIMAL", "prefill", 2048, 1848, 2), rec("MINIMAL", "decode", 1, 1848, 2),
+  ];
+  const report = checkPredictions(profile, records);
+  assert.deepEqual(report.groups.map((g) => [g.group, g.calls, g.predicted]), [["linear decode m=1", 2, 2], ["linear prefill m>1", 2, 2]]);
+  assert.ok(report.groups.every((g) => Math.abs(g.median_abs_log2 ?? 1) < 1e-9));
+  const [s] = report.speedups;
+  const expected = 100 * ((1.5 * 1843) / 1848 - 1);
+  assert.equal(s.strategy, "MINIMAL");
+  assert.equal(s.predicted_calls, 4);
+  for (const key of ["total", "prefill", "decode"] as const) {
+    assert.ok(Math.abs(s.measured[key]! - expected) < 1e-9 && Math.abs(s.predicted[key]! - expected) < 1e-9, key);
+  }
+  const text = renderAccuracy(report, "synthetic");
+  assert.match(text, /^linear decode m=1 +2 +2 +1\.00x +1\.00x +1\.00x$/m);
+  assert.match(text, /^m +MINIMAL +\+49\.6% +\+49\.6% +\+49\.6% +\+49\.6% +\+49\.6% +\+49\.6% +4\/4$/m);
 });
