@@ -53,7 +53,7 @@ function signedPct(v: number): string {
 function profileLines(p: ScanProfile | null, gpuName: string): string[] {
   if (p === null) return [`Profile: no measured profile for ${gpuName}; run \`gac bench\` and \`gac profile\` on it, or pass --profile <file>`];
   const runs = p.runs.slice(0, RUNS_SHOWN).join(", ") + (p.runs.length > RUNS_SHOWN ? `, +${p.runs.length - RUNS_SHOWN} more` : "");
-  const what = p.source === "measured" ? `measured on ${p.gpu} (run ${runs})` : `published numbers for ${p.gpu}, not measured by gac (tables ${runs})`;
+  const what = p.source === "measured" ? `measured on ${p.gpu} (${p.runs.length === 1 ? "run" : "runs"} ${runs})` : `published numbers for ${p.gpu}, not measured by gac (tables ${runs})`;
   return [`Profile: ${what}; ${p.path}`, ...p.notes.map((n) => `  note: ${n}`)];
 }
 

@@ -54,11 +54,9 @@ test("with the measured H200 profile, padding the direct-SVD fixture's head_dim 
     // Fixtures are written as F32: the scan predicts them as F16 serving.
     const svd = await scanCheckpoint((await generateFixture("llama-direct-svd", join(root, "svd"))).dir, { gpu: "sm90", gpuName: "h200", profile: profile ?? undefined, gacVersion: "test" });
     assert.equal(svd.model.serving_dtype, "F16");
-    // Prefill calls are within reach of the profile's reference shapes; m=1 decode GEMMs are not (no extrapolation).
+    // With the G5 shape grid (m=1 and m=2048 GEMMs) in the profile, every call of the fixture is within reach, decode GEMMs included.
     const decodeGemms = svd.calls.filter((c) => c.kind === "gemm" && c.phase === "decode");
-    assert.ok(decodeGemms.length > 0 && decodeGemms.every((c) => c.predicted_ms === null));
-    const prefillLayerCalls = svd.calls.filter((c) => c.phase === "prefill" && c.layer >= 0);
-    assert.ok(prefillLayerCalls.length > 0 && prefillLayerCalls.every((c) => typeof c.predicted_ms === "number"));
+    assert.ok(decodeGemms.length > 0 && decodeGemms.every((c) => typeof c.predicted_ms === "number"));
     assert.equal(svd.summary.predicted_calls, svd.calls.filter((c) => c.predicted_ms !== null).length);
     assert.ok((svd.strategies.MINIMAL.predicted_speedup_pct ?? 0) > 0, `MINIMAL ${svd.strategies.MINIMAL.predicted_speedup_pct}`);
     assert.ok((svd.strategies.MINIMAL.predicted_ms ?? Infinity) < (svd.summary.predicted_ms ?? 0));

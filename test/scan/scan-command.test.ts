@@ -54,8 +54,8 @@ test("gac scan --gpu h200 predicts from the measured H200 profile: per collapsed
     const t = io.stdout;
     assert.match(t, /^Model: .*, F32 \(judged and predicted as F16 serving\)$/m);
     assert.match(t, /^Runtime: pytorch-sdpa on h200 \(sm90\);/m);
-    assert.match(t, /^Profile: measured on NVIDIA H200 \(run 20261121T051256Z-all\); .*profiles\/nvidia-h200\.json$/m);
-    assert.match(t, /^Predicted: [\d.]+ ms per forward pass unrepaired \(prefill [\d.]+ ms \+ one decode step [\d.]+ ms; \d+ of \d+ calls\)/m);
+    assert.match(t, /^Profile: measured on NVIDIA H200 \(runs 20261121T051256Z-all, 20261121T061620Z-G5\); .*profiles\/nvidia-h200\.json$/m);
+    assert.match(t, /^Predicted: [\d.]+ ms per forward pass unrepaired \(prefill [\d.]+ ms \+ one decode step [\d.]+ ms; (every call|\d+ of \d+ calls)\)/m);
     assert.match(t, /^ {6}time: {3}[\d.]+ ms each, [\d.]+ ms for 2 \(predicted\)$/m);
     assert.match(t, /^ {2}strategy .* predicted ms {2}speedup$/m);
     assert.match(t, /^ {2}MINIMAL .* [\d.]+ {3}\+\d+\.\d%$/m);
@@ -73,7 +73,7 @@ test("gac scan --gpu h200 predicts from the measured H200 profile: per collapsed
 
     const h100 = captureIO(root);
     await runCli(["scan", "svd", "--gpu", "h100"], h100);
-    assert.match(h100.stdout, /^Profile: measured on NVIDIA H100 80GB HBM3 \(run 20261121T054358Z-all\); .*profiles\/nvidia-h100-80gb-hbm3\.json$/m);
+    assert.match(h100.stdout, /^Profile: measured on NVIDIA H100 80GB HBM3 \(runs 20261121T054358Z-all, 20261121T061757Z-G5\); .*profiles\/nvidia-h100-80gb-hbm3\.json$/m);
 
     const b200 = captureIO(root);
     await runCli(["scan", "svd", "--gpu", "b200"], b200);
