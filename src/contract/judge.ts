@@ -70,7 +70,8 @@ function walk<C extends KernelCall>(backends: readonly Backend<C>[], call: C, gp
 
 function pick<C>(backends: readonly Backend<C>[], name: string | undefined, runtime: RuntimeId): readonly Backend<C>[] {
   if (name === undefined) return backends;
-  const chosen = backends.filter((b) => b.name.toLowerCase() === name.toLowerCase());
+  const key = name.toLowerCase();
+  const chosen = backends.filter((b) => [b.name, ...(b.aliases ?? [])].some((n) => n.toLowerCase() === key));
   if (chosen.length === 0) {
     throw new GacError("UNSUPPORTED", `backend '${name}' is not one ${runtime} tries for this call; it tries: ${backends.map((b) => b.name).join(", ")}`);
   }

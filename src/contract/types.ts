@@ -42,6 +42,11 @@ export interface Cost {
  */
 export interface Backend<C> {
   name: string;
+  /**
+   * Other names the runtime's own switch uses for this backend, accepted by judgeCall's
+   * opts.backend (PyTorch's SDPBackend.EFFICIENT_ATTENTION for "mem-efficient").
+   */
+  aliases?: readonly string[];
   /** File and function the rule is read from. */
   source: string;
   accepts(call: C, gpu: GpuId): Rejection | null;

@@ -147,3 +147,13 @@ test("runtime names parse and unknown ones list the valid ids", () => {
   assert.equal(parseRuntime("vLLM"), "vllm");
   assert.throws(() => parseRuntime("onnx"), (e: unknown) => e instanceof GacError && e.code === "UNKNOWN_RUNTIME" && /tensorrt-llm/.test(e.message));
 });
+
+test("PyTorch's SDPBackend names force a backend: EFFICIENT_ATTENTION is mem-efficient, and an unknown name lists the contract's", () => {
+  assert.equal(judgeCall(attention(107), "pytorch-sdpa", "sm90", { backend: "EFFICIENT_ATTENTION" }).verdict, "refused");
+  assert.equal(judgeCall(attention(112), "pytorch-sdpa", "sm90", { backend: "EFFICIENT_ATTENTION" }).kernel, "mem-efficient (CUTLASS fMHA)");
+  assert.equal(judgeCall(attention(112), "pytorch-sdpa", "sm90", { backend: "FLASH_ATTENTION" }).kernel, "FA2 hdim128 template");
+  assert.throws(
+    () => judgeCall(attention(112), "pytorch-sdpa", "sm90", { backend: "FLEX" }),
+    (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED" && /cuDNN, flash, mem-efficient, math/.test(e.message),
+  );
+});
