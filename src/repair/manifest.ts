@@ -10,6 +10,7 @@ import type { DimChange, Refusal, Strategy } from "../plan/types.js";
 import type { ConfigFieldChange } from "./config-update.js";
 import type { FileDigest, OutputFile } from "./stream-shard.js";
 import type { ScaleMode, TensorEdit } from "./tensor-edits.js";
+import type { PriorRepair } from "../verify/repair-manifest.js";
 
 export const REPAIR_MANIFEST_FILE = "gac-repair.json";
 export const MANIFEST_FORMAT = 1;
@@ -39,8 +40,8 @@ export interface RepairManifest {
   logical: {
     /** Original head_dim when it changed (q/k/v heads hold zeros beyond it). */
     head_dim?: number;
-    /** Logical mode only: the softmax scale a runtime must pass (d^-0.5). */
-    attention_scale?: number;
+    /** Logical mode only: the softmax scale a runtime must pass (d^-0.5 of the ORIGINAL head_dim, through repeated repairs). */
+    attention_scale?: number | number[];
     /** Every changed dim's original size, by change id. */
     dims: Record<string, number>;
   };
@@ -55,11 +56,21 @@ export function manifestTensorEdits(edits: readonly TensorEdit[]): ManifestTenso
   return edits.map((e) => ({ tensor: e.tensor, from: e.from, to: e.to, ...(e.scale !== undefined ? { scale: e.scale } : {}), reasons: e.reasons }));
 }
 
-export function logicalDims(changes: readonly DimChange[], scaleMode: ScaleMode): RepairManifest["logical"] {
+/**
+ * The manifest's `logical` record. `prior` is the input's own manifest when the input is a gac
+ * output: the original head_dim, scale and sizes come from it, because a second pass only sees the
+ * first pass's padded sizes (padding 12 -> 16, then 16 -> 32 in logical mode must still record
+ * 12^-0.5, not 16^-0.5).
+ */
+export function logicalDims(changes: readonly DimChange[], scaleMode: ScaleMode, prior?: PriorRepair): RepairManifest["logical"] {
   const headDim = changes.find((c) => c.site.kind === "head_dim");
+  const originalHeadDim = prior?.headDim ?? headDim?.from;
+  // A logical-mode input's scale holds for any zero padding after it; a fold-mode input's model is
+  // right under its own head_dim^-0.5, which is what a new logical head_dim change must record.
+  const attentionScale = prior?.attentionScale ?? (headDim && scaleMode === "logical" ? headDim.from ** -0.5 : undefined);
   return {
-    ...(headDim ? { head_dim: headDim.from } : {}),
-    ...(headDim && scaleMode === "logical" ? { attention_scale: headDim.from ** -0.5 } : {}),
-    dims: Object.fromEntries(changes.map((c) => [c.id, c.from])),
+    ...(originalHeadDim !== undefined ? { head_dim: originalHeadDim } : {}),
+    ...(attentionScale !== undefined ? { attention_scale: attentionScale } : {}),
+    dims: { ...Object.fromEntries(changes.map((c) => [c.id, c.from])), ...prior?.dims },
   };
 }

@@ -31,6 +31,7 @@ import { DEFAULT_CHUNK_BYTES, OUTPUT_POOL_BLOCKS, POOL_BLOCKS, repairedFileSize,
 import { BlockPool, HashWorker } from "./hash-worker.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
+import { readPriorRepair, type PriorRepair } from "../verify/repair-manifest.js";
 
 export interface RepairOptions {
   strategy: Strategy;
@@ -62,6 +63,8 @@ export interface RepairProposal {
   changes: DimChange[];
   /** Plan refusals plus planned changes repair cannot make exactly. */
   skipped: Refusal[];
+  /** The input's own gac-repair.json when it is a gac output (its original sizes and scale carry over). */
+  prior?: PriorRepair;
   edits: TensorEdit[];
   config: { value: Record<string, unknown>; changed: ConfigFieldChange[] };
   /** Total bytes of the input's safetensors files and of the output's. */
@@ -105,6 +108,15 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   const ckpt = await openCheckpoint(inDir);
   const spec = loadModelSpec(ckpt);
   const scaleMode = opts.scaleMode ?? "fold";
+  const prior = await readPriorRepair(ckpt.dir);
+  if (prior?.attentionScale !== undefined && scaleMode === "fold") {
+    // Its runtime passes d^-0.5 of the original head_dim; a stock loader of the output would use
+    // the padded head_dim's, and no fold of this pass can make up for the first pass's missing one.
+    throw new GacError(
+      "UNSUPPORTED",
+      `${ckpt.dir} is a logical-scale gac repair (its runtime must pass attention_scale ${JSON.stringify(prior.attentionScale)}); repair it again with --scale logical, or repair the original checkpoint in fold mode`,
+    );
+  }
   const plan = planRepair(spec, opts.strategy);
   const screened = screenChanges(spec, plan.changes, scaleMode);
   const skipped = [...plan.refusals, ...screened.refusals];
@@ -128,6 +140,7 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
     scaleMode,
     changes: screened.accepted,
     skipped,
+    ...(prior !== undefined ? { prior } : {}),
     edits,
     config: { value: config.config, changed: config.changed },
     bytesIn: ckpt.files.reduce((a, f) => a + f.size, 0),
@@ -268,7 +281,7 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
         skipped: proposal.skipped,
         tensors: manifestTensorEdits(edits),
         config: proposal.config.changed,
-        logical: logicalDims(proposal.changes, scaleMode),
+        logical: logicalDims(proposal.changes, scaleMode, proposal.prior),
         overhead: {
           paramsBefore: plan.paramsBefore,
           paramsAfter: plan.paramsBefore + edits.reduce((a, e) => a + elements(e.to) - elements(e.from), 0),

@@ -29,6 +29,7 @@ export interface LayerDiff {
 export interface LayerwiseOptions {
   seed: number;
   tokens: number;
+  originalForward?: ForwardOptions;
   repairedForward?: ForwardOptions;
   /** Called after each layer (progress). */
   onLayer?: (d: LayerDiff, of: number) => void;
@@ -59,7 +60,7 @@ export async function verifyLayerwise(original: ModelHandle, repaired: ModelHand
   for (let i = 0; i < a.numLayers; i++) {
     // A different seed per layer, so no layer is checked only on the inputs another saw.
     const hidden = randomNormals(opts.seed + i, opts.tokens * a.hiddenSize);
-    const x = await contribution(original, i, hidden, opts.tokens);
+    const x = await contribution(original, i, hidden, opts.tokens, opts.originalForward);
     const y = await contribution(repaired, i, hidden, opts.tokens, opts.repairedForward);
     const d = { layer: i, stats: diffStats(x, y, opts.tokens) };
     diffs.push(d);

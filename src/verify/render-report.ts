@@ -14,13 +14,16 @@ function modelLine(label: string, m: ModelSummary): string {
   return `${label.padEnd(13)} ${m.dir} (${m.modelType}, ${m.family}, ${m.dtype}, ${formatCount(m.params)} params, head_dim ${m.headDim})`;
 }
 
+function scaleValue(v: number | number[]): string {
+  return typeof v === "number" ? sci(v) : `per layer [${v.map(sci).join(", ")}]`;
+}
+
 function scaleLine(r: VerifyReport): string {
   const s = r.scale;
   if (s.mode === null) return "no gac-repair.json: both models use head_dim^-0.5";
   if (s.mode === "fold") return `fold (${s.manifest}): sqrt(D/d) folded into q_proj, head_dim^-0.5 on both sides`;
   if (s.attentionScale === undefined) return `logical (${s.manifest}): no scale recorded, head_dim^-0.5`;
-  const v = typeof s.attentionScale === "number" ? sci(s.attentionScale) : `per layer [${s.attentionScale.map(sci).join(", ")}]`;
-  return `logical (${s.manifest}): repaired model uses attention scale ${v}`;
+  return `logical (${s.manifest}): repaired model uses attention scale ${scaleValue(s.attentionScale)}`;
 }
 
 /** The one-line figures, shared by the report and the VERIFY_FAILED message. */
@@ -37,6 +40,10 @@ export function renderVerifyReport(r: VerifyReport): string {
     `${"compared".padEnd(13)} ${what}`,
     `${"scale".padEnd(13)} ${scaleLine(r)}`,
   ];
+  // The original is itself a logical-mode gac output: it runs with its own recorded scale.
+  if (r.originalScale?.attentionScale !== undefined) {
+    lines.push(`${"".padEnd(13)} original is a logical repair (${r.originalScale.manifest}): it uses attention scale ${scaleValue(r.originalScale.attentionScale)}`);
+  }
   if (r.layers) {
     lines.push("", `  ${"layer".padEnd(6)} ${"max rel diff".padStart(12)} ${"max |diff|".padStart(12)} ${"mean |diff|".padStart(12)}`);
     for (const l of r.layers) {

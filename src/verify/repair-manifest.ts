@@ -45,20 +45,54 @@ export function repairScaleFromManifest(manifest: unknown, path: string): Repair
   return { manifest: path, mode, attentionScale: scale };
 }
 
-export async function readRepairScale(dir: string): Promise<RepairScale> {
+/**
+ * What a gac output hands on when it is repaired again: the scale handling (a logical-mode input's
+ * runtime must keep passing the ORIGINAL d^-0.5, whatever later passes pad) and the original sizes.
+ */
+export interface PriorRepair extends RepairScale {
+  /** The original head_dim (`logical.head_dim`), when an earlier pass changed it. */
+  headDim?: number;
+  /** Every dim an earlier pass changed, with its original size (`logical.dims`). */
+  dims: Record<string, number>;
+}
+
+/** Reads a prior repair from a parsed manifest (pure; exported for tests). */
+export function priorRepairFromManifest(manifest: unknown, path: string): PriorRepair {
+  const scale = repairScaleFromManifest(manifest, path);
+  const logical = isRecord(manifest) && isRecord(manifest.logical) ? manifest.logical : {};
+  const headDim = logical.head_dim;
+  if (headDim !== undefined && !(typeof headDim === "number" && Number.isSafeInteger(headDim) && headDim > 0)) {
+    throw new GacError("BAD_MANIFEST", `${path} logical.head_dim is ${JSON.stringify(headDim)}; expected a positive integer`);
+  }
+  const dims: Record<string, number> = {};
+  if (isRecord(logical.dims)) for (const [id, v] of Object.entries(logical.dims)) if (typeof v === "number") dims[id] = v;
+  return { ...scale, ...(headDim !== undefined ? { headDim } : {}), dims };
+}
+
+/** The parsed manifest of `dir`, or undefined when it has none. */
+async function readManifestJson(dir: string): Promise<{ path: string; parsed: unknown } | undefined> {
   const path = join(dir, REPAIR_MANIFEST_FILE);
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { manifest: null, mode: null };
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    return { path, parsed: JSON.parse(text) };
   } catch (e) {
     throw new GacError("BAD_MANIFEST", `${path} is not valid JSON: ${(e as Error).message}`);
   }
-  return repairScaleFromManifest(parsed, path);
+}
+
+export async function readRepairScale(dir: string): Promise<RepairScale> {
+  const m = await readManifestJson(dir);
+  return m === undefined ? { manifest: null, mode: null } : repairScaleFromManifest(m.parsed, m.path);
+}
+
+/** The prior repair of a checkpoint directory that is itself a gac output, or undefined. */
+export async function readPriorRepair(dir: string): Promise<PriorRepair | undefined> {
+  const m = await readManifestJson(dir);
+  return m === undefined ? undefined : priorRepairFromManifest(m.parsed, m.path);
 }

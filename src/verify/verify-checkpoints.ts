@@ -3,7 +3,9 @@
  * float64 reference forward on the same seeded random token ids and their logits are compared
  * (compare.ts defines the figures). Models above LAYERWISE_PARAM_THRESHOLD parameters are compared
  * layer by layer instead (layerwise.ts). The scale handling is read from the repaired directory's
- * gac-repair.json: in "logical" mode the recorded attention scale replaces head_dim^-0.5.
+ * gac-repair.json: in "logical" mode the recorded attention scale replaces head_dim^-0.5. An original
+ * that is itself a logical-mode gac output (a second repair pass checked on its own) runs with its
+ * own manifest's scale likewise, or it would not compute the model it stands for.
  */
 import type { Dtype } from "../checkpoint/types.js";
 import type { Family } from "../model/types.js";
@@ -48,6 +50,8 @@ export interface VerifyReport {
   /** "logits": whole forward on token ids; "layerwise": each decoder layer on random hidden states. */
   mode: "logits" | "layerwise";
   scale: RepairScale;
+  /** Present when the original is itself a logical-mode gac output whose recorded scale it runs with. */
+  originalScale?: RepairScale;
   seed: number;
   tokens: number;
   tolerance: number;
@@ -85,23 +89,26 @@ export async function verifyCheckpoints(originalDir: string, repairedDir: string
   const original = await openModel(originalDir);
   const repaired = await openModel(repairedDir);
   const scale = await readRepairScale(repaired.dir);
+  const originalScale = await readRepairScale(original.dir);
   if (original.spec.vocabSize !== repaired.spec.vocabSize) {
     throw new GacError("VERIFY_FAILED", `vocabularies differ (${original.spec.vocabSize} vs ${repaired.spec.vocabSize}): repair never changes the vocabulary`);
   }
   const tol = defaultTolerance(coarserDtype(original.spec.dtype, repaired.spec.dtype), scale.mode);
   const tolerance = opts.tolerance ?? tol.value;
   const toleranceReason = opts.tolerance === undefined ? tol.reason : "given with --tolerance";
-  const repairedForward: ForwardOptions = scale.attentionScale === undefined ? {} : { attentionScale: scale.attentionScale };
+  const forwardOf = (s: RepairScale): ForwardOptions => (s.attentionScale === undefined ? {} : { attentionScale: s.attentionScale });
+  const repairedForward = forwardOf(scale);
+  const originalForward = forwardOf(originalScale);
   const layerwise = useLayerwise(opts.layerwise === true, Math.max(original.params, repaired.params));
 
   let stats: DiffStats;
   let layers: LayerDiff[] | undefined;
   if (layerwise) {
-    layers = await verifyLayerwise(original, repaired, { seed, tokens, repairedForward, onLayer: opts.onLayer });
+    layers = await verifyLayerwise(original, repaired, { seed, tokens, originalForward, repairedForward, onLayer: opts.onLayer });
     stats = combineDiffStats(layers.map((l) => l.stats));
   } else {
     const ids = randomTokenIds(seed, tokens, original.spec.vocabSize);
-    const a = await logitsOf(original, ids);
+    const a = await logitsOf(original, ids, originalForward);
     const b = await logitsOf(repaired, ids, repairedForward);
     stats = diffStats(a, b, tokens);
   }
@@ -110,6 +117,7 @@ export async function verifyCheckpoints(originalDir: string, repairedDir: string
     repaired: summary(repaired),
     mode: layerwise ? "layerwise" : "logits",
     scale,
+    ...(originalScale.attentionScale !== undefined ? { originalScale } : {}),
     seed,
     tokens,
     tolerance,
