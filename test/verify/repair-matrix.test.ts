@@ -325,7 +325,7 @@ for (const [dtype, scaleMode] of [["F64", "fold"], ["F32", "logical"]] as const)
 for (const dtype of ["BF16", "F16"] as const) {
   for (const scaleMode of ["logical", "fold"] as const) {
     test(`${dtype}, sharded every ~3 kB and streamed in 100-byte blocks (rows of 26 and 74 bytes): ${scaleMode} mode gives the original bytes plus zeros${scaleMode === "fold" ? " (q factors x sqrt(D/d), rounded once)" : ""}`, async () => {
-      // ASVD ranks 13 (26-byte BLinear... ALinear rows) and head_dim 12 -> 16; rows never line up with 100.
+      // q ALinear rows are 13 values (26 bytes), down BLinear rows 37 (74): no row lines up with 100.
       const spec = lowRank("asvd", 12, 37, true);
       const r = await repairAndVerify(spec, { dtype, scaleMode, maxShardBytes: 3000, chunkBytes: 100 });
       const out = await openCheckpoint(r.output);
