@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { GacError, isGacError } from "../errors.js";
-import { openAppender, readRun, writeRunInfo, type ResultsAppender } from "../store/results-store.js";
+import { assertNotArchived, openAppender, readRun, writeRunInfo, type ResultsAppender } from "../store/results-store.js";
 import type { ResultRecord, RunInfo, TruncatedTail } from "../store/types.js";
 import type { CapabilityOk } from "./protocol.js";
 import { estimateSeconds, type BenchCase } from "./suites.js";
@@ -89,6 +89,8 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
     failed: [], cancelled: false, truncated: [...before.truncated], records,
   };
   if (pending.length === 0) return summary;
+  // Before any worker starts or run.json gains a resume: an archived run is read-only.
+  await assertNotArchived(options.outDir);
 
   // Round-robin over the GPUs, skipping GPUs that would get nothing.
   const shards = options.gpus.map((gpu, i) => ({ gpu, cases: pending.filter((_, j) => j % options.gpus.length === i) })).filter((s) => s.cases.length > 0);

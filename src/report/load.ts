@@ -1,6 +1,6 @@
 /**
  * Reading report inputs. Three kinds, told apart by content, never by file name alone:
- *   - a bench run directory (run.json and/or results*.jsonl), or a parent holding such directories;
+ *   - a bench run directory (run.json and/or results*.jsonl, plain or archived .jsonl.gz), or a parent holding such directories;
  *   - a scan document (`gac scan --json`): has `dims` and `calls`;
  *   - a repair manifest (gac-repair.json): has `strategy` and `edits` or `changes`;
  *   - a published GPU profile (profiles/a100-published.json): its points join the measured ones.
@@ -9,7 +9,7 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { GacError } from "../errors.js";
-import { decodeJsonLines, isResultsFileName } from "../store/results-store.js";
+import { decodeJsonLines, readResultsText, resultsFiles } from "../store/results-store.js";
 import { isProfileDoc, profileToRun } from "./profile-input.js";
 import type { BenchRecord, BenchRun, Environment, RepairManifest, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
 
@@ -208,7 +208,7 @@ async function isDir(p: string): Promise<boolean> {
 
 async function readRunDir(dir: string, notes: string[]): Promise<BenchRun | undefined> {
   const names = await readdir(dir);
-  const jsonl = names.filter(isResultsFileName).sort();
+  const jsonl = await resultsFiles(dir);
   const hasRunJson = names.includes("run.json");
   if (!hasRunJson && jsonl.length === 0) return undefined;
   let runId = basename(dir);
@@ -221,7 +221,7 @@ async function readRunDir(dir: string, notes: string[]): Promise<BenchRun | unde
     notes.push(`${dir}: no run.json, so its environment is unknown`);
   }
   const records: BenchRecord[] = [];
-  for (const f of jsonl) records.push(...parseResultsJsonl(await readFile(join(dir, f), "utf8"), join(dir, f), notes));
+  for (const f of jsonl) records.push(...parseResultsJsonl(await readResultsText(f), f, notes));
   if (env.gpu === "unknown GPU") env = { ...env, gpu: records.find((r) => r.gpu)?.gpu ?? env.gpu };
   return { runId, dir, env, records };
 }

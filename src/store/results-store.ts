@@ -1,24 +1,45 @@
 /**
  * The results store: `<dir>/run.json` and append-only `<dir>/results*.jsonl`.
  *
+ * A finished run may be archived as `results*.jsonl.gz` (`gzip -9`, docs/results-format.md): readers
+ * inflate it and see the same lines; the appender refuses an archived run, so resuming one never
+ * re-measures its cases into a plain file beside the archive.
+ *
  * A line is appended only after its case finished, with one write of the whole line, so a killed
  * run leaves at most one unfinished last line. Readers ignore that line and report it; the appender
  * cuts it off before writing, so the next line starts clean. Shards (one file per GPU, or run
  * directories from several machines) merge by concatenation; a (run, case) pair seen twice keeps
  * its first record.
  */
+import { createReadStream } from "node:fs";
 import { open, readFile, readdir, rename, truncate, writeFile, mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { constants as bufferConstants } from "node:buffer";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
 import { GacError } from "../errors.js";
 import { pathExists } from "../util/fs.js";
 import type { LoadedRecord, ResultRecord, RunInfo, TruncatedTail } from "./types.js";
 
 export const RUN_FILE = "run.json";
-const RESULTS_FILE = /^results.*\.jsonl$/;
+const RESULTS_FILE = /^results.*\.jsonl(\.gz)?$/;
+const ARCHIVED_SUFFIX = ".gz";
+/** The longest string V8 can build (~512 MiB of text): an archive inflating past it cannot be decoded whole. */
+const MAX_RESULTS_TEXT_BYTES = bufferConstants.MAX_STRING_LENGTH;
 
-/** Whether a file name is one of a run directory's results*.jsonl. */
+/** Whether a file name is one of a run directory's results*.jsonl, plain or archived (.jsonl.gz). */
 export function isResultsFileName(name: string): boolean {
   return RESULTS_FILE.test(name);
+}
+
+/** Whether a results file name is an archived (gzip-compressed) one. */
+export function isArchivedResultsFileName(name: string): boolean {
+  return isResultsFileName(name) && name.endsWith(ARCHIVED_SUFFIX);
+}
+
+/** results-gpu0.jsonl.gz -> results-gpu0.jsonl; a plain name is its own. */
+function plainResultsName(name: string): string {
+  return name.endsWith(ARCHIVED_SUFFIX) ? name.slice(0, -ARCHIVED_SUFFIX.length) : name;
 }
 
 /** The results file of one GPU's worker. */
@@ -130,10 +151,54 @@ export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
   await rename(tmp, path);
 }
 
-/** The results*.jsonl files of a run directory, sorted. */
+/**
+ * The results files of a run directory (results*.jsonl and archived results*.jsonl.gz), in the order
+ * of their plain names, so an archived run reads in the same order as before. A file present both
+ * plain and archived is an error: reading both would count every case twice.
+ */
 export async function resultsFiles(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter(isResultsFileName).sort().map((n) => join(dir, n));
+  const names = (await readdir(dir).catch(() => [] as string[])).filter(isResultsFileName);
+  const byPlainName = new Map<string, string>();
+  for (const name of names) {
+    const plain = plainResultsName(name);
+    if (byPlainName.has(plain)) throw new GacError("BAD_RESULTS", `${dir}: both ${plain} and ${plain}${ARCHIVED_SUFFIX} exist; keep one (reading both would count every case twice)`);
+    byPlainName.set(plain, name);
+  }
+  return [...byPlainName.keys()].sort().map((plain) => join(dir, byPlainName.get(plain) ?? plain));
+}
+
+/**
+ * The text of one results file; an archived one (.jsonl.gz) is inflated as a stream, so neither the
+ * compressed bytes nor a second copy of the text is held whole. A damaged archive is one BAD_RESULTS
+ * line naming the file.
+ */
+export async function readResultsText(file: string): Promise<string> {
+  if (!file.endsWith(ARCHIVED_SUFFIX)) return readFile(file, "utf8");
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    await pipeline(createReadStream(file), createGunzip(), async (inflated: AsyncIterable<Buffer>) => {
+      for await (const chunk of inflated) {
+        bytes += chunk.length;
+        if (bytes > MAX_RESULTS_TEXT_BYTES) throw new GacError("BAD_RESULTS", `${file} inflates to more than ${MAX_RESULTS_TEXT_BYTES.toLocaleString("en-US")} bytes, the most one string can hold: split it into several results*.jsonl files`);
+        chunks.push(chunk);
+      }
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && code.startsWith("Z_")) throw new GacError("BAD_RESULTS", `${file} is not a readable gzip file (${(e as Error).message}): the archive is damaged; restore it or its .jsonl`);
+    throw e;
+  }
+  return Buffer.concat(chunks, bytes).toString("utf8");
+}
+
+/**
+ * Refuse to write into an archived run: a new plain results file beside the .gz would split the run
+ * (or, for the same GPU, make both files exist), and the archive's cases would look unmeasured.
+ */
+export async function assertNotArchived(dir: string): Promise<void> {
+  const archived = (await resultsFiles(dir)).filter((f) => isArchivedResultsFileName(basename(f)));
+  if (archived.length > 0) throw new GacError("BAD_RESULTS", `run ${dir} is archived (results*.jsonl.gz): gunzip it to resume (gunzip ${join(dir, "results*.jsonl.gz")})`);
 }
 
 export interface RunResults {
@@ -148,7 +213,7 @@ export async function readRun(dir: string): Promise<RunResults> {
   const records: ResultRecord[] = [];
   const truncated: TruncatedTail[] = [];
   for (const file of await resultsFiles(dir)) {
-    const decoded = decodeResults(await readFile(file, "utf8"), file);
+    const decoded = decodeResults(await readResultsText(file), file);
     records.push(...decoded.records);
     if (decoded.truncated) truncated.push(decoded.truncated);
   }
@@ -173,7 +238,7 @@ export async function loadResults(dirs: string[]): Promise<LoadedResults> {
   for (const dir of dirs) {
     if (!(await pathExists(dir))) throw new GacError("MISSING_FILE", `results directory ${dir} does not exist`);
     const run = await readRun(dir);
-    if (!run.info && run.records.length === 0) throw new GacError("BAD_RESULTS", `${dir} has no run.json and no results*.jsonl: not a gac results directory`);
+    if (!run.info && run.records.length === 0) throw new GacError("BAD_RESULTS", `${dir} has no run.json and no results*.jsonl(.gz): not a gac results directory`);
     const runId = run.info?.run_id ?? basename(dir);
     if (run.info && !out.runs.some((r) => r.run_id === runId && r.dir === dir)) out.runs.push({ ...run.info, dir });
     out.truncated.push(...run.truncated);
@@ -199,9 +264,10 @@ export interface ResultsAppender {
 
 /**
  * Open one GPU's results file for appending. An unfinished last line (a previous run was killed
- * mid-write) is cut off first, so the next line does not glue onto it.
+ * mid-write) is cut off first, so the next line does not glue onto it. An archived run is refused.
  */
 export async function openAppender(dir: string, gpuIndex: number): Promise<ResultsAppender> {
+  await assertNotArchived(dir);
   await mkdir(dir, { recursive: true });
   const file = join(dir, resultsFileName(gpuIndex));
   let repaired: TruncatedTail | undefined;
