@@ -109,57 +109,58 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
     throw firstFailure.reason;
   }
 
-  await recordRunInfo(options, before.info, clients[0].capability, now);
-  const appenders = await Promise.all(shards.map((s) => openAppender(options.outDir, s.gpu)));
-  for (const a of appenders) if (a.repaired && !summary.truncated.some((t) => t.file === a.file)) summary.truncated.push(a.repaired);
+  // From here on the workers run: whatever fails (run.json, an appender, a shard), they are closed.
+  try {
+    await recordRunInfo(options, before.info, clients[0].capability, now);
+    const appenders = await Promise.all(shards.map((s) => openAppender(options.outDir, s.gpu)));
+    for (const a of appenders) if (a.repaired && !summary.truncated.some((t) => t.file === a.file)) summary.truncated.push(a.repaired);
 
-  let done = 0;
-  const estimateMs = estimateSeconds(pending) * 1000 / shards.length;
-  const progress = (current?: string) => {
-    const elapsedMs = now() - startedAt;
-    const etaMs = done === 0 ? Math.max(0, estimateMs - elapsedMs) : (elapsedMs / done) * (pending.length - done);
-    options.onProgress?.({ done, total: pending.length, skipped, ...(current ? { current } : {}), elapsedMs, etaMs });
-  };
-  progress();
+    let done = 0;
+    const estimateMs = estimateSeconds(pending) * 1000 / shards.length;
+    const progress = (current?: string) => {
+      const elapsedMs = now() - startedAt;
+      const etaMs = done === 0 ? Math.max(0, estimateMs - elapsedMs) : (elapsedMs / done) * (pending.length - done);
+      options.onProgress?.({ done, total: pending.length, skipped, ...(current ? { current } : {}), elapsedMs, etaMs });
+    };
+    progress();
 
-  const runShard = async (index: number) => {
-    const shard = shards[index];
-    const appender: ResultsAppender = appenders[index];
-    let client = clients[index];
-    let restarts = 0;
-    for (const benchCase of shard.cases) {
-      if (options.signal?.aborted) break;
-      progress(benchCase.case);
-      const caseStart = now();
-      let outcome: JobOutcome;
-      try {
-        outcome = await client.run(benchCase.job, { id: jobId(benchCase.case), ...(options.signal ? { signal: options.signal } : {}) });
-      } catch (e) {
-        if (!isGacError(e) || e.code !== "WORKER_FAILED") throw e;
-        summary.failed.push({ case: benchCase.case, gpu: shard.gpu, message: e.message });
+    const runShard = async (index: number) => {
+      const shard = shards[index];
+      const appender: ResultsAppender = appenders[index];
+      let client = clients[index];
+      let restarts = 0;
+      for (const benchCase of shard.cases) {
+        if (options.signal?.aborted) break;
+        progress(benchCase.case);
+        const caseStart = now();
+        let outcome: JobOutcome;
+        try {
+          outcome = await client.run(benchCase.job, { id: jobId(benchCase.case), ...(options.signal ? { signal: options.signal } : {}) });
+        } catch (e) {
+          if (!isGacError(e) || e.code !== "WORKER_FAILED") throw e;
+          summary.failed.push({ case: benchCase.case, gpu: shard.gpu, message: e.message });
+          done++;
+          progress();
+          if (++restarts > (options.maxRestarts ?? 3)) throw new GacError("WORKER_FAILED", `GPU ${shard.gpu}: worker failed ${restarts} times, giving up; last: ${e.message}`);
+          client.kill();
+          client = await WorkerClient.start(workerOptions(shard.gpu));
+          clients[index] = client;
+          continue;
+        }
+        if (outcome.type === "error" && outcome.error.type === "cancelled") {
+          summary.cancelled = true;
+          break;
+        }
+        const record = toRecord(benchCase, outcome, client.capability, now() - caseStart, new Date(now()).toISOString());
+        await appender.append(record);
+        records.push(record);
+        if (record.stats) summary.measured++;
+        else summary.refused++;
         done++;
         progress();
-        if (++restarts > (options.maxRestarts ?? 3)) throw new GacError("WORKER_FAILED", `GPU ${shard.gpu}: worker failed ${restarts} times, giving up; last: ${e.message}`);
-        client.kill();
-        client = await WorkerClient.start(workerOptions(shard.gpu));
-        clients[index] = client;
-        continue;
       }
-      if (outcome.type === "error" && outcome.error.type === "cancelled") {
-        summary.cancelled = true;
-        break;
-      }
-      const record = toRecord(benchCase, outcome, client.capability, now() - caseStart, new Date(now()).toISOString());
-      await appender.append(record);
-      records.push(record);
-      if (record.stats) summary.measured++;
-      else summary.refused++;
-      done++;
-      progress();
-    }
-  };
+    };
 
-  try {
     await Promise.all(shards.map((_, i) => runShard(i)));
   } finally {
     await Promise.all(clients.map((c) => c.close()));

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, readdir, writeFile } from "node:fs/promises";
+import { readFile, readdir, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { jobId, runBench, type BenchOptions } from "../../src/bench/run-bench.js";
 import { expandSuites } from "../../src/bench/suites.js";
@@ -128,4 +128,10 @@ test("job ids stay within the worker's 200 characters: a long case id keeps its 
   assert.equal(jobId(long).length, 200);
   assert.ok(jobId(long).startsWith("model/xxx"));
   assert.notEqual(jobId(long), jobId(other));
+});
+
+test("a results file that cannot be opened fails the run and closes the workers instead of hanging", { timeout: 30_000 }, async () => {
+  const dir = await scratchDir("unwritable");
+  await mkdir(join(dir, "results-gpu0.jsonl"), { recursive: true });
+  await assert.rejects(runBench(options(dir)));
 });
