@@ -12,11 +12,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { planSafetensorsLayout, planShards, shardFileName, type TensorLayout } from "../src/checkpoint/safetensors-write.js";
+import { writeShardedCheckpoint, writeSparseSafetensorsFile, type TensorLayout } from "../src/checkpoint/safetensors-write.js";
 import { tensorByteLength } from "../src/checkpoint/safetensors-header.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -77,23 +77,12 @@ function layersFor(gb: number): number {
 
 /** Writes a sparse sharded checkpoint; returns its size in bytes. */
 async function writeSparseCheckpoint(dir: string, layers: number): Promise<number> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "config.json"), JSON.stringify(llama3Config(layers), null, 2));
-  const shards = planShards(llama3Tensors(layers), SHARD_BYTES);
-  const weightMap: Record<string, string> = {};
+  const tensors = llama3Tensors(layers);
+  await writeShardedCheckpoint(dir, { config: llama3Config(layers), tensors, maxShardBytes: SHARD_BYTES }, (path, shard) =>
+    writeSparseSafetensorsFile(path, shard, { format: "pt" }),
+  );
   let total = 0;
-  for (const [i, shard] of shards.entries()) {
-    const name = shardFileName(i, shards.length);
-    const layout = planSafetensorsLayout(shard, { format: "pt" });
-    const fh = await open(join(dir, name), "w");
-    await fh.write(layout.header, 0, layout.header.byteLength, 0);
-    await fh.truncate(layout.totalSize);
-    await fh.close();
-    for (const t of shard) weightMap[t.name] = name;
-    total += layout.totalSize;
-  }
-  const tensorBytes = bytesOf(llama3Tensors(layers));
-  await writeFile(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: { total_size: tensorBytes }, weight_map: weightMap }));
+  for (const f of await readdir(dir)) if (f.endsWith(".safetensors")) total += (await stat(join(dir, f))).size;
   return total;
 }
 

@@ -159,20 +159,33 @@ export interface WriteCheckpointOptions {
  */
 export async function writeCheckpoint(dir: string, opts: WriteCheckpointOptions): Promise<void> {
   const fileMetadata = opts.fileMetadata ?? { format: "pt" };
+  await writeShardedCheckpoint(dir, opts, (path, shard) => writeSafetensorsFile(path, [...shard], fileMetadata));
+}
+
+/**
+ * config.json, then the tensors in one `model.safetensors` or in shards with
+ * `model.safetensors.index.json` when they exceed maxShardBytes. `writeFile` writes one file's
+ * tensors: streamed bytes (writeCheckpoint) or a header and a hole (writeSparseSafetensorsFile).
+ */
+export async function writeShardedCheckpoint<T extends TensorLayout>(
+  dir: string,
+  opts: { config: Record<string, unknown>; tensors: readonly T[]; maxShardBytes?: number; indexMetadata?: Record<string, unknown> },
+  writeFile: (path: string, shard: readonly T[]) => Promise<void>,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(opts.config, null, 2) + "\n");
   const max = opts.maxShardBytes;
   if (max !== undefined && (!Number.isSafeInteger(max) || max <= 0)) throw new RangeError(`maxShardBytes must be a positive integer, got ${max}`);
   const shards = max === undefined ? [opts.tensors] : planShards(opts.tensors, max);
   if (shards.length === 1) {
-    await writeSafetensorsFile(join(dir, SINGLE_FILE), opts.tensors, fileMetadata);
+    await writeFile(join(dir, SINGLE_FILE), opts.tensors);
     return;
   }
   const weightMap: Record<string, string> = {};
   let totalSize = 0;
   for (const [i, shard] of shards.entries()) {
     const name = shardFileName(i, shards.length);
-    await writeSafetensorsFile(join(dir, name), shard, fileMetadata);
+    await writeFile(join(dir, name), shard);
     for (const t of shard) {
       weightMap[t.name] = name;
       totalSize += tensorByteLength(t.dtype, t.shape);
@@ -180,4 +193,19 @@ export async function writeCheckpoint(dir: string, opts: WriteCheckpointOptions)
   }
   const index = { metadata: { ...opts.indexMetadata, total_size: totalSize }, weight_map: weightMap };
   await writeFileAtomic(join(dir, INDEX_FILE), JSON.stringify(index, null, 2) + "\n");
+}
+
+/**
+ * A sparse safetensors file: its real header, then ftruncate to the full size, so the data is a
+ * hole that reads as zeros and takes no disk. Headers are all `gac scan` and `gac plan` read.
+ */
+export async function writeSparseSafetensorsFile(path: string, tensors: readonly TensorLayout[], metadata?: Record<string, string>): Promise<void> {
+  const layout = planSafetensorsLayout(tensors, metadata);
+  const fh = await open(path, "w");
+  try {
+    await fh.write(layout.header, 0, layout.header.byteLength, 0);
+    await fh.truncate(layout.totalSize);
+  } finally {
+    await fh.close();
+  }
 }
