@@ -15,7 +15,7 @@ import { planSafetensorsLayout } from "../checkpoint/safetensors-write.js";
 import { DTYPES, type Dtype, type SafetensorsFileInfo } from "../checkpoint/types.js";
 import { padColumnsBlock, padColumnsInto, paddedColumnsBytes } from "./rules/pad-columns.js";
 import { padRowsSegments } from "./rules/pad-rows.js";
-import { foldScaleBlock } from "./rules/fold-scale.js";
+import { foldScaleInto } from "./rules/fold-scale.js";
 import type { TensorEdit } from "./tensor-edits.js";
 import { BlockPool, type HashWorker } from "./hash-worker.js";
 
@@ -61,23 +61,30 @@ function rowBytesOf(shape: readonly number[], elemBytes: number): number {
   return shape.slice(1).reduce((a, b) => a * b, 1) * elemBytes;
 }
 
+/** Reused buffers for transformBlock: the folded copy (at least the block's size) and the column-padded one. */
+export interface TransformScratch {
+  scale?: Uint8Array;
+  cols?: Uint8Array;
+}
+
 /**
  * Applies a tensor's edit to one block of whole source rows: scale, then columns, then rows. Returns
- * the output bytes as views, in order (of `block`, of the column-padded copy, of shared zeros): row
- * padding copies nothing. Column padding writes into `colsOut` when given (a reused buffer of at
- * least the padded size), else into a fresh array.
+ * the output bytes as views, in order (of `block`, of the folded or column-padded copy, of shared
+ * zeros): row padding copies nothing, only a fold decodes. The fold and the column padding write
+ * into `scratch` buffers when given (reused, at least the size they need), else into fresh arrays;
+ * `block` itself is never written (the hash worker may still be reading it).
  */
-export function transformBlock(block: Uint8Array, firstRow: number, edit: TensorEdit, dtype: Dtype, colsOut?: Uint8Array): Uint8Array[] {
+export function transformBlock(block: Uint8Array, firstRow: number, edit: TensorEdit, dtype: Dtype, scratch: TransformScratch = {}): Uint8Array[] {
   const elemBytes = DTYPES[dtype].bytes;
   let out = block;
-  if (edit.scale !== undefined) out = foldScaleBlock(out, dtype, edit.scale);
-  if (edit.cols) out = colsOut ? padColumnsInto(out, edit.cols, elemBytes, colsOut) : padColumnsBlock(out, edit.cols, elemBytes);
+  if (edit.scale !== undefined) out = foldScaleInto(out, dtype, edit.scale, scratch.scale ?? new Uint8Array(out.length));
+  if (edit.cols) out = scratch.cols ? padColumnsInto(out, edit.cols, elemBytes, scratch.cols) : padColumnsBlock(out, edit.cols, elemBytes);
   return edit.rows ? padRowsSegments(out, firstRow, edit.rows, rowBytesOf(edit.to, elemBytes)) : [out];
 }
 
-/** The bytes transformBlock's column padding needs for a block of `length` input bytes (0: none). */
-function colsScratchBytes(length: number, edit: TensorEdit, dtype: Dtype): number {
-  return edit.cols ? paddedColumnsBytes(length, edit.cols, DTYPES[dtype].bytes) : 0;
+/** The scratch bytes transformBlock needs for a block of `length` input bytes (0: none). */
+function scratchBytes(length: number, edit: TensorEdit, dtype: Dtype): { scale: number; cols: number } {
+  return { scale: edit.scale !== undefined ? length : 0, cols: edit.cols ? paddedColumnsBytes(length, edit.cols, DTYPES[dtype].bytes) : 0 };
 }
 
 /** The reads that cover a whole input file in offset order. */
@@ -108,9 +115,7 @@ function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, Tensor
     const elemBytes = DTYPES[t.dtype].bytes;
     const inRow = rowBytesOf(edit.from, elemBytes);
     const outRow = rowBytesOf(edit.to, elemBytes);
-    // Folding decodes to float64 (8 bytes per element): smaller blocks keep that copy near chunkBytes.
-    const budget = edit.scale !== undefined ? Math.max(1, Math.floor(chunkBytes / (8 / elemBytes))) : chunkBytes;
-    const rowsPerBlock = Math.max(1, Math.floor(budget / Math.max(inRow, outRow)));
+    const rowsPerBlock = Math.max(1, Math.floor(chunkBytes / Math.max(inRow, outRow)));
     const rows = edit.from[0];
     if (rows * inRow !== t.byteLength) throw new GacError("SHAPE_SIZE_MISMATCH", `tensor '${t.name}' has ${t.byteLength} bytes, not ${rows} rows of ${inRow}`);
     for (let r = 0; r < rows; r += rowsPerBlock) {
@@ -126,7 +131,7 @@ function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, Tensor
 /** Read blocks in flight: one being read ahead, one being processed, two being hashed or written. */
 export const POOL_BLOCKS = 4;
 
-/** Column-padded output blocks in flight: one being filled, one being written, one being hashed (checksumOutput). */
+/** Folded or column-padded output blocks in flight: one being filled, one being written, one being hashed (checksumOutput). */
 export const OUTPUT_POOL_BLOCKS = 3;
 
 /**
@@ -239,12 +244,14 @@ export async function streamShard(
       } else if (piece.kind === "copy") {
         releaseAfter([inDone, (await write([block.bytes])).done], block.release);
       } else {
-        const scratchBytes = colsScratchBytes(piece.length, piece.edit, piece.dtype);
-        const scratch = scratchBytes > 0 ? await outputPool.acquire(scratchBytes) : undefined;
-        // Row padding hands out views of the input block: it stays held until the write is done.
-        const { done } = await write(transformBlock(block.bytes, piece.firstRow, piece.edit, piece.dtype, scratch?.bytes));
+        const need = scratchBytes(piece.length, piece.edit, piece.dtype);
+        const scale = need.scale > 0 ? await outputPool.acquire(need.scale) : undefined;
+        const cols = need.cols > 0 ? await outputPool.acquire(need.cols) : undefined;
+        // Row padding hands out views of the input block (or of the folded copy): they stay held until the write is done.
+        const { done } = await write(transformBlock(block.bytes, piece.firstRow, piece.edit, piece.dtype, { scale: scale?.bytes, cols: cols?.bytes }));
         releaseAfter([inDone, done], block.release);
-        if (scratch) releaseAfter([done], scratch.release);
+        if (scale) releaseAfter([done], scale.release);
+        if (cols) releaseAfter([done], cols.release);
       }
     }
     await pendingWrite;
