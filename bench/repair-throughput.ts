@@ -21,8 +21,11 @@
  * path on it (a child process running repairCheckpoint, MINIMAL; its own time, fsync and atomic
  * rename included; peak RSS from the child's resourceUsage, workers included), each into a new
  * directory after an untimed `sync`. The best (shortest) time of each is compared: the machine is
- * shared, and the best run is the one least disturbed. Everything is deleted at the end.
- * Output: a table on stderr, one JSON object (schema gac-repair-throughput/1) on stdout or --json.
+ * shared, and the best run is the one least disturbed. CPU seconds per GB (cp's from bash `times`,
+ * repair's from the child's resourceUsage, every thread) say what each costs whatever else runs.
+ * Everything is deleted at the end.
+ * Output: progress and a markdown table on stderr, one JSON object (schema gac-repair-throughput/1)
+ * on stdout or in --json's file.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
@@ -56,7 +59,8 @@ type InputName = "direct-svd" | "flap" | "svdllm" | "palu";
 if (process.argv[2] === "--child") {
   const [input, output, scaleMode] = process.argv.slice(3);
   const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode });
-  process.stdout.write(JSON.stringify({ seconds: r.seconds, bytesOut: r.bytesOut, maxRssKb: process.resourceUsage().maxRSS }) + "\n");
+  const u = process.resourceUsage();
+  process.stdout.write(JSON.stringify({ seconds: r.seconds, bytesOut: r.bytesOut, maxRssKb: u.maxRSS, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 }) + "\n");
   process.exit(0);
 }
 
@@ -159,6 +163,15 @@ interface PathResult {
   repair_mbps: number;
   ratio: number;
   peak_rss_mb: number;
+  /** CPU seconds (user + system, every thread) per GB of input: what the copy costs whatever else runs on the machine. */
+  cp_cpu_s_per_gb: number;
+  repair_cpu_s_per_gb: number;
+}
+
+/** The children's user + system seconds from bash's `times` (its second line: "0m1.234s 0m0.567s"). */
+function childCpuSeconds(times: string): number {
+  const line = times.trim().split("\n").pop() ?? "";
+  return [...line.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
 }
 
 const root = await mkdtemp(join(values.dir ?? tmpdir(), "gac-bench-repair-"));
@@ -178,6 +191,8 @@ try {
       for (const f of await readdir(dir)) execFileSync("cat", [join(dir, f)], { stdio: ["ignore", "ignore", "inherit"] });
       log(`${input} ${dtype} ${sharded ? "sharded" : "one file"}: ${(inBytes / 1e9).toFixed(2)} GB in ${files} files, written in ${seconds(tw).toFixed(1)} s`);
       const cpTimes: number[] = [];
+      const cpCpu: number[] = [];
+      const repairCpu = new Map<PathName, number[]>(its.map((p) => [p, []]));
       const repairTimes = new Map<PathName, number[]>(its.map((p) => [p, []]));
       const rss = new Map<PathName, number>(its.map((p) => [p, 0]));
       const outBytes = new Map<PathName, number>();
@@ -185,17 +200,19 @@ try {
         const dst = join(root, "copy");
         execFileSync("sync");
         const tc = performance.now();
-        execFileSync("cp", ["-r", dir, dst]);
-        execFileSync("sync");
+        // bash's `times` prints its children's user and system CPU (cp's; sync's work is the kernel's flusher).
+        const times = execFileSync("bash", ["-c", 'cp -r "$0" "$1" && sync && times', dir, dst], { encoding: "utf8" });
         cpTimes.push(seconds(tc));
+        cpCpu.push(childCpuSeconds(times));
         await rm(dst, { recursive: true, force: true });
         for (const p of its) {
           const out = join(root, "out");
           execFileSync("sync");
           const c = spawnSync(process.execPath, [...childArgs, dir, out, PATHS[p].scaleMode], { encoding: "utf8" });
           if (c.status !== 0) throw new Error(`repair child failed (${p} ${dtype}): ${c.stderr}`);
-          const res = JSON.parse(c.stdout.trim().split("\n").pop()!) as { seconds: number; maxRssKb: number };
+          const res = JSON.parse(c.stdout.trim().split("\n").pop()!) as { seconds: number; maxRssKb: number; cpuSeconds: number };
           repairTimes.get(p)!.push(res.seconds);
+          repairCpu.get(p)!.push(res.cpuSeconds);
           rss.set(p, Math.max(rss.get(p)!, res.maxRssKb / 1024));
           outBytes.set(p, (await dirBytes(out)).bytes);
           await rm(out, { recursive: true, force: true });
@@ -219,9 +236,11 @@ try {
           repair_mbps: inBytes / 1e6 / rep,
           ratio: cp / rep,
           peak_rss_mb: rss.get(p)!,
+          cp_cpu_s_per_gb: Math.min(...cpCpu) / (inBytes / 1e9),
+          repair_cpu_s_per_gb: Math.min(...repairCpu.get(p)!) / (inBytes / 1e9),
         };
         results.push(row);
-        log(`  ${p.padEnd(8)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB`);
+        log(`  ${p.padEnd(8)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`);
       }
       await rm(dir, { recursive: true, force: true });
     }
@@ -236,10 +255,11 @@ try {
     results,
   };
   log("");
-  log(`path      dtype layout     GB in  cp+sync MB/s  repair MB/s  ratio  peak RSS`);
+  log(`| path | dtype | layout | GB in | cp+sync MB/s | repair MB/s | ratio | peak RSS MB | CPU s/GB cp / repair |`);
+  log(`|---|---|---|---|---|---|---|---|---|`);
   for (const r of results) {
     log(
-      `${r.path.padEnd(9)} ${r.dtype.padEnd(5)} ${r.layout.padEnd(9)} ${(r.input_bytes / 1e9).toFixed(2).padStart(6)}  ${r.cp_sync_mbps.toFixed(0).padStart(12)}  ${r.repair_mbps.toFixed(0).padStart(11)}  ${(100 * r.ratio).toFixed(0).padStart(4)}%  ${r.peak_rss_mb.toFixed(0).padStart(5)} MB`,
+      `| ${r.path} | ${r.dtype} | ${r.layout} | ${(r.input_bytes / 1e9).toFixed(2)} | ${r.cp_sync_mbps.toFixed(0)} | ${r.repair_mbps.toFixed(0)} | ${(100 * r.ratio).toFixed(0)}% | ${r.peak_rss_mb.toFixed(0)} | ${r.cp_cpu_s_per_gb.toFixed(2)} / ${r.repair_cpu_s_per_gb.toFixed(2)} |`,
     );
   }
   log(`worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(1)).join(" ")}, ${report.wall_s.toFixed(0)} s`);

@@ -121,7 +121,7 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
           results[i] = await copyShard(job, hasher, opts.checksumOutput, syncs);
           opts.onBytes(job.info.size);
         } else {
-          pools ??= { pool: new BlockPool(chunkBytes, POOL_BLOCKS), outputPool: new BlockPool(chunkBytes, OUTPUT_POOL_BLOCKS) };
+          pools ??= { pool: new BlockPool(chunkBytes, POOL_BLOCKS), outputPool: new BlockPool(chunkBytes, OUTPUT_POOL_BLOCKS, false) };
           const d = await streamShard(job.info, { input: job.name, output: job.name }, job.outputPath, edits, {
             chunkBytes,
             onBytes: opts.onBytes,
