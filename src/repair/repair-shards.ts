@@ -11,8 +11,8 @@
  *
  * Concurrency: a quarter of the cores' worth of files at once (1 on a 2-core machine, 4 on 16
  * cores): each in-flight file keeps the main thread's reads and writes and one hash worker busy.
- * Memory: each in-flight streamed file has its own block pools (7 blocks), so blocks shrink to
- * 8 MiB above two files at once, keeping the pools under 256 MiB.
+ * Memory: each in-flight streamed file has its own block pools (9 blocks), so blocks shrink to
+ * 4 MiB above two files at once, keeping the pools at 144 MiB for four files (288 MiB for two).
  */
 import { constants } from "node:fs";
 import { copyFile, open } from "node:fs/promises";
@@ -49,8 +49,12 @@ export interface ShardResult {
   method: ShardMethod;
 }
 
-/** Above this many files in flight, blocks are at most this size (memory: 7 blocks per file). */
-const CONCURRENT_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Above two files in flight, blocks are at most this size: each file holds POOL_BLOCKS +
+ * OUTPUT_POOL_BLOCKS = 9 blocks, so four files hold 144 MiB (sequential throughput is flat above a
+ * few MiB per read).
+ */
+const CONCURRENT_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export function defaultShardConcurrency(): number {
   return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 4)));
