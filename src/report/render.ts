@@ -35,7 +35,9 @@ function collectingLogger(warnings: string[]) {
  * (style.ts `patchVegaSpec`); the HTML page embeds this, so browser and PNG draw the same.
  */
 export function toVegaSpec(spec: TopLevelSpec, warnings: string[] = []): vega.Spec {
-  return patchVegaSpec(compile(spec, { logger: collectingLogger(warnings) }).spec);
+  // No $schema URL: the offline page references nothing outside itself.
+  const { $schema: _schema, ...compiled } = compile(spec, { logger: collectingLogger(warnings) }).spec;
+  return patchVegaSpec(compiled);
 }
 
 /** A headless Vega View of a figure, run to completion; the caller finalizes it. */

@@ -80,3 +80,8 @@ export const OVERFLOW_CHECK_SOURCE = String.raw`function figureOverflows() {
   });
   return { column: Math.round(right - left), scrollWidth: document.documentElement.scrollWidth, viewport: window.innerWidth, figures: out };
 }`;
+
+/** The root mark of a Vega View's scenegraph (vega's types leave `root` out). */
+export function sceneRoot(view: { scenegraph(): unknown }): unknown {
+  return (view.scenegraph() as { root: unknown }).root;
+}
