@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { markdownTable } from "./markdown-table.js";
-import { MAX_FIGURE_WIDTH, VEGA_CONFIG, panelWidth, wrapText } from "./style.js";
+import { VEGA_CONFIG, panelWidth, wrapText } from "./style.js";
 
 const CHART_WIDTH = panelWidth(1);
 const CHART_HEIGHT = 300;
@@ -43,7 +43,7 @@ export function chartTitle(text: string, subtitle?: string | string[]): string |
 
 export function chart(p: ChartParts): TopLevelSpec {
   const title = chartTitle(p.title, p.subtitle);
-  const size = { width: Math.min(p.width ?? CHART_WIDTH, MAX_FIGURE_WIDTH), height: p.height ?? CHART_HEIGHT };
+  const size = { width: Math.min(p.width ?? CHART_WIDTH, CHART_WIDTH), height: p.height ?? CHART_HEIGHT };
   const panels = p.facetRow ? new Set(p.rows.map((r) => r[p.facetRow ?? ""])).size : 1;
   const base = { title, config: VEGA_CONFIG, data: { values: p.rows } };
   const extra = Object.fromEntries((p.independent ?? []).map((c) => [c, "independent"]));
