@@ -148,7 +148,7 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
       figures.push({
         name: `scan-dims${sfx}`,
         title,
-        caption: `How many sites (heads, ranks, widths) have each dimension value: a panel per kind of dim with more than one value${singleRoles.length > 0 ? `, and the kinds with a single value on one strip (value ×sites, log scale)` : ""}; ${ALIGNMENT_WORDS}. ${misaligned} of ${widths.length} dims (${((100 * misaligned) / widths.length).toFixed(1)}%) are misaligned. ${scanSentence(scan)}`,
+        caption: `How many sites (heads, ranks, widths) have each dimension value: ${[spreadRoles.length > 0 ? "a panel per kind of dim with more than one value" : "", singleRoles.length > 0 ? "the kinds with a single value on one strip (value ×sites, log scale)" : ""].filter(Boolean).join(", and ")}; ${ALIGNMENT_WORDS}. ${misaligned} of ${widths.length} dims (${((100 * misaligned) / widths.length).toFixed(1)}%) are misaligned. ${scanSentence(scan)}`,
         // Plain JSON, checked by vega-lite when it compiles.
         spec: spec as Figure["spec"],
       });
