@@ -23,8 +23,17 @@ export interface BenchDeps {
   now?: () => Date;
 }
 
-/** The commit of the gac checkout this code runs from; null when it is not a git checkout. */
-export function gitCommitOfPackage(): string | null {
+/**
+ * The commit of the gac checkout this code runs from, recorded in run.json. GAC_GIT_COMMIT names it
+ * where the code runs from a copy without `.git` (the GPU machine gets the working tree only); else
+ * `git rev-parse HEAD`; null when neither says.
+ */
+export function gitCommitOfPackage(env: NodeJS.ProcessEnv = process.env): string | null {
+  const given = env.GAC_GIT_COMMIT?.trim();
+  if (given) {
+    if (!/^[0-9a-f]{7,40}$/i.test(given)) throw new GacError("BAD_ARGS", `GAC_GIT_COMMIT='${given}' is not a git commit hash; set it to the output of \`git rev-parse HEAD\` or unset it`);
+    return given.toLowerCase();
+  }
   try {
     const root = fileURLToPath(new URL("../../../", import.meta.url));
     return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || null;
