@@ -1,4 +1,5 @@
 /** `gac plan <dir>`: what `gac repair` would do (= `gac repair --dry-run`), from headers only. */
+import { resolve } from "node:path";
 import { GacError } from "../../errors.js";
 import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
 import { MAX_PP, MAX_TP } from "../../graph/shard-spec.js";
@@ -68,7 +69,7 @@ export const planCommand = defineCommand({
   positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
   examples: ["gac plan ./palu-llama", "gac plan ./svdllm --strategy MINIMAL --json", "gac plan ./pruned-mlp --runtime vllm --tp 8"],
   async run({ values, positionals, io }) {
-    await printPlan(positionals[0], values, io);
+    await printPlan(resolve(io.cwd, positionals[0]), values, io);
     return 0;
   },
 });
