@@ -107,7 +107,6 @@ function blockedBy(call: ScanCall, refusals: readonly ShardRefusal[]): ScanCall 
 
 function tensorParallelSection(spec: ModelSpec, tp: number, pp: number, choice: TensorParallelChoice | null, shard: ModelShard, collapsedByRank: number[]): ScanTensorParallel {
   const layers = shard.spec.layers;
-  const unique = (xs: number[]) => uniqueSorted(xs);
   return {
     tp,
     pp,
@@ -119,10 +118,11 @@ function tensorParallelSection(spec: ModelSpec, tp: number, pp: number, choice: 
         ? `pipeline parallelism places whole layers on each of ${pp} stages (${Math.ceil(spec.numLayers / pp)} of ${spec.numLayers} per GPU at most): per-GPU shapes do not change, so calls are judged as without it`
         : null,
     per_gpu: {
-      num_heads: unique(layers.map((l) => l.attn.numHeads)),
-      num_kv_heads: unique(layers.map((l) => l.attn.numKvHeads)),
-      kv_head_replicas: spec.numKvHeads < tp ? tp / Math.max(1, spec.numKvHeads) : 1,
-      intermediate: unique(layers.map((l) => l.mlp.intermediate)),
+      num_heads: uniqueSorted(layers.map((l) => l.attn.numHeads)),
+      num_kv_heads: uniqueSorted(layers.map((l) => l.attn.numKvHeads)),
+      // GPUs that hold the same kv head when a layer has fewer kv heads than GPUs (the most over layers).
+      kv_head_replicas: Math.max(1, ...spec.layers.map((l) => Math.floor(tp / l.attn.numKvHeads))),
+      intermediate: uniqueSorted(layers.map((l) => l.mlp.intermediate)),
       lm_head_rows: shard.spec.vocabSize,
     },
     collapsed_calls_by_rank: collapsedByRank,
