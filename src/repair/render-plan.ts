@@ -100,6 +100,7 @@ export function renderProposal(p: RepairProposal): string {
     if (p.config.changed.length > 4) lines.push(`  ... and ${p.config.changed.length - 4} more fields (all in gac-repair.json)`);
   }
   if (p.parallel.tp > 1 && p.parallel.byTp !== null) lines.push("", ...tpOverheadLines(p));
+  else if (p.parallel.pp > 1) lines.push("", `Pipeline parallel: PP ${p.parallel.pp} places whole layers on each stage, so no shape changes: the plan is the one without it`);
   if (p.skipped.length > 0) {
     lines.push("", `Left as they are (${p.skipped.length}; cannot be padded exactly):`);
     for (const g of fold(p.skipped.map((s) => ({ name: s.id, detail: `${s.value}: ${s.reason}`, addedBytes: 0 })))) {

@@ -32,6 +32,10 @@ before(async () => {
     tensors: pruned.tensors.map((t) => ({ name: t.name, dtype: "BF16", shape: t.shape })),
     maxShardBytes: 5_000_000_000,
   });
+  // Real values, small: 8 heads of 32 and an MLP of 1032 = 8 x 129.
+  const dims = { hidden: 256, heads: 8, kvHeads: 8, headDim: 32, intermediate: 1032, layers: 2, vocab: 512 };
+  const layer = { hidden: 256, numHeads: 8, numKvHeads: 8, headDim: 32, intermediate: 1032 };
+  await writeCase(join(root, "small"), { config: llamaCaseConfig(dims), vocab: 512, hidden: 256, layers: [layer, layer], tied: false }, { dtype: "F32" });
 });
 after(async () => {
   await rm(root, { recursive: true, force: true });
@@ -100,9 +104,6 @@ test("scan --tp 8 of the real-size FLAP and PaLU fixtures shows what one GPU see
 });
 
 test("repair --tp 8 writes a checkpoint whose every shard is aligned and whose logits are the original's exactly", async () => {
-  const dims = { hidden: 256, heads: 8, kvHeads: 8, headDim: 32, intermediate: 1032, layers: 2, vocab: 512 };
-  const layer = { hidden: 256, numHeads: 8, numKvHeads: 8, headDim: 32, intermediate: 1032 };
-  await writeCase(join(root, "small"), { config: llamaCaseConfig(dims), vocab: 512, hidden: 256, layers: [layer, layer], tied: false }, { dtype: "F32" });
   assert.equal((await scanJson("small")).summary.collapsed_calls, 0, "1032 is a multiple of 8");
   assert.ok((await scanJson("small", "--tp", "8")).summary.collapsed_calls > 0, "129 per GPU is not");
 
@@ -119,11 +120,14 @@ test("repair --tp 8 writes a checkpoint whose every shard is aligned and whose l
   assert.equal(v.stats.maxRelDiff, 0, "zero channels add exact zeros");
 });
 
-test("--pp is accepted and said to change nothing; --tp with llama.cpp and a bad --tp are one-line errors", async () => {
+test("--pp is accepted by scan and plan and said to change nothing; --tp with llama.cpp and a bad --tp are one-line errors", async () => {
   const io = captureIO(root);
   assert.equal(await runCli(["scan", "small", "--runtime", "vllm", "--tp", "2", "--pp", "2"], io), 0, io.stderr);
   assert.match(io.stdout, /Pipeline parallel: PP 2; pipeline parallelism places whole layers on each of 2 stages .*per-GPU shapes do not change/);
   assert.match(io.stdout, /Tensor parallel: TP 2; calls and dims below are GPU 0's \(every rank alike\)/);
+  const plan = captureIO(root);
+  assert.equal(await runCli(["plan", "small", "--pp", "2"], plan), 0, plan.stderr);
+  assert.match(plan.stdout, /Pipeline parallel: PP 2 places whole layers on each stage, so no shape changes/);
   await assert.rejects(runCli(["scan", "small", "--runtime", "llama.cpp", "--tp", "2"], captureIO(root)), (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED");
   await assert.rejects(runCli(["plan", "small", "--tp", "0"], captureIO(root)), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tp expects a whole number from 1 to 64/.test(e.message));
 });
