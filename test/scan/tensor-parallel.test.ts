@@ -82,7 +82,7 @@ test("plan --tp 8 pads 11472 to 11520 (1440 per GPU), prints the overhead at TP 
   assert.deepEqual(repaired.tensor_parallel?.per_gpu.intermediate, [1440]);
 });
 
-test("scan --tp 8 of the real-size FLAP and PaLU fixtures shows what one GPU sees: heads vLLM refuses to split, and PaLU latents that only add up to an aligned size whole", async () => {
+test("scan --tp 8 of the real-size FLAP, direct-SVD and PaLU fixtures shows what one GPU sees: heads vLLM refuses to split, one 106-wide kv head, PaLU latents that add up to an aligned size only whole", async () => {
   await generateFixture("pruned-flap", join(root, "flap"), { scale: "llama2-7b", sparse: true });
   const flapWhole = await scanJson("flap");
   const flap8 = await scanJson("flap", "--tp", "8");
@@ -91,6 +91,12 @@ test("scan --tp 8 of the real-size FLAP and PaLU fixtures shows what one GPU see
   assert.ok(refused.length > 300, `${refused.length} refused calls`);
   assert.ok(refused.some((c) => /the runtime will not shard this model: \d+ attention heads do not split over TP 8/.test(c.reason)));
   assert.ok((flap8.tensor_parallel?.refusals.length ?? 0) > 0);
+
+  // Direct SVD to head_dim 106: k/v hold 8 heads (848 rows, a multiple of 8) whole, one head of 106 per GPU at TP 8.
+  await generateFixture("llama-direct-svd", join(root, "dsvd"), { scale: "llama3-8b", sparse: true });
+  const kv = (r: ScanReport) => r.calls.filter((c) => /\.(k|v)_proj$/.test(c.role));
+  assert.ok(kv(await scanJson("dsvd")).every((c) => c.verdict === "fast" && c.kind === "gemm" && c.shape.n === 848));
+  assert.ok(kv(await scanJson("dsvd", "--tp", "8")).every((c) => c.verdict === "slow" && c.kind === "gemm" && c.shape.n === 106));
 
   await generateFixture("palu", join(root, "palu"), { scale: "llama3-8b", sparse: true });
   const vt = (r: ScanReport) => r.calls.filter((c) => c.role.endsWith(".VT"));
