@@ -3,6 +3,13 @@ import { GacError } from "../../errors.js";
 import { STRATEGIES, type Strategy } from "../../plan/types.js";
 import { proposeRepair } from "../../repair/repair-checkpoint.js";
 import { proposalJson, renderProposal } from "../../repair/render-plan.js";
+import { introducedDynamicCosts, type DynamicCostFinding } from "../../contract/dynamic-costs.js";
+import { DEFAULT_RUNTIME } from "../../contract/runtimes.js";
+import { buildKernelGraph } from "../../graph/build-kernel-graph.js";
+import { applyPlanToSpec } from "../../plan/apply-plan.js";
+import { DEFAULT_GPU } from "../../scan/build-scan-report.js";
+import { servingDtype } from "../../scan/serving-dtype.js";
+import type { RepairProposal } from "../../repair/repair-checkpoint.js";
 import type { ScaleMode } from "../../repair/tensor-edits.js";
 import { booleanValue, defineCommand, stringValue, type CommandIO, type OptionSpec, type ParsedValues } from "../command.js";
 
@@ -26,9 +33,31 @@ export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   json: { type: "boolean", description: "Print the plan as JSON" },
 };
 
+/**
+ * Shape-dependent costs the repaired model pays and the original does not, judged for PyTorch SDPA
+ * (what stock transformers runs) on sm90 (H100/H200), decode with a growing cache.
+ */
+export function repairIntroducedCosts(p: Pick<RepairProposal, "spec" | "plan" | "changes">): DynamicCostFinding[] {
+  const dtype = servingDtype(p.spec.dtype);
+  const calls = (spec: RepairProposal["spec"]) => buildKernelGraph(spec).map((c) => ({ ...c, dtype }));
+  return introducedDynamicCosts(calls(p.spec), calls(applyPlanToSpec(p.spec, { ...p.plan, changes: p.changes })), DEFAULT_RUNTIME, DEFAULT_GPU);
+}
+
+function renderIntroduced(costs: readonly DynamicCostFinding[]): string {
+  if (costs.length === 0) return "";
+  const lines = ["", `Warning: after this repair, ${DEFAULT_RUNTIME} on ${DEFAULT_GPU} pays a cost that depends on how shapes change between calls:`];
+  for (const c of costs) {
+    lines.push(`  ${c.phase}: ${c.trigger}`, `    cost: ${c.cost}`);
+    for (const f of c.fixes) lines.push(`    fix:  ${f}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 export async function printPlan(dir: string, values: ParsedValues, io: CommandIO): Promise<void> {
   const proposal = await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values) });
-  io.out(booleanValue(values, "json") ? JSON.stringify(proposalJson(proposal), null, 2) + "\n" : renderProposal(proposal));
+  const introduced = repairIntroducedCosts(proposal);
+  if (booleanValue(values, "json")) io.out(JSON.stringify({ ...proposalJson(proposal), dynamic_costs_introduced: introduced }, null, 2) + "\n");
+  else io.out(renderProposal(proposal) + renderIntroduced(introduced));
 }
 
 export const planCommand = defineCommand({
