@@ -86,7 +86,7 @@ export interface E2ePrediction {
   combine: "max(gpu, host)" | "gpu + graph gaps";
 }
 
-function kvBytesPerTokenPerLayer(spec: ModelSpec, layer: ModelSpec["layers"][number]): number {
+function kvBytesPerTokenPerLayer(layer: ModelSpec["layers"][number]): number {
   return layer.attn.numKvHeads * (layer.attn.headDim + layer.attn.headDimV) * HALF;
 }
 
@@ -101,7 +101,7 @@ export function elementwiseBytes(spec: ModelSpec, point: E2ePointSpec, config: s
     bytes += tokens * (a.numHeads + a.numKvHeads) * a.headDim * ELEMENTWISE_BYTES.rope;
     bytes += tokens * layer.mlp.intermediate * ELEMENTWISE_BYTES.act;
     bytes += tokens * a.numHeads * a.headDimV * ELEMENTWISE_BYTES.attnLayout;
-    const kv = kvBytesPerTokenPerLayer(spec, layer);
+    const kv = kvBytesPerTokenPerLayer(layer);
     // transformers' DynamicCache appends with torch.cat: each decode step reads and writes the
     // whole cache of every layer; a static cache writes only the new token (index_copy_).
     bytes += point.phase === "decode" && dynamicCache ? point.batch * point.length * kv * 2 : tokens * kv * 2;
