@@ -13,7 +13,7 @@ import type { BenchDtype, JsonValue } from "../protocol.js";
 import { servingDtype } from "../../scan/serving-dtype.js";
 import { engineRefusal, type EngineConfig } from "./engines.js";
 import { gridPoints, type E2eGrid } from "./grid.js";
-import { UNREPAIRED, type E2eModel } from "./models.js";
+import { baseShapeKey, UNREPAIRED, type E2eModel } from "./models.js";
 import type { E2eJobParams, E2eLogitsJobParams, Engine } from "./wire.js";
 
 export const E2E_SUITE = "e2e";
@@ -48,6 +48,8 @@ export function modelParams(model: E2eModel): Record<string, ParamValue> {
     scale: model.scale,
     weights: model.description.weights,
     dtype: modelDtype(model),
+    /** The base model's shapes: a dense parent and the checkpoints compressed from it share it. */
+    base_model: baseShapeKey(model.description.spec),
   };
 }
 
