@@ -16,7 +16,7 @@
  * measurement, and why where it can tell.
  */
 import { buildKernelGraph } from "../graph/build-kernel-graph.js";
-import type { KernelCall } from "../graph/types.js";
+import type { GemmCall, KernelCall } from "../graph/types.js";
 import { layerLinears, linearFactors } from "../model/layer-linears.js";
 import type { ModelSpec } from "../model/types.js";
 import type { ServingDtype } from "../scan/serving-dtype.js";
@@ -44,11 +44,12 @@ export const ELEMENTWISE_KERNELS_PER_LAYER = 30;
 export const MODEL_EXTRA_KERNELS = 9;
 
 /**
- * Host time per kernel in eager PyTorch: research/end_to_end.md measured stock-transformers decode
- * at 6.0-6.7 ms per step at batch 1 for Llama-3-8B shapes whose HBM traffic takes ~3.5 ms, i.e.
- * ~190 µs of host time per layer for ~40 kernels: ~5 µs each.
+ * Host time per kernel in eager PyTorch (transformers' Python per op: module hooks, cache update,
+ * mask and position bookkeeping): research/end_to_end.md measured stock-transformers decode at
+ * 6.0-6.7 ms per step at batch 1 for Llama-3-8B shapes with 8 of their layers, whose HBM traffic
+ * takes ~1 ms, so the step is host-bound: ~6.35 ms over 8 x 38 + 10 = 314 kernels, ~20 µs each.
  */
-export const EAGER_HOST_US_PER_KERNEL = 5;
+export const EAGER_HOST_US_PER_KERNEL = 20;
 /** Gap between kernels replayed from a CUDA graph (the GPU front end, no host): ~1 µs. */
 export const GRAPH_GAP_US_PER_KERNEL = 1;
 /** Least time of a tiny elementwise kernel on a datacenter GPU (launch latency on the GPU side). */
@@ -129,13 +130,31 @@ export function pointCalls(spec: ModelSpec, point: E2ePointSpec, dtype: ServingD
   return buildKernelGraph(spec, workload).filter((c) => c.phase === point.phase).map((c) => ({ ...c, dtype }));
 }
 
+/** The M of the profile's compute-bound GEMM tables (G5: M = 1 and M = 2048). */
+export const COMPUTE_REFERENCE_M = 2048;
+
+/**
+ * A GEMM with few rows reads its whole weight whatever M is, so its time is not M x the M=1 time
+ * (linear FLOPs scaling from the M=1 table is 32x too slow at M = 32): it is the larger of the
+ * weight-read time (the M=1 table at the call's N and K) and the compute time (the M=2048 table,
+ * scaled by M / 2048), the roofline of the two measured regimes. From 2048 rows up, predictCall.
+ */
+export function predictGemmRows(profile: GpuProfile, call: GemmCall): number | null {
+  if (call.m >= COMPUTE_REFERENCE_M) return predictCall(profile, call)?.ms ?? null;
+  const read = predictCall(profile, { ...call, m: 1 })?.ms;
+  const compute = predictCall(profile, { ...call, m: COMPUTE_REFERENCE_M })?.ms;
+  if (read === undefined && compute === undefined) return null;
+  return Math.max(read ?? 0, compute === undefined ? 0 : (compute * call.m) / COMPUTE_REFERENCE_M);
+}
+
 export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: GpuProfile, opts: E2ePredictOptions): E2ePrediction {
   const calls = pointCalls(spec, point, opts.dtype);
   let gemm = 0;
   let attention = 0;
   let predicted = 0;
   for (const call of calls) {
-    const p = predictCall(profile, call);
+    const ms = call.kind === "gemm" ? predictGemmRows(profile, call) : predictCall(profile, call)?.ms ?? null;
+    const p = ms === null ? null : { ms };
     if (!p) continue;
     predicted++;
     if (call.kind === "gemm") gemm += p.ms;

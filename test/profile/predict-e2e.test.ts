@@ -4,7 +4,7 @@ import { fixtureSpec } from "../../src/fixtures/kinds.js";
 import { buildModelSpec } from "../../src/model/build-model-spec.js";
 import { predictCall } from "../../src/profile/predict.js";
 import {
-  ELEMENTWISE_BYTES, EAGER_HOST_US_PER_KERNEL, GRAPH_GAP_US_PER_KERNEL, elementwiseBytes, kernelCount, pointCalls, predictE2ePoint,
+  COMPUTE_REFERENCE_M, ELEMENTWISE_BYTES, EAGER_HOST_US_PER_KERNEL, GRAPH_GAP_US_PER_KERNEL, elementwiseBytes, kernelCount, pointCalls, predictE2ePoint, predictGemmRows,
 } from "../../src/profile/predict-e2e.js";
 import { PROFILE_SCHEMA, type GpuProfile, type ProfileSeries } from "../../src/profile/types.js";
 import { explainGap, predictionRows } from "../../src/bench/e2e/prediction-table.js";
@@ -40,7 +40,7 @@ test("a whole-model prediction is the per-call predictions summed plus elementwi
   const calls = pointCalls(spec, point, "F16");
   // 2 layers x (q, k, v, attention, o, gate, up, down) + lm_head
   assert.equal(calls.length, 17);
-  const gemm = calls.filter((c) => c.kind === "gemm").reduce((a, c) => a + (predictCall(prof, c)?.ms ?? NaN), 0);
+  const gemm = calls.filter((c) => c.kind === "gemm").reduce((a, c) => a + (c.kind === "gemm" ? predictGemmRows(prof, c) ?? NaN : 0), 0);
   const attention = calls.filter((c) => c.kind === "attention").reduce((a, c) => a + (predictCall(prof, c)?.ms ?? NaN), 0);
   const eager = predictE2ePoint(spec, point, prof, { dtype: "F16", config: "gac/eager/static", copyBandwidthGbps: 1000 });
   assert.equal(eager.predicted_calls, 17);
@@ -89,4 +89,19 @@ test("a decode point off by more than 15% in stock transformers with a dynamic c
   assert.equal(explainGap(m("transformers/sdpa-nocudnn/dynamic", []), tinySpec(), prediction), null);
   assert.equal(explainGap(m("transformers/sdpa/dynamic", []), tinySpec("llama-direct-svd"), prediction), null);
   assert.match(explainGap(m("transformers/sdpa/static", ["_scaled_dot_product_attention_math"]), tinySpec("llama-direct-svd"), prediction) ?? "", /math backend/);
+});
+
+test("a GEMM with few rows takes the larger of its weight-read time (M=1 table) and its compute time (M=2048 table scaled by M), not M x the M=1 time", () => {
+  const prof: GpuProfile = {
+    schema: PROFILE_SCHEMA, gpu: { name: "Test GPU", slug: "test" }, env: {}, source: "measured", source_runs: [], created: "2026-12-01",
+    series: [
+      { ...series("gemm_k", { m: 1, n: 4096 }, { layout: "linear" }), points: [{ dim: 4096, median_ms: 0.01 }] },
+      { ...series("gemm_k", { m: 2048, n: 4096 }, { layout: "linear" }), points: [{ dim: 4096, median_ms: 0.1 }] },
+    ],
+  };
+  const call = (m: number) => ({ id: "g", kind: "gemm" as const, phase: "decode" as const, layer: 0, role: "q", tensor: "q", m, n: 4096, k: 4096, dtype: "F16" as const });
+  assert.equal(predictGemmRows(prof, call(32)), 0.01, "32 rows: still the weight read");
+  assert.equal(predictGemmRows(prof, call(1024)), 0.1 * 1024 / COMPUTE_REFERENCE_M, "1024 rows: compute-bound");
+  assert.equal(predictCall(prof, call(32))?.ms, 0.01 * 32, "predictCall alone would scale the M=1 time by 32");
+  assert.equal(predictGemmRows(prof, call(8192)), predictCall(prof, call(8192))?.ms);
 });
