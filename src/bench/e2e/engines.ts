@@ -96,7 +96,7 @@ function biasLayout(spec: ModelSpec, config: Record<string, unknown>): [boolean,
  * layers from one config), biases where the class has them, and a config that matches the shapes.
  */
 export function transformersRefusal(spec: ModelSpec, config: Record<string, unknown>): string | null {
-  if (spec.family !== "dense") return `transformers cannot load a ${spec.family} checkpoint: ${FAMILY_LAYOUT[spec.family]}`;
+  if (spec.family !== "dense") return `transformers cannot load ${spec.family} checkpoints: ${FAMILY_LAYOUT[spec.family]}`;
   if (!TRANSFORMERS_MODEL_TYPES.includes(spec.modelType)) return `transformers has no built-in class gac can use for model_type '${spec.modelType}' (${TRANSFORMERS_MODEL_TYPES.join(", ")})`;
   const first = spec.layers[0];
   if (first === undefined) return "the model has no layers";

@@ -169,3 +169,25 @@ function toJson(value: E2eJobParams | E2eLogitsJobParams): Record<string, JsonVa
   const json: Record<string, JsonValue> = JSON.parse(JSON.stringify(value));
   return json;
 }
+
+/**
+ * Refusals grouped for printing: one line per checkpoint and reason, naming the models and the
+ * configurations ("palu-llama3-8b/{none,MINIMAL,OPTIMAL} in 5 configurations (transformers/...): ...").
+ */
+export function groupRefusals(refusals: readonly ConfigRefusal[]): string[] {
+  const groups = new Map<string, { models: string[]; configs: string[]; reason: string }>();
+  for (const r of refusals) {
+    const name = r.model.split("/")[0];
+    const key = `${name}\u0000${r.reason.replace(/\(layer 0: .*\)$/, "")}`;
+    const g = groups.get(key) ?? { models: [], configs: [], reason: r.reason };
+    if (!g.models.includes(r.model)) g.models.push(r.model);
+    if (!g.configs.includes(r.config)) g.configs.push(r.config);
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) => {
+    const variants = g.models.map((m) => m.slice(m.indexOf("/") + 1));
+    const who = g.models.length === 1 ? g.models[0] : `${g.models[0].split("/")[0]}/{${variants.join(",")}}`;
+    const where = g.configs.length === 1 ? g.configs[0] : `${g.configs.length} configurations (${g.configs.join(", ")})`;
+    return `cannot run ${who} in ${where}: ${g.reason}`;
+  });
+}

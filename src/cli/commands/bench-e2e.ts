@@ -16,7 +16,7 @@ import { resolveGrid, gridPoints } from "../../bench/e2e/grid.js";
 import { UNREPAIRED, type E2eVariant, type WeightsChoice } from "../../bench/e2e/models.js";
 import { savedModel } from "../../bench/e2e/models-file.js";
 import { readE2eRows } from "../../bench/e2e/measurements.js";
-import { planE2e } from "../../bench/e2e/plan-e2e.js";
+import { groupRefusals, planE2e } from "../../bench/e2e/plan-e2e.js";
 import { predictionRows, renderPredictionTable } from "../../bench/e2e/prediction-table.js";
 import { describeE2eModels, runE2e } from "../../bench/e2e/run-e2e.js";
 import { renderE2eTables } from "../../bench/e2e/tables.js";
@@ -72,7 +72,7 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
       `grid ${grid.name}: ${gridPoints(grid).map((p) => p.key).join(", ")}; ${grid.prefillRepeats} prefill repeats, ${grid.decodeSteps} decode steps, ${grid.warmup} warm-up`,
       `configurations: ${configs.map((c) => c.id).join(", ")}`,
       ...models.map((m) => `model ${m.description.label}: ${m.description.spec.family}, ${m.role}, ${m.weightsNote}${m.sameAs !== undefined ? `; same model as ${m.sameAs} (not run again)` : `; ${m.changes} dim changes`}${m.skipped.length > 0 ? `, ${m.skipped.length} dims left (${m.skipped[0].reason})` : ""}`),
-      ...plan.refusals.map((r) => `cannot run ${r.model} in ${r.config}: ${r.reason}`),
+      ...groupRefusals(plan.refusals),
       `${plan.jobs.length} jobs, about ${formatDuration(estimateSeconds(plan.jobs) * 1000)} of GPU time`,
       ...plan.jobs.map((j) => j.case),
     ];
@@ -95,7 +95,7 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
   const profile = info ? await findGpuProfile(info.capability.gpu.name, [resolve(io.cwd, "profiles"), packagedProfilesDir()]) : null;
   const predictions = profile ? predictionRows(data.measurements, saved, profile.profile) : [];
   for (const a of result.plan.aliases) io.err(`${a.model} is the same model as ${a.sameAs} (same edits): not run again\n`);
-  for (const r of result.plan.refusals) io.err(`cannot run ${r.model} in ${r.config}: ${r.reason}\n`);
+  for (const line of groupRefusals(result.plan.refusals)) io.err(`${line}\n`);
   for (const f of result.run.failed) io.err(`failed on GPU ${f.gpu}: ${f.case}: ${f.message}\n`);
   if (result.missingRows.length > 0) io.err(`${result.missingRows.length} grid points or jobs have no row yet (first: ${result.missingRows[0]}): rerun the same command to retry them\n`);
   io.err(`${result.run.measured} rows measured, ${result.run.refused} refused or skipped${result.plan.alreadyDone > 0 ? `, ${result.plan.alreadyDone} already in the directory` : ""}; results in ${outDir}\n`);

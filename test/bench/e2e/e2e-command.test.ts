@@ -46,8 +46,8 @@ test("gac bench e2e times every model in every configuration that can run it, re
   assert.match(h.io.stderr, /llama-pruned-mlp\/OPTIMAL is the same model as llama-pruned-mlp\/MINIMAL \(same edits\): not run again/);
   const refusals = e2e.filter((r) => r.error?.type === "unsupported");
   assert.equal(refusals.length, 3 * 3, "PaLU x 3 transformers configurations, each one row with the reason");
-  assert.ok(refusals.every((r) => /transformers cannot load a palu checkpoint/.test(r.error?.message ?? "")));
-  assert.match(h.io.stderr, /cannot run palu\/none in transformers\/sdpa\/dynamic: transformers cannot load a palu checkpoint/);
+  assert.ok(refusals.every((r) => /transformers cannot load palu checkpoints/.test(r.error?.message ?? "")));
+  assert.match(h.io.stderr, /cannot run palu\/\{none,MINIMAL,OPTIMAL\} in 3 configurations \(transformers\/sdpa\/dynamic, transformers\/sdpa\/static, transformers\/sdpa-nocudnn\/dynamic\): transformers cannot load palu checkpoints/);
   const row = measured.find((r) => r.case === "e2e/llama-direct-svd/MINIMAL/transformers/sdpa/dynamic/decode/b1/c256");
   assert.ok(row, "the repaired direct-SVD decode row exists");
   assert.equal(row.params.variant, "MINIMAL");
@@ -91,7 +91,7 @@ test("gac bench e2e --list shows models, configurations, refusals and jobs witho
   assert.equal(await h.run(["bench", "e2e", "--checkpoint", "palu", "--grid", "quick", "--list"]), 0);
   assert.match(h.io.stdout, /^grid quick: prefill\/b1\/s128, decode\/b1\/c256/m);
   assert.match(h.io.stdout, /^model palu\/MINIMAL: palu, checkpoint, weights read from the checkpoint; \d+ dim changes/m);
-  assert.match(h.io.stdout, /^cannot run palu\/none in transformers\/eager\/static: transformers cannot load a palu checkpoint/m);
+  assert.match(h.io.stdout, /^cannot run palu\/\{none,MINIMAL,OPTIMAL\} in 8 configurations \(transformers\/sdpa\/dynamic, .*transformers\/eager\/static\): transformers cannot load palu checkpoints/m);
   assert.match(h.io.stdout, /^e2e\/palu\/OPTIMAL\/gac\/graph\/static$/m);
   assert.match(h.io.stdout, /^e2e_logits\/palu\/MINIMAL$/m);
 });

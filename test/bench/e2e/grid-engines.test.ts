@@ -64,8 +64,8 @@ test("transformers loads dense uniform Llama, Mistral and Qwen2 (irregular head_
     const { spec, config } = specOf(kind);
     return transformersRefusal(spec, config) ?? "";
   };
-  assert.match(refusal("palu"), /^transformers cannot load a palu checkpoint: its k\/v projections are VT \+ U\.\{g\}/);
-  assert.match(refusal("asvd"), /asvd checkpoint: its projections are BLinear\/ALinear pairs/);
-  assert.match(refusal("svdllm"), /svdllm checkpoint/);
+  assert.match(refusal("palu"), /^transformers cannot load palu checkpoints: its k\/v projections are VT \+ U\.\{g\}/);
+  assert.match(refusal("asvd"), /asvd checkpoints: its projections are BLinear\/ALinear pairs/);
+  assert.match(refusal("svdllm"), /svdllm checkpoints/);
   assert.match(refusal("pruned-flap"), /builds every layer from one config, but layers differ \(layer 0: 3 heads, intermediate 403; layer 1: 4 heads, intermediate 517\)/);
 });
