@@ -83,6 +83,8 @@ export interface E2ePoint {
   peak_mem_bytes?: number;
   tokens_per_s?: number;
   sm_clock_mhz?: Record<string, unknown>;
+  /** Decode: how the cache was filled ("random" keys/values, or "prefill (...)" where the engine's cache could not be filled directly). */
+  cache_fill?: string;
 }
 
 export interface E2eSkippedPoint {
@@ -181,6 +183,7 @@ export function parseE2eBody(body: Record<string, unknown>): E2eBody {
     if (peak !== undefined) point.peak_mem_bytes = peak;
     if (tps !== undefined) point.tokens_per_s = tps;
     if (isRecord(p.sm_clock_mhz)) point.sm_clock_mhz = p.sm_clock_mhz;
+    if (typeof p.cache_fill === "string") point.cache_fill = p.cache_fill;
     return point;
   });
   const skipped = (Array.isArray(body.skipped) ? body.skipped : []).map((s, i): E2eSkippedPoint => {
