@@ -4,7 +4,7 @@
  * all read rows through here, so they agree on what a row means.
  */
 import { pointKey } from "./grid.js";
-import type { LogitsComparison } from "./wire.js";
+import { BadBody, parseLogitsBody, type LogitsComparison } from "./wire.js";
 
 /** The part of a results row these readers need (a ResultRecord or a report BenchRecord). */
 export interface E2eRow {
@@ -88,18 +88,12 @@ export function readE2eRows(rows: readonly E2eRow[]): E2eData {
   for (const r of rows) {
     const p = r.params;
     if (r.suite === "e2e_logits") {
-      const body = isRecord(r.extra) && isRecord(r.extra.e2e_logits) ? r.extra.e2e_logits : null;
-      if (r.error || !body) {
-        out.failures.push({ model: s(p.model), config: "logits", point: "all", gpu: r.gpu, type: r.error?.type ?? "bad_result", message: r.error?.message ?? "no e2e_logits body" });
+      const parsed = logitsOf(r);
+      if (typeof parsed === "string") {
+        out.failures.push({ model: s(p.model), config: "logits", point: "all", gpu: r.gpu, type: r.error?.type ?? "bad_result", message: r.error?.message ?? parsed });
         continue;
       }
-      const rec = (k: string): Record<string, LogitsComparison> => (isRecord(body[k]) ? (body[k] as Record<string, LogitsComparison>) : {});
-      out.logits.push({
-        model: s(p.model), checkpoint: s(p.checkpoint), variant: s(p.variant), scale: s(p.scale), gpu: r.gpu,
-        repair_fp32: rec("repair_fp32"), repair_serving: rec("repair_serving"), noise_floor: rec("noise_floor"),
-        engines_fp32: isRecord(body.engines_fp32) ? (body.engines_fp32 as unknown as LogitsComparison) : null,
-        unsupported: isRecord(body.unsupported) ? Object.fromEntries(Object.entries(body.unsupported).map(([k, v]) => [k, s(v)])) : {},
-      });
+      out.logits.push({ model: s(p.model), checkpoint: s(p.checkpoint), variant: s(p.variant), scale: s(p.scale), gpu: r.gpu, ...parsed, engines_fp32: parsed.engines_fp32 ?? null });
       continue;
     }
     if (r.suite !== "e2e") continue;
@@ -122,6 +116,18 @@ export function readE2eRows(rows: readonly E2eRow[]): E2eData {
     });
   }
   return out;
+}
+
+/** A logits row's body, checked; a string says why there is none. */
+function logitsOf(r: E2eRow): ReturnType<typeof parseLogitsBody> | string {
+  const body = isRecord(r.extra) ? r.extra.e2e_logits : undefined;
+  if (r.error || !isRecord(body)) return "no e2e_logits body";
+  try {
+    return parseLogitsBody(body);
+  } catch (e) {
+    if (e instanceof BadBody) return e.message;
+    throw e;
+  }
 }
 
 /** Speedup of `after` over `before` (before / after) with the spread the p10-p90 ranges allow. */

@@ -62,7 +62,7 @@ export async function readModelsFile(dir: string): Promise<SavedModel[]> {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new GacError("BAD_RESULTS", `${path} is not valid JSON (${(e as Error).message}); it is rewritten by the next gac bench e2e into this directory`);
+    throw new GacError("BAD_RESULTS", `${path} is not valid JSON (${(e as Error).message}); fix or remove it (gac bench e2e rewrites it from the models it is given)`);
   }
   if (!isRecord(parsed) || parsed.schema !== MODELS_SCHEMA || !Array.isArray(parsed.models)) {
     throw new GacError("BAD_RESULTS", `${path} is not a ${MODELS_SCHEMA} file (schema ${JSON.stringify(isRecord(parsed) ? parsed.schema : undefined)})`);

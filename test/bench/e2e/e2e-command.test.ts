@@ -1,4 +1,4 @@
-import { after, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,12 +14,14 @@ import { captureIO } from "../../helpers/capture-io.js";
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-async function workspace(): Promise<string> {
-  const cwd = await scratchDir("e2e-cli");
-  dirs.push(cwd);
-  for (const kind of ["llama-aligned", "llama-direct-svd", "llama-pruned-mlp", "palu"] as const) await generateFixture(kind, join(cwd, kind));
-  return cwd;
-}
+/** One set of tiny fixtures for every test; each test writes its own run directory. */
+let shared: string;
+before(async () => {
+  shared = await scratchDir("e2e-cli");
+  dirs.push(shared);
+  for (const kind of ["llama-aligned", "llama-direct-svd", "llama-pruned-mlp", "palu"] as const) await generateFixture(kind, join(shared, kind));
+});
+const workspace = async () => shared;
 
 function harness(cwd: string, env: Record<string, string> = {}) {
   const io = captureIO(cwd);
@@ -28,13 +30,13 @@ function harness(cwd: string, env: Record<string, string> = {}) {
 }
 
 const ARGS = ["bench", "e2e", "--checkpoint", "llama-direct-svd", "--checkpoint", "llama-pruned-mlp", "--checkpoint", "palu", "--parent", "llama-aligned",
-  "--grid", "quick", "--configs", "transformers/sdpa/*,transformers/sdpa-nocudnn/dynamic,gac/*", "--out", "run"];
+  "--grid", "quick", "--configs", "transformers/sdpa/*,transformers/sdpa-nocudnn/dynamic,gac/*", "--out", "run-all"];
 
 test("gac bench e2e times every model in every configuration that can run it, records refusals with reasons, compares logits, and prints the tables", async () => {
   const cwd = await workspace();
   const h = harness(cwd);
   assert.equal(await h.run(ARGS), 0);
-  const dir = join(cwd, "run");
+  const dir = join(cwd, "run-all");
   const info = await readRunInfo(dir);
   assert.deepEqual(info?.suites, ["e2e"]);
   const { records } = await loadResults([dir]);
@@ -69,7 +71,7 @@ test("gac bench e2e times every model in every configuration that can run it, re
 
 test("a rerun measures nothing twice, and a point the worker left out is retried by the next rerun only", async () => {
   const cwd = await workspace();
-  const args = ["bench", "e2e", "--checkpoint", "llama-direct-svd", "--grid", "quick", "--configs", "gac/graph/*", "--strategies", "none,MINIMAL", "--out", "run"];
+  const args = ["bench", "e2e", "--checkpoint", "llama-direct-svd", "--grid", "quick", "--configs", "gac/graph/*", "--strategies", "none,MINIMAL", "--out", "run-rerun"];
   const first = harness(cwd, { FAKE_E2E_DROP_POINT: "decode/b1/c256", FAKE_JOB_LOG: join(cwd, "jobs1.log") });
   assert.equal(await first.run(args), 0);
   assert.match(first.io.stderr, /2 grid points or jobs have no row yet \(first: e2e\/llama-direct-svd\/none\/gac\/graph\/static\/decode\/b1\/c256\): rerun/);
@@ -81,7 +83,7 @@ test("a rerun measures nothing twice, and a point the worker left out is retried
   assert.equal(await third.run(args), 0);
   assert.match(third.io.stderr, /0 rows measured, 0 refused or skipped, 5 already in the directory/);
   await assert.rejects(readFile(join(cwd, "jobs3.log"), "utf8"), /ENOENT/);
-  const { records } = await loadResults([join(cwd, "run")]);
+  const { records } = await loadResults([join(cwd, "run-rerun")]);
   assert.equal(records.filter((r) => r.suite === "e2e" && r.stats).length, 4);
 });
 
