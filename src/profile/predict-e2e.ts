@@ -69,6 +69,8 @@ export interface E2ePredictOptions {
   /** "transformers/sdpa/dynamic", "gac/graph/static": launches and the cache update depend on it. */
   config: string;
   copyBandwidthGbps?: number;
+  /** Host time per step besides kernel launches (e.g. cuDNN plan builds), serial with them. */
+  extraHostMs?: number;
 }
 
 export interface E2ePrediction {
@@ -79,6 +81,8 @@ export interface E2ePrediction {
   elementwise_ms: number;
   /** Host time (eager) or graph gaps: the launch part. */
   launch_ms: number;
+  /** Other host time per step (cuDNN plan builds where a shape-dynamics rule applies). */
+  extra_host_ms: number;
   /** GEMM + attention calls with a prediction, of `calls`. */
   predicted_calls: number;
   calls: number;
@@ -167,9 +171,10 @@ export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: G
   const gpu = gemm + attention + elementwise;
   const graph = opts.config.startsWith("gac/graph/");
   const launch = (kernels * (graph ? GRAPH_GAP_US_PER_KERNEL : EAGER_HOST_US_PER_KERNEL)) / 1e3;
-  const ms = predicted < calls.length ? null : graph ? gpu + launch : Math.max(gpu, launch);
+  const extra = opts.extraHostMs ?? 0;
+  const ms = predicted < calls.length ? null : graph ? gpu + launch + extra : Math.max(gpu, launch + extra);
   return {
-    ms, gemm_ms: gemm, attention_ms: attention, elementwise_ms: elementwise, launch_ms: launch,
+    ms, gemm_ms: gemm, attention_ms: attention, elementwise_ms: elementwise, launch_ms: launch, extra_host_ms: extra,
     predicted_calls: predicted, calls: calls.length, kernels, combine: graph ? "gpu + graph gaps" : "max(gpu, host)",
   };
 }

@@ -7,7 +7,7 @@ import {
   COMPUTE_REFERENCE_M, ELEMENTWISE_BYTES, EAGER_HOST_US_PER_KERNEL, GRAPH_GAP_US_PER_KERNEL, elementwiseBytes, kernelCount, pointCalls, predictE2ePoint, predictGemmRows,
 } from "../../src/profile/predict-e2e.js";
 import { PROFILE_SCHEMA, type GpuProfile, type ProfileSeries } from "../../src/profile/types.js";
-import { explainGap, predictionRows } from "../../src/bench/e2e/prediction-table.js";
+import { CUDNN_REPLAN_MS_PER_PLAN, distinctAttentionShapes, explainGap, predictionRows, replanPlans } from "../../src/bench/e2e/prediction-table.js";
 import type { E2eMeasurement } from "../../src/bench/e2e/measurements.js";
 
 /** The tiny aligned Llama: hidden 256, 2 layers, 4 / 2 heads of 64, intermediate 512, vocab 512. */
@@ -79,8 +79,8 @@ test("a point with a call the profile cannot predict has no whole-model predicti
   assert.match(row.explanation ?? "", /no table for 2 of the point's 17 GEMM\/attention calls/);
 });
 
-test("a decode point off by more than 15% in stock transformers with a dynamic cache at a cuDNN-eligible head_dim is explained by the re-plan rule; at head_dim 52 it is not", () => {
-  const prediction = { ms: 1, gemm_ms: 0, attention_ms: 0, elementwise_ms: 0, launch_ms: 0, predicted_calls: 1, calls: 1, kernels: 1, combine: "max(gpu, host)" as const };
+test("decode off by more than 15% with a growing KV length at a cuDNN-eligible head_dim is explained by the re-plan rule (transformers dynamic, gac eager), not with a fixed one or at head_dim 52; an unfused softmax is the math backend", () => {
+  const prediction = { ms: 1, gemm_ms: 0, attention_ms: 0, elementwise_ms: 0, launch_ms: 0, extra_host_ms: 0, predicted_calls: 1, calls: 1, kernels: 1, combine: "max(gpu, host)" as const };
   const m = (config: string, kernels: string[]): E2eMeasurement => ({
     model: "m", checkpoint: "m", variant: "none", role: "checkpoint", family: "dense", config, phase: "decode", batch: 1, length: 4096,
     point: "decode/b1/c4096", gpu: "NVIDIA H200", median_ms: 40, p10_ms: 40, p90_ms: 40, tokens_per_s: null, roofline: null, kernels, copy_bandwidth_gbps: null, weight_bytes: null, kv_bytes_per_token: null,
@@ -88,7 +88,23 @@ test("a decode point off by more than 15% in stock transformers with a dynamic c
   assert.match(explainGap(m("transformers/sdpa/dynamic", ["cudnn_generated_fort_native_sdpa_sm90"]), tinySpec(), prediction) ?? "", /^cudnn-sdpa-replan-per-kv-length/);
   assert.equal(explainGap(m("transformers/sdpa-nocudnn/dynamic", []), tinySpec(), prediction), null);
   assert.equal(explainGap(m("transformers/sdpa/dynamic", []), tinySpec("llama-direct-svd"), prediction), null);
-  assert.match(explainGap(m("transformers/sdpa/static", ["_scaled_dot_product_attention_math"]), tinySpec("llama-direct-svd"), prediction) ?? "", /math backend/);
+  assert.match(explainGap(m("gac/eager/static", ["cudnn_generated_fort_native_sdpa_sm90"]), tinySpec(), prediction) ?? "", /^cudnn-sdpa-replan-per-kv-length.*1 plan build\(s\) of 32 ms/);
+  assert.equal(explainGap(m("gac/graph/static", ["cudnn_generated_fort_native_sdpa_sm90"]), tinySpec(), prediction), null, "a CUDA graph attends over the whole masked cache");
+  assert.equal(explainGap(m("transformers/sdpa/static", ["cudnn_generated_fort_native_sdpa_sm80"]), tinySpec(), prediction), null);
+  assert.match(explainGap(m("transformers/sdpa/static", ["void at::native::(anonymous namespace)::cunn_SoftMaxForwardReg<float>"]), tinySpec("llama-direct-svd"), prediction) ?? "", /math backend/);
+});
+
+test("the re-plan rule charges one plan build per distinct attention shape per decode step in the prediction", () => {
+  const spec = tinySpec();
+  const m = { phase: "decode" as const, batch: 1, length: 256, gpu: "NVIDIA H200" };
+  assert.equal(replanPlans({ ...m, config: "transformers/sdpa/dynamic" }, spec), 1);
+  assert.equal(replanPlans({ ...m, config: "transformers/sdpa-nocudnn/dynamic" }, spec), 0);
+  assert.equal(replanPlans({ ...m, config: "gac/graph/static" }, spec), 0);
+  const flap = fixtureSpec("pruned-flap");
+  const flapSpec = buildModelSpec(flap.config, new Map(flap.tensors.map((t) => [t.name, { dtype: "F16" as const, shape: t.shape }])));
+  assert.equal(distinctAttentionShapes(flapSpec), 2, "FLAP's two layers keep 3 and 4 heads");
+  const withReplan = predictE2ePoint(spec, { phase: "decode", batch: 1, length: 256 }, profile(), { dtype: "F16", config: "transformers/sdpa/dynamic", extraHostMs: CUDNN_REPLAN_MS_PER_PLAN });
+  assert.equal(withReplan.ms, Math.max(withReplan.gemm_ms + withReplan.attention_ms + withReplan.elementwise_ms, withReplan.launch_ms + CUDNN_REPLAN_MS_PER_PLAN));
 });
 
 test("a GEMM with few rows takes the larger of its weight-read time (M=1 table) and its compute time (M=2048 table scaled by M), not M x the M=1 time", () => {

@@ -12,6 +12,7 @@
  *   gac / graph / static                       the same decode step captured once in a CUDA graph
  */
 import { GacError } from "../../errors.js";
+import type { ShapeEvolution } from "../../contract/rules/shape-dynamics.js";
 import type { LinearSpec, ModelSpec } from "../../model/types.js";
 import type { CacheKind, Engine, GacConfig, TransformersConfig } from "./wire.js";
 
@@ -123,4 +124,23 @@ export function transformersRefusal(spec: ModelSpec, config: Record<string, unkn
 /** Why `cfg` cannot run the model, or null. The gac engine runs every family gac reads. */
 export function engineRefusal(cfg: EngineConfig, spec: ModelSpec, config: Record<string, unknown>): string | null {
   return cfg.engine === "transformers" ? transformersRefusal(spec, config) : null;
+}
+
+/**
+ * How the KV length attention sees changes from one decode step to the next in a configuration:
+ * transformers' DynamicCache grows by one token per step; its StaticCache passes the whole cache
+ * with a mask (fixed); gac's eager engine attends over the filled slice of its preallocated cache
+ * (grows, python/gac_worker/e2e/gac_model.py decode); its graph engine over the whole cache with a
+ * mask (fixed, as a CUDA graph needs).
+ */
+export function kvEvolution(configId: string): ShapeEvolution {
+  const [engine, config, cache] = configId.split("/");
+  if (engine === "gac") return config === "graph" ? "fixed" : "kv-grows-per-step";
+  return cache === "dynamic" ? "kv-grows-per-step" : "fixed";
+}
+
+/** Whether a configuration's attention goes through SDPA with cuDNN allowed (PyTorch's default order). */
+export function cudnnAllowed(configId: string): boolean {
+  const [engine, config] = configId.split("/");
+  return engine === "gac" || config === "sdpa" || config === "sdpa-avoid-recompile";
 }
