@@ -149,3 +149,25 @@ test("a job's answer becomes one row per point (stats, roofline, versions, commi
   const refused = e2eRecords(job, { type: "error", id: "x", error: { type: "unsupported", message: "cannot" } }, base, ctx);
   assert.deepEqual(refused.map((r) => [r.case, r.error?.type]), [[job.case, "unsupported"]]);
 });
+
+test("raw worker output and the job lines it answered become the same rows gac bench e2e writes, with the models' specs", async () => {
+  const { rowsFromWorkerLines } = await import("../../../src/bench/e2e/worker-lines.js");
+  const [none, minimal] = await describeCheckpoint(await fixture("llama-direct-svd"), { variants: ["none", "MINIMAL"], scale: "fold", weights: "random", role: "checkpoint" });
+  const job = { type: "job", id: "e2e/x/gac/graph/static", op: "e2e", params: { model: none.description, engine: "gac", config: "graph", cache: "static", decode: [{ batch: 1, context: 256 }], decode_steps: 4, warmup: 1 } };
+  const logitsJob = { type: "job", id: "e2e_logits/x/MINIMAL", op: "e2e_logits", params: { original: none.description, repaired: minimal.description, engines: ["gac"], batch: 1, seq: 64 } };
+  const stats = { median_ms: 3, p10_ms: 2.9, p90_ms: 3.2, n: 4 };
+  const cmp = { max_abs_diff: 0, max_abs_logit: 10, rel_to_max: 0, mean_abs_diff: 0, argmax_agree: 1 };
+  const lines = [
+    JSON.stringify({ type: "capability", ok: true, gpu: { name: "NVIDIA H200", index: 0 }, torch: "2.11.0", cudnn: "9.19.0" }),
+    JSON.stringify({ type: "result", id: job.id, op: "e2e", e2e: { engine: "gac", config: "graph", cache: "static", dtype: "fp16", weights: "random", copy_bandwidth_gbps: 4192, model: { label: none.description.label, params: 1, weight_bytes: 2e6, kv_bytes_per_token: 512 }, points: [{ phase: "decode", batch: 1, context: 256, stats, samples_ms: [3] }], skipped: [], kernels: {} } }),
+    JSON.stringify({ type: "result", id: logitsJob.id, op: "e2e_logits", e2e_logits: { repair_fp32: { gac: cmp }, repair_serving: { gac: cmp }, noise_floor: { gac: cmp }, unsupported: {} } }),
+    JSON.stringify({ type: "result", id: "e2e/unknown/gac/graph/static", op: "e2e", e2e: {} }),
+  ];
+  const imported = rowsFromWorkerLines(lines, [JSON.stringify(job), JSON.stringify(logitsJob)]);
+  assert.deepEqual(imported.rows.map((r) => [r.suite, r.case]), [["e2e", "e2e/x/gac/graph/static/decode/b1/c256"], ["e2e_logits", "e2e_logits/x/MINIMAL"]]);
+  assert.equal(imported.rows[0].params.variant, "none");
+  assert.equal(imported.rows[0].params.context, 256);
+  assert.equal((imported.rows[0].extra?.env as Record<string, unknown>).cudnn, "9.19.0");
+  assert.deepEqual(imported.unmatched, ["e2e/unknown/gac/graph/static"]);
+  assert.deepEqual(imported.models.map((m) => m.label).sort(), [none.description.label, minimal.description.label].sort());
+});
