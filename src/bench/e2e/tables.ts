@@ -103,8 +103,13 @@ export function refusedTable(data: E2eData): string {
   return rows.length === 0 ? "" : markdownTable(["Model", "Configuration", "Point", "Outcome", "Reason", "GPU"], rows);
 }
 
-/** Relative differences up to this are float32 rounding of the same math (the research note measured 7e-6 for an exact logical-scale repair). */
-export const FP32_ROUNDING_REL = 1e-5;
+/**
+ * Relative differences up to this are float32 rounding of the same math in another order: the
+ * committed H200 run (results/20261201T215958Z-e2e, 32 layers) measured 1.9e-5 between the two
+ * engines and 2.5e-5 for the exact logical-scale repair (research/end_to_end.md: 7e-6 with 8
+ * layers), against 1.7e-2 for one 16-bit rounding of a folded scale: 1e-4 separates them.
+ */
+export const FP32_ROUNDING_REL = 1e-4;
 
 export type LogitsReading = "exact zero" | "fp32 rounding" | "one 16-bit rounding of a folded scale" | "kernel choice" | "not explained";
 

@@ -69,3 +69,13 @@ test("transformers loads dense uniform Llama, Mistral and Qwen2 (irregular head_
   assert.match(refusal("svdllm"), /svdllm checkpoints/);
   assert.match(refusal("pruned-flap"), /builds every layer from one config, but layers differ \(layer 0: 3 heads, intermediate 403; layer 1: 4 heads, intermediate 517\)/);
 });
+
+test("logits differences in words: exact zero, fp32 rounding up to 1e-4 of the largest logit, a folded scale, kernel choice in the serving dtype, and an fp32 gap nothing explains", async () => {
+  const { logitsReading } = await import("../../../src/bench/e2e/tables.js");
+  const c = (rel: number) => ({ max_abs_diff: rel * 7, max_abs_logit: 7, rel_to_max: rel, mean_abs_diff: rel, argmax_agree: 1 });
+  assert.equal(logitsReading("fp32", c(0), true), "exact zero");
+  assert.equal(logitsReading("fp32", c(2.5e-5), false), "fp32 rounding", "the committed logical-scale repair over 32 layers");
+  assert.equal(logitsReading("fp32", c(1.67e-2), true), "one 16-bit rounding of a folded scale");
+  assert.equal(logitsReading("serving", c(5.8e-2), false), "kernel choice");
+  assert.equal(logitsReading("fp32", c(1e-3), false), "not explained");
+});
