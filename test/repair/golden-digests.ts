@@ -5,6 +5,7 @@
  * paths went in; repair-digests.test.ts recomputes them, so any change of an output byte fails.
  *
  *   node --import tsx test/repair/golden-digests.ts --write   # regenerate (only when a change of output is intended)
+ *   node --import tsx test/repair/golden-digests.ts --write --kinds llama-pruned-mlp   # add a new kind (run on code without the change)
  */
 import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -83,8 +84,12 @@ export async function readCommittedDigests(): Promise<Digests> {
 }
 
 if (process.argv[1] === import.meta.filename && process.argv.includes("--write")) {
+  // --kinds a,b: compute only those kinds and merge them into the committed file (a kind added later).
+  const kindsAt = process.argv.indexOf("--kinds");
+  const kinds = kindsAt > 0 ? process.argv[kindsAt + 1].split(",") : undefined;
   const t = performance.now();
-  const digests = await computeDigests();
+  const fresh = await computeDigests(kinds ? (name) => kinds.includes(name.split(" ")[0]) : undefined);
+  const digests = kinds ? { ...(await readCommittedDigests()), ...fresh } : fresh;
   await writeFile(DIGESTS_FILE, JSON.stringify(digests, null, 1) + "\n");
-  process.stderr.write(`${Object.keys(digests).length} cases in ${((performance.now() - t) / 1000).toFixed(1)} s -> ${DIGESTS_FILE}\n`);
+  process.stderr.write(`${Object.keys(fresh).length} cases in ${((performance.now() - t) / 1000).toFixed(1)} s -> ${DIGESTS_FILE}\n`);
 }
