@@ -1,0 +1,51 @@
+/**
+ * What a compression method hands the checkpoint writer: which original tensors it replaces and
+ * with what, the new config.json, and every size decision with its reason. Values are float64 and
+ * encoded in the checkpoint's dtype on write; null values (--sizes-only) are written as a sparse
+ * hole, headers only.
+ */
+import type { ModelSpec } from "../model/types.js";
+import type { GpuProfile } from "../profile/types.js";
+import type { Weights } from "../verify/tensor-store.js";
+import type { LayerStats } from "./calibration.js";
+import type { AlignPolicy, SizeDecision, SizeTarget } from "./size-policy.js";
+import type { ServingDtype } from "./size-cost.js";
+
+export const COMPRESS_METHODS = ["svd-heads", "svd-pairs", "asvd", "prune-mlp"] as const;
+export type CompressMethod = (typeof COMPRESS_METHODS)[number];
+
+export function isCompressMethod(s: string): s is CompressMethod {
+  return (COMPRESS_METHODS as readonly string[]).includes(s);
+}
+
+export interface NewTensor {
+  name: string;
+  shape: number[];
+  /** Row-major float64 values, or null for a header-only (sparse) checkpoint. */
+  values: Float64Array | null;
+}
+
+export interface MethodInput {
+  spec: ModelSpec;
+  config: Record<string, unknown>;
+  /** The dense model's weights in float64, or null with --sizes-only (shapes are all there is). */
+  weights: Weights | null;
+  /** Calibration statistics per layer, or null when no calibration text was given. */
+  stats: LayerStats[] | null;
+  target: SizeTarget;
+  align: AlignPolicy;
+  /** Needed by align profile. */
+  profile: GpuProfile | null;
+  servingDtype: ServingDtype;
+  /** prune-mlp: the same kept fraction in every layer instead of FLAP's adaptive per-layer widths. */
+  uniform: boolean;
+}
+
+export interface MethodResult {
+  /** Original tensor name -> the tensors written in its place (an empty list drops it). */
+  replacements: Map<string, NewTensor[]>;
+  config: Record<string, unknown>;
+  decisions: SizeDecision[];
+  /** Lines explaining method-level choices (RoPE window, whitening, compensation biases). */
+  notes: string[];
+}
