@@ -72,3 +72,31 @@ describe("cholesky", () => {
     assert.ok(maxAbsDiff(matmul(l, transpose(l)), shifted) < 1e-10 * maxAbs(g));
   });
 });
+
+describe("factor pairs", () => {
+  it("give back the weight at full rank for plain, whitened and scaled transforms", async () => {
+    const { prepareFactorisation } = await import("../../src/compress/factor-linear.js");
+    const w = randomMatrix(12, 9, 11);
+    const x = randomMatrix(40, 9, 12);
+    const l = cholesky(matmul(transpose(x), x))!;
+    for (const t of [{ kind: "plain" as const }, { kind: "whitened" as const, l }, { kind: "scaled" as const, s: Float64Array.from({ length: 9 }, (_, i) => 0.5 + i) }]) {
+      const f = prepareFactorisation(w, t).factorsAt(9);
+      assert.ok(maxAbsDiff(matmul(f.second, f.first), w) < 1e-12 * 9, t.kind);
+    }
+  });
+
+  it("whitened truncation loses exactly the dropped sigma^2 as output error on the calibration inputs (SVD-LLM)", async () => {
+    const { prepareFactorisation } = await import("../../src/compress/factor-linear.js");
+    const w = randomMatrix(12, 9, 13);
+    const x = randomMatrix(40, 9, 14);
+    const l = cholesky(matmul(transpose(x), x))!;
+    const p = prepareFactorisation(w, { kind: "whitened", l });
+    const f = p.factorsAt(4);
+    const diff = matmul(x, transpose(matmul(f.second, f.first)));
+    const exact = matmul(x, transpose(w));
+    let err = 0;
+    for (let i = 0; i < diff.data.length; i++) err += (diff.data[i] - exact.data[i]) ** 2;
+    const dropped = Array.from(p.energy.subarray(4)).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(err - dropped) < 1e-9 * dropped, `error ${err}, dropped ${dropped}`);
+  });
+});
