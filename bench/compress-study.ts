@@ -1,0 +1,271 @@
+/**
+ * The compress-with-alignment study: for each method and budget, five variants side by side
+ *   a  the ranks/widths as the method picks them (--align none)
+ *   b  a, then `gac repair` (OPTIMAL: zero padding to multiples of 16)
+ *   c  sizes rounded down to multiples of 16 (--align 16 --round down)
+ *   d  sizes rounded up to multiples of 16 with real singular vectors / channels (--align 16 --round up)
+ *   e  --align profile (the H200 profile's cheapest size near the target)
+ * and the claim that d is at least as accurate as b at the same size, shown or refuted.
+ *
+ *   node --import tsx bench/compress-study.ts make  --model DIR --calibration FILE --out DIR [--budgets 0.8,0.6] [--methods ...]
+ *   node --import tsx bench/compress-study.ts table --study DIR [--eval eval.json] [--e2e RUNDIR ...] [--real DIR] [--md docs/compress-study.md]
+ *
+ * `make` writes the small-model variants (CPU, float64) and study.json. Perplexity comes from
+ * `gac eval` (`table` runs it when no --eval file is given and the command exists). Speed comes
+ * from `gac bench e2e` on the real-size sparse variants of bench/gpu-compress-study.sh: --e2e
+ * names its run directories, --real the folder of those variants' gac-compress.json manifests.
+ */
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { openCheckpoint } from "../src/checkpoint/open.js";
+import { compressCheckpoint, COMPRESS_MANIFEST_FILE, type CompressReport } from "../src/compress/compress-checkpoint.js";
+import type { AlignPolicy } from "../src/compress/size-policy.js";
+import { COMPRESS_METHODS, isCompressMethod, type CompressMethod } from "../src/compress/types.js";
+import { runCli } from "../src/cli/main.js";
+import { loadProfile, packagedProfilesDir } from "../src/profile/profile-store.js";
+import { proposeRepair, repairCheckpoint } from "../src/repair/repair-checkpoint.js";
+import { readRun } from "../src/store/results-store.js";
+
+export const VARIANTS = ["a", "b", "c", "d", "e"] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+const VARIANT_TEXT: Record<Variant, string> = {
+  a: "unaligned (as the method picks)",
+  b: "a + gac repair (zero padding, OPTIMAL)",
+  c: "rounded down to x16",
+  d: "rounded up to x16, real vectors",
+  e: "--align profile (H200)",
+};
+
+const ALIGN: Record<Exclude<Variant, "b">, AlignPolicy> = {
+  a: { kind: "none" },
+  c: { kind: "multiple", of: 16, round: "down" },
+  d: { kind: "multiple", of: 16, round: "up" },
+  e: { kind: "profile", tolerance: 0.02 },
+};
+
+interface StudyEntry {
+  method: CompressMethod;
+  budget: number;
+  variant: Variant;
+  dir: string;
+  params: number;
+  /** Chosen sizes, summarised. */
+  sizes: string;
+  aligned16: string;
+}
+
+interface Study {
+  schema: "gac-compress-study/1";
+  model: string;
+  calibration: string;
+  dense_params: number;
+  entries: StudyEntry[];
+}
+
+export const variantName = (method: string, budget: number, variant: Variant) => `${method}-b${Math.round(budget * 100)}-${variant}`;
+
+function sizeSummary(sizes: number[]): { sizes: string; aligned16: string } {
+  const lo = Math.min(...sizes);
+  const hi = Math.max(...sizes);
+  const aligned = sizes.filter((s) => s % 16 === 0).length;
+  return { sizes: lo === hi ? String(lo) : `${lo}-${hi}`, aligned16: `${aligned}/${sizes.length}` };
+}
+
+async function paramCount(dir: string): Promise<number> {
+  const ckpt = await openCheckpoint(dir);
+  let n = 0;
+  for (const t of ckpt.tensors.values()) n += t.shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** Sizes of the repaired copy: the plan's targets for the dims it changes, a's own sizes elsewhere. */
+function repairedSizes(report: CompressReport, changes: { id: string; to: number }[]): number[] {
+  const to = new Map(changes.map((c) => [c.id.replace(/^layers\.\d+\.self_attn\.head_dim$/, "self_attn.head_dim"), c.to]));
+  return report.decisions.map((d) => to.get(d.id) ?? d.chosen);
+}
+
+async function make(opts: { model: string; calibration: string; out: string; budgets: number[]; methods: CompressMethod[] }): Promise<void> {
+  await mkdir(opts.out, { recursive: true });
+  const profilePath = join(packagedProfilesDir(), "nvidia-h200.json");
+  const profile = { profile: await loadProfile(profilePath), path: profilePath };
+  const entries: StudyEntry[] = [];
+  for (const method of opts.methods) {
+    for (const budget of opts.budgets) {
+      for (const variant of ["a", "c", "d", "e"] as const) {
+        const dir = join(opts.out, variantName(method, budget, variant));
+        const t0 = performance.now();
+        const report = await compressCheckpoint(opts.model, dir, {
+          method, target: { kind: "budget", fraction: budget }, align: ALIGN[variant], calibrationPath: opts.calibration, profile, force: true,
+        });
+        entries.push({ method, budget, variant, dir, params: report.params_after, ...sizeSummary(report.decisions.map((d) => d.chosen)) });
+        console.error(`${basename(dir)}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        if (variant === "a") {
+          const repaired = join(opts.out, variantName(method, budget, "b"));
+          const proposal = await proposeRepair(dir, { strategy: "OPTIMAL" });
+          await repairCheckpoint(dir, repaired, { strategy: "OPTIMAL", force: true });
+          entries.push({ method, budget, variant: "b", dir: repaired, params: await paramCount(repaired), ...sizeSummary(repairedSizes(report, proposal.changes)) });
+        }
+      }
+    }
+  }
+  const study: Study = { schema: "gac-compress-study/1", model: resolve(opts.model), calibration: resolve(opts.calibration), dense_params: await paramCount(opts.model), entries };
+  await writeFile(join(opts.out, "study.json"), JSON.stringify(study, null, 2) + "\n");
+  console.error(`wrote ${entries.length} variants and ${join(opts.out, "study.json")}`);
+}
+
+interface EvalJson {
+  results: { dir: string; perplexity: number; loss: number }[];
+}
+
+/** `gac eval <dirs> --json`, through the CLI so that the study reads what users see; null when gac has no eval command. */
+async function runEval(dirs: string[], maxTokens: string | undefined): Promise<EvalJson | null> {
+  let out = "";
+  let err = "";
+  let code: number;
+  try {
+    code = await runCli(["eval", ...dirs, "--json", ...(maxTokens ? ["--max-tokens", maxTokens] : [])], {
+      out: (t) => (out += t), err: (t) => (err += t), errIsTTY: false, cwd: process.cwd(), signal: new AbortController().signal,
+    });
+  } catch (e) {
+    console.error(`gac eval did not run: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  }
+  if (code !== 0) {
+    console.error(`gac eval did not run (exit ${code}): ${err.trim().split("\n")[0]}`);
+    return null;
+  }
+  return JSON.parse(out) as EvalJson;
+}
+
+interface Speed {
+  prefill_ms: number | null;
+  decode_ms: number | null;
+  peak_mem_gb: number | null;
+  params: number | null;
+}
+
+/** Prefill (batch 1, longest seq) and decode (batch 1, longest context) medians per model label from e2e runs. */
+async function readE2e(dirs: string[], engine: string): Promise<Map<string, Speed>> {
+  const out = new Map<string, Speed>();
+  for (const dir of dirs) {
+    const { records } = await readRun(dir);
+    const best = new Map<string, { prefill?: { len: number; ms: number }; decode?: { len: number; ms: number }; mem: number; params: number | null }>();
+    for (const r of records) {
+      if (r.suite !== "e2e" || r.stats === undefined || r.params.batch !== 1) continue;
+      if (r.params.engine !== undefined && r.params.engine !== engine) continue;
+      const label = String(r.params.model);
+      const b = best.get(label) ?? { mem: 0, params: null };
+      const len = Number(r.params.phase === "prefill" ? r.params.seq : r.params.context);
+      const point = { len, ms: r.stats.median_ms };
+      if (r.params.phase === "prefill" && (b.prefill === undefined || len > b.prefill.len)) b.prefill = point;
+      if (r.params.phase === "decode" && (b.decode === undefined || len > b.decode.len)) b.decode = point;
+      const mem = Number(r.extra?.peak_mem_bytes ?? 0);
+      if (Number.isFinite(mem)) b.mem = Math.max(b.mem, mem);
+      if (typeof r.extra?.model_params === "number") b.params = r.extra.model_params;
+      best.set(label, b);
+    }
+    for (const [label, b] of best) out.set(label, { prefill_ms: b.prefill?.ms ?? null, decode_ms: b.decode?.ms ?? null, peak_mem_gb: b.mem > 0 ? b.mem / 1e9 : null, params: b.params });
+  }
+  return out;
+}
+
+/** The speed of a variant: the e2e label that names it (the variant's directory name). */
+function speedOf(speeds: Map<string, Speed>, name: string): Speed | undefined {
+  for (const [label, s] of speeds) if (label === name || label.split(/[/@]/).includes(name) || label.endsWith(name)) return s;
+  return undefined;
+}
+
+const fmt = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? "-" : v.toFixed(digits));
+const millions = (n: number) => `${(n / 1e6).toFixed(3)}M`;
+const billions = (n: number) => `${(n / 1e9).toFixed(3)}B`;
+
+async function realManifests(dir: string | undefined): Promise<Map<string, CompressReport>> {
+  const out = new Map<string, CompressReport>();
+  if (dir === undefined) return out;
+  for (const name of (await readdir(dir)).sort()) {
+    const file = join(dir, name, COMPRESS_MANIFEST_FILE);
+    const text = await readFile(file, "utf8").catch(() => null);
+    if (text !== null) out.set(name, JSON.parse(text) as CompressReport);
+  }
+  return out;
+}
+
+async function table(opts: { study: string; eval?: string; e2e: string[]; real?: string; md: string; engine: string; maxTokens?: string }): Promise<void> {
+  const study = JSON.parse(await readFile(join(opts.study, "study.json"), "utf8")) as Study;
+  const evalJson = opts.eval !== undefined ? (JSON.parse(await readFile(opts.eval, "utf8")) as EvalJson) : await runEval([study.model, ...study.entries.map((e) => e.dir)], opts.maxTokens);
+  const ppl = new Map((evalJson?.results ?? []).map((r) => [resolve(r.dir), r.perplexity]));
+  const speeds = await readE2e(opts.e2e, opts.engine);
+  const real = await realManifests(opts.real);
+  const lines: string[] = [
+    "# Compress with alignment built in, or compress then repair?",
+    "",
+    "Generated by `bench/compress-study.ts table` from the variants `bench/compress-study.ts make` writes",
+    "(small model, CPU float64) and the real-size speed runs of `bench/gpu-compress-study.sh` (H200,",
+    "`gac bench e2e`). Variants: " + VARIANTS.map((v) => `**${v}** ${VARIANT_TEXT[v]}`).join("; ") + ".",
+    "",
+    `## Small trained model: ${basename(study.model)} (${millions(study.dense_params)} parameters), perplexity from \`gac eval\``,
+    "",
+    `Dense perplexity: ${fmt(ppl.get(resolve(study.model)), 4)}. Calibration: ${basename(study.calibration)}.`,
+    "",
+  ];
+  const claims: string[] = [];
+  for (const method of COMPRESS_METHODS) {
+    for (const budget of [...new Set(study.entries.filter((e) => e.method === method).map((e) => e.budget))]) {
+      const rows = VARIANTS.map((v) => study.entries.find((e) => e.method === method && e.budget === budget && e.variant === v)).filter((e): e is StudyEntry => e !== undefined);
+      if (rows.length === 0) continue;
+      lines.push(`### ${method}, budget ${budget}`, "", "| variant | sizes | x16 | parameters | perplexity |", "|---|---|---|---:|---:|");
+      for (const e of rows) lines.push(`| ${e.variant}: ${VARIANT_TEXT[e.variant]} | ${e.sizes} | ${e.aligned16} | ${millions(e.params)} | ${fmt(ppl.get(resolve(e.dir)), 4)} |`);
+      lines.push("");
+      const b = rows.find((e) => e.variant === "b");
+      const d = rows.find((e) => e.variant === "d");
+      const pb = b && ppl.get(resolve(b.dir));
+      const pd = d && ppl.get(resolve(d.dir));
+      if (b && d && pb !== undefined && pd !== undefined) {
+        const same = b.params === d.params;
+        claims.push(`- ${method} at ${budget}: d ${pd.toFixed(4)} vs b ${pb.toFixed(4)} at ${same ? "the same" : "a different"} parameter count (${millions(d.params)} vs ${millions(b.params)}): ${pd <= pb ? "**d is at least as accurate**" : "**d is worse: refutes the claim here**"}`);
+      }
+    }
+  }
+  lines.push("## Real size: speed on the H200 (`gac bench e2e`, batch 1)", "");
+  if (real.size === 0 && speeds.size === 0) lines.push("Not run yet: the command is in bench/gpu-compress-study.sh.", "");
+  const names = [...new Set([...real.keys()])];
+  if (names.length > 0) {
+    lines.push(`Engine ${opts.engine}. Prefill at the longest measured prompt, decode per token at the longest context. b runs the same shapes as d (zero padding and real vectors differ only in values), so its speed is d's; the shape identity is checked by bench/gpu-compress-study.sh with \`gac plan\`.`, "");
+    lines.push("| variant | method | parameters | prefill ms | decode ms/token | peak memory GB |", "|---|---|---:|---:|---:|---:|");
+    for (const name of names) {
+      const r = real.get(name)!;
+      const s = speedOf(speeds, name);
+      lines.push(`| ${name} | ${r.method} | ${billions(r.params_after)} | ${fmt(s?.prefill_ms, 2)} | ${fmt(s?.decode_ms, 3)} | ${fmt(s?.peak_mem_gb, 2)} |`);
+    }
+    lines.push("");
+  }
+  lines.push("## Does rounding up with real vectors beat zero padding at the same size?", "");
+  lines.push(...(claims.length > 0 ? claims : ["No perplexities yet: run `gac eval` on the variants (see the commands below)."]), "");
+  await writeFile(opts.md, lines.join("\n"));
+  console.error(`wrote ${opts.md}`);
+}
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    model: { type: "string" }, calibration: { type: "string" }, out: { type: "string" }, budgets: { type: "string", default: "0.8,0.6" },
+    methods: { type: "string", default: COMPRESS_METHODS.join(",") }, study: { type: "string" }, eval: { type: "string" },
+    e2e: { type: "string", multiple: true, default: [] }, real: { type: "string" }, md: { type: "string", default: "docs/compress-study.md" },
+    engine: { type: "string", default: "transformers" }, "max-tokens": { type: "string" },
+  },
+});
+
+if (positionals[0] === "make") {
+  if (!values.model || !values.calibration || !values.out) throw new Error("make needs --model, --calibration and --out");
+  const methods = values.methods.split(",").filter(isCompressMethod);
+  if (methods.length === 0) throw new Error(`--methods names none of ${COMPRESS_METHODS.join(", ")}`);
+  await make({ model: values.model, calibration: values.calibration, out: values.out, budgets: values.budgets.split(",").map(Number), methods });
+} else if (positionals[0] === "table") {
+  if (!values.study) throw new Error("table needs --study DIR (the --out of make)");
+  await table({ study: values.study, eval: values.eval, e2e: values.e2e, real: values.real, md: values.md, engine: values.engine, maxTokens: values["max-tokens"] });
+} else {
+  console.error("usage: compress-study.ts make|table ... (see the header of this file)");
+  process.exitCode = 1;
+}
