@@ -144,37 +144,36 @@ interface Speed {
   decode_ms: number | null;
   peak_mem_gb: number | null;
   params: number | null;
+  config: string;
 }
 
-/** Prefill (batch 1, longest seq) and decode (batch 1, longest context) medians per model label from e2e runs. */
+/**
+ * Prefill (batch 1, longest seq) and decode (batch 1, longest context) medians of `engine` per
+ * checkpoint directory name and e2e variant ("none" = unrepaired, "OPTIMAL", ...), from e2e run directories.
+ * A configuration (params.config) is chosen per engine: the first in sorted order that has rows.
+ */
 async function readE2e(dirs: string[], engine: string): Promise<Map<string, Speed>> {
-  const out = new Map<string, Speed>();
-  for (const dir of dirs) {
-    const { records } = await readRun(dir);
-    const best = new Map<string, { prefill?: { len: number; ms: number }; decode?: { len: number; ms: number }; mem: number; params: number | null }>();
-    for (const r of records) {
-      if (r.suite !== "e2e" || r.stats === undefined || r.params.batch !== 1) continue;
-      if (r.params.engine !== undefined && r.params.engine !== engine) continue;
-      const label = String(r.params.model);
-      const b = best.get(label) ?? { mem: 0, params: null };
-      const len = Number(r.params.phase === "prefill" ? r.params.seq : r.params.context);
-      const point = { len, ms: r.stats.median_ms };
-      if (r.params.phase === "prefill" && (b.prefill === undefined || len > b.prefill.len)) b.prefill = point;
-      if (r.params.phase === "decode" && (b.decode === undefined || len > b.decode.len)) b.decode = point;
-      const mem = Number(r.extra?.peak_mem_bytes ?? 0);
-      if (Number.isFinite(mem)) b.mem = Math.max(b.mem, mem);
-      if (typeof r.extra?.model_params === "number") b.params = r.extra.model_params;
-      best.set(label, b);
-    }
-    for (const [label, b] of best) out.set(label, { prefill_ms: b.prefill?.ms ?? null, decode_ms: b.decode?.ms ?? null, peak_mem_gb: b.mem > 0 ? b.mem / 1e9 : null, params: b.params });
+  const rows = [];
+  for (const dir of dirs) rows.push(...(await readRun(dir)).records.filter((r) => r.suite === "e2e" && r.stats !== undefined && r.params.batch === 1 && r.params.engine === engine));
+  const configs = [...new Set(rows.map((r) => String(r.params.config)))].sort();
+  const config = configs[0];
+  const best = new Map<string, { prefill?: { len: number; ms: number }; decode?: { len: number; ms: number }; mem: number; params: number | null }>();
+  for (const r of rows) {
+    if (String(r.params.config) !== config) continue;
+    const key = `${basename(String(r.params.checkpoint))}|${String(r.params.variant)}`;
+    const b = best.get(key) ?? { mem: 0, params: null };
+    const len = Number(r.params.phase === "prefill" ? r.params.seq : r.params.context);
+    const point = { len, ms: r.stats!.median_ms };
+    if (r.params.phase === "prefill" && (b.prefill === undefined || len > b.prefill.len)) b.prefill = point;
+    if (r.params.phase === "decode" && (b.decode === undefined || len > b.decode.len)) b.decode = point;
+    const mem = Number(r.extra?.peak_mem_bytes ?? 0);
+    if (Number.isFinite(mem)) b.mem = Math.max(b.mem, mem);
+    if (typeof r.extra?.model_params === "number") b.params = r.extra.model_params;
+    best.set(key, b);
   }
+  const out = new Map<string, Speed>();
+  for (const [key, b] of best) out.set(key, { prefill_ms: b.prefill?.ms ?? null, decode_ms: b.decode?.ms ?? null, peak_mem_gb: b.mem > 0 ? b.mem / 1e9 : null, params: b.params, config: config ?? "" });
   return out;
-}
-
-/** The speed of a variant: the e2e label that names it (the variant's directory name). */
-function speedOf(speeds: Map<string, Speed>, name: string): Speed | undefined {
-  for (const [label, s] of speeds) if (label === name || label.split(/[/@]/).includes(name) || label.endsWith(name)) return s;
-  return undefined;
 }
 
 const fmt = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? "-" : v.toFixed(digits));
@@ -230,14 +229,24 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; real?:
   }
   lines.push("## Real size: speed on the H200 (`gac bench e2e`, batch 1)", "");
   if (real.size === 0 && speeds.size === 0) lines.push("Not run yet: the command is in bench/gpu-compress-study.sh.", "");
-  const names = [...new Set([...real.keys()])];
-  if (names.length > 0) {
-    lines.push(`Engine ${opts.engine}. Prefill at the longest measured prompt, decode per token at the longest context. b runs the same shapes as d (zero padding and real vectors differ only in values), so its speed is d's; the shape identity is checked by bench/gpu-compress-study.sh with \`gac plan\`.`, "");
-    lines.push("| variant | method | parameters | prefill ms | decode ms/token | peak memory GB |", "|---|---|---:|---:|---:|---:|");
-    for (const name of names) {
-      const r = real.get(name)!;
-      const s = speedOf(speeds, name);
-      lines.push(`| ${name} | ${r.method} | ${billions(r.params_after)} | ${fmt(s?.prefill_ms, 2)} | ${fmt(s?.decode_ms, 3)} | ${fmt(s?.peak_mem_gb, 2)} |`);
+  const groups = new Map<string, string[]>();
+  for (const name of real.keys()) {
+    const group = name.replace(/-[a-e]$/, "");
+    groups.set(group, [...(groups.get(group) ?? []), name]);
+  }
+  const anySpeed = [...speeds.values()][0];
+  if (groups.size > 0) {
+    lines.push(`Engine ${opts.engine}${anySpeed ? `, configuration ${anySpeed.config}` : ""}; random weights of the variant's shapes. Prefill: one 1x2048 forward; decode: one token at context 4096. b is variant a repaired by \`gac bench e2e --strategies OPTIMAL\` (zero padding to x16).`, "");
+  }
+  for (const [group, names] of groups) {
+    lines.push(`### ${group}`, "", "| variant | parameters | prefill ms | decode ms/token | peak memory GB |", "|---|---:|---:|---:|---:|");
+    for (const variant of VARIANTS) {
+      const source = variant === "b" ? names.find((n) => n.endsWith("-a")) : names.find((n) => n.endsWith(`-${variant}`));
+      if (source === undefined) continue;
+      const r = real.get(source)!;
+      const s = speeds.get(`${source}|${variant === "b" ? "OPTIMAL" : "none"}`);
+      const params = variant === "b" ? s?.params ?? null : r.params_after;
+      lines.push(`| ${variant}: ${VARIANT_TEXT[variant]} | ${params === null ? "-" : billions(params)} | ${fmt(s?.prefill_ms, 2)} | ${fmt(s?.decode_ms, 3)} | ${fmt(s?.peak_mem_gb, 2)} |`);
     }
     lines.push("");
   }
@@ -253,7 +262,7 @@ const { positionals, values } = parseArgs({
     model: { type: "string" }, calibration: { type: "string" }, out: { type: "string" }, budgets: { type: "string", default: "0.8,0.6" },
     methods: { type: "string", default: COMPRESS_METHODS.join(",") }, study: { type: "string" }, eval: { type: "string" },
     e2e: { type: "string", multiple: true, default: [] }, real: { type: "string" }, md: { type: "string", default: "docs/compress-study.md" },
-    engine: { type: "string", default: "transformers" }, "max-tokens": { type: "string" },
+    engine: { type: "string", default: "gac" }, "max-tokens": { type: "string" },
   },
 });
 
