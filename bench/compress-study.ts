@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { openCheckpoint } from "../src/checkpoint/open.js";
 import { compressCheckpoint, COMPRESS_MANIFEST_FILE, type CompressReport } from "../src/compress/compress-checkpoint.js";
 import type { AlignPolicy } from "../src/compress/size-policy.js";
-import { COMPRESS_METHODS, isCompressMethod, type CompressMethod } from "../src/compress/types.js";
+import { COMPRESS_METHODS, isCompressMethod, newCompressCache, type CompressMethod } from "../src/compress/types.js";
 import { runCli } from "../src/cli/main.js";
 import { loadProfile, packagedProfilesDir } from "../src/profile/profile-store.js";
 import { proposeRepair, repairCheckpoint } from "../src/repair/repair-checkpoint.js";
@@ -91,13 +91,14 @@ async function make(opts: { model: string; calibration: string; out: string; bud
   const profilePath = join(packagedProfilesDir(), "nvidia-h200.json");
   const profile = { profile: await loadProfile(profilePath), path: profilePath };
   const entries: StudyEntry[] = [];
+  const cache = newCompressCache();
   for (const method of opts.methods) {
     for (const budget of opts.budgets) {
       for (const variant of ["a", "c", "d", "e"] as const) {
         const dir = join(opts.out, variantName(method, budget, variant));
         const t0 = performance.now();
         const report = await compressCheckpoint(opts.model, dir, {
-          method, target: { kind: "budget", fraction: budget }, align: ALIGN[variant], calibrationPath: opts.calibration, profile, force: true,
+          method, target: { kind: "budget", fraction: budget }, align: ALIGN[variant], calibrationPath: opts.calibration, profile, force: true, cache,
         });
         entries.push({ method, budget, variant, dir, params: report.params_after, ...sizeSummary(report.decisions.map((d) => d.chosen)) });
         console.error(`${basename(dir)}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);

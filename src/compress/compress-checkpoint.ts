@@ -30,7 +30,7 @@ import { compressMlpWidths } from "./prune-mlp-method.js";
 import { costDtype } from "./size-cost.js";
 import type { AlignPolicy, SizeDecision, SizeTarget } from "./size-policy.js";
 import { compressHeadDim } from "./svd-heads-method.js";
-import type { CompressMethod, MethodInput, MethodResult, NewTensor } from "./types.js";
+import type { CompressCache, CompressMethod, MethodInput, MethodResult, NewTensor } from "./types.js";
 
 export const COMPRESS_MANIFEST_FILE = "gac-compress.json";
 export const COMPRESS_SCHEMA = "gac-compress/1";
@@ -58,6 +58,8 @@ export interface CompressOptions {
   sizesOnly?: boolean;
   uniform?: boolean;
   force?: boolean;
+  /** Shared by runs on the same model (bench/compress-study.ts): calibration and SVDs computed once. */
+  cache?: CompressCache;
 }
 
 export interface CompressReport {
@@ -122,11 +124,16 @@ export async function compressCheckpoint(dir: string, outDir: string, opts: Comp
   const model = opts.sizesOnly ? null : await loadWeights(ckpt, spec);
   let stats: LayerStats[] | null = null;
   let calibration: string | null = null;
+  const calibrationKey = `${source}|${opts.calibrationPath ?? ""}|${opts.calibration?.seqLen ?? ""}|${opts.calibration?.maxTokens ?? ""}`;
   if (model !== null && opts.calibrationPath !== undefined) {
     const sequences = byteSequences(await readCalibrationText(opts.calibrationPath), spec.vocabSize, opts.calibration);
-    stats = collectActivationStats(model, sequences, GRAM_SITES[opts.method]);
+    const statsKey = `${calibrationKey}|${GRAM_SITES[opts.method].join(",")}`;
+    stats = opts.cache?.stats.get(statsKey) ?? collectActivationStats(model, sequences, GRAM_SITES[opts.method]);
+    opts.cache?.stats.set(statsKey, stats);
     calibration = calibrationSummary(sequences, opts.calibrationPath);
   }
+  const factorKey = `${calibrationKey}|${opts.method}`;
+  if (opts.cache !== undefined && !opts.cache.factorisations.has(factorKey)) opts.cache.factorisations.set(factorKey, new Map());
   const result = runMethod(opts.method, {
     spec,
     config: ckpt.config,
@@ -137,6 +144,7 @@ export async function compressCheckpoint(dir: string, outDir: string, opts: Comp
     profile: opts.profile?.profile ?? null,
     servingDtype: costDtype(spec.dtype),
     uniform: opts.uniform ?? false,
+    factorisations: opts.sizesOnly ? undefined : opts.cache?.factorisations.get(factorKey),
   });
 
   const params = { before: 0, after: 0, compressedBefore: 0, compressedAfter: 0 };

@@ -66,8 +66,8 @@ export function compressLowRank(input: MethodInput, layout: LowRankLayout): Meth
       const lin = requireDense(layerLinear(layer, module), where);
       const base = lin.weight.tensor.replace(/\.weight$/, "");
       const names = factorNames(base, layout);
-      let prepared = null;
-      if (weights !== null) {
+      let prepared = input.factorisations?.get(lin.weight.tensor) ?? null;
+      if (weights !== null && prepared === null) {
         const w = matrix(lin.out, lin.in, requireWeight(weights, lin.weight.tensor, lin.out * lin.in));
         let t: InputTransform = { kind: "plain" };
         const site = stats?.[layer.index][SITE[module]];
@@ -79,6 +79,7 @@ export function compressLowRank(input: MethodInput, layout: LowRankLayout): Meth
           t = { kind: "scaled", s: asvdScaling(site.sumAbs, site.count) };
         }
         prepared = prepareFactorisation(w, t);
+        input.factorisations?.set(lin.weight.tensor, prepared);
       }
       const energy = prepared?.energy ?? null;
       const decision = decideSize(

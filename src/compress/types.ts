@@ -8,6 +8,7 @@ import type { ModelSpec } from "../model/types.js";
 import type { GpuProfile } from "../profile/types.js";
 import type { Weights } from "../verify/tensor-store.js";
 import type { LayerStats } from "./calibration.js";
+import type { PreparedFactorisation } from "./factor-linear.js";
 import type { AlignPolicy, SizeDecision, SizeTarget } from "./size-policy.js";
 import type { ServingDtype } from "./size-cost.js";
 
@@ -39,6 +40,21 @@ export interface MethodInput {
   servingDtype: ServingDtype;
   /** prune-mlp: the same kept fraction in every layer instead of FLAP's adaptive per-layer widths. */
   uniform: boolean;
+  /** Factorisations by tensor, shared by the runs of one model, calibration and method (see CompressCache). */
+  factorisations?: Map<string, PreparedFactorisation>;
+}
+
+/**
+ * What several `compressCheckpoint` runs on one model can share: the calibration statistics and the
+ * SVDs, which do not depend on the budget or the alignment (a study writes five variants of each).
+ */
+export interface CompressCache {
+  stats: Map<string, LayerStats[]>;
+  factorisations: Map<string, Map<string, PreparedFactorisation>>;
+}
+
+export function newCompressCache(): CompressCache {
+  return { stats: new Map(), factorisations: new Map() };
 }
 
 export interface MethodResult {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
 import { compressCheckpoint, COMPRESS_MANIFEST_FILE, type CompressOptions } from "../../src/compress/compress-checkpoint.js";
-import { COMPRESS_METHODS } from "../../src/compress/types.js";
+import { COMPRESS_METHODS, newCompressCache } from "../../src/compress/types.js";
 import { loadModelSpec } from "../../src/model/load-model-spec.js";
 import { repairCheckpoint } from "../../src/repair/repair-checkpoint.js";
 import { scanCheckpoint } from "../../src/scan/scan-checkpoint.js";
@@ -120,6 +120,16 @@ describe("gac compress on a tiny byte-level model", () => {
       assert.ok(l.mlp.down.kind === "dense" && l.mlp.down.weight.bias !== undefined);
     });
     assert.equal(report.decisions.reduce((s, d) => s + d.chosen, 0), Math.floor(0.5 * 80));
+  });
+
+  it("a cache shared across runs (calibration, SVDs) writes the same bytes as fresh runs", async () => {
+    const cache = newCompressCache();
+    await run("svd-pairs", "cached-warm", { cache, align: { kind: "multiple", of: 8, round: "up" } });
+    await run("svd-pairs", "cached", { cache });
+    await run("svd-pairs", "fresh");
+    const [a, b] = await Promise.all([openCheckpoint(join(dir, "cached")), openCheckpoint(join(dir, "fresh"))]);
+    assert.deepEqual(await readFile(a.files[0].path), await readFile(b.files[0].path));
+    assert.equal(cache.stats.size, 1);
   });
 
   it("refuses a compressed input with a one-line reason", async () => {
