@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
 import { compressCheckpoint } from "../../src/compress/compress-checkpoint.js";
+import { repairCheckpoint } from "../../src/repair/repair-checkpoint.js";
 import { verifyCheckpoints } from "../../src/verify/verify-checkpoints.js";
 import { tinyModel } from "../verify/tiny-model.js";
 import { writeTinyCheckpoint } from "../verify/write-tiny.js";
@@ -48,6 +49,15 @@ describe("svd-heads keeps RoPE exact", () => {
     assert.ok(Math.abs(scaling.factor - Math.pow(THETA, (2 * 2) / HEAD_DIM)) < 1e-9);
     assert.deepEqual(ckpt.tensors.get("model.layers.0.self_attn.q_proj.weight")?.shape, [16, 32]);
     const v = await verifyCheckpoints(join(dir, "dense"), join(dir, "heads"));
+    assert.ok(v.pass, `max rel diff ${v.stats.maxRelDiff}`);
+  });
+
+  it("a head_dim 6 output with a shifted window repairs to 8 and still computes the same function", async () => {
+    const report = await compressCheckpoint(join(dir, "dense"), join(dir, "heads6"), { method: "svd-heads", target: { kind: "budget", fraction: 0.75 }, align: { kind: "none" } });
+    assert.equal(report.decisions[0].chosen, 6);
+    const repaired = await repairCheckpoint(join(dir, "heads6"), join(dir, "heads6-repaired"), { strategy: "MINIMAL" });
+    assert.equal((await openCheckpoint(repaired.outDir)).config.head_dim, 8);
+    const v = await verifyCheckpoints(join(dir, "heads6"), repaired.outDir);
     assert.ok(v.pass, `max rel diff ${v.stats.maxRelDiff}`);
   });
 });
