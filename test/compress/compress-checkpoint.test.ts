@@ -9,31 +9,12 @@ import { COMPRESS_METHODS, newCompressCache } from "../../src/compress/types.js"
 import { loadModelSpec } from "../../src/model/load-model-spec.js";
 import { repairCheckpoint } from "../../src/repair/repair-checkpoint.js";
 import { scanCheckpoint } from "../../src/scan/scan-checkpoint.js";
-import { forwardLogits } from "../../src/verify/forward.js";
-import { loadModel, openModel } from "../../src/verify/load-model.js";
 import { verifyCheckpoints } from "../../src/verify/verify-checkpoints.js";
 import { tinyModel } from "../verify/tiny-model.js";
+import { FAMILY, meanNll } from "./helpers.js";
 import { writeTinyCheckpoint } from "../verify/write-tiny.js";
 
 const TEXT = "To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows of outrageous fortune, or to take arms against a sea of troubles. ".repeat(2);
-
-/** Mean negative log-likelihood per byte of `text` under the checkpoint: what an evaluator reports. */
-async function meanNll(dir: string, text: string): Promise<number> {
-  const model = await loadModel(await openModel(dir));
-  const ids = Array.from(new TextEncoder().encode(text)).slice(0, 64);
-  const logits = forwardLogits(model, ids);
-  const v = model.spec.vocabSize;
-  let nll = 0;
-  for (let p = 0; p + 1 < ids.length; p++) {
-    const row = logits.subarray(p * v, (p + 1) * v);
-    const max = row.reduce((a, b) => Math.max(a, b));
-    const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
-    nll += lse - row[ids[p + 1]];
-  }
-  return nll / (ids.length - 1);
-}
-
-const FAMILY = { "svd-pairs": "svdllm", asvd: "asvd", "svd-heads": "dense", "prune-mlp": "dense" } as const;
 
 describe("gac compress on a tiny byte-level model", () => {
   let dir: string;
