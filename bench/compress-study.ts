@@ -54,6 +54,8 @@ interface StudyEntry {
   /** Chosen sizes, summarised. */
   sizes: string;
   aligned16: string;
+  /** Sum of the profile's predicted ms of the calls the sizes change (one prefill + one decode step), null when any is unpredicted. */
+  predicted_ms: number | null;
 }
 
 interface Study {
@@ -71,6 +73,15 @@ function sizeSummary(sizes: number[]): { sizes: string; aligned16: string } {
   const hi = Math.max(...sizes);
   const aligned = sizes.filter((s) => s % 16 === 0).length;
   return { sizes: lo === hi ? String(lo) : `${lo}-${hi}`, aligned16: `${aligned}/${sizes.length}` };
+}
+
+export function predictedTotal(report: CompressReport): number | null {
+  let sum = 0;
+  for (const d of report.decisions) {
+    if (d.predicted_ms_chosen === null) return null;
+    sum += d.predicted_ms_chosen;
+  }
+  return sum;
 }
 
 async function paramCount(dir: string): Promise<number> {
@@ -100,16 +111,21 @@ async function make(opts: { model: string; calibration: string; out: string; bud
         const report = await compressCheckpoint(opts.model, dir, {
           method, target: { kind: "budget", fraction: budget }, align: ALIGN[variant], calibrationPath: opts.calibration, profile, force: true, cache,
         });
-        entries.push({ method, budget, variant, dir, params: report.params_after, ...sizeSummary(report.decisions.map((d) => d.chosen)) });
+        entries.push({ method, budget, variant, dir, params: report.params_after, ...sizeSummary(report.decisions.map((d) => d.chosen)), predicted_ms: predictedTotal(report) });
         console.error(`${basename(dir)}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         if (variant === "a") {
           const repaired = join(opts.out, variantName(method, budget, "b"));
           const proposal = await proposeRepair(dir, { strategy: "OPTIMAL" });
           await repairCheckpoint(dir, repaired, { strategy: "OPTIMAL", force: true });
-          entries.push({ method, budget, variant: "b", dir: repaired, params: await paramCount(repaired), ...sizeSummary(repairedSizes(report, proposal.changes)) });
+          // b runs d's shapes (zero padding to x16 = rounding up to x16); its prediction is d's, filled in below.
+          entries.push({ method, budget, variant: "b", dir: repaired, params: await paramCount(repaired), ...sizeSummary(repairedSizes(report, proposal.changes)), predicted_ms: null });
         }
       }
     }
+  }
+  for (const b of entries.filter((e) => e.variant === "b")) {
+    const d = entries.find((e) => e.method === b.method && e.budget === b.budget && e.variant === "d");
+    if (d !== undefined && d.params === b.params && d.sizes === b.sizes) b.predicted_ms = d.predicted_ms;
   }
   const study: Study = { schema: "gac-compress-study/1", model: resolve(opts.model), calibration: resolve(opts.calibration), dense_params: await paramCount(opts.model), entries };
   await writeFile(join(opts.out, "study.json"), JSON.stringify(study, null, 2) + "\n");
@@ -215,8 +231,8 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; real?:
     for (const budget of [...new Set(study.entries.filter((e) => e.method === method).map((e) => e.budget))]) {
       const rows = VARIANTS.map((v) => study.entries.find((e) => e.method === method && e.budget === budget && e.variant === v)).filter((e): e is StudyEntry => e !== undefined);
       if (rows.length === 0) continue;
-      lines.push(`### ${method}, budget ${budget}`, "", "| variant | sizes | x16 | parameters | perplexity |", "|---|---|---|---:|---:|");
-      for (const e of rows) lines.push(`| ${e.variant}: ${VARIANT_TEXT[e.variant]} | ${e.sizes} | ${e.aligned16} | ${millions(e.params)} | ${fmt(ppl.get(resolve(e.dir)), 4)} |`);
+      lines.push(`### ${method}, budget ${budget}`, "", "| variant | sizes | x16 | parameters | perplexity | predicted ms at these shapes (H200) |", "|---|---|---|---:|---:|---:|");
+      for (const e of rows) lines.push(`| ${e.variant}: ${VARIANT_TEXT[e.variant]} | ${e.sizes} | ${e.aligned16} | ${millions(e.params)} | ${fmt(ppl.get(resolve(e.dir)), 4)} | ${fmt(e.predicted_ms, 3)} |`);
       lines.push("");
       const b = rows.find((e) => e.variant === "b");
       const d = rows.find((e) => e.variant === "d");
@@ -240,14 +256,16 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; real?:
     lines.push(`Engine ${opts.engine}${anySpeed ? `, configuration ${anySpeed.config}` : ""}; random weights of the variant's shapes. Prefill: one 1x2048 forward; decode: one token at context 4096. b is variant a repaired by \`gac bench e2e --strategies OPTIMAL\` (zero padding to x16).`, "");
   }
   for (const [group, names] of groups) {
-    lines.push(`### ${group}`, "", "| variant | parameters | prefill ms | decode ms/token | peak memory GB |", "|---|---:|---:|---:|---:|");
+    lines.push(`### ${group}`, "", "| variant | parameters | predicted ms (changed calls) | prefill ms | decode ms/token | peak memory GB |", "|---|---:|---:|---:|---:|---:|");
     for (const variant of VARIANTS) {
       const source = variant === "b" ? names.find((n) => n.endsWith("-a")) : names.find((n) => n.endsWith(`-${variant}`));
       if (source === undefined) continue;
       const r = real.get(source)!;
       const s = speeds.get(`${source}|${variant === "b" ? "OPTIMAL" : "none"}`);
-      const params = variant === "b" ? s?.params ?? null : r.params_after;
-      lines.push(`| ${variant}: ${VARIANT_TEXT[variant]} | ${params === null ? "-" : billions(params)} | ${fmt(s?.prefill_ms, 2)} | ${fmt(s?.decode_ms, 3)} | ${fmt(s?.peak_mem_gb, 2)} |`);
+      const d = real.get(source.replace(/-a$/, "-d"));
+      const params = variant === "b" ? s?.params ?? d?.params_after ?? null : r.params_after;
+      const predicted = variant === "b" ? (d ? predictedTotal(d) : null) : predictedTotal(r);
+      lines.push(`| ${variant}: ${VARIANT_TEXT[variant]} | ${params === null ? "-" : billions(params)} | ${fmt(predicted, 2)} | ${fmt(s?.prefill_ms, 2)} | ${fmt(s?.decode_ms, 3)} | ${fmt(s?.peak_mem_gb, 2)} |`);
     }
     lines.push("");
   }

@@ -20,6 +20,7 @@
  * identity up to rounding.
  */
 import { GacError } from "../errors.js";
+import type { Prediction } from "../profile/predict.js";
 import type { LayerSpec, ModelSpec } from "../model/types.js";
 import { requireWeight, type Weights } from "../verify/tensor-store.js";
 import { dampedCholesky, invertLower } from "./cholesky.js";
@@ -185,6 +186,14 @@ function ropeConfig(config: Record<string, unknown>, spec: ModelSpec, d: number,
   return { config: next, note: `RoPE: pairs ${start}..${start + dPrime / 2 - 1} of ${d / 2} kept in every q/k head; rope_theta ${spec.rope.theta} -> ${theta.toPrecision(10)}${how}` };
 }
 
+/** One head_dim serves every layer: its predicted time is the per-layer prediction times the layer count. */
+function allLayers(perLayer: (d: number) => Prediction | null, layers: number): (d: number) => Prediction | null {
+  return (d) => {
+    const p = perLayer(d);
+    return p && { ms: p.ms * layers, basis: `${layers} layers x (${p.basis})` };
+  };
+}
+
 export function compressHeadDim(input: MethodInput): MethodResult {
   const { spec, weights, stats } = input;
   const g = geometry(spec);
@@ -206,7 +215,7 @@ export function compressHeadDim(input: MethodInput): MethodResult {
   const budgetSize = Math.max(2, 2 * Math.floor((input.target.fraction * g.d) / 2));
   const target = input.target.kind === "energy" ? energySize(energy, g.d, input.target.fraction, 2) : budgetSize;
   const decision = decideSize(
-    { id: "self_attn.head_dim", full: g.d, energy, step: 2, target, cost: input.profile === null ? undefined : headDimCost(input.profile, { hidden: g.hidden, numHeads: g.heads, numKvHeads: g.kvHeads }, input.servingDtype) },
+    { id: "self_attn.head_dim", full: g.d, energy, step: 2, target, cost: input.profile === null ? undefined : allLayers(headDimCost(input.profile, { hidden: g.hidden, numHeads: g.heads, numKvHeads: g.kvHeads }, input.servingDtype), spec.numLayers) },
     input.align,
   );
   const dPrime = decision.chosen;

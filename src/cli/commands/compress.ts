@@ -64,7 +64,7 @@ export const compressCommand = defineCommand({
     tolerance: { type: "string", valueName: "<x>", description: `With --align profile: extra relative error allowed for speed (default ${DEFAULT_PROFILE_TOLERANCE})` },
     calibration: { type: "string", valueName: "<file>", description: "Calibration text (byte-level tokens) for whitening, scaling and importance scores" },
     "calibration-tokens": { type: "string", valueName: "<n>", description: `Calibration tokens used (default ${DEFAULT_CALIBRATION_TOKENS})` },
-    gpu: { type: "string", valueName: "<name>", description: "GPU whose profile --align profile uses", default: "h200" },
+    gpu: { type: "string", valueName: "<name>", description: "GPU whose profile predicts each size's time (--align profile uses it; default h200 there)" },
     profile: { type: "string", valueName: "<file>", description: "GPU profile file (default: the newest for --gpu in ./profiles or the packaged profiles/)" },
     "sizes-only": { type: "boolean", description: "Read headers only and write a sparse checkpoint (all-zero weights) with the policy's sizes, for speed runs at real size" },
     uniform: { type: "boolean", description: "prune-mlp: the same kept fraction in every layer (default: FLAP's adaptive per-layer widths)" },
@@ -87,7 +87,7 @@ export const compressCommand = defineCommand({
     if (out === undefined) throw new GacError("BAD_ARGS", "gac compress needs --out <dir>");
     const align = alignPolicy(values);
     let profile;
-    if (align.kind === "profile") {
+    if (align.kind === "profile" || stringValue(values, "gpu") !== undefined || stringValue(values, "profile") !== undefined) {
       const gpuName = stringValue(values, "gpu") ?? "h200";
       const profileArg = stringValue(values, "profile");
       const path = profileArg === undefined ? undefined : resolve(io.cwd, profileArg);
