@@ -132,7 +132,9 @@ export async function compressCheckpoint(dir: string, outDir: string, opts: Comp
     opts.cache?.stats.set(statsKey, stats);
     calibration = calibrationSummary(sequences, opts.calibrationPath);
   }
-  const factorKey = `${calibrationKey}|${opts.method}`;
+  // Plain SVDs (no calibration) are the same for svd-pairs and asvd; whitened and scaled ones are the method's own.
+  const transform = stats === null ? "plain" : opts.method;
+  const factorKey = `${calibrationKey}|${transform}`;
   if (opts.cache !== undefined && !opts.cache.factorisations.has(factorKey)) opts.cache.factorisations.set(factorKey, new Map());
   const result = runMethod(opts.method, {
     spec,
