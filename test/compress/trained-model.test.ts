@@ -38,21 +38,24 @@ describe("gac compress on the trained byte-level model", { skip: present ? false
     await rm(dir, { recursive: true, force: true });
   });
 
+  // svd-pairs and asvd run without calibration so that they share one set of plain SVDs (42
+  // matrices: most of this test's time); svd-heads and prune-mlp use calibration text.
   for (const method of COMPRESS_METHODS) {
-    it(`${method} at budget 0.75, rounded up to x8: scans as ${FAMILY[method]}, repairs exactly, predicts the held-out text far better than chance`, async () => {
+    const calibrated = method === "svd-heads" || method === "prune-mlp";
+    it(`${method} at budget 0.7 (slow: SVDs of the trained weights): scans as ${FAMILY[method]}, repairs to the same logits, predicts held-out text far better than chance`, async () => {
       const out = join(dir, method);
-      await compressCheckpoint(MODEL, out, { method, target: { kind: "budget", fraction: 0.75 }, align: { kind: "multiple", of: 8, round: "up" }, calibrationPath: calibration, calibration: { seqLen: 64, maxTokens: 256 }, cache });
+      const report = await compressCheckpoint(MODEL, out, {
+        method, target: { kind: "budget", fraction: 0.7 }, align: { kind: "none" }, cache,
+        ...(calibrated ? { calibrationPath: calibration, calibration: { seqLen: 64, maxTokens: 256 } } : {}),
+      });
+      assert.ok(report.decisions.some((d) => d.chosen % 8 !== 0), "the method's own sizes are irregular here");
       assert.equal((await scanCheckpoint(out)).model.family, FAMILY[method]);
+      const repaired = await repairCheckpoint(out, join(dir, `${method}-repaired`), { strategy: "MINIMAL" });
+      assert.ok(repaired.changes.length > 0);
+      const v = await verifyCheckpoints(out, repaired.outDir, { tokens: 8 });
+      assert.ok(v.pass, `${method}: repair changed the logits by ${v.stats.maxRelDiff}`);
       const nll = await meanNll(out, heldOut, 96);
       assert.ok(nll < Math.log(256) * 0.75, `${method}: ${nll.toFixed(3)} nats per byte (chance is ${Math.log(256).toFixed(3)})`);
     });
   }
-
-  it("an unaligned svd-heads output repairs to a checkpoint with the same logits", async () => {
-    const out = join(dir, "heads-unaligned");
-    await compressCheckpoint(MODEL, out, { method: "svd-heads", target: { kind: "budget", fraction: 0.7 }, align: { kind: "none" } });
-    const repaired = await repairCheckpoint(out, join(dir, "heads-repaired"), { strategy: "MINIMAL" });
-    const v = await verifyCheckpoints(out, repaired.outDir, { tokens: 8 });
-    assert.ok(v.pass, `max rel diff ${v.stats.maxRelDiff}`);
-  });
 });
