@@ -8,12 +8,14 @@
  * and the claim that d is at least as accurate as b at the same size, shown or refuted.
  *
  *   node --import tsx bench/compress-study.ts make  --model DIR --calibration FILE --out DIR [--budgets 0.8,0.6] [--methods ...]
- *   node --import tsx bench/compress-study.ts table --study DIR [--eval eval.json] [--e2e RUNDIR ...] [--real DIR] [--md docs/compress-study.md]
+ *   node --import tsx bench/compress-study.ts table --study DIR [--eval eval.json] [--real DIR]
+ *       [--e2e worker-results.jsonl --aliases tmp/jobs-compress.jsonl.aliases.json] [--md docs/compress-study.md]
  *
  * `make` writes the small-model variants (CPU, float64) and study.json. Perplexity comes from
  * `gac eval` (`table` runs it when no --eval file is given and the command exists). Speed comes
- * from `gac bench e2e` on the real-size sparse variants of bench/gpu-compress-study.sh: --e2e
- * names its run directories, --real the folder of those variants' gac-compress.json manifests.
+ * from the worker's e2e runs of the real-size sparse variants (bench/compress-study-real.sh writes
+ * them and their job lines, bench/gpu-compress-study.sh runs them): --real names the variants'
+ * folder (their gac-compress.json), --e2e the worker's result lines.
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
@@ -25,7 +27,6 @@ import { COMPRESS_METHODS, isCompressMethod, newCompressCache, type CompressMeth
 import { runCli } from "../src/cli/main.js";
 import { loadProfile, packagedProfilesDir } from "../src/profile/profile-store.js";
 import { proposeRepair, repairCheckpoint } from "../src/repair/repair-checkpoint.js";
-import { readRun } from "../src/store/results-store.js";
 
 export const VARIANTS = ["a", "b", "c", "d", "e"] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -164,32 +165,43 @@ interface Speed {
   config: string;
 }
 
+interface WorkerPoint {
+  phase: "prefill" | "decode";
+  batch: number;
+  seq?: number;
+  context?: number;
+  stats: { median_ms: number };
+  peak_mem_bytes?: number;
+}
+
+interface WorkerE2e {
+  engine: string;
+  config: string;
+  cache: string;
+  model: { label: string; params: number };
+  points: WorkerPoint[];
+}
+
 /**
- * Prefill (batch 1, longest seq) and decode (batch 1, longest context) medians of `engine` per
- * checkpoint directory name and e2e variant ("none" = unrepaired, "OPTIMAL", ...), from e2e run directories.
- * A configuration (params.config) is chosen per engine: the first in sorted order that has rows.
+ * Prefill (batch 1, longest seq) and decode (batch 1, longest context) medians per model label, in
+ * one engine configuration ("gac/eager/static"), from the worker's result lines (docs/e2e-protocol.md).
  */
-async function readE2e(dirs: string[], engine: string): Promise<Map<string, Speed>> {
-  const rows = [];
-  for (const dir of dirs) rows.push(...(await readRun(dir)).records.filter((r) => r.suite === "e2e" && r.stats !== undefined && r.params.batch === 1 && r.params.engine === engine));
-  const configs = [...new Set(rows.map((r) => String(r.params.config)))].sort();
-  const config = configs[0];
-  const best = new Map<string, { prefill?: { len: number; ms: number }; decode?: { len: number; ms: number }; mem: number; params: number | null }>();
-  for (const r of rows) {
-    if (String(r.params.config) !== config) continue;
-    const key = `${basename(String(r.params.checkpoint))}|${String(r.params.variant)}`;
-    const b = best.get(key) ?? { mem: 0, params: null };
-    const len = Number(r.params.phase === "prefill" ? r.params.seq : r.params.context);
-    const point = { len, ms: r.stats!.median_ms };
-    if (r.params.phase === "prefill" && (b.prefill === undefined || len > b.prefill.len)) b.prefill = point;
-    if (r.params.phase === "decode" && (b.decode === undefined || len > b.decode.len)) b.decode = point;
-    const mem = Number(r.extra?.peak_mem_bytes ?? 0);
-    if (Number.isFinite(mem)) b.mem = Math.max(b.mem, mem);
-    if (typeof r.extra?.model_params === "number") b.params = r.extra.model_params;
-    best.set(key, b);
-  }
+async function readE2e(files: string[], engine: string): Promise<Map<string, Speed>> {
   const out = new Map<string, Speed>();
-  for (const [key, b] of best) out.set(key, { prefill_ms: b.prefill?.ms ?? null, decode_ms: b.decode?.ms ?? null, peak_mem_gb: b.mem > 0 ? b.mem / 1e9 : null, params: b.params, config: config ?? "" });
+  for (const file of files) {
+    for (const line of (await readFile(file, "utf8")).split("\n")) {
+      if (!line.startsWith("{")) continue;
+      const msg = JSON.parse(line) as { type?: string; op?: string; e2e?: WorkerE2e };
+      const e = msg.e2e;
+      if (msg.type !== "result" || msg.op !== "e2e" || e === undefined || `${e.engine}/${e.config}/${e.cache}` !== engine) continue;
+      const longest = (phase: "prefill" | "decode") =>
+        e.points.filter((p) => p.phase === phase && p.batch === 1).sort((x, y) => (y.seq ?? y.context ?? 0) - (x.seq ?? x.context ?? 0))[0];
+      const prefill = longest("prefill");
+      const decode = longest("decode");
+      const mem = Math.max(0, ...e.points.map((p) => p.peak_mem_bytes ?? 0));
+      out.set(e.model.label, { prefill_ms: prefill?.stats.median_ms ?? null, decode_ms: decode?.stats.median_ms ?? null, peak_mem_gb: mem > 0 ? mem / 1e9 : null, params: e.model.params, config: engine });
+    }
+  }
   return out;
 }
 
@@ -208,12 +220,13 @@ async function realManifests(dir: string | undefined): Promise<Map<string, Compr
   return out;
 }
 
-async function table(opts: { study: string; eval?: string; e2e: string[]; real?: string; md: string; engine: string; maxTokens?: string }): Promise<void> {
+async function table(opts: { study: string; eval?: string; e2e: string[]; aliases?: string; real?: string; md: string; engine: string; maxTokens?: string }): Promise<void> {
   const study = JSON.parse(await readFile(join(opts.study, "study.json"), "utf8")) as Study;
   const evalJson = opts.eval !== undefined ? (JSON.parse(await readFile(opts.eval, "utf8")) as EvalJson) : await runEval([study.model, ...study.entries.map((e) => e.dir)], opts.maxTokens);
   const ppl = new Map((evalJson?.results ?? []).map((r) => [resolve(r.dir), r.perplexity]));
   const speeds = await readE2e(opts.e2e, opts.engine);
   const real = await realManifests(opts.real);
+  const aliases: Record<string, string> = opts.aliases === undefined ? {} : JSON.parse(await readFile(opts.aliases, "utf8"));
   const lines: string[] = [
     "# Compress with alignment built in, or compress then repair?",
     "",
@@ -251,9 +264,8 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; real?:
     const group = name.replace(/-[a-e]$/, "");
     groups.set(group, [...(groups.get(group) ?? []), name]);
   }
-  const anySpeed = [...speeds.values()][0];
   if (groups.size > 0) {
-    lines.push(`Engine ${opts.engine}${anySpeed ? `, configuration ${anySpeed.config}` : ""}; random weights of the variant's shapes. Prefill: one 1x2048 forward; decode: one token at context 4096. b is variant a repaired by \`gac bench e2e --strategies OPTIMAL\` (zero padding to x16).`, "");
+    lines.push(`Engine ${opts.engine} (docs/e2e-protocol.md), random weights of the variant's shapes, BF16, batch 1. Prefill: a 2048-token forward; decode: one token at context 4096. b is a with the shapes of its OPTIMAL repair (zero padding to x16). A variant with the same shapes as another is timed once (bench/compress-study-jobs.ts).`, "");
   }
   for (const [group, names] of groups) {
     lines.push(`### ${group}`, "", "| variant | parameters | predicted ms (changed calls) | prefill ms | decode ms/token | peak memory GB |", "|---|---:|---:|---:|---:|---:|");
@@ -261,7 +273,8 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; real?:
       const source = variant === "b" ? names.find((n) => n.endsWith("-a")) : names.find((n) => n.endsWith(`-${variant}`));
       if (source === undefined) continue;
       const r = real.get(source)!;
-      const s = speeds.get(`${source}|${variant === "b" ? "OPTIMAL" : "none"}`);
+      const label = variant === "b" ? source.replace(/-a$/, "-b") : source;
+      const s = speeds.get(label) ?? speeds.get(aliases[label] ?? "");
       const d = real.get(source.replace(/-a$/, "-d"));
       const params = variant === "b" ? s?.params ?? d?.params_after ?? null : r.params_after;
       const predicted = variant === "b" ? (d ? predictedTotal(d) : null) : predictedTotal(r);
@@ -281,7 +294,7 @@ const { positionals, values } = parseArgs({
     model: { type: "string" }, calibration: { type: "string" }, out: { type: "string" }, budgets: { type: "string", default: "0.8,0.6" },
     methods: { type: "string", default: COMPRESS_METHODS.join(",") }, study: { type: "string" }, eval: { type: "string" },
     e2e: { type: "string", multiple: true, default: [] }, real: { type: "string" }, md: { type: "string", default: "docs/compress-study.md" },
-    engine: { type: "string", default: "gac" }, "max-tokens": { type: "string" },
+    engine: { type: "string", default: "gac/eager/static" }, aliases: { type: "string" }, "max-tokens": { type: "string" },
   },
 });
 
@@ -292,7 +305,7 @@ if (positionals[0] === "make") {
   await make({ model: values.model, calibration: values.calibration, out: values.out, budgets: values.budgets.split(",").map(Number), methods });
 } else if (positionals[0] === "table") {
   if (!values.study) throw new Error("table needs --study DIR (the --out of make)");
-  await table({ study: values.study, eval: values.eval, e2e: values.e2e, real: values.real, md: values.md, engine: values.engine, maxTokens: values["max-tokens"] });
+  await table({ study: values.study, eval: values.eval, e2e: values.e2e, aliases: values.aliases, real: values.real, md: values.md, engine: values.engine, maxTokens: values["max-tokens"] });
 } else {
   console.error("usage: compress-study.ts make|table ... (see the header of this file)");
   process.exitCode = 1;
