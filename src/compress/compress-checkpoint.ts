@@ -30,7 +30,7 @@ import { compressMlpWidths } from "./prune-mlp-method.js";
 import { costDtype } from "./size-cost.js";
 import type { AlignPolicy, SizeDecision, SizeTarget } from "./size-policy.js";
 import { compressHeadDim } from "./svd-heads-method.js";
-import type { CompressCache, CompressMethod, MethodInput, MethodResult, NewTensor } from "./types.js";
+import type { CompressCache, CompressMethod, MethodInput, MethodResult, NewTensor, RopeWindow } from "./types.js";
 
 export const COMPRESS_MANIFEST_FILE = "gac-compress.json";
 export const COMPRESS_SCHEMA = "gac-compress/1";
@@ -57,6 +57,8 @@ export interface CompressOptions {
   /** Headers only: no weights read, a sparse checkpoint written. */
   sizesOnly?: boolean;
   uniform?: boolean;
+  /** svd-heads: default "prefix". */
+  ropeWindow?: RopeWindow;
   force?: boolean;
   /** Shared by runs on the same model (bench/compress-study.ts): calibration and SVDs computed once. */
   cache?: CompressCache;
@@ -146,6 +148,7 @@ export async function compressCheckpoint(dir: string, outDir: string, opts: Comp
     profile: opts.profile?.profile ?? null,
     servingDtype: costDtype(spec.dtype),
     uniform: opts.uniform ?? false,
+    ropeWindow: opts.ropeWindow ?? "prefix",
     factorisations: opts.sizesOnly ? undefined : opts.cache?.factorisations.get(factorKey),
   });
 

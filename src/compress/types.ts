@@ -19,6 +19,9 @@ export function isCompressMethod(s: string): s is CompressMethod {
   return (COMPRESS_METHODS as readonly string[]).includes(s);
 }
 
+/** prefix: pairs 0 .. d'/2 - 1 (highest frequencies); mass: the contiguous window with the most q.k score mass. */
+export type RopeWindow = "prefix" | "mass";
+
 export interface NewTensor {
   name: string;
   shape: number[];
@@ -40,6 +43,8 @@ export interface MethodInput {
   servingDtype: ServingDtype;
   /** prune-mlp: the same kept fraction in every layer instead of FLAP's adaptive per-layer widths. */
   uniform: boolean;
+  /** svd-heads: which rotate-half pairs q/k keep (see svd-heads-method.ts). */
+  ropeWindow: RopeWindow;
   /** Factorisations by tensor, shared by the runs of one model, calibration and method (see CompressCache). */
   factorisations?: Map<string, PreparedFactorisation>;
 }

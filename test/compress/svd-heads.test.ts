@@ -37,8 +37,17 @@ describe("svd-heads keeps RoPE exact", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("keeps the window of pairs with the score mass, with rope_theta^(d'/d) and a linear factor for the window start", async () => {
-    const report = await compressCheckpoint(join(dir, "dense"), join(dir, "heads"), { method: "svd-heads", target: { kind: "budget", fraction: 0.5 }, align: { kind: "none" } });
+  it("keeps the highest-frequency pairs by default: here that loses the pairs that carry q.k and the logits change", async () => {
+    const report = await compressCheckpoint(join(dir, "dense"), join(dir, "prefix"), { method: "svd-heads", target: { kind: "budget", fraction: 0.5 }, align: { kind: "none" } });
+    assert.match(report.notes[0], /pairs 0\.\.1 of 4 kept/);
+    const ckpt = await openCheckpoint(join(dir, "prefix"));
+    assert.equal(ckpt.config.rope_scaling, undefined);
+    const v = await verifyCheckpoints(join(dir, "dense"), join(dir, "prefix"));
+    assert.equal(v.pass, false);
+  });
+
+  it("--rope-window mass keeps the window of pairs with the score mass, with rope_theta^(d'/d) and a linear factor for the window start", async () => {
+    const report = await compressCheckpoint(join(dir, "dense"), join(dir, "heads"), { method: "svd-heads", target: { kind: "budget", fraction: 0.5 }, align: { kind: "none" }, ropeWindow: "mass" });
     assert.equal(report.decisions[0].chosen, 4);
     assert.match(report.notes[0], /pairs 2\.\.3 of 4 kept/);
     const ckpt = await openCheckpoint(join(dir, "heads"));
@@ -53,7 +62,7 @@ describe("svd-heads keeps RoPE exact", () => {
   });
 
   it("a head_dim 6 output with a shifted window repairs to 8 and still computes the same function", async () => {
-    const report = await compressCheckpoint(join(dir, "dense"), join(dir, "heads6"), { method: "svd-heads", target: { kind: "budget", fraction: 0.75 }, align: { kind: "none" } });
+    const report = await compressCheckpoint(join(dir, "dense"), join(dir, "heads6"), { method: "svd-heads", target: { kind: "budget", fraction: 0.75 }, align: { kind: "none" }, ropeWindow: "mass" });
     assert.equal(report.decisions[0].chosen, 6);
     const repaired = await repairCheckpoint(join(dir, "heads6"), join(dir, "heads6-repaired"), { strategy: "MINIMAL" });
     assert.equal((await openCheckpoint(repaired.outDir)).config.head_dim, 8);

@@ -67,6 +67,7 @@ export const compressCommand = defineCommand({
     gpu: { type: "string", valueName: "<name>", description: "GPU whose profile predicts each size's time (--align profile uses it; default h200 there)" },
     profile: { type: "string", valueName: "<file>", description: "GPU profile file (default: the newest for --gpu in ./profiles or the packaged profiles/)" },
     "sizes-only": { type: "boolean", description: "Read headers only and write a sparse checkpoint (all-zero weights) with the policy's sizes, for speed runs at real size" },
+    "rope-window": { type: "string", valueName: "<w>", description: "svd-heads: prefix (highest-frequency RoPE pairs) or mass (the window with the most q.k score mass)", default: "prefix" },
     uniform: { type: "boolean", description: "prune-mlp: the same kept fraction in every layer (default: FLAP's adaptive per-layer widths)" },
     force: { type: "boolean", description: "Replace an existing output directory" },
     json: { type: "boolean", description: "Print the report (gac-compress/1) as JSON" },
@@ -95,6 +96,8 @@ export const compressCommand = defineCommand({
       if (profile === undefined) throw new GacError("NO_PROFILE", `no GPU profile for '${gpuName}' in ./profiles or the packaged profiles/: give --profile <file> or run gac profile`);
     }
     const calibration = stringValue(values, "calibration");
+    const ropeWindow = stringValue(values, "rope-window") ?? "prefix";
+    if (ropeWindow !== "prefix" && ropeWindow !== "mass") throw new GacError("BAD_ARGS", `--rope-window expects prefix or mass, got '${ropeWindow}'`);
     const report = await compressCheckpoint(resolve(io.cwd, positionals[0]), resolve(io.cwd, out), {
       method,
       target: sizeTarget(values),
@@ -104,6 +107,7 @@ export const compressCommand = defineCommand({
       profile,
       sizesOnly: booleanValue(values, "sizes-only"),
       uniform: booleanValue(values, "uniform"),
+      ropeWindow,
       force: booleanValue(values, "force"),
     });
     io.out(booleanValue(values, "json") ? JSON.stringify(report, null, 2) + "\n" : renderCompressReport(report));
