@@ -28,6 +28,7 @@ export type GacErrorCode =
   | "UNKNOWN_GPU"
   | "UNSUPPORTED"
   | "OUTPUT_EXISTS"
+  | "UNSAFE_OUTPUT"
   | "INPUT_CHANGED"
   | "ABORTED"
   // verify/
