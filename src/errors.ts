@@ -193,7 +193,7 @@ export function fsError(e: unknown, context?: string): GacError | undefined {
   const kind = err && FS_ERRORS[err.code!];
   if (!err || !kind) return undefined;
   const verb = (err.syscall && SYSCALL_VERBS[err.syscall.replace(/^uv_fs_/, "")]) ?? err.syscall ?? "access";
-  const where = err.path ? ` ${quoteName(err.path, 400)}${err.dest ? ` -> ${quoteName(err.dest, 400)}` : ""}` : "";
+  const where = err.path ? ` ${err.path}${err.dest ? ` -> ${err.dest}` : ""}` : "";
   const during = context ? ` while ${context}` : "";
   return new GacError(kind.code, `cannot ${verb}${where}${during}: ${kind.what} (${err.code}); ${kind.todo}`);
 }
