@@ -33,7 +33,10 @@ export function parseProfile(text: string, path: string): GpuProfile {
 }
 
 export async function loadProfile(path: string): Promise<GpuProfile> {
-  return parseProfile(await readUtf8File(path, { code: "BAD_RESULTS", what: "a gac profile", maxBytes: MAX_PROFILE_BYTES }), path);
+  const text = await readUtf8File(path, { code: "BAD_RESULTS", what: "a gac profile", maxBytes: MAX_PROFILE_BYTES }).catch((e: unknown) => {
+    throw e instanceof GacError && e.code === "MISSING_FILE" ? new GacError("NO_PROFILE", `profile ${path} does not exist`) : e;
+  });
+  return parseProfile(text, path);
 }
 
 /** Write `<dir>/<slug>.json` (temp file, then rename); returns the path. */

@@ -66,6 +66,7 @@ export function mib(bytes: number): string {
 export function renderProposal(p: RepairProposal): string {
   const lines: string[] = [];
   lines.push(`${p.inDir}: ${p.spec.family} ${p.spec.modelType}, ${p.spec.numLayers} layers, ${p.spec.dtype}`);
+  for (const n of p.notes) lines.push(`note: ${n}`);
   lines.push(`strategy ${p.plan.strategy}, softmax scale ${p.scaleMode === "fold" ? "folded into q_proj (stock loaders)" : "logical (runtime passes d^-0.5)"}`);
   lines.push("");
   if (p.changes.length === 0) {
@@ -116,6 +117,7 @@ export function proposalJson(p: RepairProposal): Record<string, unknown> {
     scaleMode: p.scaleMode,
     changes: p.changes,
     skipped: p.skipped,
+    notes: p.notes,
     tensors: p.edits.map((e) => ({ tensor: e.tensor, from: e.from, to: e.to, ...(e.scale !== undefined ? { scale: e.scale } : {}), reasons: e.reasons })),
     config: p.config.changed,
     bytesBefore: p.bytesIn,

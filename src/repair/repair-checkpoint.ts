@@ -24,6 +24,7 @@ import { checkHashesUnchanged, checkUnchanged, copyFileHashed, listExtraFiles, s
 import { tensorByteLength } from "../checkpoint/safetensors-header.js";
 import type { Checkpoint } from "../checkpoint/types.js";
 import { loadModelSpec } from "../model/load-model-spec.js";
+import { refuseUnknownModelType, unknownModelTypeNote } from "../model/model-types.js";
 import type { ModelSpec } from "../model/types.js";
 import { planRepair } from "../plan/plan-repair.js";
 import type { DimChange, Refusal, RepairPlan, Strategy } from "../plan/types.js";
@@ -69,6 +70,8 @@ export interface RepairProposal {
   changes: DimChange[];
   /** Plan refusals plus planned changes repair cannot make exactly. */
   skipped: Refusal[];
+  /** What the reader assumed (an unknown model_type read as Llama); `strict` refuses instead. */
+  notes: string[];
   /** The input's own gac-repair.json when it is a gac output (its original sizes and scale carry over). */
   prior?: PriorRepair;
   edits: TensorEdit[];
@@ -114,6 +117,8 @@ function crossCheck(plan: RepairPlan, edits: readonly TensorEdit[]): void {
 export async function proposeRepair(inDir: string, opts: { strategy: Strategy; scaleMode?: ScaleMode; strict?: boolean }): Promise<RepairProposal & { ckpt: Checkpoint }> {
   const ckpt = await openCheckpoint(inDir);
   const spec = loadModelSpec(ckpt);
+  if (opts.strict) refuseUnknownModelType(spec.modelType, ckpt.dir);
+  const notes = [unknownModelTypeNote(spec.modelType)].filter((n): n is string => n !== undefined);
   const scaleMode = opts.scaleMode ?? "fold";
   const prior = await readPriorRepair(ckpt.dir);
   if (prior?.attentionScale !== undefined && scaleMode === "fold") {
@@ -147,6 +152,7 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
     scaleMode,
     changes: screened.accepted,
     skipped,
+    notes,
     ...(prior !== undefined ? { prior } : {}),
     edits,
     config: { value: config.config, changed: config.changed, text: serializeConfig(config.config, ckpt.dir) },

@@ -182,6 +182,7 @@ export function renderScanText(report: ScanReport): string {
 
   out.push("", `Applicability: ${s.applicability.verdict}`, `  ${s.applicability.explanation}`);
 
+  for (const n of m.notes ?? []) out.push("", `note: ${n}`);
   if (m.config_disagreements.length > 0) {
     out.push("", "config.json disagrees with the tensor shapes (shapes win):");
     for (const d of m.config_disagreements) out.push(`  - ${d}`);
