@@ -1,4 +1,5 @@
 /** `gac plan <dir>`: what `gac repair` would do (= `gac repair --dry-run`), from headers only. */
+import { resolve } from "node:path";
 import { GacError } from "../../errors.js";
 import { STRATEGIES, type Strategy } from "../../plan/types.js";
 import { proposeRepair } from "../../repair/repair-checkpoint.js";
@@ -27,7 +28,7 @@ export const PLAN_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export async function printPlan(dir: string, values: ParsedValues, io: CommandIO): Promise<void> {
-  const proposal = await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values) });
+  const proposal = await proposeRepair(resolve(io.cwd, dir), { strategy: strategyOption(values), scaleMode: scaleOption(values) });
   io.out(booleanValue(values, "json") ? JSON.stringify(proposalJson(proposal), null, 2) + "\n" : renderProposal(proposal));
 }
 

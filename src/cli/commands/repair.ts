@@ -1,4 +1,5 @@
 /** `gac repair <dir> --out <dir>`: write a padded copy of a checkpoint that computes the same function. */
+import { resolve } from "node:path";
 import { GacError } from "../../errors.js";
 import { repairCheckpoint } from "../../repair/repair-checkpoint.js";
 import { mib, renderProposal } from "../../repair/render-plan.js";
@@ -35,14 +36,15 @@ export const repairCommand = defineCommand({
   positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
   examples: ["gac repair ./palu-llama --out ./palu-llama-aligned", "gac repair ./svdllm -o ./svdllm-16 --strategy OPTIMAL --scale logical", "gac repair ./model --dry-run"],
   async run({ values, positionals, io }) {
-    const dir = positionals[0];
+    const dir = resolve(io.cwd, positionals[0]);
     if (booleanValue(values, "dry-run")) {
       await printPlan(dir, values, io);
       return 0;
     }
     const out = stringValue(values, "out");
     if (out === undefined) throw new GacError("BAD_ARGS", "gac repair needs --out <dir> (or --dry-run to only print the plan)");
-    const r = await repairCheckpoint(dir, out, {
+    // An empty --out stays empty (refused by the output rules) instead of resolving to the cwd.
+    const r = await repairCheckpoint(dir, out.trim() === "" ? out : resolve(io.cwd, out), {
       strategy: strategyOption(values),
       scaleMode: scaleOption(values),
       force: booleanValue(values, "force"),
