@@ -5,7 +5,7 @@
  * not show (norm offsets, activation, logit soft-capping, q/k norms), so it is read with a note, and
  * `--strict` refuses it.
  */
-import { GacError, describeValue } from "../errors.js";
+import { GacError, quoteName } from "../errors.js";
 
 export const KNOWN_MODEL_TYPES: readonly string[] = ["llama", "mistral", "qwen2", "palullama", "palumistral", "paluqwen2"];
 
@@ -16,7 +16,7 @@ export function isKnownModelType(modelType: string): boolean {
 /** The note for a model_type outside the list, or undefined for a known one. */
 export function unknownModelTypeNote(modelType: string): string | undefined {
   if (isKnownModelType(modelType)) return undefined;
-  const which = modelType === "" ? "config.json has no model_type" : `config model_type ${describeValue(modelType, 60)} is not one gac knows (${KNOWN_MODEL_TYPES.join(", ")})`;
+  const which = modelType === "" ? "config.json has no model_type" : `config model_type ${quoteName(modelType, 60)} is not one gac knows (${KNOWN_MODEL_TYPES.join(", ")})`;
   return `${which}; its tensors fit the Llama layout, so gac reads it as Llama: check that the model computes like one (norms, activation, attention) before trusting a repair`;
 }
 
