@@ -2,7 +2,10 @@
  * The long fuzzing run: N seeded cases (test/fuzz/fuzz-cases.ts) through scan, plan and repair,
  * counts per outcome and command printed at the end, every bad outcome listed with its seed.
  *
- *   node --import tsx bench/fuzz.ts [cases=10000] [seed=1] [--json results.json]
+ *   node --import tsx bench/fuzz.ts [cases=10000] [seed=1] [--json results.json] [--root DIR]
+ *
+ * --root puts the cases under DIR (e.g. a tmpfs: repair fsyncs every file it publishes, and on a
+ * shared disk that is most of a case's time).
  *
  * Exit 1 when any case ended in exit2, hang, modified or leftover.
  */
@@ -14,9 +17,11 @@ import { runCampaign, tally, type CaseResult } from "../test/fuzz/fuzz-cases.js"
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
 const jsonPath = jsonAt >= 0 ? args.splice(jsonAt, 2)[1] : undefined;
+const rootAt = args.indexOf("--root");
+const rootBase = rootAt >= 0 ? args.splice(rootAt, 2)[1] : tmpdir();
 const cases = Number(args[0] ?? 10_000);
 const seed = Number(args[1] ?? 1);
-const root = await mkdtemp(join(tmpdir(), "gac-fuzz-"));
+const root = await mkdtemp(join(rootBase, "gac-fuzz-"));
 const t0 = Date.now();
 let done = 0;
 const bad: CaseResult[] = [];
