@@ -8,9 +8,11 @@
  * head_dim, hidden size, vocab) is left as it is and listed in `skipped` (result and manifest); the
  * rest is repaired. `strict: true` turns any skipped dim into an UNSUPPORTED error instead.
  *
- * Safety: the output is built in a temp dir and renamed into place (publishDirectoryAtomically), so
- * it appears complete or not at all; the input is only ever opened for reading, and its files are
- * checked (size, mtime, inode) at the end: a change while gac read it is INPUT_CHANGED.
+ * Safety (docs/robustness.md): the output is placed by identity, never at, in or around anything
+ * it reads (util/output-path.ts), built in a temp dir and renamed into place
+ * (publishDirectoryAtomically), so it appears complete or not at all; the input is only ever
+ * opened for reading, and its files are checked (size, mtime, ctime, inode; sha256 too with
+ * checksumOutput) at the end: a change while gac read it is INPUT_CHANGED (input-guard.ts).
  */
 import { createHash } from "node:crypto";
 import { mkdir, open } from "node:fs/promises";
@@ -195,7 +197,7 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
   await checkOutputPath(outDir, outputRules([absIn], opts));
   const proposal = await proposeRepair(absIn, opts);
   const { ckpt, edits, scaleMode, plan } = proposal;
-  const rules = outputRules([ckpt.dir, ...ckpt.files.map((f) => f.path)], opts);
+  const rules = outputRules([ckpt.dir, join(ckpt.dir, CONFIG_FILE), ...(ckpt.index ? [join(ckpt.dir, INDEX_FILE)] : []), ...ckpt.files.map((f) => f.path)], opts);
   const absOut = (await checkOutputPath(outDir, rules)).path;
   const editMap = new Map(edits.map((e) => [e.tensor, e]));
   const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
