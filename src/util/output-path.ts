@@ -30,8 +30,8 @@ export interface OutputRules {
   marker: string;
   /** Replace an existing output that is neither empty nor a gac output (the second flag). */
   replaceAny: boolean;
-  /** The flag that sets `replaceAny`, for messages. */
-  replaceAnyFlag: string;
+  /** The flag that sets `replaceAny`, for messages (none: the command offers no such flag). */
+  replaceAnyFlag?: string;
 }
 
 interface Identity {
@@ -123,7 +123,7 @@ export async function checkOutputPath(out: string, rules: OutputRules): Promise<
     if (kind === "other") {
       throw new GacError(
         "OUTPUT_EXISTS",
-        `${real} exists and is not a gac output (no ${rules.marker}) nor an empty directory; --force replaces only those. Remove it yourself, choose another output, or add ${rules.replaceAnyFlag} to replace it anyway`,
+        `${real} exists and is not a gac output (no ${rules.marker}) nor an empty directory; --force replaces only those. Remove it yourself${rules.replaceAnyFlag ? `, choose another output, or add ${rules.replaceAnyFlag} to replace it anyway` : " or choose another output"}`,
       );
     }
   }

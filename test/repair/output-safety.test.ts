@@ -173,3 +173,13 @@ test("a read-only filesystem is READ_ONLY_FS, one line (read-only tmpfs; root on
     execFileSync("umount", [mnt]);
   }
 });
+
+test("gac fixtures follows the same output rules: no empty or root output, --force replaces only a fixture or an empty directory", async () => {
+  const { dir } = await scene();
+  await refused(["fixtures", "llama-aligned", "--out", "", "--force"], dir, "UNSAFE_OUTPUT", /empty/);
+  await refused(["fixtures", "llama-aligned", "--out", "/", "--force"], dir, "UNSAFE_OUTPUT", /root/);
+  await refused(["fixtures", "llama-aligned", "--out", "parent", "--force"], dir, "OUTPUT_EXISTS", /not a gac output \(no gac-fixture.json\)/);
+  assert.equal(await readFile(join(dir, "parent", "sibling.txt"), "utf8"), "keep me\n");
+  assert.equal((await exitLikeMain(["fixtures", "llama-aligned", "--out", "fx"], dir)).code, 0);
+  assert.equal((await exitLikeMain(["fixtures", "llama-aligned", "--out", "fx", "--force"], dir)).code, 0);
+});
