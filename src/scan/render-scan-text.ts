@@ -6,6 +6,7 @@
  * time), each strategy's overhead and predicted time, the applicability verdict and config
  * disagreements.
  */
+import { escapeControls, truncateText } from "../errors.js";
 import type { DimName } from "../model/dims.js";
 import { STRATEGIES } from "../plan/types.js";
 import { textTable } from "./text-table.js";
@@ -114,7 +115,7 @@ export function renderScanText(report: ScanReport): string {
   const w = report.workload;
   const out: string[] = [];
   out.push(
-    `Model: ${m.family} (${m.model_type}), ${m.layers} layers, hidden ${m.hidden_size}, heads ${m.num_heads}/${m.num_kv_heads}, ` +
+    `Model: ${m.family} (${escapeControls(truncateText(m.model_type, 80))}), ${m.layers} layers, hidden ${m.hidden_size}, heads ${m.num_heads}/${m.num_kv_heads}, ` +
       `head_dim ${m.head_dim}, vocab ${m.vocab_size}, ${m.dtype}${m.serving_dtype !== m.dtype ? ` (judged and predicted as ${m.serving_dtype} serving)` : ""}` +
       `${m.heterogeneous ? ", heterogeneous layers" : ""}`,
   );

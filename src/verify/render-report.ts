@@ -2,7 +2,7 @@
  * The verify report as text. Every figure is printed in scientific notation, zeros included
  * ("0.000e+0"), so a difference can never hide behind rounding or a "same" label.
  */
-import { formatCount } from "../errors.js";
+import { formatCount, escapeControls, truncateText } from "../errors.js";
 import type { DiffStats } from "./compare.js";
 import type { ModelSummary, VerifyReport } from "./verify-checkpoints.js";
 
@@ -11,7 +11,7 @@ export function sci(x: number): string {
 }
 
 function modelLine(label: string, m: ModelSummary): string {
-  return `${label.padEnd(13)} ${m.dir} (${m.modelType}, ${m.family}, ${m.dtype}, ${formatCount(m.params)} params, head_dim ${m.headDim})`;
+  return `${label.padEnd(13)} ${escapeControls(m.dir)} (${escapeControls(truncateText(m.modelType, 80))}, ${m.family}, ${m.dtype}, ${formatCount(m.params)} params, head_dim ${m.headDim})`;
 }
 
 function scaleValue(v: number | number[]): string {
