@@ -31,7 +31,12 @@ try {
     cases,
     onCase: (rs) => {
       done++;
-      for (const r of rs) if (r.outcome !== "ok" && r.outcome !== "refused") bad.push(r);
+      for (const r of rs) {
+        if (r.outcome === "ok" || r.outcome === "refused") continue;
+        bad.push(r);
+        // As it happens: a run that ends in hangs may never reach its summary.
+        process.stderr.write(`BAD seed ${r.seed} ${r.command} ${r.outcome}: ${r.mutation} :: ${r.detail ?? ""}\n`);
+      }
       if (done % 500 === 0) process.stderr.write(`${done}/${cases} cases, ${bad.length} bad, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     },
   });
