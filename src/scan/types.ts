@@ -79,6 +79,22 @@ export interface ScanRefusal {
   reason: string;
 }
 
+/**
+ * A cost that depends on how shapes change between calls (contract/rules/shape-dynamics.ts), as
+ * the runtime runs decode by default (transformers' generate(): a growing cache).
+ */
+export interface ScanDynamicCost {
+  rule: string;
+  phase: Phase;
+  /** Calls of the forward pass that pay it. */
+  calls: number;
+  first_call: string;
+  trigger: string;
+  cost: string;
+  fixes: string[];
+  sources: string[];
+}
+
 export interface ScanStrategy {
   param_overhead_pct: number;
   params_added: number;
@@ -95,6 +111,10 @@ export interface ScanStrategy {
   predicted_calls: number;
   /** 100 * (unrepaired / repaired - 1) over the same calls; positive is faster. */
   predicted_speedup_pct: number | null;
+  /** Shape-dependent costs of the repaired model (added in gac-scan/1; absent in older reports). */
+  dynamic_costs: ScanDynamicCost[];
+  /** Rule ids the repaired model pays and the unrepaired one does not: the repair introduces them. */
+  dynamic_costs_introduced: string[];
 }
 
 export interface FamilySummary {
@@ -138,6 +158,26 @@ export interface ScanProfile {
   notes: string[];
 }
 
+/** Tensor and pipeline parallelism: whose shapes `calls` and `dims` are (docs/tensor-parallel.md). */
+export interface ScanTensorParallel {
+  tp: number;
+  pp: number;
+  /** The GPU whose calls the report lists: the rank with the most collapsed calls (ranks differ only where PaLU groups differ). */
+  rank: number;
+  /** The runtime's TP rules in one line; null at TP 1. */
+  rule: string | null;
+  /** Set when the runtime has no TP of its own and vLLM's layout stands in. */
+  note: string | null;
+  /** Set when pp > 1: what pipeline parallelism does to shapes (nothing). */
+  pp_note: string | null;
+  /** One GPU's share: distinct values over layers. */
+  per_gpu: { num_heads: number[]; num_kv_heads: number[]; kv_head_replicas: number; intermediate: number[]; lm_head_rows: number };
+  /** Collapsed (slow or refused) calls of each rank's forward pass, rank 0 first. */
+  collapsed_calls_by_rank: number[];
+  /** Sizes the runtime will not split over tp GPUs; every call of the module is refused. */
+  refusals: { id: string; value: number; reason: string; source: string }[];
+}
+
 export interface ScanReport {
   schema: typeof SCAN_SCHEMA;
   gac_version: string;
@@ -151,4 +191,8 @@ export interface ScanReport {
   summary: ScanSummary;
   /** null when no profile matched the GPU and none was given. */
   profile: ScanProfile | null;
+  /** Shape-dependent costs of the unrepaired model (added in gac-scan/1; absent in older reports). */
+  dynamic_costs: ScanDynamicCost[];
+  /** Absent in reports written before gac had --tp (the whole model on one GPU). */
+  tensor_parallel?: ScanTensorParallel;
 }
