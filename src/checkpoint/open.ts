@@ -8,9 +8,10 @@
  * refused: transformers would not load it either, so gac would scan or repair something no
  * runtime serves.
  */
-import { readFile, realpath, readdir, stat } from "node:fs/promises";
+import { realpath, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { GacError, formatCount } from "../errors.js";
+import { GacError, describeValue, formatCount, fsError, quoteName, withFsErrors } from "../errors.js";
+import { readJsonFile } from "../util/read-json-file.js";
 import { pathExists } from "../util/fs.js";
 import { readSafetensorsFileInfo } from "./safetensors-read.js";
 import type { Checkpoint, SafetensorsFileInfo, TensorEntry, TensorShapes } from "./types.js";
@@ -29,22 +30,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-async function readJsonFile(path: string, maxBytes: number, badCode: "BAD_CONFIG" | "BAD_INDEX", what: string): Promise<Record<string, unknown>> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new GacError("MISSING_FILE", `${path} does not exist: a checkpoint directory needs ${what}`);
-    throw e;
-  }
-  if (size > maxBytes) throw new GacError(badCode, `${path} has ${formatCount(size)} bytes, over the ${formatCount(maxBytes)}-byte limit for ${what}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, "utf8"));
-  } catch (e) {
-    throw new GacError(badCode, `${path} is not valid JSON (${(e as Error).message.split("\n")[0]})`);
-  }
-  if (!isPlainObject(json)) throw new GacError(badCode, `${path} is not a JSON object`);
+async function readJsonObject(path: string, maxBytes: number, code: "BAD_CONFIG" | "BAD_INDEX", what: string): Promise<Record<string, unknown>> {
+  const json = await readJsonFile(path, { code, what, maxBytes });
+  if (!isPlainObject(json)) throw new GacError(code, `${path} is not a JSON object`);
   return json;
 }
 
@@ -53,9 +41,14 @@ async function readJsonFile(path: string, maxBytes: number, badCode: "BAD_CONFIG
  * absolute paths, `..`, URLs, and symlinks whose target lies outside (checked through realpath).
  */
 export async function resolveShardPath(dir: string, name: string, realDir: string): Promise<string> {
-  const where = `${INDEX_FILE} in ${dir} names shard '${name}'`;
-  if (name.length === 0 || isAbsolute(name) || /^[a-zA-Z]:/.test(name) || name.includes("://") || name.split(/[\\/]/).includes("..") || name.includes("\0")) {
+  const where = `${INDEX_FILE} in ${dir} names shard ${quoteName(name)}`;
+  const parts = name.split(/[\\/]/);
+  if (name.length === 0 || isAbsolute(name) || /^[a-zA-Z]:/.test(name) || name.includes("://") || parts.includes("..") || name.includes("\0")) {
     throw new GacError("SHARD_ESCAPE", `${where}, which is not a plain file name inside the checkpoint directory`);
+  }
+  // "a/", "a//b", "./a", "a\\b": not one canonical relative name, so scan and repair could disagree on the file.
+  if (parts.some((p) => p === "" || p === ".") || name.includes("\\")) {
+    throw new GacError("BAD_INDEX", `${where}, which is not a canonical file name ('/'-separated, no empty, '.' or trailing parts): fix the index`);
   }
   const path = resolve(dir, name);
   const rel = relative(dir, path);
@@ -65,7 +58,7 @@ export async function resolveShardPath(dir: string, name: string, realDir: strin
     real = await realpath(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new GacError("MISSING_SHARD", `${where}, which does not exist: the checkpoint is incomplete`);
-    throw e;
+    throw fsError(e, `resolving a shard of ${dir}`) ?? e;
   }
   if (!real.startsWith(realDir + sep)) throw new GacError("SHARD_ESCAPE", `${where}, a link to ${real} outside the checkpoint directory`);
   return path;
@@ -77,23 +70,26 @@ function parseIndex(json: Record<string, unknown>, indexPath: string): { metadat
   if (!isPlainObject(metadata)) throw new GacError("BAD_INDEX", `${indexPath}: 'metadata' is not an object`);
   const out: Record<string, string> = {};
   for (const [tensor, file] of Object.entries(weightMap)) {
-    if (typeof file !== "string") throw new GacError("BAD_INDEX", `${indexPath}: weight_map['${tensor}'] is ${JSON.stringify(file)}, not a file name`);
+    if (typeof file !== "string") throw new GacError("BAD_INDEX", `${indexPath}: weight_map[${quoteName(tensor)}] is ${describeValue(file)}, not a file name`);
     out[tensor] = file;
   }
   return { metadata, weightMap: out };
 }
 
 export async function openCheckpoint(dir: string): Promise<Checkpoint> {
-  const abs = resolve(dir);
+  return withFsErrors(() => openCheckpointDir(resolve(dir)), `opening checkpoint ${resolve(dir)}`);
+}
+
+async function openCheckpointDir(abs: string): Promise<Checkpoint> {
   let dirStat;
   try {
     dirStat = await stat(abs);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new GacError("MISSING_FILE", `checkpoint directory ${abs} does not exist`);
-    throw e;
+    throw fsError(e, "opening the checkpoint directory") ?? e;
   }
   if (!dirStat.isDirectory()) throw new GacError("MISSING_FILE", `${abs} is not a directory: a checkpoint is a directory with config.json and *.safetensors`);
-  const config = await readJsonFile(join(abs, CONFIG_FILE), MAX_CONFIG_BYTES, "BAD_CONFIG", "config.json");
+  const config = await readJsonObject(join(abs, CONFIG_FILE), MAX_CONFIG_BYTES, "BAD_CONFIG", "config.json");
 
   const singlePath = join(abs, SINGLE_FILE);
   if (await pathExists(singlePath)) {
@@ -106,7 +102,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     const found = loose.length === 0 ? "no .safetensors files" : `${loose.length} .safetensors files but no index`;
     throw new GacError("MISSING_FILE", `${abs} has neither ${SINGLE_FILE} nor ${INDEX_FILE} (found ${found}): not a loadable HF checkpoint`);
   }
-  const index = parseIndex(await readJsonFile(indexPath, MAX_INDEX_BYTES, "BAD_INDEX", "a safetensors index"), indexPath);
+  const index = parseIndex(await readJsonObject(indexPath, MAX_INDEX_BYTES, "BAD_INDEX", "a safetensors index"), indexPath);
 
   // Shards in order of first mention, each resolved and read once.
   const shardNames = [...new Set(Object.values(index.weightMap))];
@@ -125,15 +121,15 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   for (const [name, info] of fileByName) {
     for (const t of info.tensors) {
       const other = tensors.get(t.name);
-      if (other) throw new GacError("BAD_INDEX", `tensor '${t.name}' is stored in both ${other.file} and ${t.file}: the checkpoint is ambiguous`);
+      if (other) throw new GacError("BAD_INDEX", `tensor ${quoteName(t.name)} is stored in both ${other.file} and ${t.file}: the checkpoint is ambiguous`);
       const listed = index.weightMap[t.name];
-      if (listed === undefined) throw new GacError("BAD_INDEX", `tensor '${t.name}' is in shard ${name} but not in ${INDEX_FILE}'s weight_map`);
-      if (listed !== name) throw new GacError("BAD_INDEX", `tensor '${t.name}' is in shard ${name} but ${INDEX_FILE} maps it to ${listed}`);
+      if (listed === undefined) throw new GacError("BAD_INDEX", `tensor ${quoteName(t.name)} is in shard ${name} but not in ${INDEX_FILE}'s weight_map`);
+      if (listed !== name) throw new GacError("BAD_INDEX", `tensor ${quoteName(t.name)} is in shard ${name} but ${INDEX_FILE} maps it to ${listed}`);
       tensors.set(t.name, t);
     }
   }
   for (const [tensor, name] of Object.entries(index.weightMap)) {
-    if (!tensors.has(tensor)) throw new GacError("BAD_INDEX", `${INDEX_FILE} maps tensor '${tensor}' to ${name}, whose header has no such tensor`);
+    if (!tensors.has(tensor)) throw new GacError("BAD_INDEX", `${INDEX_FILE} maps tensor ${quoteName(tensor)} to ${name}, whose header has no such tensor`);
   }
   return { dir: abs, config, files, tensors, index };
 }

@@ -6,7 +6,8 @@
  *   u64 little-endian N | N bytes of UTF-8 JSON {name: {dtype, shape, data_offsets: [b, e]}, __metadata__?} | buffer
  * Every number is distrusted: the rules follow the Rust validator and huggingface.js.
  */
-import { GacError, formatCount } from "../errors.js";
+import { GacError, describeValue, formatCount, quoteName } from "../errors.js";
+import { DEFAULT_JSON_LIMITS, parseBoundedJson, type JsonLimits } from "../util/bounded-json.js";
 import { DTYPES, type Dtype, type TensorEntry } from "./types.js";
 
 /** The Rust reader's MAX_HEADER_SIZE: a real header is a few MB even for 100k tensors; more is hostile or corrupt. */
@@ -17,6 +18,12 @@ export const MAX_TENSOR_DIM = 2 ** 32;
 export const MAX_TENSOR_RANK = 16;
 /** Bytes before the JSON: the little-endian u64 header length. */
 export const LENGTH_PREFIX_BYTES = 8;
+
+/**
+ * A header nests 3 levels ({name: {shape: [...]}}); 8 leaves room for unusual metadata writers and
+ * refuses the 5,000-level documents that once overflowed the stack. The rest are the JSON defaults.
+ */
+export const HEADER_JSON_LIMITS: JsonLimits = { ...DEFAULT_JSON_LIMITS, maxDepth: 8 };
 
 export function isDtype(s: unknown): s is Dtype {
   return typeof s === "string" && Object.prototype.hasOwnProperty.call(DTYPES, s);
@@ -81,12 +88,7 @@ export function decodeSafetensorsHeader(headerBytes: Uint8Array, fileSize: numbe
   } catch {
     throw new GacError("BAD_HEADER", `${path}: the header is not valid UTF-8: the file is corrupt or not safetensors`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new GacError("BAD_HEADER", `${path}: the header is not valid JSON (${(e as Error).message.split("\n")[0]}): the file is corrupt or not safetensors`);
-  }
+  const json = parseBoundedJson(text, `${path}: the header`, "BAD_HEADER", HEADER_JSON_LIMITS);
   if (!isPlainObject(json)) {
     throw new GacError("BAD_HEADER", `${path}: the header is ${Array.isArray(json) ? "a JSON array" : `JSON ${json === null ? "null" : typeof json}`}, not an object of tensors`);
   }
@@ -101,25 +103,25 @@ export function decodeSafetensorsHeader(headerBytes: Uint8Array, fileSize: numbe
       metadata = decodeMetadata(raw, path);
       continue;
     }
-    const where = `tensor '${name}' in ${path}`;
+    const where = `tensor ${quoteName(name)} in ${path}`;
     if (!isPlainObject(raw)) throw new GacError("BAD_HEADER", `${where} is not an object with dtype, shape and data_offsets`);
     for (const key of ["dtype", "shape", "data_offsets"]) {
       if (!(key in raw)) throw new GacError("BAD_HEADER", `${where} has no '${key}' field`);
     }
     const { dtype, shape, data_offsets: offsets } = raw;
     if (!isDtype(dtype)) {
-      throw new GacError("BAD_DTYPE", `${where} has dtype ${JSON.stringify(dtype)}; gac reads ${Object.keys(DTYPES).join(", ")}`);
+      throw new GacError("BAD_DTYPE", `${where} has dtype ${describeValue(dtype)}; gac reads ${Object.keys(DTYPES).join(", ")}`);
     }
     if (!Array.isArray(shape) || shape.length > MAX_TENSOR_RANK) {
-      throw new GacError("BAD_HEADER", `${where} has shape ${JSON.stringify(shape)}, not a list of at most ${MAX_TENSOR_RANK} dims`);
+      throw new GacError("BAD_HEADER", `${where} has shape ${describeValue(shape)}, not a list of at most ${MAX_TENSOR_RANK} dims`);
     }
     for (const d of shape) {
       if (typeof d !== "number" || !Number.isInteger(d) || d < 0 || d > MAX_TENSOR_DIM) {
-        throw new GacError("BAD_HEADER", `${where} has dim ${JSON.stringify(d)} in shape ${JSON.stringify(shape)}; dims are integers in [0, 2^32]`);
+        throw new GacError("BAD_HEADER", `${where} has dim ${describeValue(d)} in shape ${describeValue(shape)}; dims are integers in [0, 2^32]`);
       }
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === "number" && Number.isSafeInteger(o) && o >= 0)) {
-      throw new GacError("BAD_OFFSETS", `${where} has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with non-negative integers`);
+      throw new GacError("BAD_OFFSETS", `${where} has data_offsets ${describeValue(offsets)}; expected [begin, end] with non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) throw new GacError("BAD_OFFSETS", `${where} has data_offsets [${begin}, ${end}] with begin after end`);
@@ -134,7 +136,7 @@ export function decodeSafetensorsHeader(headerBytes: Uint8Array, fileSize: numbe
     if (end > dataLength) {
       throw new GacError(
         "TRUNCATED",
-        `tensor '${name}' ends at byte ${formatCount(dataStart + end)} but ${path} has ${formatCount(fileSize)} bytes: the file is truncated`,
+        `tensor ${quoteName(name)} ends at byte ${formatCount(dataStart + end)} but ${path} has ${formatCount(fileSize)} bytes: the file is truncated`,
       );
     }
     tensors.push({ name, dtype, shape: dims, file: path, start: dataStart + begin, byteLength, begin, end });
@@ -146,10 +148,10 @@ export function decodeSafetensorsHeader(headerBytes: Uint8Array, fileSize: numbe
   let previous = "";
   for (const t of tensors) {
     if (t.begin > cursor) {
-      throw new GacError("BAD_OFFSETS", `tensor '${t.name}' in ${path} starts at offset ${formatCount(t.begin)} but the previous data ends at ${formatCount(cursor)}: a ${formatCount(t.begin - cursor)}-byte gap`);
+      throw new GacError("BAD_OFFSETS", `tensor ${quoteName(t.name)} in ${path} starts at offset ${formatCount(t.begin)} but the previous data ends at ${formatCount(cursor)}: a ${formatCount(t.begin - cursor)}-byte gap`);
     }
     if (t.begin < cursor) {
-      throw new GacError("BAD_OFFSETS", `tensor '${t.name}' in ${path} starts at offset ${formatCount(t.begin)}, inside tensor '${previous}' which ends at ${formatCount(cursor)}: tensors overlap`);
+      throw new GacError("BAD_OFFSETS", `tensor ${quoteName(t.name)} in ${path} starts at offset ${formatCount(t.begin)}, inside tensor ${quoteName(previous)} which ends at ${formatCount(cursor)}: tensors overlap`);
     }
     cursor = t.end;
     previous = t.name;
@@ -164,7 +166,7 @@ function decodeMetadata(raw: unknown, path: string): Record<string, string> {
   if (!isPlainObject(raw)) throw new GacError("BAD_HEADER", `${path}: __metadata__ is not an object of strings`);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== "string") throw new GacError("BAD_HEADER", `${path}: __metadata__['${k}'] is ${JSON.stringify(v)}, not a string`);
+    if (typeof v !== "string") throw new GacError("BAD_HEADER", `${path}: __metadata__[${quoteName(k)}] is ${describeValue(v)}, not a string`);
     out[k] = v;
   }
   return out;

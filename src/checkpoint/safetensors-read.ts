@@ -3,23 +3,18 @@
  * the buffer; shards are up to 5+ GB and a Node Buffer stops at 4 GiB), and tensor bytes by range
  * with positional reads.
  */
-import { open, type FileHandle } from "node:fs/promises";
-import { GacError, formatCount } from "../errors.js";
+import type { FileHandle } from "node:fs/promises";
+import { GacError, formatCount, fsError } from "../errors.js";
+import { openRegularFile } from "../util/regular-file.js";
 import { LENGTH_PREFIX_BYTES, decodeHeaderLength, decodeSafetensorsHeader } from "./safetensors-header.js";
 import type { SafetensorsFileInfo, TensorEntry } from "./types.js";
 
 /** Default chunk of streamTensorBytes: large enough for sequential disk throughput, small next to RAM. */
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
+/** Opens a safetensors file: regular files only (a FIFO or device is refused at once, never waited on). */
 export async function openForReading(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, "r");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new GacError("MISSING_FILE", `${path} does not exist`);
-    if (code === "EISDIR") throw new GacError("BAD_HEADER", `${path} is a directory, not a safetensors file`);
-    throw e;
-  }
+  return (await openRegularFile(path, "a safetensors file")).fh;
 }
 
 /** Fills `buf` from `position`; throws INPUT_CHANGED if the file ends early (it shrank since its header was read). */
@@ -35,10 +30,8 @@ async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, pa
 }
 
 export async function readSafetensorsFileInfo(path: string): Promise<SafetensorsFileInfo> {
-  const fh = await openForReading(path);
+  const { fh, stat } = await openRegularFile(path, "a safetensors file");
   try {
-    const stat = await fh.stat();
-    if (!stat.isFile()) throw new GacError("BAD_HEADER", `${path} is a directory or special file, not a regular safetensors file`);
     const size = stat.size;
     const prefix = new Uint8Array(LENGTH_PREFIX_BYTES);
     if (size >= LENGTH_PREFIX_BYTES) await readExactly(fh, prefix, 0, path);
@@ -47,6 +40,8 @@ export async function readSafetensorsFileInfo(path: string): Promise<Safetensors
     await readExactly(fh, headerBytes, LENGTH_PREFIX_BYTES, path);
     const { metadata, tensors } = decodeSafetensorsHeader(headerBytes, size, path);
     return { path, size, headerLength, metadata, tensors };
+  } catch (e) {
+    throw fsError(e, "reading a safetensors header") ?? e;
   } finally {
     await fh.close();
   }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
-import { isGacError, GacError } from "../errors.js";
+import { fsError, GacError } from "../errors.js";
 import { COMMANDS } from "./registry.js";
 import { renderCommandHelp, renderMainHelp } from "./help.js";
 import type { Command, CommandIO } from "./command.js";
@@ -70,8 +70,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await runCli(argv, io);
   } catch (e) {
-    if (isGacError(e)) {
-      process.stderr.write(`gac: ${e.message}\n`);
+    // A filesystem error (ENOSPC, EACCES, ELOOP, ...) that reached here untyped is still the environment's, not a bug.
+    const known = fsError(e);
+    if (known) {
+      process.stderr.write(`gac: ${known.message}\n`);
       return 1;
     }
     process.stderr.write(`gac: internal error (a bug; please report it)\n${(e as Error)?.stack ?? String(e)}\n`);

@@ -17,17 +17,18 @@ import { GacError, isGacError } from "../errors.js";
 import { readModelConfig, type ModelConfig } from "./config.js";
 import { LINEAR_MODULES, linearFactors, type LinearModule } from "./layer-linears.js";
 import { TensorPlacer } from "./placer.js";
+import { KNOWN_MODEL_TYPES, isKnownModelType } from "./model-types.js";
 import { resolveLinear, shapeText, type LinearForm, type ResolvedLinear } from "./resolve-linear.js";
 import type { Family, LayerSpec, LinearSpec, ModelSpec } from "./types.js";
 
-export const KNOWN_MODEL_TYPES: readonly string[] = ["llama", "mistral", "qwen2", "palullama", "palumistral", "paluqwen2"];
+export { KNOWN_MODEL_TYPES } from "./model-types.js";
 
 export function buildModelSpec(config: Record<string, unknown>, shapes: TensorShapes): ModelSpec {
   const cfg = readModelConfig(config);
   try {
     return buildFromShapes(cfg, shapes);
   } catch (e) {
-    if (isGacError(e) && e.code === "UNKNOWN_LAYOUT" && !KNOWN_MODEL_TYPES.includes(cfg.modelType)) {
+    if (isGacError(e) && e.code === "UNKNOWN_LAYOUT" && !isKnownModelType(cfg.modelType)) {
       const which = cfg.modelType === "" ? "config.json has no model_type" : `config model_type '${cfg.modelType}' is not one gac knows (${KNOWN_MODEL_TYPES.join(", ")})`;
       throw new GacError("UNKNOWN_FAMILY", `${which} and its tensors do not fit the Llama layout: ${e.message}`);
     }

@@ -3,8 +3,13 @@ import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GacError } from "../errors.js";
+import { parseBoundedJson } from "../util/bounded-json.js";
+import { readUtf8File } from "../util/read-json-file.js";
 import { gpuSlug } from "./build-profile.js";
 import { PROFILE_SCHEMA, type GpuProfile } from "./types.js";
+
+/** A profile of every series gac measures is ~160 KB; 64 MB is far beyond any real one. */
+export const MAX_PROFILE_BYTES = 64_000_000;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -12,12 +17,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Check the parts predict.ts relies on; the rest is carried as written. */
 export function parseProfile(text: string, path: string): GpuProfile {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw new GacError("BAD_RESULTS", `profile ${path} is not JSON`);
-  }
+  const v = parseBoundedJson(text, `profile ${path}`, "BAD_RESULTS");
   if (!isRecord(v) || v.schema !== PROFILE_SCHEMA) throw new GacError("BAD_RESULTS", `profile ${path} is not a ${PROFILE_SCHEMA} file`);
   if (!isRecord(v.gpu) || typeof v.gpu.name !== "string") throw new GacError("BAD_RESULTS", `profile ${path} has no gpu.name`);
   if (!Array.isArray(v.series)) throw new GacError("BAD_RESULTS", `profile ${path} has no series list`);
@@ -33,8 +33,8 @@ export function parseProfile(text: string, path: string): GpuProfile {
 }
 
 export async function loadProfile(path: string): Promise<GpuProfile> {
-  const text = await readFile(path, "utf8").catch(() => {
-    throw new GacError("NO_PROFILE", `profile ${path} cannot be read`);
+  const text = await readUtf8File(path, { code: "BAD_RESULTS", what: "a gac profile", maxBytes: MAX_PROFILE_BYTES }).catch((e: unknown) => {
+    throw e instanceof GacError && e.code === "MISSING_FILE" ? new GacError("NO_PROFILE", `profile ${path} does not exist`) : e;
   });
   return parseProfile(text, path);
 }

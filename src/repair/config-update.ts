@@ -7,8 +7,11 @@
  *   PaLU ranks           head_wise_ranks[module] = per-group ranks
  *   ASVD ranks           truncation_ranks[module] = rank
  */
+import { MAX_CONFIG_BYTES } from "../checkpoint/open.js";
+import { GacError, describeValue, formatCount } from "../errors.js";
 import type { ModelSpec } from "../model/types.js";
 import type { DimChange } from "../plan/types.js";
+import { parseBoundedJson } from "../util/bounded-json.js";
 
 export interface ConfigFieldChange {
   field: string;
@@ -26,6 +29,57 @@ function moduleKeys(record: Record<string, unknown>, layer: number, linear: stri
   return Object.keys(record).filter((k) => k === suffix || k.endsWith(`.${suffix}`));
 }
 
+/**
+ * rope_theta after head_dim d -> D: theta^(D/d). Refused unless it is a finite positive number
+ * whose D/d-th root gives back theta (1e308 overflows to Infinity, which JSON writes as null;
+ * 1e-300 underflows to 0; a subnormal result keeps too few bits for the identity to hold).
+ */
+export function paddedRopeTheta(theta: number, from: number, to: number): number {
+  if (!(Number.isFinite(theta) && theta > 0)) {
+    throw new GacError("BAD_CONFIG", `rope_theta is ${describeValue(theta)}; RoPE needs a finite positive base`);
+  }
+  const next = theta ** (to / from);
+  const back = Math.log(next) * (from / to);
+  const ok = Number.isFinite(next) && next >= Number.MIN_VALUE * 2 ** 52 && Math.abs(back - Math.log(theta)) <= 1e-9 * Math.max(1, Math.abs(Math.log(theta)));
+  if (!ok) {
+    throw new GacError(
+      "UNSUPPORTED",
+      `head_dim ${from} -> ${to} needs rope_theta ${theta}^(${to}/${from}) = ${next}, which is not a finite positive number a config can hold exactly; this head_dim cannot be padded (rerun with a strategy that keeps head_dim, or fix rope_theta)`,
+    );
+  }
+  return next;
+}
+
+/** Same JSON value (numbers compared with ===, so -0 and 0 agree as JSON writes them). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) return a === b;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  const rb = b as Record<string, unknown>;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && sameJson((a as Record<string, unknown>)[k], rb[k]));
+}
+
+/**
+ * The output config.json text: indented when that fits gac's own config limit, compact otherwise
+ * (indenting a 14 MB config doubled it past the 16 MB limit), and checked by reading it back under
+ * the limits every config is read with: it must load and hold exactly `config`.
+ */
+export function serializeConfig(config: Record<string, unknown>, where: string): string {
+  const pretty = JSON.stringify(config, null, 2) + "\n";
+  const text = Buffer.byteLength(pretty) <= MAX_CONFIG_BYTES ? pretty : JSON.stringify(config) + "\n";
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) {
+    throw new GacError("BAD_CONFIG", `the repaired config.json of ${where} would have ${formatCount(bytes)} bytes, over gac's ${formatCount(MAX_CONFIG_BYTES)}-byte config limit: shrink the input's config.json`);
+  }
+  const back = parseBoundedJson(text, `the repaired config.json of ${where}`, "BAD_CONFIG");
+  if (!sameJson(back, config)) {
+    throw new GacError("BAD_CONFIG", `the repaired config.json of ${where} does not read back as written (a value JSON cannot hold): check the input's config.json for unusual numbers`);
+  }
+  return text;
+}
+
 export function updateConfig(config: Record<string, unknown>, spec: ModelSpec, changes: readonly DimChange[]): { config: Record<string, unknown>; changed: ConfigFieldChange[] } {
   const out: Record<string, unknown> = structuredClone(config);
   const changed: ConfigFieldChange[] = [];
@@ -38,7 +92,7 @@ export function updateConfig(config: Record<string, unknown>, spec: ModelSpec, c
   const headDim = changes.find((c) => c.site.kind === "head_dim");
   if (headDim) {
     set(out, "head_dim", "head_dim", headDim.to);
-    const theta = spec.rope.theta ** (headDim.to / headDim.from);
+    const theta = paddedRopeTheta(spec.rope.theta, headDim.from, headDim.to);
     const params = out.rope_parameters;
     if (isRecord(params) && typeof params.rope_theta === "number") set(params, "rope_theta", "rope_parameters.rope_theta", theta);
     else set(out, "rope_theta", "rope_theta", theta);

@@ -3,7 +3,7 @@
  * folded: "model.layers.{0-31}.mlp.down_proj.weight [4096, 8806] -> [4096, 8808]" is one line with
  * the layer count and the bytes all of them add, not 32 lines.
  */
-import { formatCount } from "../errors.js";
+import { formatCount, escapeControls, truncateText } from "../errors.js";
 import type { RepairProposal } from "./repair-checkpoint.js";
 import { addedBytes } from "./tensor-edits.js";
 import { textTable } from "../scan/text-table.js";
@@ -66,7 +66,8 @@ export function mib(bytes: number): string {
 
 export function renderProposal(p: RepairProposal): string {
   const lines: string[] = [];
-  lines.push(`${p.inDir}: ${p.spec.family} ${p.spec.modelType}, ${p.spec.numLayers} layers, ${p.spec.dtype}`);
+  lines.push(`${escapeControls(p.inDir)}: ${p.spec.family} ${escapeControls(truncateText(p.spec.modelType, 80))}, ${p.spec.numLayers} layers, ${p.spec.dtype}`);
+  for (const n of p.notes) lines.push(`note: ${n}`);
   lines.push(`strategy ${p.plan.strategy}, softmax scale ${p.scaleMode === "fold" ? "folded into q_proj (stock loaders)" : "logical (runtime passes d^-0.5)"}`);
   lines.push("");
   if (p.changes.length === 0) {
@@ -132,6 +133,7 @@ export function proposalJson(p: RepairProposal): Record<string, unknown> {
     scaleMode: p.scaleMode,
     changes: p.changes,
     skipped: p.skipped,
+    notes: p.notes,
     tensors: p.edits.map((e) => ({ tensor: e.tensor, from: e.from, to: e.to, ...(e.scale !== undefined ? { scale: e.scale } : {}), reasons: e.reasons })),
     config: p.config.changed,
     bytesBefore: p.bytesIn,

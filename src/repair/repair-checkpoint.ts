@@ -8,18 +8,25 @@
  * head_dim, hidden size, vocab) is left as it is and listed in `skipped` (result and manifest); the
  * rest is repaired. `strict: true` turns any skipped dim into an UNSUPPORTED error instead.
  *
- * Safety: the output is built in a temp dir and renamed into place (publishDirectoryAtomically), so
- * it appears complete or not at all; the input is only ever opened for reading, and its files are
- * checked (size, mtime, inode) at the end: a change while gac read it is INPUT_CHANGED.
+ * Safety (docs/robustness.md): the output is placed by identity, never at, in or around anything
+ * it reads (util/output-path.ts), built in a temp dir and renamed into place
+ * (publishDirectoryAtomically), so it appears complete or not at all; the input is only ever
+ * opened for reading, and its files are checked (size, mtime, ctime, inode; sha256 too with
+ * checksumOutput) at the end: a change while gac read it is INPUT_CHANGED (input-guard.ts).
  */
 import { createHash } from "node:crypto";
-import { open, readdir, readFile, stat } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
-import { GacError, formatCount } from "../errors.js";
-import { openCheckpoint, CONFIG_FILE, INDEX_FILE } from "../checkpoint/open.js";
+import { mkdir, open } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { GacError, formatCount, withFsErrors } from "../errors.js";
+import { openCheckpoint, CONFIG_FILE, INDEX_FILE, MAX_CONFIG_BYTES, MAX_INDEX_BYTES } from "../checkpoint/open.js";
+import { parseBoundedJson } from "../util/bounded-json.js";
+import { checkOutputPath, type OutputRules } from "../util/output-path.js";
+import { readRegularFile } from "../util/regular-file.js";
+import { checkHashesUnchanged, checkUnchanged, copyFileHashed, listExtraFiles, stampOf } from "./input-guard.js";
 import { tensorByteLength } from "../checkpoint/safetensors-header.js";
 import type { Checkpoint } from "../checkpoint/types.js";
 import { loadModelSpec } from "../model/load-model-spec.js";
+import { refuseUnknownModelType, unknownModelTypeNote } from "../model/model-types.js";
 import type { ModelSpec } from "../model/types.js";
 import { planRepair } from "../plan/plan-repair.js";
 import { overheadByTp, type TpOverhead } from "../plan/overhead-by-tp.js";
@@ -29,7 +36,7 @@ import type { RuntimeId } from "../contract/types.js";
 import { checkTensorParallel } from "../graph/shard-spec.js";
 import type { DimChange, Refusal, RepairPlan, Strategy } from "../plan/types.js";
 import { publishDirectoryAtomically } from "../util/atomic.js";
-import { updateConfig, type ConfigFieldChange } from "./config-update.js";
+import { serializeConfig, updateConfig, type ConfigFieldChange } from "./config-update.js";
 import { screenChanges } from "./exactness.js";
 import { hashesRecord, logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
 import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile } from "./stream-shard.js";
@@ -42,8 +49,10 @@ export interface RepairOptions extends ShardingOptions {
   strategy: Strategy;
   /** How the softmax scale survives a head_dim change (default "fold": stock HF loaders work unchanged). */
   scaleMode?: ScaleMode;
-  /** Replace an existing output directory. */
+  /** Replace an existing output directory, when it is a gac output (holds gac-repair.json) or empty. */
   force?: boolean;
+  /** With `force`: also replace an existing output that is neither a gac output nor empty. */
+  replaceAny?: boolean;
   /** Fail with UNSUPPORTED instead of skipping dims that cannot be repaired exactly. */
   strict?: boolean;
   /**
@@ -79,10 +88,13 @@ export interface RepairProposal {
   changes: DimChange[];
   /** Plan refusals plus planned changes repair cannot make exactly. */
   skipped: Refusal[];
+  /** What the reader assumed (an unknown model_type read as Llama); `strict` refuses instead. */
+  notes: string[];
   /** The input's own gac-repair.json when it is a gac output (its original sizes and scale carry over). */
   prior?: PriorRepair;
   edits: TensorEdit[];
-  config: { value: Record<string, unknown>; changed: ConfigFieldChange[] };
+  /** The output config.json: its value, the fields changed, and its text (checked to load under gac's limits). */
+  config: { value: Record<string, unknown>; changed: ConfigFieldChange[]; text: string };
   /** Total bytes of the input's safetensors files and of the output's. */
   bytesIn: number;
   bytesOut: number;
@@ -129,6 +141,8 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   checkTensorParallel(tp, pp);
   const ckpt = await openCheckpoint(inDir);
   const spec = loadModelSpec(ckpt);
+  if (opts.strict) refuseUnknownModelType(spec.modelType, ckpt.dir);
+  const notes = [unknownModelTypeNote(spec.modelType)].filter((n): n is string => n !== undefined);
   const scaleMode = opts.scaleMode ?? "fold";
   const prior = await readPriorRepair(ckpt.dir);
   if (prior?.attentionScale !== undefined && scaleMode === "fold") {
@@ -162,34 +176,14 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
     scaleMode,
     changes: screened.accepted,
     skipped,
+    notes,
     ...(prior !== undefined ? { prior } : {}),
     edits,
-    config: { value: config.config, changed: config.changed },
+    config: { value: config.config, changed: config.changed, text: serializeConfig(config.config, ckpt.dir) },
     bytesIn: ckpt.files.reduce((a, f) => a + f.size, 0),
     bytesOut: ckpt.files.reduce((a, f) => a + repairedFileSize(f, editMap), 0),
     parallel: { runtime, tp, pp, byTp: tensorParallelRule(runtime) === null ? null : overheadByTp(spec, opts.strategy, runtime) },
   };
-}
-
-interface FileStamp {
-  path: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
-
-async function stampOf(path: string): Promise<FileStamp> {
-  const s = await stat(path);
-  return { path, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
-}
-
-async function checkUnchanged(stamps: readonly FileStamp[]): Promise<void> {
-  for (const before of stamps) {
-    const now = await stampOf(before.path).catch(() => undefined);
-    if (!now || now.size !== before.size || now.mtimeMs !== before.mtimeMs || now.ino !== before.ino) {
-      throw new GacError("INPUT_CHANGED", `${before.path} changed while gac repaired it (${now ? `size ${formatCount(before.size)} -> ${formatCount(now.size)}, mtime or inode changed` : "it disappeared"}); nothing was written`);
-    }
-  }
 }
 
 function digestOf(name: string, bytes: Uint8Array): FileDigest {
@@ -209,38 +203,36 @@ async function writeNew(path: string, bytes: Uint8Array, name: string, checksum:
 
 const utf8 = (text: string) => Buffer.from(text, "utf8");
 
-function refuseOverlap(inDir: string, outDir: string): void {
-  const inside = (a: string, b: string) => a === b || a.startsWith(b + sep);
-  if (inside(outDir, inDir) || inside(inDir, outDir)) {
-    throw new GacError("OUTPUT_EXISTS", `output ${outDir} ${outDir === inDir ? "is" : "overlaps"} the input ${inDir}; repair never writes into its input, choose another directory`);
-  }
+/** The output rules of a repair (util/output-path.ts): never at, in or around anything it reads. */
+function outputRules(inputs: readonly string[], opts: RepairOptions): OutputRules {
+  return { inputs, force: opts.force === true, marker: REPAIR_MANIFEST_FILE, replaceAny: opts.replaceAny === true, replaceAnyFlag: "--replace-any" };
 }
 
 export async function repairCheckpoint(inDir: string, outDir: string, opts: RepairOptions): Promise<RepairResult> {
+  return withFsErrors(() => repairInto(inDir, outDir, opts), `repairing ${resolve(inDir)}`);
+}
+
+async function repairInto(inDir: string, outDir: string, opts: RepairOptions): Promise<RepairResult> {
   const t0 = performance.now();
   const absIn = resolve(inDir);
-  const absOut = resolve(outDir);
-  refuseOverlap(absIn, absOut);
-  if (!opts.force && (await stat(absOut).then(() => true, () => false))) {
-    throw new GacError("OUTPUT_EXISTS", `${absOut} already exists; choose another output or pass --force to replace it`);
-  }
+  // Checked before anything is read, again with every input file once they are known, and once
+  // more just before the output is moved into place.
+  await checkOutputPath(outDir, outputRules([absIn], opts));
   const proposal = await proposeRepair(absIn, opts);
   const { ckpt, edits, scaleMode, plan } = proposal;
+  const rules = outputRules([ckpt.dir, join(ckpt.dir, CONFIG_FILE), ...(ckpt.index ? [join(ckpt.dir, INDEX_FILE)] : []), ...ckpt.files.map((f) => f.path)], opts);
+  const absOut = (await checkOutputPath(outDir, rules)).path;
   const editMap = new Map(edits.map((e) => [e.tensor, e]));
   const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`);
 
   // Everything read from the input, stamped now and checked again before publishing.
   const shardPaths = new Set(ckpt.files.map((f) => f.path));
-  const others: string[] = [];
-  const warnings: string[] = [];
-  for (const entry of await readdir(ckpt.dir, { withFileTypes: true })) {
-    const path = join(ckpt.dir, entry.name);
-    if (shardPaths.has(path) || entry.name === CONFIG_FILE || entry.name === INDEX_FILE || entry.name === REPAIR_MANIFEST_FILE || entry.name.startsWith(".")) continue;
-    if (!entry.isFile()) warnings.push(`${entry.name}: not a regular file, not copied`);
-    else if (WEIGHT_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) warnings.push(`${entry.name}: weights outside the checkpoint's safetensors, not copied (they would not match the repaired shapes)`);
-    else others.push(entry.name);
-  }
+  const shardNames = ckpt.files.map((f) => shardName(ckpt, f.path));
+  const shardDirs = new Set(shardNames.filter((n) => n.includes("/")).map((n) => n.split("/")[0]));
+  const extra = await listExtraFiles(ckpt.dir, new Set([...shardNames, CONFIG_FILE, INDEX_FILE, REPAIR_MANIFEST_FILE]), shardDirs, WEIGHT_EXTENSIONS);
+  const others = extra.copy;
+  const warnings = extra.warnings;
   const configPath = join(ckpt.dir, CONFIG_FILE);
   const indexPath = ckpt.index ? join(ckpt.dir, INDEX_FILE) : undefined;
   const stamps = await Promise.all([configPath, ...(indexPath ? [indexPath] : []), ...shardPaths, ...others.map((n) => join(ckpt.dir, n))].map(stampOf));
@@ -262,16 +254,18 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
     async (tmp) => {
       const checksumOutput = opts.checksumOutput ?? false;
       const jobs = ckpt.files.map((info) => ({ info, name: shardName(ckpt, info.path), outputPath: join(tmp, ...shardName(ckpt, info.path).split("/")) }));
+      // Shards the index places in subdirectories ("sub/model-00001.safetensors") keep them.
+      for (const j of jobs) if (j.name.includes("/")) await mkdir(dirname(j.outputPath), { recursive: true });
       const shards = await repairShards(jobs, editMap, { chunkBytes, onBytes, signal: opts.signal, checksumOutput, concurrency: opts.shardConcurrency });
       const inputFiles: FileDigest[] = shards.map((d) => d.input);
       const outputFiles: OutputFile[] = shards.map((d) => (d.method === "copied" ? { ...d.output, copied: true } : d.output));
-      const configBytes = await readFile(configPath);
+      const configBytes = await readRegularFile(configPath, CONFIG_FILE, MAX_CONFIG_BYTES, () => new GacError("INPUT_CHANGED", `${configPath} grew past the config limit while gac repaired it`));
       inputFiles.push(digestOf(CONFIG_FILE, configBytes));
-      outputFiles.push(await writeNew(join(tmp, CONFIG_FILE), utf8(JSON.stringify(proposal.config.value, null, 2) + "\n"), CONFIG_FILE, checksumOutput));
+      outputFiles.push(await writeNew(join(tmp, CONFIG_FILE), utf8(proposal.config.text), CONFIG_FILE, checksumOutput));
       if (indexPath && ckpt.index) {
-        const indexBytes = await readFile(indexPath);
+        const indexBytes = await readRegularFile(indexPath, INDEX_FILE, MAX_INDEX_BYTES, () => new GacError("INPUT_CHANGED", `${indexPath} grew past the index limit while gac repaired it`));
         inputFiles.push(digestOf(INDEX_FILE, indexBytes));
-        const raw = JSON.parse(indexBytes.toString("utf8")) as Record<string, unknown>;
+        const raw = parseBoundedJson(indexBytes.toString("utf8"), indexPath, "BAD_INDEX") as Record<string, unknown>;
         const metadata = typeof raw.metadata === "object" && raw.metadata !== null ? { ...raw.metadata } : {};
         // total_size counts tensor data only (transformers' convention), from the new shapes.
         const dataBytes = [...ckpt.tensors.values()].reduce((a, t) => a + tensorByteLength(t.dtype, editMap.get(t.name)?.to ?? t.shape), 0);
@@ -279,12 +273,13 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
       }
       for (const name of others) {
         // Copied byte for byte: the output's checksum is the input's.
-        const bytes = await readFile(join(ckpt.dir, name));
-        inputFiles.push(digestOf(name, bytes));
-        outputFiles.push(await writeNew(join(tmp, name), bytes, name, checksumOutput));
+        const digest = await copyFileHashed(join(ckpt.dir, name), join(tmp, name), name);
+        inputFiles.push(digest);
+        outputFiles.push(checksumOutput ? digest : { name, bytes: digest.bytes });
       }
       if (opts.signal?.aborted) throw new GacError("ABORTED", `repair of ${absIn} was interrupted`);
       await checkUnchanged(stamps);
+      if (checksumOutput) await checkHashesUnchanged(ckpt.dir, inputFiles);
       manifest = {
         format: MANIFEST_FORMAT,
         tool: "gac",
@@ -312,7 +307,7 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
       manifest.overhead.paramOverheadPct = plan.paramsBefore > 0 ? (100 * (manifest.overhead.paramsAfter - plan.paramsBefore)) / plan.paramsBefore : 0;
       await writeNew(join(tmp, REPAIR_MANIFEST_FILE), utf8(JSON.stringify(manifest, null, 2) + "\n"), REPAIR_MANIFEST_FILE, false);
     },
-    { force: opts.force },
+    { force: opts.force, check: async () => void (await checkOutputPath(outDir, rules)) },
   );
   const { ckpt: _ckpt, ...rest } = proposal;
   void _ckpt;

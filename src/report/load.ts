@@ -9,7 +9,10 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { GacError } from "../errors.js";
-import { decodeJsonLines, readResultsText, resultsFiles } from "../store/results-store.js";
+import { decodeJsonLines, MAX_RUN_FILE_BYTES, readResultsText, resultsFiles, RUN_FILE } from "../store/results-store.js";
+import { parseBoundedJson } from "../util/bounded-json.js";
+import { readJsonFile, readUtf8File } from "../util/read-json-file.js";
+import { MAX_MANIFEST_BYTES } from "../verify/repair-manifest.js";
 import { isProfileDoc, profileToRun } from "./profile-input.js";
 import type { BenchRecord, BenchRun, Environment, RepairManifest, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
 
@@ -33,12 +36,7 @@ function numOrNull(v: unknown): number | null | undefined {
 
 /** run.json -> Environment. compute_capability may be "9.0", 9.0 or [9, 0]. */
 export function parseRunJson(text: string, file: string): { runId?: string; env: Environment } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new GacError("BAD_RESULTS", `${file} is not valid JSON (${(e as Error).message}): the run description is damaged`);
-  }
+  const doc = parseBoundedJson(text, file, "BAD_RESULTS");
   if (!isObject(doc)) throw new GacError("BAD_RESULTS", `${file} holds no JSON object: the run description is damaged`);
   const cap = isObject(doc.capability) ? doc.capability : {};
   const gpus = Array.isArray(cap.gpus) ? cap.gpus : [];
@@ -214,7 +212,7 @@ async function readRunDir(dir: string, notes: string[]): Promise<BenchRun | unde
   let runId = basename(dir);
   let env: Environment = { gpu: "unknown GPU" };
   if (hasRunJson) {
-    const parsed = parseRunJson(await readFile(join(dir, "run.json"), "utf8"), join(dir, "run.json"));
+    const parsed = parseRunJson(await readUtf8File(join(dir, RUN_FILE), { code: "BAD_RESULTS", what: "a run description (run.json)", maxBytes: MAX_RUN_FILE_BYTES }), join(dir, RUN_FILE));
     runId = parsed.runId ?? runId;
     env = parsed.env;
   } else {
@@ -227,12 +225,7 @@ async function readRunDir(dir: string, notes: string[]): Promise<BenchRun | unde
 }
 
 async function readJsonInput(file: string, into: ReportInputs): Promise<void> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(await readFile(file, "utf8"));
-  } catch (e) {
-    throw new GacError("UNKNOWN_INPUT", `${file} is not valid JSON (${(e as Error).message.split("\n")[0]}); report inputs are results directories, scan JSON or repair manifests`);
-  }
+  const doc = await readJsonFile(file, { code: "UNKNOWN_INPUT", what: "a report input (scan JSON, repair manifest or profile)", maxBytes: MAX_MANIFEST_BYTES });
   const kind = detectJsonKind(doc);
   if (kind === "scan" && isObject(doc)) into.scans.push(parseScan(doc, file));
   else if (kind === "repair" && isObject(doc)) into.repairs.push(parseRepair(doc, file));

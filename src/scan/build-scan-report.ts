@@ -4,6 +4,7 @@
  * verdict of seed 000 ch.5: does the attention kernel itself see the irregular dim (direct SVD of
  * Q/K/V, pruned head_dim), or only the projection GEMMs (PaLU/ASVD/SVD-LLM ranks, pruned MLP)?
  */
+import { unknownModelTypeNote } from "../model/model-types.js";
 import { dynamicCosts } from "../contract/dynamic-costs.js";
 import { judgeCall } from "../contract/judge.js";
 import { gpuLabel } from "../contract/gpus.js";
@@ -90,6 +91,7 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
       serving_dtype: serving,
       heterogeneous: spec.heterogeneous,
       config_disagreements: [...spec.configDisagreements],
+      notes: [unknownModelTypeNote(spec.modelType)].filter((n): n is string => n !== undefined),
     },
     dims: dimEntries.map(scanDim),
     calls,

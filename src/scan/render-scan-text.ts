@@ -6,6 +6,7 @@
  * time), each strategy's overhead and predicted time, the applicability verdict and config
  * disagreements.
  */
+import { escapeControls, truncateText } from "../errors.js";
 import type { DimName } from "../model/dims.js";
 import { STRATEGIES, type Strategy } from "../plan/types.js";
 import { textTable } from "./text-table.js";
@@ -149,7 +150,7 @@ export function renderScanText(report: ScanReport): string {
   const w = report.workload;
   const out: string[] = [];
   out.push(
-    `Model: ${m.family} (${m.model_type}), ${m.layers} layers, hidden ${m.hidden_size}, heads ${m.num_heads}/${m.num_kv_heads}, ` +
+    `Model: ${m.family} (${escapeControls(truncateText(m.model_type, 80))}), ${m.layers} layers, hidden ${m.hidden_size}, heads ${m.num_heads}/${m.num_kv_heads}, ` +
       `head_dim ${m.head_dim}, vocab ${m.vocab_size}, ${m.dtype}${m.serving_dtype !== m.dtype ? ` (judged and predicted as ${m.serving_dtype} serving)` : ""}` +
       `${m.heterogeneous ? ", heterogeneous layers" : ""}`,
   );
@@ -220,6 +221,7 @@ export function renderScanText(report: ScanReport): string {
 
   out.push("", `Applicability: ${s.applicability.verdict}`, `  ${s.applicability.explanation}`);
 
+  for (const n of m.notes ?? []) out.push("", `note: ${n}`);
   if (m.config_disagreements.length > 0) {
     out.push("", "config.json disagrees with the tensor shapes (shapes win):");
     for (const d of m.config_disagreements) out.push(`  - ${d}`);

@@ -26,6 +26,8 @@ export interface ScanModel {
   serving_dtype: ServingDtype;
   heterogeneous: boolean;
   config_disagreements: string[];
+  /** What the reader had to assume, one line each (an unknown model_type read as Llama). */
+  notes: string[];
 }
 
 export interface ScanDim {

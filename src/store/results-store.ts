@@ -12,6 +12,8 @@
  * its first record.
  */
 import { createReadStream } from "node:fs";
+import { scanJson } from "../util/bounded-json.js";
+import { readJsonFile } from "../util/read-json-file.js";
 import { open, readFile, readdir, rename, truncate, writeFile, mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { constants as bufferConstants } from "node:buffer";
@@ -22,6 +24,8 @@ import { pathExists } from "../util/fs.js";
 import type { LoadedRecord, ResultRecord, RunInfo, TruncatedTail } from "./types.js";
 
 export const RUN_FILE = "run.json";
+/** run.json describes one run's machine and arguments (a few KB). */
+export const MAX_RUN_FILE_BYTES = 16_000_000;
 const RESULTS_FILE = /^results.*\.jsonl(\.gz)?$/;
 const ARCHIVED_SUFFIX = ".gz";
 /** The longest string V8 can build (~512 MiB of text): an archive inflating past it cannot be decoded whole. */
@@ -104,6 +108,8 @@ export function decodeJsonLines(text: string, file: string, opts: DecodeLinesOpt
     }
     if (line.trim() === "") return;
     try {
+      // Within the JSON limits first: JSON.parse accepts any depth, the code reading the value would not.
+      scanJson(line);
       out.lines.push({ line: i + 1, value: JSON.parse(line) });
     } catch {
       if (opts.lenientEnd && i === lastNonBlank) out.truncated = cutOff(i);
@@ -134,12 +140,7 @@ export function encodeRecord(record: ResultRecord): string {
 export async function readRunInfo(dir: string): Promise<RunInfo | null> {
   const path = join(dir, RUN_FILE);
   if (!(await pathExists(path))) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(path, "utf8"));
-  } catch {
-    throw new GacError("BAD_RESULTS", `${path} is not JSON`);
-  }
+  const parsed = await readJsonFile(path, { code: "BAD_RESULTS", what: "a run description (run.json)", maxBytes: MAX_RUN_FILE_BYTES });
   if (!isRecord(parsed) || typeof parsed.run_id !== "string") throw new GacError("BAD_RESULTS", `${path} has no run_id: not a gac run`);
   return parsed as unknown as RunInfo;
 }

@@ -10,7 +10,8 @@ import { GacError } from "../errors.js";
 import { loadModelSpec } from "../model/load-model-spec.js";
 import type { ModelSpec } from "../model/types.js";
 import type { LoadedModel } from "./forward.js";
-import { TensorStore, modelTensorNames, type TensorReader } from "./tensor-store.js";
+import { DTYPES } from "../checkpoint/types.js";
+import { TensorStore, modelTensorNames, type TensorRangeReader, type TensorReader } from "./tensor-store.js";
 
 export interface ModelHandle {
   dir: string;
@@ -28,6 +29,15 @@ export function checkpointReader(ckpt: Checkpoint): TensorReader {
   };
 }
 
+export function checkpointRangeReader(ckpt: Checkpoint): TensorRangeReader {
+  return async (name, offset, count) => {
+    const entry = ckpt.tensors.get(name);
+    if (entry === undefined) throw new GacError("UNKNOWN_LAYOUT", `tensor '${name}' is not in ${ckpt.dir}`);
+    const width = DTYPES[entry.dtype].bytes;
+    return decodeToFloat64(await readTensorBytes(entry, { offset: offset * width, length: count * width }), entry.dtype);
+  };
+}
+
 export function parameterCount(ckpt: Checkpoint): number {
   let n = 0;
   for (const t of ckpt.tensors.values()) n += t.shape.reduce((a, b) => a * b, 1);
@@ -37,7 +47,7 @@ export function parameterCount(ckpt: Checkpoint): number {
 /** Headers and spec only; no tensor bytes are read yet. */
 export async function openModel(dir: string): Promise<ModelHandle> {
   const ckpt = await openCheckpoint(dir);
-  return { dir: ckpt.dir, spec: loadModelSpec(ckpt), params: parameterCount(ckpt), store: new TensorStore(checkpointReader(ckpt)) };
+  return { dir: ckpt.dir, spec: loadModelSpec(ckpt), params: parameterCount(ckpt), store: new TensorStore(checkpointReader(ckpt), checkpointRangeReader(ckpt)) };
 }
 
 /** Every tensor the forward reads, decoded to float64 (8 bytes per parameter in memory). */

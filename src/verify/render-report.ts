@@ -2,7 +2,7 @@
  * The verify report as text. Every figure is printed in scientific notation, zeros included
  * ("0.000e+0"), so a difference can never hide behind rounding or a "same" label.
  */
-import { formatCount } from "../errors.js";
+import { formatCount, escapeControls, truncateText } from "../errors.js";
 import type { DiffStats } from "./compare.js";
 import type { ModelSummary, VerifyReport } from "./verify-checkpoints.js";
 
@@ -11,7 +11,7 @@ export function sci(x: number): string {
 }
 
 function modelLine(label: string, m: ModelSummary): string {
-  return `${label.padEnd(13)} ${m.dir} (${m.modelType}, ${m.family}, ${m.dtype}, ${formatCount(m.params)} params, head_dim ${m.headDim})`;
+  return `${label.padEnd(13)} ${escapeControls(m.dir)} (${escapeControls(truncateText(m.modelType, 80))}, ${m.family}, ${m.dtype}, ${formatCount(m.params)} params, head_dim ${m.headDim})`;
 }
 
 function scaleValue(v: number | number[]): string {
@@ -33,7 +33,7 @@ export function figuresLine(s: DiffStats): string {
 
 export function renderVerifyReport(r: VerifyReport): string {
   const s = r.stats;
-  const what = r.mode === "logits" ? `logits of ${r.tokens} seeded random token ids (seed ${r.seed})` : `each decoder layer on ${r.tokens} seeded random hidden states (seed ${r.seed}); per-layer output - input compared`;
+  const what = r.mode === "logits" ? `logits of ${r.tokens} seeded random token ids (seed ${r.seed})` : `each decoder layer on ${r.tokens} seeded random hidden states (seed ${r.seed}); per-layer output - input compared, plus the embedding rows of ${r.tokens} seeded token ids and the logits of the last layer's output`;
   const lines = [
     modelLine("original", r.original),
     modelLine("repaired", r.repaired),
@@ -47,7 +47,7 @@ export function renderVerifyReport(r: VerifyReport): string {
   if (r.layers) {
     lines.push("", `  ${"layer".padEnd(6)} ${"max rel diff".padStart(12)} ${"max |diff|".padStart(12)} ${"mean |diff|".padStart(12)}`);
     for (const l of r.layers) {
-      lines.push(`  ${String(l.layer).padEnd(6)} ${sci(l.stats.maxRelDiff).padStart(12)} ${sci(l.stats.maxAbsDiff).padStart(12)} ${sci(l.stats.meanAbsDiff).padStart(12)}`);
+      lines.push(`  ${(l.part === "embeddings" ? "embed" : l.part ?? String(l.layer)).padEnd(6)} ${sci(l.stats.maxRelDiff).padStart(12)} ${sci(l.stats.maxAbsDiff).padStart(12)} ${sci(l.stats.meanAbsDiff).padStart(12)}`);
     }
     lines.push("");
   }

@@ -4,7 +4,8 @@
  * loader would. "logical": weights are only zero-padded and the manifest records the scale per
  * layer (`logical.attention_scale`), which the forward must use instead.
  */
-import { readFile } from "node:fs/promises";
+import { pathExists } from "../util/fs.js";
+import { readJsonFile } from "../util/read-json-file.js";
 import { join } from "node:path";
 import { GacError } from "../errors.js";
 import { REPAIR_MANIFEST_FILE } from "../repair/manifest.js";
@@ -69,21 +70,14 @@ export function priorRepairFromManifest(manifest: unknown, path: string): PriorR
   return { ...scale, ...(headDim !== undefined ? { headDim } : {}), dims };
 }
 
+/** A manifest lists each edited tensor (~200 bytes each): 256 MB is over a million tensors. */
+export const MAX_MANIFEST_BYTES = 256_000_000;
+
 /** The parsed manifest of `dir`, or undefined when it has none. */
 async function readManifestJson(dir: string): Promise<{ path: string; parsed: unknown } | undefined> {
   const path = join(dir, REPAIR_MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-  try {
-    return { path, parsed: JSON.parse(text) };
-  } catch (e) {
-    throw new GacError("BAD_MANIFEST", `${path} is not valid JSON: ${(e as Error).message}`);
-  }
+  if (!(await pathExists(path))) return undefined;
+  return { path, parsed: await readJsonFile(path, { code: "BAD_MANIFEST", what: REPAIR_MANIFEST_FILE, maxBytes: MAX_MANIFEST_BYTES }) };
 }
 
 export async function readRepairScale(dir: string): Promise<RepairScale> {

@@ -12,6 +12,9 @@ export type Weights = ReadonlyMap<string, Float64Array>;
 /** Reads one tensor as float64, row-major, whatever its stored dtype. */
 export type TensorReader = (name: string) => Promise<Float64Array>;
 
+/** Reads `count` elements of a tensor from element `offset` (row-major), as float64. */
+export type TensorRangeReader = (name: string, offset: number, count: number) => Promise<Float64Array>;
+
 /** The weight named `name`, checked to hold `elements` values (a spec that disagrees with the bytes is an input error). */
 export function requireWeight(weights: Weights, name: string, elements: number): Float64Array {
   const w = weights.get(name);
@@ -28,7 +31,20 @@ export function requireWeight(weights: Weights, name: string, elements: number):
 export class TensorStore {
   private readonly cache = new Map<string, Float64Array>();
 
-  constructor(private readonly read: TensorReader) {}
+  constructor(
+    private readonly read: TensorReader,
+    private readonly rangeReader?: TensorRangeReader,
+  ) {}
+
+  /**
+   * Elements [offset, offset + count) of a tensor, without caching: how layerwise verify walks an
+   * lm_head of 128k x 8192 (8 GB in float64) in bounded memory. Without a range reader (tensors in
+   * memory, in tests) the whole tensor is read and sliced.
+   */
+  async readRange(name: string, offset: number, count: number): Promise<Float64Array> {
+    if (this.rangeReader) return this.rangeReader(name, offset, count);
+    return (this.cache.get(name) ?? (await this.read(name))).slice(offset, offset + count);
+  }
 
   /** The loaded tensors; what the forward reads. */
   get weights(): Weights {

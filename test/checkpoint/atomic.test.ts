@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GacError } from "../../src/errors.js";
 import { cleanStaleTemps, publishDirectoryAtomically, writeFileAtomic } from "../../src/util/atomic.js";
@@ -96,4 +97,43 @@ test("cleanStaleTemps moves an interrupted --force replace's old directory back 
   await cleanStaleTemps(parent, "out");
   assert.deepEqual(await readdir(parent), ["out"]);
   assert.equal(await readFile(join(parent, "out", "model.txt"), "utf8"), "previous");
+});
+
+test("a live process's lock on the output name makes a second publisher OUTPUT_BUSY; a dead one's lock is taken over", async () => {
+  const parent = await mkdtemp(join(tmpdir(), "gac-lock-"));
+  try {
+    const target = join(parent, "out");
+    // A live owner: pid 1 (init) always exists.
+    await writeFile(join(parent, ".out.gac-lock"), "1\n");
+    await assert.rejects(
+      publishDirectoryAtomically(target, async (tmp) => writeFile(join(tmp, "f"), "x")),
+      (e: unknown) => e instanceof GacError && e.code === "OUTPUT_BUSY" && /pid 1\b/.test(e.message),
+    );
+    assert.deepEqual(await readdir(parent), [".out.gac-lock"]);
+    // A dead owner's lock.
+    await writeFile(join(parent, ".out.gac-lock"), `${DEAD_PID}\n`);
+    await publishDirectoryAtomically(target, async (tmp) => writeFile(join(tmp, "f"), "x"));
+    assert.deepEqual(await readdir(parent), ["out"], "the lock is released after publishing");
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
+});
+
+test("publishing runs the check before building and again before the rename, and a refusal there leaves nothing", async () => {
+  const parent = await mkdtemp(join(tmpdir(), "gac-check-"));
+  try {
+    let calls = 0;
+    await assert.rejects(
+      publishDirectoryAtomically(join(parent, "out"), async (tmp) => writeFile(join(tmp, "f"), "x"), {
+        check: async () => {
+          if (++calls === 2) throw new GacError("UNSAFE_OUTPUT", "changed meanwhile");
+        },
+      }),
+      (e: unknown) => e instanceof GacError && e.code === "UNSAFE_OUTPUT",
+    );
+    assert.equal(calls, 2);
+    assert.deepEqual(await readdir(parent), []);
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
 });

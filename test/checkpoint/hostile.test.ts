@@ -134,7 +134,7 @@ test("extra bytes after the last tensor are bad offsets", async () => {
 test("a directory in place of model.safetensors is refused, not crashed on", async () => {
   const dir = await tempDir();
   await mkdir(join(dir, "model.safetensors"));
-  await rejectsWith(() => readSafetensorsFileInfo(join(dir, "model.safetensors")), "BAD_HEADER", "directory");
+  await rejectsWith(() => readSafetensorsFileInfo(join(dir, "model.safetensors")), "IS_A_DIRECTORY", "directory");
 });
 
 // ---- checkpoint directories ----

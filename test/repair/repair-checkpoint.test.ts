@@ -168,8 +168,8 @@ test("an existing output is not overwritten without force, and is replaced with 
 
 test("an output inside the input directory is refused even with force", async () => {
   const input = await fixture("qwen2-bias", "qwen-inside");
-  await assert.rejects(repairCheckpoint(input, join(input, "repaired"), { strategy: "MINIMAL", force: true }), isCode("OUTPUT_EXISTS"));
-  await assert.rejects(repairCheckpoint(input, input, { strategy: "MINIMAL", force: true }), isCode("OUTPUT_EXISTS"));
+  await assert.rejects(repairCheckpoint(input, join(input, "repaired"), { strategy: "MINIMAL", force: true }), isCode("UNSAFE_OUTPUT"));
+  await assert.rejects(repairCheckpoint(input, input, { strategy: "MINIMAL", force: true }), isCode("UNSAFE_OUTPUT"));
 });
 
 test("an input file that changes during the repair is INPUT_CHANGED and nothing is published", async () => {

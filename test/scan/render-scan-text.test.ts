@@ -52,6 +52,7 @@ const report: ScanReport = {
     serving_dtype: "BF16",
     heterogeneous: true,
     config_disagreements: ["layers.3: intermediate size 8806 in gate_proj rows but config intermediate_size is 14336"],
+    notes: [],
   },
   dims: [
     ...[0, 1, 2, 3].map((i) => ({ id: `layers.${i}.self_attn.head_dim`, role: `layers.${i}.self_attn`, name: "head_dim" as const, value: 100, aligned8: false, aligned16: false })),

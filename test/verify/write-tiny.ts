@@ -20,7 +20,7 @@ function linearShapes(l: LinearSpec): [string, number[]][] {
 }
 
 /** Dense tiny models only: the config fields a stock LlamaForCausalLM reads. */
-export async function writeTinyCheckpoint(m: TinyModel, dir: string, dtype: Dtype, manifest?: unknown): Promise<void> {
+export async function writeTinyCheckpoint(m: TinyModel, dir: string, dtype: Dtype, manifest?: unknown, maxShardBytes?: number): Promise<void> {
   const s = m.spec;
   const shapes = new Map<string, number[]>([
     [s.embedTokens, [s.vocabSize, s.hiddenSize]],
@@ -50,6 +50,6 @@ export async function writeTinyCheckpoint(m: TinyModel, dir: string, dtype: Dtyp
     torch_dtype: dtype === "F32" ? "float32" : dtype === "F16" ? "float16" : "bfloat16",
   };
   const tensors = [...shapes].map(([name, shape]) => ({ name, dtype, shape, data: encodeFromFloat64(m.weights.get(name)!, dtype) }));
-  await writeCheckpoint(dir, { config, tensors });
+  await writeCheckpoint(dir, { config, tensors, ...(maxShardBytes !== undefined ? { maxShardBytes } : {}) });
   if (manifest !== undefined) await writeFile(join(dir, "gac-repair.json"), JSON.stringify(manifest));
 }

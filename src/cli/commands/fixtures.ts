@@ -76,7 +76,7 @@ export const fixturesCommand = defineCommand({
     if (seed > 0xffffffff) throw new GacError("BAD_ARGS", `--seed takes a 32-bit integer, got ${seed}`);
     const maxShardBytes = nonNegativeInteger(stringValue(values, "shard-bytes"), "--shard-bytes");
     if (maxShardBytes === 0) throw new GacError("BAD_ARGS", "--shard-bytes must be positive");
-    const info = await generateFixture(kind, resolve(io.cwd, out), { seed, dtype, scale, sparse, forceDense, maxShardBytes, force: booleanValue(values, "force") });
+    const info = await generateFixture(kind, out.trim() === "" ? out : resolve(io.cwd, out), { seed, dtype, scale, sparse, forceDense, maxShardBytes, force: booleanValue(values, "force") });
     if (booleanValue(values, "json")) {
       io.out(JSON.stringify(info, null, 2) + "\n");
       return 0;

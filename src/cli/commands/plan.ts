@@ -85,7 +85,7 @@ export function shardingOptions(values: ParsedValues): { runtime: RuntimeId; tp:
 
 export async function printPlan(dir: string, values: ParsedValues, io: CommandIO): Promise<void> {
   const sharding = shardingOptions(values);
-  const proposal = await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values), ...sharding });
+  const proposal = await proposeRepair(resolve(io.cwd, dir), { strategy: strategyOption(values), scaleMode: scaleOption(values), ...sharding });
   const introduced = repairIntroducedCosts(proposal, sharding.runtime);
   if (booleanValue(values, "json")) io.out(JSON.stringify({ ...proposalJson(proposal), dynamic_costs_introduced: introduced }, null, 2) + "\n");
   else io.out(renderProposal(proposal) + renderIntroduced(introduced, sharding.runtime));

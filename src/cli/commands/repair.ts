@@ -27,7 +27,8 @@ export const repairCommand = defineCommand({
   options: {
     out: { type: "string", short: "o", valueName: "<dir>", description: "Output directory (created atomically; never the input)" },
     ...PLAN_OPTIONS,
-    force: { type: "boolean", description: "Replace an existing output directory" },
+    force: { type: "boolean", description: "Replace an existing output that is a gac output (holds gac-repair.json) or empty; the old one is deleted only after the new one is in place" },
+    "replace-any": { type: "boolean", description: "With --force: also replace an output that is neither a gac output nor empty (its contents are deleted)" },
     strict: { type: "boolean", description: "Fail instead of skipping dims that cannot be padded exactly" },
     "checksum-output": { type: "boolean", description: "Also record the sha256 of every output file in gac-repair.json (input files always are)" },
     "dry-run": { type: "boolean", description: "Print the plan and write nothing (same as `gac plan`)" },
@@ -43,11 +44,13 @@ export const repairCommand = defineCommand({
     }
     const out = stringValue(values, "out");
     if (out === undefined) throw new GacError("BAD_ARGS", "gac repair needs --out <dir> (or --dry-run to only print the plan)");
-    const r = await repairCheckpoint(dir, resolve(io.cwd, out), {
+    // An empty --out stays empty (refused by the output rules) instead of resolving to the cwd.
+    const r = await repairCheckpoint(dir, out.trim() === "" ? out : resolve(io.cwd, out), {
       strategy: strategyOption(values),
       scaleMode: scaleOption(values),
       ...shardingOptions(values),
       force: booleanValue(values, "force"),
+      replaceAny: booleanValue(values, "replace-any"),
       strict: booleanValue(values, "strict"),
       checksumOutput: booleanValue(values, "checksum-output"),
       onProgress: progressPrinter(io),

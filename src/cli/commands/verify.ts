@@ -42,7 +42,7 @@ export const verifyCommand = defineCommand({
       seed: numberOption(values, "seed", true),
       tolerance: numberOption(values, "tolerance", false),
       layerwise: booleanValue(values, "layerwise"),
-      onLayer: (d, of) => io.err(`layer ${d.layer + 1}/${of}: max rel diff ${sci(d.stats.maxRelDiff)}\n`),
+      onLayer: (d, of) => io.err(`${d.part ?? `layer ${d.layer + 1}/${of}`}: max rel diff ${sci(d.stats.maxRelDiff)}\n`),
     });
     io.out(booleanValue(values, "json") ? JSON.stringify(report, finiteOrText, 2) + "\n" : renderVerifyReport(report));
     if (!report.pass) {
