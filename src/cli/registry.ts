@@ -2,6 +2,7 @@
 import type { Command } from "./command.js";
 import { reportCommand } from "./commands/report.js";
 import { verifyCommand } from "./commands/verify.js";
+import { evalCommand } from "./commands/eval.js";
 import { benchCommand } from "./commands/bench.js";
 import { profileCommand } from "./commands/profile.js";
 import { fixturesCommand } from "./commands/fixtures.js";
@@ -10,4 +11,4 @@ import { planCommand } from "./commands/plan.js";
 import { repairCommand } from "./commands/repair.js";
 import { demoCommand } from "./commands/demo.js";
 
-export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];
+export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, evalCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];

@@ -1,24 +1,9 @@
 /** `gac verify <original> <repaired>`: do both checkpoints compute the same function (CPU, float64)? */
 import { GacError } from "../../errors.js";
-import { booleanValue, defineCommand, stringValue, type ParsedValues } from "../command.js";
+import { booleanValue, defineCommand, finiteOrText, numberOption } from "../command.js";
 import { DEFAULT_SEED, DEFAULT_TOKENS, verifyCheckpoints } from "../../verify/verify-checkpoints.js";
 import { LAYERWISE_PARAM_THRESHOLD } from "../../verify/layerwise.js";
 import { figuresLine, renderVerifyReport, sci } from "../../verify/render-report.js";
-
-function numberOption(values: ParsedValues, key: string, integer: boolean): number | undefined {
-  const raw = stringValue(values, key);
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new GacError("BAD_ARGS", `--${key} expects ${integer ? "an integer" : "a number"}, got '${raw}'`);
-  }
-  return v;
-}
-
-/** JSON has no Infinity or NaN; print them as strings rather than as a misleading null. */
-function finiteOrText(_key: string, v: unknown): unknown {
-  return typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
-}
 
 export const verifyCommand = defineCommand({
   name: "verify",
