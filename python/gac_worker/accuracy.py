@@ -382,7 +382,8 @@ def run_eval(torch, job: dict, device) -> None:
                         targets += length - score_from
             torch.cuda.synchronize()
             emit({"event": "result", "op": "eval", "model": mi, "label": model.label, "precision": precision,
-                  "nll": float(nll.item()), "targets": targets, "seconds": time.time() - t0})
+                  "nll": float(nll.item()), "targets": targets, "seconds": time.time() - t0,
+                  "gpu": torch.cuda.get_device_name(device), "torch": torch.__version__})
 
 
 def tensor_diff(torch, a, b) -> dict:

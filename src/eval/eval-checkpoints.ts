@@ -71,6 +71,9 @@ export interface EvalReport {
   max_tokens: number | null;
   windows: number;
   targets: number;
+  /** GPU runs: the device name and torch version the worker reported. */
+  gpu?: string;
+  torch?: string;
   results: EvalResult[];
 }
 
@@ -97,7 +100,7 @@ export async function evalCheckpoints(dirs: readonly string[], opts: EvalOptions
   const text = await readEvalText(opts.textFile, opts.cwd);
   const context = opts.context ?? DEFAULT_CONTEXT;
   const plan = planWindows(text.bytes.length, context, opts.stride ?? context, opts.maxTokens);
-  const results = device === "cpu" ? await evalCpu(dirs, text, plan, opts) : await evalGpu(dirs, text, plan, opts);
+  const { results, gpu, torch } = device === "cpu" ? { results: await evalCpu(dirs, text, plan, opts), gpu: undefined, torch: undefined } : await evalGpu(dirs, text, plan, opts);
   return {
     schema: EVAL_SCHEMA,
     gac_version: gacVersion(),
@@ -109,6 +112,8 @@ export async function evalCheckpoints(dirs: readonly string[], opts: EvalOptions
     max_tokens: opts.maxTokens ?? null,
     windows: plan.windows.length,
     targets: plan.targets,
+    ...(gpu !== undefined ? { gpu } : {}),
+    ...(torch !== undefined ? { torch } : {}),
     results,
   };
 }
@@ -135,7 +140,7 @@ async function evalCpu(dirs: readonly string[], text: EvalText, plan: WindowPlan
   return results;
 }
 
-async function evalGpu(dirs: readonly string[], text: EvalText, plan: WindowPlan, opts: EvalOptions): Promise<EvalResult[]> {
+async function evalGpu(dirs: readonly string[], text: EvalText, plan: WindowPlan, opts: EvalOptions): Promise<{ results: EvalResult[]; gpu?: string; torch?: string }> {
   const handles: { handle: ModelHandle; tokenizer: EvalResult["tokenizer"]; scaleMode: ScaleMode | null }[] = [];
   const models: JobModel[] = [];
   if (opts.randomWeights) {
@@ -181,5 +186,5 @@ async function evalGpu(dirs: readonly string[], text: EvalText, plan: WindowPlan
   if (results.length !== handles.length * precisions.length) {
     throw new GacError("WORKER_FAILED", `the accuracy worker returned ${results.length} results for ${handles.length} models x ${precisions.length} precisions`);
   }
-  return results;
+  return { results, gpu: String(lines[0]?.gpu ?? "unknown GPU"), torch: String(lines[0]?.torch ?? "unknown") };
 }

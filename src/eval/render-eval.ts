@@ -35,7 +35,7 @@ export function renderEvalReport(r: EvalReport): string {
   return [
     `text         ${textLine(r)}`,
     `tokens       byte-level (token id = byte value); ${formatCount(r.windows)} windows of context ${r.context}, ${stride}; ${formatCount(r.targets)} targets scored${r.max_tokens !== null ? ` (--max-tokens ${formatCount(r.max_tokens)})` : ""}`,
-    `device       ${r.device === "cpu" ? "CPU, float64 reference forward" : "GPU (accuracy worker)"}`,
+    `device       ${r.device === "cpu" ? "CPU, float64 reference forward" : `GPU ${r.gpu ?? ""} (accuracy worker, torch ${r.torch ?? "?"}; float32 with TF32 off)`}`,
     "",
     ...table,
     "",
