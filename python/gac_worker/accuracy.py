@@ -3,32 +3,35 @@
 Run as ``python3 -m gac_worker.accuracy <job.json>``; the job is written by gac
 (src/accuracy/job.ts, schema gac-accuracy-job/1). gac resolves the layout: the ModelSpec (tensor
 names and factor structure, per-layer shapes), each layer's softmax scale, RoPE inverse frequencies
-per head_dim, the evaluation windows and a repair's tensor edits. This module only executes them:
-a compact Llama-family forward (dense, PaLU grouped and ASVD/SVD-LLM low-rank linears; HF's
-LlamaRMSNorm, rotate_half RoPE, repeat_kv GQA, SDPA, SiLU MLP) in float64, float32 (TF32 off, MATH
-attention backend) or bfloat16 (PyTorch's own SDPA kernel choice, as served).
+per head_dim (float64), the evaluation windows and a repair's tensor edits. This module executes
+them with the e2e runner's parts (python/gac_worker/e2e/): weights read from safetensors, or drawn
+per tensor on the GPU and derived through gac's TensorEdits (weights.py), and its compact forward
+of every family (gac_model.py: transformers' Llama semantics; RMSNorm statistics in float32 as
+transformers computes them, also in a float64 run). Precisions: float64, float32 (TF32 off, SDPA's
+MATH backend) and bfloat16 (PyTorch's own SDPA kernel choice, as served). The weights are held in
+their storage dtype and cast for each precision, so fp32 and bf16 runs see the same values.
 
 Output: JSON lines on stdout, never prose:
   {"event": "progress", "message": ...}
   {"event": "result", ...}                    one per (model, precision) for eval, one for verify
   {"event": "error", "kind": "no_torch"|"no_gpu"|"failed", "message": ...}
 
-The pure parts (layouts, shapes, seeds, window batches, difference figures on plain lists) import
-no torch and are unit-tested in python/tests/test_accuracy.py.
+The pure parts (window batches, difference figures, job checks) import no torch and are
+unit-tested in python/tests/test_accuracy.py.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 import traceback
-import zlib
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence
 
 JOB_SCHEMA = "gac-accuracy-job/1"
 STORAGE_DTYPES = ("F64", "F32", "F16", "BF16")
+# e2e/weights.py reads and draws these; its TORCH_DTYPES names bf16/fp16/fp32 only, so the storage
+# dtype is mapped here.
 
 
 def emit(obj: dict) -> None:
@@ -40,58 +43,6 @@ def progress(message: str) -> None:
 
 
 # ---------------------------------------------------------------- pure helpers (no torch)
-
-def layout_destinations(layout: dict) -> List[int]:
-    """Destination index of every source index of a PadLayout (src/repair/rules/layout.ts)."""
-    dst: List[Optional[int]] = [None] * layout["from"]
-    for run in layout["runs"]:
-        for t in range(run["len"]):
-            dst[run["src"] + t] = run["dst"] + t
-    if any(d is None for d in dst):
-        raise ValueError(f"layout {layout['from']}->{layout['to']} leaves source indices unplaced")
-    if any(d >= layout["to"] for d in dst):  # type: ignore[operator]
-        raise ValueError(f"layout {layout['from']}->{layout['to']} places an index past the end")
-    return dst  # type: ignore[return-value]
-
-
-def ref_names(ref: dict) -> List[Tuple[str, List[int], str]]:
-    """(name, shape, role) of one WeightRef: the [out, in] weight and its optional [out] bias."""
-    out = [(ref["tensor"], [ref["out"], ref["in"]], "weight")]
-    if ref.get("bias"):
-        out.append((ref["bias"], [ref["out"]], "bias"))
-    return out
-
-
-def linear_refs(lin: dict) -> List[dict]:
-    if lin["kind"] == "dense":
-        return [lin["weight"]]
-    if lin["kind"] == "lowrank":
-        return [lin["first"], lin["second"]]
-    return [lin["first"], *lin["groups"]]
-
-
-def spec_tensors(spec: dict) -> Dict[str, Tuple[List[int], str]]:
-    """Every tensor the forward reads: name -> (shape, role), role in weight|bias|norm|embedding."""
-    h, v = spec["hiddenSize"], spec["vocabSize"]
-    out: Dict[str, Tuple[List[int], str]] = {
-        spec["embedTokens"]: ([v, h], "embedding"),
-        spec["finalNorm"]: ([h], "norm"),
-    }
-    out.setdefault(spec["lmHead"], ([v, h], "weight"))
-    for layer in spec["layers"]:
-        out[layer["inputNorm"]] = ([h], "norm")
-        out[layer["postAttentionNorm"]] = ([h], "norm")
-        a, m = layer["attn"], layer["mlp"]
-        for lin in (a["q"], a["k"], a["v"], a["o"], m["gate"], m["up"], m["down"]):
-            for ref in linear_refs(lin):
-                for name, shape, role in ref_names(ref):
-                    out[name] = (shape, role)
-    return out
-
-
-def tensor_seed(seed: int, name: str) -> int:
-    """A seed per tensor: the same job seed gives the same weights on every machine."""
-    return (seed * 1_000_003 + zlib.crc32(name.encode("utf8"))) % (2 ** 62)
 
 
 def window_batches(windows: Sequence[Sequence[int]], size: int) -> List[List[Sequence[int]]]:
@@ -136,6 +87,8 @@ def check_job(job: Any) -> dict:
 
 
 # ---------------------------------------------------------------- torch
+# Weights and the forward are the e2e runner's (python/gac_worker/e2e/): one reader of checkpoints,
+# one way of drawing and deriving weights through TensorEdits, one compact model of every family.
 
 
 def _torch():
@@ -149,211 +102,72 @@ def torch_dtype(torch, name: str):
 
 
 def strict_fp32(torch) -> None:
-    """fp32 means IEEE fp32: TF32 off in cuBLAS and cuDNN (torch 2.9+ names it fp32_precision; the
-    legacy allow_tf32 flags are for older versions, and mixing the two APIs is refused by torch)."""
-    try:
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
-        torch.backends.cudnn.fp32_precision = "ieee"
-    except AttributeError:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        torch.set_float32_matmul_precision("highest")
+    """fp32 means IEEE fp32: TF32 off in cuBLAS and cuDNN."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
-def load_checkpoint_tensors(torch, directory: str, names: Sequence[str], device) -> Dict[str, Any]:
-    from safetensors import safe_open
+def stored_weights(torch, jm: dict, built: List[Dict[str, Any]], device: str) -> Dict[str, Any]:
+    """A job model's tensors in their storage dtype, on the GPU."""
+    from .e2e.weights import derive, draw_all, read_checkpoint, tensor_shapes
 
-    index = os.path.join(directory, "model.safetensors.index.json")
-    if os.path.exists(index):
-        with open(index) as f:
-            weight_map = json.load(f)["weight_map"]
-    else:
-        weight_map = {n: "model.safetensors" for n in names}
-    by_file: Dict[str, List[str]] = {}
-    for n in names:
-        if n not in weight_map:
-            raise ValueError(f"tensor {n!r} is not in {directory}")
-        by_file.setdefault(weight_map[n], []).append(n)
-    out: Dict[str, Any] = {}
-    for file, file_names in by_file.items():
-        with safe_open(os.path.join(directory, file), framework="pt", device="cpu") as f:
-            for n in file_names:
-                out[n] = f.get_tensor(n).to(device)
-    return out
+    src = jm["weights"]
+    spec = jm["spec"]
+    if src["source"] == "checkpoint":
+        return read_checkpoint(jm["dir"], list(tensor_shapes(spec)), torch_dtype(torch, spec["dtype"]), device)
+    if src["source"] == "random":
+        return draw_all(spec, src["seed"], torch_dtype(torch, src["dtype"]), device)
+    return derive(built[src["from"]], src["edits"])
 
 
-def random_tensors(torch, spec: dict, seed: int, dtype, device) -> Dict[str, Any]:
-    """Normal draws that keep activations O(1) through the layers: weights std 1/sqrt(in), norms
-    1 + 0.1 N(0,1), biases 0.1 N(0,1), embeddings N(0,1)."""
-    out: Dict[str, Any] = {}
-    for name, (shape, role) in spec_tensors(spec).items():
-        g = torch.Generator(device=device)
-        g.manual_seed(tensor_seed(seed, name))
-        x = torch.randn(shape, generator=g, device=device, dtype=torch.float32)
-        if role == "weight":
-            x = x / math.sqrt(shape[1])
-        elif role == "norm":
-            x = 1 + 0.1 * x
-        elif role == "bias":
-            x = 0.1 * x
-        out[name] = x.to(dtype)
-    return out
-
-
-def apply_edit(torch, t, edit: dict, unrounded: bool = False):
-    """The tensor gac repair writes for `edit` (src/repair/tensor-edits.ts): values x scale, rounded
-    to the stored dtype (unrounded=True keeps the product in fp32 instead), then zeros placed by the
-    row and column PadLayouts."""
-    x = t
-    if edit.get("scale") is not None:
-        x = t.float() * edit["scale"] if unrounded else (t.double() * edit["scale"]).to(t.dtype)
-    if list(x.shape) != list(edit["from"]):
-        raise ValueError(f"{edit['tensor']}: edit expects {edit['from']}, tensor is {list(x.shape)}")
-    if edit.get("rows") is None and edit.get("cols") is None:
-        return x
-    out = torch.zeros(edit["to"], dtype=x.dtype, device=x.device)
-    rows = torch.tensor(layout_destinations(edit["rows"]) if edit.get("rows") else list(range(x.shape[0])), device=x.device)
-    if x.dim() == 1:
-        out[rows] = x
-    else:
-        cols = torch.tensor(layout_destinations(edit["cols"]) if edit.get("cols") else list(range(x.shape[1])), device=x.device)
-        out[rows[:, None], cols[None, :]] = x
-    return out
-
-
-class Model:
-    """One job model: its spec, per-layer scales, RoPE frequencies and weights (stored dtype, on GPU)."""
-
-    def __init__(self, torch, job_model: dict, weights: Dict[str, Any], device):
-        self.torch = torch
-        self.spec = job_model["spec"]
-        self.label = job_model["label"]
-        self.scales = job_model["attention_scale"]
-        self.inv_freq = {int(k): v for k, v in job_model["inv_freq"].items()}
-        self.weights = weights
-        self.device = device
-        self.overrides: Dict[str, Any] = {}
-
-    def w(self, name: str, dtype):
-        t = self.overrides.get(name)
-        if t is None:
-            t = self.weights[name]
-        return t.to(dtype)
-
-    def params(self) -> int:
-        return sum(t.numel() for t in self.weights.values())
-
-
-def build_models(torch, job: dict, device) -> List[Model]:
-    models: List[Model] = []
+def build_models(torch, job: dict, device: str) -> List[Dict[str, Any]]:
+    built: List[Dict[str, Any]] = []
     for i, jm in enumerate(job["models"]):
-        src = jm["weights"]
-        names = list(spec_tensors(jm["spec"]).keys())
         t0 = time.time()
-        if src["source"] == "checkpoint":
-            weights = load_checkpoint_tensors(torch, jm["dir"], names, device)
-        elif src["source"] == "random":
-            weights = random_tensors(torch, jm["spec"], src["seed"], torch_dtype(torch, src["dtype"]), device)
-        else:
-            base = models[src["from"]].weights
-            edits = {e["tensor"]: e for e in src["edits"]}
-            weights = {n: (apply_edit(torch, base[n], edits[n]) if n in edits else base[n]) for n in names}
-        models.append(Model(torch, jm, weights, device))
-        gb = sum(t.numel() * t.element_size() for t in weights.values()) / 1e9
-        progress(f"model {i} ({jm['label']}): {src['source']} weights, {gb:.2f} GB, {time.time() - t0:.1f} s")
-    return models
+        built.append(stored_weights(torch, jm, built, device))
+        gb = sum(t.numel() * t.element_size() for t in built[-1].values()) / 1e9
+        progress(f"model {i} ({jm['label']}): {jm['weights']['source']} weights, {gb:.2f} GB, {time.time() - t0:.1f} s")
+    return built
 
 
-def rms_norm(torch, x, w, eps: float):
-    """HF LlamaRMSNorm: statistics in float32 (float64 for float64), then weight * x in x's dtype."""
-    acc = torch.float64 if x.dtype == torch.float64 else torch.float32
-    y = x.to(acc)
-    y = y * torch.rsqrt(y.pow(2).mean(-1, keepdim=True) + eps)
-    return w * y.to(x.dtype)
+def make_model(torch, jm: dict, tensors: Dict[str, Any], dtype, device: str):
+    """The e2e runner's GacModel in `dtype` (weights upcast or kept: the same values), with the
+    job's per-layer softmax scales and its float64 RoPE frequencies (src/verify/rope.ts)."""
+    from .e2e.gac_model import GacModel
+
+    class AccuracyModel(GacModel):
+        def scale(self, layer):
+            return jm["attention_scale"][self.layers.index(layer)]
+
+        def tables(self, head_dim, length):
+            t = self._tables.get(head_dim)
+            if t is None or t[0].shape[0] < length:
+                inv = torch.tensor(jm["inv_freq"][str(head_dim)], dtype=torch.float64, device=device)
+                pos = torch.arange(max(length, 1), device=device, dtype=torch.float64)
+                emb = torch.cat([torch.outer(pos, inv)] * 2, dim=-1)
+                t = (emb.cos().to(self.dtype), emb.sin().to(self.dtype))
+                self._tables[head_dim] = t
+            return t
+
+    cast = {k: v.to(dtype) for k, v in tensors.items()}
+    return AccuracyModel(jm["spec"], cast, hf_config=None, attention_scale=None, device=device)
 
 
-def linear(torch, model: Model, lin: dict, x, dtype):
-    F = torch.nn.functional
-
-    def ref(r, inp):
-        return F.linear(inp, model.w(r["tensor"], dtype), model.w(r["bias"], dtype) if r.get("bias") else None)
-
-    if lin["kind"] == "dense":
-        return ref(lin["weight"], x)
-    if lin["kind"] == "lowrank":
-        return ref(lin["second"], ref(lin["first"], x))
-    latent = ref(lin["first"], x)
-    outs, off = [], 0
-    for g, r in zip(lin["ranks"], lin["groups"]):
-        outs.append(ref(r, latent[..., off:off + g]))
-        off += g
-    return torch.cat(outs, dim=-1)
-
-
-def rope_tables(torch, inv_freq: Sequence[float], seq: int, dtype, device):
-    inv = torch.tensor(inv_freq, dtype=torch.float64, device=device)
-    pos = torch.arange(seq, dtype=torch.float64, device=device)
-    freqs = torch.outer(pos, inv)
-    emb = torch.cat([freqs, freqs], dim=-1)
-    return emb.cos().to(dtype), emb.sin().to(dtype)
-
-
-def rotate_half(torch, x):
-    half = x.shape[-1] // 2
-    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
-
-
-def attention(torch, model: Model, layer: dict, x, dtype, rope_cache: dict):
-    a = layer["attn"]
-    B, S, _ = x.shape
-    H, KV, d, dv = a["numHeads"], a["numKvHeads"], a["headDim"], a["headDimV"]
-    q = linear(torch, model, a["q"], x, dtype).view(B, S, H, d).transpose(1, 2)
-    k = linear(torch, model, a["k"], x, dtype).view(B, S, KV, d).transpose(1, 2)
-    v = linear(torch, model, a["v"], x, dtype).view(B, S, KV, dv).transpose(1, 2)
-    key = (d, S)
-    if key not in rope_cache:
-        rope_cache[key] = rope_tables(torch, model.inv_freq[d], S, dtype, x.device)
-    cos, sin = rope_cache[key]
-    q = q * cos + rotate_half(torch, q) * sin
-    k = k * cos + rotate_half(torch, k) * sin
-    if H != KV:
-        k = k.repeat_interleave(H // KV, dim=1)
-        v = v.repeat_interleave(H // KV, dim=1)
-    scale = model.scales[layer["index"]]
-    F = torch.nn.functional
-    if dtype == torch.bfloat16 or dtype == torch.float16:
-        ctx = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale)
-    else:
+def logits_of(torch, model, ids, dtype):
+    """All-position logits; float32/float64 attention through SDPA's MATH backend (no reduced-
+    precision kernels), bfloat16 through PyTorch's own kernel choice, as served."""
+    if dtype in (torch.float32, torch.float64):
         from torch.nn.attention import SDPBackend, sdpa_kernel
 
         with sdpa_kernel(SDPBackend.MATH):
-            ctx = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale)
-    ctx = ctx.transpose(1, 2).reshape(B, S, H * dv)
-    return linear(torch, model, a["o"], ctx, dtype)
-
-
-def forward_logits(torch, model: Model, ids, dtype):
-    """ids [B, S] -> logits [B, S, vocab] in `dtype`."""
-    spec = model.spec
-    eps = spec["rmsNormEps"]
-    h = model.weights[spec["embedTokens"]][ids].to(dtype)
-    rope_cache: dict = {}
-    F = torch.nn.functional
-    for layer in spec["layers"]:
-        n = rms_norm(torch, h, model.w(layer["inputNorm"], dtype), eps)
-        h = h + attention(torch, model, layer, n, dtype, rope_cache)
-        n = rms_norm(torch, h, model.w(layer["postAttentionNorm"], dtype), eps)
-        m = layer["mlp"]
-        act = F.silu(linear(torch, model, m["gate"], n, dtype)) * linear(torch, model, m["up"], n, dtype)
-        h = h + linear(torch, model, m["down"], act, dtype)
-    h = rms_norm(torch, h, model.w(spec["finalNorm"], dtype), eps)
-    return F.linear(h, model.w(spec["lmHead"], dtype))
+            return model.prefill(ids, all_logits=True)
+    return model.prefill(ids, all_logits=True)
 
 
 # ---------------------------------------------------------------- ops
 
 
-def run_eval(torch, job: dict, device) -> None:
+def run_eval(torch, job: dict, device: str) -> None:
     text = job["text"]
     with open(text["path"], "rb") as f:
         f.seek(text["byte_offset"])
@@ -362,11 +176,12 @@ def run_eval(torch, job: dict, device) -> None:
         raise ValueError(f"{text['path']} has {len(data)} bytes from {text['byte_offset']}, the job expects {text['byte_length']}")
     tokens = torch.tensor(list(data), dtype=torch.long, device=device)
     batches = window_batches(job["windows"], job["batch_windows"])
-    models = build_models(torch, job, device)
-    for mi, model in enumerate(models):
+    stored = build_models(torch, job, device)
+    for mi, jm in enumerate(job["models"]):
         for precision in job["precisions"]:
             dtype = torch_dtype(torch, precision)
             acc = torch.float64 if dtype == torch.float64 else torch.float32
+            model = make_model(torch, jm, stored[mi], dtype, device)
             t0 = time.time()
             nll = torch.zeros((), dtype=torch.float64, device=device)
             targets = 0
@@ -375,15 +190,17 @@ def run_eval(torch, job: dict, device) -> None:
                     length = batch[0][1]
                     ids = torch.stack([tokens[s:s + length] for s, _, _ in batch])
                     nxt = torch.stack([tokens[s + 1:s + 1 + length] for s, _, _ in batch])
-                    logp = torch.log_softmax(forward_logits(torch, model, ids, dtype).to(acc), dim=-1)
+                    logp = torch.log_softmax(logits_of(torch, model, ids, dtype).to(acc), dim=-1)
                     picked = logp.gather(-1, nxt.unsqueeze(-1)).squeeze(-1)
                     for b, (_, _, score_from) in enumerate(batch):
                         nll -= picked[b, score_from:].double().sum()
                         targets += length - score_from
             torch.cuda.synchronize()
-            emit({"event": "result", "op": "eval", "model": mi, "label": model.label, "precision": precision,
+            del model
+            emit({"event": "result", "op": "eval", "model": mi, "label": jm["label"], "precision": precision,
                   "nll": float(nll.item()), "targets": targets, "seconds": time.time() - t0,
                   "gpu": torch.cuda.get_device_name(device), "torch": torch.__version__})
+            torch.cuda.empty_cache()
 
 
 def tensor_diff(torch, a, b) -> dict:
@@ -392,51 +209,64 @@ def tensor_diff(torch, a, b) -> dict:
     b = b.reshape(-1, b.shape[-1]).double()
     d = (a - b).abs()
     agree = int((a.argmax(-1) == b.argmax(-1)).sum().item())
-    max_abs = float(d.max().item()) if not torch.isnan(d).any() else math.nan
+    max_abs = math.nan if bool(torch.isnan(d).any()) else float(d.max().item())
     return diff_figures(max_abs, float(a.abs().max().item()), float(d.sum().item()), a.numel(), agree, a.shape[0])
 
 
-def weights_check(torch, original: Model, repaired: Model, edits: List[dict]) -> dict:
-    """Are the repaired tensors the original's, edited as gac repair edits them? Bitwise per tensor."""
-    by_name = {e["tensor"]: e for e in edits}
+def weights_check(torch, original: Dict[str, Any], repaired: Dict[str, Any], edits: List[dict]) -> dict:
+    """Are the repaired checkpoint's tensors the original's with gac's edits applied? Bitwise."""
+    from .e2e.weights import derive
+
+    want_all = derive(original, edits)
     identical, differing = 0, []
-    for name, t in repaired.weights.items():
-        want = apply_edit(torch, original.weights[name], by_name[name]) if name in by_name else original.weights[name]
-        if list(want.shape) == list(t.shape) and want.dtype == t.dtype and torch.equal(want, t):
+    for name, t in repaired.items():
+        want = want_all[name]
+        if want.shape == t.shape and want.dtype == t.dtype and torch.equal(want, t):
             identical += 1
         else:
             n = int((want != t).sum().item()) if want.shape == t.shape else -1
             differing.append({"tensor": name, "elements_differing": n})
-    return {"tensors": len(repaired.weights), "identical": identical, "differing": differing[:20], "differing_count": len(differing)}
+    return {"tensors": len(repaired), "identical": identical, "differing": differing[:20], "differing_count": len(differing)}
 
 
-def run_verify(torch, job: dict, device) -> None:
+def run_verify(torch, job: dict, device: str) -> None:
+    from .e2e.weights import apply_edit
+
     original, repaired = build_models(torch, job, device)
-    edits = job["edits"]
+    jo, jr = job["models"]
+    edits = [e for e in job["edits"] if e["tensor"] in original]  # a stored inv_freq is never read
     ids = torch.tensor([job["token_ids"]], dtype=torch.long, device=device)
     serving = torch_dtype(torch, job["serving"])
+    params = [sum(t.numel() for t in w.values()) for w in (original, repaired)]
     logits: Dict[str, Any] = {}
-    with torch.no_grad():
-        def run(key: str, model: Model, dtype) -> None:
-            t0 = time.time()
-            logits[key] = forward_logits(torch, model, ids, dtype).float() if dtype != torch.float64 else forward_logits(torch, model, ids, dtype)
-            torch.cuda.synchronize()
-            progress(f"{key}: {time.time() - t0:.2f} s")
 
-        small = max(original.params(), repaired.params()) < 2_000_000_000
-        if small:
-            run("original_fp64", original, torch.float64)
-            run("repaired_fp64", repaired, torch.float64)
-        run("original_fp32", original, torch.float32)
-        run("repaired_fp32", repaired, torch.float32)
-        folded = [e for e in edits if e.get("scale") is not None]
-        if folded:
-            # The same repaired model with the folded products kept in fp32 (not rounded to storage).
-            repaired.overrides = {e["tensor"]: apply_edit(torch, original.weights[e["tensor"]], e, unrounded=True) for e in folded}
-            run("repaired_fp32_unrounded_fold", repaired, torch.float32)
-            repaired.overrides = {}
-        run("original_serving", original, serving)
-        run("repaired_serving", repaired, serving)
+    def run(key: str, jm: dict, tensors: Dict[str, Any], dtype) -> None:
+        t0 = time.time()
+        model = make_model(torch, jm, tensors, dtype, device)
+        with torch.no_grad():
+            out = logits_of(torch, model, ids, dtype)
+        logits[key] = out if dtype == torch.float64 else out.float()
+        del model
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        progress(f"{key}: {time.time() - t0:.2f} s")
+
+    small = max(params) < 2_000_000_000
+    if small:
+        run("original_fp64", jo, original, torch.float64)
+        run("repaired_fp64", jr, repaired, torch.float64)
+    run("original_fp32", jo, original, torch.float32)
+    run("repaired_fp32", jr, repaired, torch.float32)
+    folded = [e for e in edits if e.get("scale") is not None]
+    if folded:
+        # The repaired model with each folded product kept in fp32 instead of rounded to storage.
+        unrounded = dict(repaired)
+        for e in folded:
+            unrounded[e["tensor"]] = apply_edit(original[e["tensor"]].to(torch.float32), e)
+        run("repaired_fp32_unrounded_fold", jr, unrounded, torch.float32)
+        del unrounded
+    run("original_serving", jo, original, serving)
+    run("repaired_serving", jr, repaired, serving)
 
     def cmp(name: str, a: str, b: str) -> dict:
         return {"name": name, "a": a, "b": b, **tensor_diff(torch, logits[a], logits[b])}
@@ -451,9 +281,8 @@ def run_verify(torch, job: dict, device) -> None:
     comparisons.append(cmp("repair_serving", "original_serving", "repaired_serving"))
     comparisons.append(cmp("noise_floor_serving", "original_fp32", "original_serving"))
     result = {"event": "result", "op": "verify", "comparisons": comparisons, "tokens": len(job["token_ids"]),
-              "serving": job["serving"], "gpu": torch.cuda.get_device_name(device), "torch": torch.__version__,
-              "params": [original.params(), repaired.params()]}
-    if job["models"][1]["weights"]["source"] == "checkpoint" and job["models"][0]["weights"]["source"] == "checkpoint":
+              "serving": job["serving"], "gpu": torch.cuda.get_device_name(device), "torch": torch.__version__, "params": params}
+    if jo["weights"]["source"] == "checkpoint" and jr["weights"]["source"] == "checkpoint":
         result["weights_check"] = weights_check(torch, original, repaired, edits)
     emit(result)
 
@@ -476,7 +305,7 @@ def main(argv: Sequence[str]) -> int:
     if not torch.cuda.is_available():
         emit({"event": "error", "kind": "no_gpu", "message": "torch.cuda.is_available() is false"})
         return 1
-    device = torch.device("cuda", 0)
+    device = "cuda:0"
     strict_fp32(torch)
     try:
         (run_eval if job["op"] == "eval" else run_verify)(torch, job, device)

@@ -1,9 +1,7 @@
 import math
 import unittest
 
-from gac_worker.accuracy import (
-    check_job, diff_figures, layout_destinations, spec_tensors, tensor_seed, window_batches,
-)
+from gac_worker.accuracy import check_job, diff_figures, window_batches
 
 
 def dense(name, out, inp, bias=False):
@@ -28,43 +26,6 @@ def tiny_spec(tied=False):
     }
     return {"hiddenSize": 8, "vocabSize": 16, "embedTokens": "model.embed_tokens.weight", "finalNorm": "model.norm.weight",
             "lmHead": "model.embed_tokens.weight" if tied else "lm_head.weight", "layers": [layer]}
-
-
-class LayoutTest(unittest.TestCase):
-    def test_places_each_source_index_at_its_runs_destination_and_leaves_gaps_for_zeros(self):
-        # RoPE half-split of one head 4 -> 6: [0, 1] stay, [2, 3] move to [3, 4], zeros at 2 and 5.
-        layout = {"from": 4, "to": 6, "runs": [{"src": 0, "dst": 0, "len": 2}, {"src": 2, "dst": 3, "len": 2}]}
-        self.assertEqual(layout_destinations(layout), [0, 1, 3, 4])
-
-    def test_refuses_a_layout_that_leaves_a_source_index_unplaced_or_runs_past_the_end(self):
-        with self.assertRaises(ValueError):
-            layout_destinations({"from": 3, "to": 4, "runs": [{"src": 0, "dst": 0, "len": 2}]})
-        with self.assertRaises(ValueError):
-            layout_destinations({"from": 2, "to": 2, "runs": [{"src": 0, "dst": 1, "len": 2}]})
-
-
-class SpecTensorsTest(unittest.TestCase):
-    def test_lists_every_tensor_the_forward_reads_with_its_shape_and_role(self):
-        t = spec_tensors(tiny_spec())
-        self.assertEqual(t["model.layers.0.self_attn.q_proj.weight"], ([8, 8], "weight"))
-        self.assertEqual(t["model.layers.0.self_attn.q_proj.bias"], ([8], "bias"))
-        self.assertEqual(t["model.layers.0.self_attn.v_proj.BLinear.weight"], ([3, 8], "weight"))
-        self.assertEqual(t["model.layers.0.self_attn.v_proj.ALinear.weight"], ([4, 3], "weight"))
-        self.assertEqual(t["model.norm.weight"], ([8], "norm"))
-        self.assertEqual(t["lm_head.weight"], ([16, 8], "weight"))
-        self.assertEqual(len(t), 14)
-
-    def test_a_tied_lm_head_is_the_embedding_table_once(self):
-        t = spec_tensors(tiny_spec(tied=True))
-        self.assertNotIn("lm_head.weight", t)
-        self.assertEqual(t["model.embed_tokens.weight"], ([16, 8], "embedding"))
-
-
-class SeedTest(unittest.TestCase):
-    def test_differs_per_tensor_and_per_seed_and_is_stable(self):
-        self.assertNotEqual(tensor_seed(0, "a"), tensor_seed(0, "b"))
-        self.assertNotEqual(tensor_seed(0, "a"), tensor_seed(1, "a"))
-        self.assertEqual(tensor_seed(7, "model.norm.weight"), tensor_seed(7, "model.norm.weight"))
 
 
 class WindowBatchTest(unittest.TestCase):

@@ -8,8 +8,9 @@
  *
  * Weights come from one of three sources:
  *   checkpoint  the directory's safetensors
- *   random      seeded normal draws in the spec's shapes, stored in `dtype` (real-size header-only
- *               fixtures hold zeros; random weights give their forward something to compute)
+ *   random      seeded normal draws per tensor name in the spec's shapes (std 0.02, norms
+ *               1 + 0.1 N(0,1); python/gac_worker/e2e/weights.py), stored in `dtype` (real-size
+ *               header-only fixtures hold zeros; random weights give their forward something to do)
  *   derived     model `from` of the same job with `edits` applied (zero rows/columns by PadLayout,
  *               folded scale multiplied then rounded to the storage dtype), as gac repair writes them
  */
