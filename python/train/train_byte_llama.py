@@ -95,7 +95,7 @@ def heldout_loss(model, tokens: torch.Tensor, device, dtype=torch.float32, limit
     return total / count, count
 
 
-def build(name: str, seed: int):
+def build(name: str, seed: int, attention_dropout: float = 0.0):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     layers, hidden, heads, kv, inter = CANDIDATES[name]
@@ -112,6 +112,7 @@ def build(name: str, seed: int):
         rope_theta=10000.0,
         tie_word_embeddings=False,
         attention_bias=False,
+        attention_dropout=attention_dropout,
         mlp_bias=False,
         bos_token_id=None,
         eos_token_id=None,
@@ -123,7 +124,7 @@ def build(name: str, seed: int):
 
 
 def train_one(name: str, data, args, device, fh) -> dict:
-    model = build(name, args.seed).to(device)
+    model = build(name, args.seed, args.attention_dropout).to(device)
     add_dropout(model, args.dropout)
     params = sum(p.numel() for p in model.parameters())
     log(fh, f"== candidate {name}: {params:,} parameters ({params * 4 / 1e6:.2f} MB in F32)")
@@ -131,7 +132,7 @@ def train_one(name: str, data, args, device, fh) -> dict:
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=args.lr, betas=(0.9, 0.95), fused=True,
+        lr=args.lr, betas=(0.9, args.beta2), fused=True,
     )
     train = data["train"].to(device)
     gen = torch.Generator(device=device)
@@ -190,8 +191,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--candidates", default="l6-h256-i512,l8-h256-i512")
     p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--attention-dropout", type=float, default=0.0)
     p.add_argument("--save-dtype", default="bfloat16", choices=sorted(SAVE_DTYPES))
     p.add_argument("--target", type=float, default=1.6)
+    p.add_argument("--beta2", type=float, default=0.95)
     p.add_argument("--time-budget", type=float, default=150.0, help="seconds of training per candidate")
     p.add_argument("--max-steps", type=int, default=20000)
     p.add_argument("--batch", type=int, default=64)
@@ -228,6 +231,7 @@ def main(argv: list[str]) -> int:
     chosen.update({"stored_dtype": args.save_dtype, "stored_heldout": stored, "stored_heldout64": stored64, "stored_quick64": stored_quick64})
     model = model.to(save_dtype)
     model.config.dtype = args.save_dtype
+    model.config.attention_dropout = 0.0  # a training setting; inference never uses it
     model.save_pretrained(args.out, safe_serialization=True)
     summary = {k: v for k, v in chosen.items() if k != "model"}
     summary["candidates"] = [{k: v for k, v in r.items() if k != "model"} for r in results]

@@ -1,26 +1,39 @@
-"""Runs one e2e job in a fresh process (for settings PyTorch reads once per process, such as
-TORCH_CUDNN_SDPA_AVOID_RECOMPILE). Job JSON on stdin; one JSON line on stdout."""
+"""A worker's child process for one model's e2e jobs (run.ChildPool): job lines
+{"params": ..., "device": N} on stdin, one JSON line per job on stdout ({"e2e": ...} or
+{"error": ...}). A fresh process per model keeps cuDNN's plan cache, the allocator and settings
+that PyTorch reads once per process (TORCH_CUDNN_SDPA_AVOID_RECOMPILE) from leaking between
+models."""
 from __future__ import annotations
 
+import gc
 import json
 import sys
+import warnings
 
 
 def main() -> int:
-    job = json.loads(sys.stdin.read())
     real_stdout = sys.stdout
-    sys.stdout = sys.stderr  # stray prints from libraries never reach the result line
-    from ..capability import probe
+    sys.stdout = sys.stderr  # stray prints from libraries never reach the result lines
     from ..protocol import JobError, dumps
-    from .run import run_e2e
+    from ..session import classify
+    from .run import run_here
+    import torch
 
-    try:
-        capability, _ = probe(job["device"])
-        out = {"e2e": run_e2e(job["params"], job["device"], capability)}
-    except JobError as e:
-        out = {"error": e.to_json()}
-    real_stdout.write(dumps(out) + "\n")
-    real_stdout.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = {"e2e": run_here(job["params"], job["device"])}
+            except JobError as e:
+                out = {"error": e.to_json()}
+            except Exception as e:  # noqa: BLE001 - typed like the worker's own errors
+                out = {"error": classify(torch, e, caught).to_json()}
+        gc.collect()
+        real_stdout.write(dumps(out) + "\n")
+        real_stdout.flush()
     return 0
 
 

@@ -89,11 +89,30 @@ class Linear:
         return x
 
 
+def fuse_dense(forms: list[dict], w: dict[str, torch.Tensor]) -> Optional[tuple[torch.Tensor, Optional[torch.Tensor]]]:
+    """Dense projections of one input concatenated into one GEMM (q|k|v, gate|up), as serving
+    engines store them (vLLM's QKVParallelLinear, MergedColumnParallelLinear). None when any of
+    them is factored (low-rank, PaLU): those run as the checkpoint stores them."""
+    if any(f["kind"] != "dense" for f in forms):
+        return None
+    refs = [f["weight"] for f in forms]
+    weight = torch.cat([w[r["tensor"]] for r in refs], dim=0)
+    if not any(r.get("bias") for r in refs):
+        return weight, None
+    bias = torch.cat([w[r["bias"]] if r.get("bias") else torch.zeros(r["out"], dtype=weight.dtype, device=weight.device) for r in refs])
+    return weight, bias
+
+
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    dtype = x.dtype
-    h = x.to(torch.float32)
-    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
-    return weight * h.to(dtype)
+    """PyTorch's fused RMSNorm (statistics in fp32). transformers rounds the normalised value to
+    the dtype before the weight multiply; this rounds once after it, so the engines agree to fp32
+    rounding in fp32 and may differ by one bf16 rounding per norm in bf16."""
+    return F.rms_norm(x, (x.shape[-1],), weight, eps)
+
+
+def rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x: [b, s, n, d]; cos/sin: [s, d]."""
+    return x * cos[:, None, :] + rotate_half(x) * sin[:, None, :]
 
 
 class Layer:
@@ -101,8 +120,11 @@ class Layer:
         a = layer["attn"]
         self.heads, self.kv, self.d, self.dv = a["numHeads"], a["numKvHeads"], a["headDim"], a["headDimV"]
         self.q, self.k, self.v, self.o = (Linear(a[n], w) for n in ("q", "k", "v", "o"))
+        self.qkv_fused = fuse_dense([a["q"], a["k"], a["v"]], w)
         m = layer["mlp"]
         self.gate, self.up, self.down = (Linear(m[n], w) for n in ("gate", "up", "down"))
+        self.gate_up_fused = fuse_dense([m["gate"], m["up"]], w)
+        self.intermediate = m["intermediate"]
         self.in_norm, self.post_norm = w[layer["inputNorm"]], w[layer["postAttentionNorm"]]
         self.eps = spec["rmsNormEps"]
         self.k_cache: Optional[torch.Tensor] = None
@@ -110,17 +132,27 @@ class Layer:
 
     def mlp(self, x: torch.Tensor) -> torch.Tensor:
         h = rms_norm(x, self.post_norm, self.eps)
-        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+        if self.gate_up_fused is not None:
+            g, u = F.linear(h, *self.gate_up_fused).split(self.intermediate, dim=-1)
+        else:
+            g, u = self.gate(h), self.up(h)
+        return x + self.down(F.silu(g) * u)
 
     def qkv(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
+        """q, k, v as [b, n, s, d] with RoPE applied to q and k (in one pass when fused)."""
         b, s, _ = x.shape
         h = rms_norm(x, self.in_norm, self.eps)
-        q = self.q(h).view(b, s, self.heads, self.d).transpose(1, 2)
-        k = self.k(h).view(b, s, self.kv, self.d).transpose(1, 2)
-        v = self.v(h).view(b, s, self.kv, self.dv).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        return q, k, v
+        nq, nk = self.heads * self.d, self.kv * self.d
+        if self.qkv_fused is not None:
+            out = F.linear(h, *self.qkv_fused)
+            qk = rope(out[..., : nq + nk].view(b, s, self.heads + self.kv, self.d), cos, sin)
+            q, k = qk.split([self.heads, self.kv], dim=2)
+            v = out[..., nq + nk :].view(b, s, self.kv, self.dv)
+        else:
+            q = rope(self.q(h).view(b, s, self.heads, self.d), cos, sin)
+            k = rope(self.k(h).view(b, s, self.kv, self.d), cos, sin)
+            v = self.v(h).view(b, s, self.kv, self.dv)
+        return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
 
     def prefill(self, x, cos, sin, scale, fill_cache: bool):
         b, s, _ = x.shape
@@ -146,7 +178,7 @@ class Layer:
             self.k_cache.index_copy_(2, pos, k)
             self.v_cache.index_copy_(2, pos, v)
             kk, vv = self.k_cache, self.v_cache
-        qg = q.view(b, self.kv, g, self.d)  # heads j*g .. j*g+g-1 share kv head j (repeat_kv's order)
+        qg = q.reshape(b, self.kv, g, self.d)  # heads j*g .. j*g+g-1 share kv head j (repeat_kv's order)
         a = F.scaled_dot_product_attention(qg, kk, vv, attn_mask=mask, scale=scale)
         x = x + self.o(a.reshape(b, 1, self.heads * self.dv))
         return self.mlp(x)
@@ -182,11 +214,16 @@ class GacModel:
             self._tables[head_dim] = t
         return t
 
-    def allocate_cache(self, batch: int, length: int) -> None:
+    def allocate_cache(self, batch: int, length: int, fill: int = 0, gen: Optional[torch.Generator] = None) -> None:
+        """A KV cache of `length` positions; the first `fill` hold random keys and values (a
+        context's worth of cache without computing it: a step's cost does not depend on the values)."""
         self.max_len = length
         for layer in self.layers:
             layer.k_cache = torch.zeros(batch, layer.kv, length, layer.d, dtype=self.dtype, device=self.device)
             layer.v_cache = torch.zeros(batch, layer.kv, length, layer.dv, dtype=self.dtype, device=self.device)
+            if fill:
+                layer.k_cache[:, :, :fill].normal_(generator=gen)
+                layer.v_cache[:, :, :fill].normal_(generator=gen)
 
     def free_cache(self) -> None:
         for layer in self.layers:

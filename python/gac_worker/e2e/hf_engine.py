@@ -111,6 +111,31 @@ class HfRunner:
         return state, out.logits[:, -1].argmax(-1, keepdim=True)
 
     @torch.no_grad()
+    def start_decode_random(self, batch: int, context: int, max_len: int, gen: torch.Generator):
+        """A cache holding `context` positions of random keys and values, built through the
+        cache's own update() (a step's cost does not depend on the values; filling it this way
+        saves the context's prefill). Returns (state, a random next token)."""
+        from transformers import DynamicCache, StaticCache
+
+        cfg = self.m.config
+        p = next(self.m.parameters())
+        if self.cache_kind == "static":
+            cache = StaticCache(config=cfg, max_cache_len=max_len)
+            kwargs = {"cache_position": torch.arange(context, device=p.device)}
+        else:
+            cache = DynamicCache(config=cfg)
+            kwargs = None
+        for i, layer in enumerate(self.m.model.layers):
+            d = layer.self_attn.head_dim
+            shape = (batch, cfg.num_key_value_heads, context, d)
+            k = torch.randn(shape, generator=gen, device=p.device, dtype=p.dtype)
+            v = torch.randn(shape, generator=gen, device=p.device, dtype=p.dtype)
+            cache.update(k, v, i, kwargs)
+            del k, v
+        tok = torch.randint(0, cfg.vocab_size, (batch, 1), generator=gen, device=p.device)
+        return {"cache": cache, "pos": context}, tok
+
+    @torch.no_grad()
     def step(self, state: dict, tok: torch.Tensor) -> torch.Tensor:
         if self.cache_kind == "static":
             out = self.m(input_ids=tok, past_key_values=state["cache"], use_cache=True,

@@ -58,23 +58,24 @@ def _attention_kernels(fn: Callable[[], None]) -> list[str]:
 
 
 class Engine:
-    """What the grid loop needs from either engine."""
+    """What the grid loop needs from either engine: prefill(ids); start_decode(batch, context,
+    max_len, gen) -> (state, token) with a cache of `context` random positions; step(state, tok)."""
 
-    def __init__(self, prefill, start_decode, step, graph_step=None):
+    def __init__(self, prefill, start_decode, step, start_decode_prefilled=None):
         self.prefill = prefill
         self.start_decode = start_decode
         self.step = step
-        self.graph_step = graph_step
+        # (ids, max_len) -> (state, token): fills the cache by a real prefill of the context
+        self.start_decode_prefilled = start_decode_prefilled
 
 
 def _gac_engine(m: GacModel, graph: bool) -> Engine:
-    def start_decode(ids, max_len):
-        m.allocate_cache(ids.shape[0], max_len)
-        logits = m.prefill(ids, fill_cache=True)
-        state = {"pos": ids.shape[1]}
-        tok = logits[:, -1].argmax(-1, keepdim=True)
+    def start_decode(batch, context, max_len, gen):
+        m.allocate_cache(batch, max_len, fill=context, gen=gen)
+        state = {"pos": context}
+        tok = torch.randint(0, m.spec["vocabSize"], (batch, 1), generator=gen, device=m.device)
         if graph:
-            state["graph"] = GraphDecoder(m, ids.shape[0], state["pos"])
+            state["graph"] = GraphDecoder(m, batch, context)
             state["graph"].ids.copy_(tok)
         return state, tok
 
@@ -89,9 +90,46 @@ def _gac_engine(m: GacModel, graph: bool) -> Engine:
     return Engine(lambda ids: m.prefill(ids), start_decode, step)
 
 
+class ChildState:
+    """What one model's child process keeps between its jobs: the weights, and the last engine
+    built (only one, so a 7B model's weights, engine copy and a 32x1024 cache fit together)."""
+
+    def __init__(self) -> None:
+        self.weights_key = None
+        self.tensors: dict = {}
+        self.engine_key = None
+        self.engine: Any = None
+        self.jobs = 0
+
+    def weights(self, model: dict, seed: int, dtype: torch.dtype, device: str) -> dict:
+        key = (model["label"], seed, dtype)
+        if key != self.weights_key:
+            self.drop_engine()
+            self.tensors = {}
+            _free()
+            self.tensors = model_weights(model, seed, dtype, device)
+            self.weights_key = key
+        return self.tensors
+
+    def drop_engine(self) -> None:
+        self.engine, self.engine_key = None, None
+        _free()
+
+
+STATE = ChildState()
+CHILD_FLAG = "GAC_E2E_CHILD"
+
+
 def run_e2e(p: dict, device_index: int, capability: dict) -> dict:
-    if p["engine"] == "transformers" and p["config"] == "sdpa-avoid-recompile" and os.environ.get(AVOID_RECOMPILE) != "1":
-        return _in_child(p, device_index)
+    """In the worker: hand the job to the child process of its model (a fresh process per model,
+    so cuDNN's plan cache and the allocator start cold for each model, as in a user's process);
+    in that child: run it."""
+    if os.environ.get(CHILD_FLAG) != "1":
+        return POOL.run(p, device_index)
+    return run_here(p, device_index)
+
+
+def run_here(p: dict, device_index: int) -> dict:
     device = f"cuda:{device_index}"
     wall = Wall()
     model = p["model"]
@@ -104,28 +142,32 @@ def run_e2e(p: dict, device_index: int, capability: dict) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = False
     bandwidth = copy_bandwidth_gbps(device_index)
     try:
-        tensors = model_weights(model, p["seed"], dtype, device)
+        tensors = STATE.weights(model, p["seed"], dtype, device)
     except ValueError as e:
         raise JobError("bad_job", str(e)) from None
     info = {"label": model["label"], "params": param_count(tensors), "weight_bytes": weight_bytes(tensors),
             "kv_bytes_per_token": kv_bytes_per_token(spec, dtype)}
-    cleanup: list[Any] = []
-    if p["engine"] == "gac":
-        m = GacModel(spec, tensors, hf_config=model["hf_config"], attention_scale=model["attention_scale"], device=device)
-        engine = _gac_engine(m, graph=p["config"] == "graph")
+    impl = ("eager" if p["config"] == "eager" else "sdpa") if p["engine"] == "transformers" else "gac"
+    key = (model["label"], p["engine"], impl)
+    if STATE.engine_key != key:
+        STATE.drop_engine()
+        if p["engine"] == "gac":
+            m = GacModel(spec, tensors, hf_config=model["hf_config"], attention_scale=model["attention_scale"], device=device)
+            STATE.engine = ("gac", m)
+        else:
+            hf = hf_engine.build(model, None if model["weights"] == "checkpoint" else tensors, p["config"], dtype, device)
+            STATE.engine = ("hf", hf)
+        STATE.engine_key = key
+    kind, obj = STATE.engine
+    if kind == "gac":
+        engine = _gac_engine(obj, graph=p["config"] == "graph")
         info["attn_impl"] = "sdpa"
-        free_cache = m.free_cache
+        free_cache = obj.free_cache
     else:
-        hf = hf_engine.build(model, None if model["weights"] == "checkpoint" else tensors, p["config"], dtype, device)
-        if model["weights"] != "checkpoint":
-            del tensors
-            tensors = {}
-            _free()
-        runner = hf_engine.HfRunner(hf, p["cache"])
-        engine = Engine(runner.prefill, runner.start_decode, runner.step)
-        info["attn_impl"] = hf.config._attn_implementation
+        runner = hf_engine.HfRunner(obj, p["cache"])
+        engine = Engine(runner.prefill, runner.start_decode_random, runner.step, runner.start_decode)
+        info["attn_impl"] = obj.config._attn_implementation
         free_cache = lambda: None
-        cleanup.append(hf)
     load_s = wall.s()
     gen = torch.Generator(device=device)
     gen.manual_seed(p["seed"] + 1)
@@ -134,6 +176,12 @@ def run_e2e(p: dict, device_index: int, capability: dict) -> dict:
     points: list[dict] = []
     skipped: list[dict] = []
     kernels: dict[str, list[str]] = {}
+
+    def failed(where: dict, e: BaseException) -> None:
+        kind = "oom" if isinstance(e, torch.OutOfMemoryError) else type(e).__name__
+        first = (str(e).strip().splitlines() or [""])[0]
+        skipped.append({**where, "reason": f"{kind}: {first[:240]}"})
+
     with hf_engine.sdpa_config(p["config"] if p["engine"] == "transformers" else "sdpa"):
         for pt in p["prefill"]:
             where = {"phase": "prefill", "batch": pt["batch"], "seq": pt["seq"]}
@@ -152,24 +200,31 @@ def run_e2e(p: dict, device_index: int, capability: dict) -> dict:
                 row = {**where, **summary(samples, clocks), "peak_mem_bytes": torch.cuda.max_memory_allocated(device)}
                 row["tokens_per_s"] = pt["batch"] * pt["seq"] / (row["stats"]["median_ms"] / 1e3)
                 points.append(row)
-            except torch.OutOfMemoryError as e:
-                skipped.append({**where, "reason": "oom: " + str(e).splitlines()[0][:200]})
-            except RuntimeError as e:
-                skipped.append({**where, "reason": "error: " + str(e).splitlines()[0][:200]})
+            except Exception as e:  # noqa: BLE001 - a failed point is reported, the grid goes on
+                failed(where, e)
             finally:
                 _free()
         for pt in p["decode"]:
             where = {"phase": "decode", "batch": pt["batch"], "context": pt["context"]}
+            state = tok = None
             try:
                 torch.cuda.reset_peak_memory_stats(device)
-                max_len = pt["context"] + p["warmup"] + p["decode_steps"] + 4
-                ids = _random_ids(gen, vocab, pt["batch"], pt["context"], device)
-                state, tok = engine.start_decode(ids, max_len)
-                del ids
+                max_len = pt["context"] + p["warmup"] + p["decode_steps"] + 8
+                fill = "random"
+                try:
+                    state, tok = engine.start_decode(pt["batch"], pt["context"], max_len, gen)
+                except Exception as e:  # noqa: BLE001 - a cache API we could not fill directly
+                    if engine.start_decode_prefilled is None:
+                        raise
+                    fill = f"prefill ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})"
+                    _free()
+                    ids = _random_ids(gen, vocab, pt["batch"], pt["context"], device)
+                    state, tok = engine.start_decode_prefilled(ids, max_len)
+                    del ids
                 samples, clocks = [], []
                 for i in range(p["warmup"] + p["decode_steps"]):
                     c = clk.read()
-                    holder = {}
+                    holder: dict = {}
                     ms = timed(lambda: holder.setdefault("tok", engine.step(state, tok)))
                     tok = holder["tok"]
                     if i >= p["warmup"]:
@@ -177,41 +232,71 @@ def run_e2e(p: dict, device_index: int, capability: dict) -> dict:
                         clocks.append(c)
                 if p["profile_kernels"] and "decode_attention" not in kernels:
                     kernels["decode_attention"] = _attention_kernels(lambda: engine.step(state, tok))
-                row = {**where, **summary(samples, clocks), "peak_mem_bytes": torch.cuda.max_memory_allocated(device)}
+                row = {**where, **summary(samples, clocks), "peak_mem_bytes": torch.cuda.max_memory_allocated(device),
+                       "cache_fill": fill}
                 row["tokens_per_s"] = pt["batch"] / (row["stats"]["median_ms"] / 1e3)
                 points.append(row)
-                del state, tok
-            except torch.OutOfMemoryError as e:
-                skipped.append({**where, "reason": "oom: " + str(e).splitlines()[0][:200]})
-            except RuntimeError as e:
-                skipped.append({**where, "reason": "error: " + str(e).splitlines()[0][:200]})
+            except Exception as e:  # noqa: BLE001
+                failed(where, e)
             finally:
+                del state, tok
                 free_cache()
                 _free()
-    out = {"engine": p["engine"], "config": p["config"], "cache": p["cache"], "dtype": p["dtype"],
-           "weights": model["weights"], "model": info, "load_s": load_s, "copy_bandwidth_gbps": round(bandwidth, 1),
-           "points": points, "skipped": skipped, "kernels": kernels,
-           "env": {AVOID_RECOMPILE: os.environ.get(AVOID_RECOMPILE)}}
-    del cleanup, tensors, engine
-    _free()
-    return out
+    STATE.jobs += 1
+    return {"engine": p["engine"], "config": p["config"], "cache": p["cache"], "dtype": p["dtype"],
+            "weights": model["weights"], "model": info, "load_s": load_s, "copy_bandwidth_gbps": round(bandwidth, 1),
+            "points": points, "skipped": skipped, "kernels": kernels,
+            "process": {"pid": os.getpid(), "jobs_before": STATE.jobs - 1,
+                        AVOID_RECOMPILE: os.environ.get(AVOID_RECOMPILE)}}
 
 
-def _in_child(p: dict, device_index: int) -> dict:
-    """TORCH_CUDNN_SDPA_AVOID_RECOMPILE is read by PyTorch once, so this configuration runs in a
-    fresh worker process that has it set from the start."""
-    _free()
-    env = dict(os.environ, **{AVOID_RECOMPILE: "1"})
-    job = json.dumps({"params": p, "device": device_index})
-    proc = subprocess.run([sys.executable, "-m", "gac_worker.e2e.child"], input=job, capture_output=True, text=True, env=env)
-    lines = [l for l in proc.stdout.splitlines() if l.strip()]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise JobError("internal", f"the {AVOID_RECOMPILE}=1 child process failed (exit {proc.returncode}): {tail[:300]}")
-    msg = json.loads(lines[-1])
-    if "error" in msg:
-        raise JobError(msg["error"]["type"], msg["error"]["message"])
-    return msg["e2e"]
+class ChildPool:
+    """One child worker process per (model label, AVOID_RECOMPILE): jobs of one model share it
+    (and its weights); the next model gets a fresh one. TORCH_CUDNN_SDPA_AVOID_RECOMPILE is read
+    by PyTorch once per process, so that configuration has a child of its own."""
+
+    def __init__(self) -> None:
+        self.key: Any = None
+        self.proc: Optional[subprocess.Popen] = None
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=60)
+            except Exception:  # noqa: BLE001
+                self.proc.kill()
+            self.proc = None
+            self.key = None
+
+    def run(self, p: dict, device_index: int) -> dict:
+        avoid = p["engine"] == "transformers" and p["config"] == "sdpa-avoid-recompile"
+        key = (p["model"]["label"], avoid, device_index)
+        if key != self.key or self.proc is None or self.proc.poll() is not None:
+            self.close()
+            _free()
+            env = dict(os.environ, **{CHILD_FLAG: "1"})
+            if avoid:
+                env[AVOID_RECOMPILE] = "1"
+            else:
+                env.pop(AVOID_RECOMPILE, None)
+            self.proc = subprocess.Popen([sys.executable, "-m", "gac_worker.e2e.child"], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True, env=env, bufsize=1)
+            self.key = key
+        self.proc.stdin.write(json.dumps({"params": p, "device": device_index}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            self.proc, self.key = None, None
+            raise JobError("internal", f"the e2e child process for {p['model']['label']} exited ({code}) without a result; its stderr is the worker's")
+        msg = json.loads(line)
+        if "error" in msg:
+            raise JobError(msg["error"]["type"], msg["error"]["message"])
+        return msg["e2e"]
+
+
+POOL = ChildPool()
 
 
 # ---- logits ---------------------------------------------------------------------------------
@@ -227,20 +312,20 @@ def compare(a: torch.Tensor, b: torch.Tensor) -> dict:
             "mean_abs_diff": diff.mean().item(), "argmax_agree": (a64.argmax(-1) == b64.argmax(-1)).double().mean().item()}
 
 
-def _logits(engine: str, model: dict, ids: torch.Tensor, seed: int, dtype: torch.dtype, device: str, fp32: bool) -> torch.Tensor:
-    """All-position logits of one model; fp32: weights upcast from the serving dtype (the same
-    values), fp32 math, TF32 off."""
-    serving = TORCH_DTYPES["bf16"] if dtype == torch.float32 else dtype
-    tensors = model_weights(model, seed, serving, device)
+def _logits(engine: str, model: dict, tensors: dict, ids: torch.Tensor, fp32: bool) -> torch.Tensor:
+    """All-position logits of one model; fp32: the same (serving-dtype) values upcast, fp32 math,
+    TF32 off."""
+    dtype = next(iter(tensors.values())).dtype
     if fp32:
         tensors = {k: v.to(torch.float32) for k, v in tensors.items()}
     try:
         if engine == "gac":
-            m = GacModel(model["spec"], tensors, hf_config=model["hf_config"], attention_scale=model["attention_scale"], device=device)
+            m = GacModel(model["spec"], tensors, hf_config=model["hf_config"], attention_scale=model["attention_scale"], device=str(ids.device))
             out = m.prefill(ids, all_logits=True).float()
+            del m
         else:
             hf = hf_engine.build(model, None if model["weights"] == "checkpoint" else tensors,
-                                 "sdpa", torch.float32 if fp32 else serving, device)
+                                 "sdpa", torch.float32 if fp32 else dtype, str(ids.device))
             out = hf_engine.HfRunner(hf, "dynamic").logits_all(ids).float()
             del hf
     finally:
@@ -249,7 +334,25 @@ def _logits(engine: str, model: dict, ids: torch.Tensor, seed: int, dtype: torch
     return out
 
 
+def _pair_weights(p: dict, dtype: torch.dtype, device: str) -> tuple[dict, dict]:
+    """Original and repaired weights; a repaired model derived from a base that is the original
+    reuses the original's drawn tensors instead of drawing them again."""
+    orig = model_weights(p["original"], p["seed"], dtype, device)
+    rep_model = p["repaired"]
+    base = rep_model.get("base")
+    if base is not None and json.dumps(base["spec"], sort_keys=True) == json.dumps(p["original"]["spec"], sort_keys=True):
+        from .weights import derive, tensor_shapes
+
+        derived = derive(orig, base["edits"])
+        want = tensor_shapes(rep_model["spec"])
+        rep = {k: derived[k] for k in want}
+    else:
+        rep = model_weights(rep_model, p["seed"], dtype, device)
+    return orig, rep
+
+
 def run_e2e_logits(p: dict, device_index: int) -> dict:
+    POOL.close()  # the last model's child holds its weights; give the GPU back first
     device = f"cuda:{device_index}"
     dtype = TORCH_DTYPES[p["dtype"]]
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -258,6 +361,10 @@ def run_e2e_logits(p: dict, device_index: int) -> dict:
     gen.manual_seed(p["seed"] + 7)
     ids = _random_ids(gen, p["original"]["spec"]["vocabSize"], p["batch"], p["seq"], device)
     result: dict = {"repair_fp32": {}, "repair_serving": {}, "noise_floor": {}, "unsupported": {}}
+    try:
+        orig, rep = _pair_weights(p, dtype, device)
+    except ValueError as e:
+        raise JobError("bad_job", str(e)) from None
     orig_fp32: dict[str, torch.Tensor] = {}
     for engine in p["engines"]:
         if engine == "transformers":
@@ -266,18 +373,21 @@ def run_e2e_logits(p: dict, device_index: int) -> dict:
             if reason:
                 result["unsupported"][engine] = reason
                 continue
-        o32 = _logits(engine, p["original"], ids, p["seed"], dtype, device, fp32=True)
-        r32 = _logits(engine, p["repaired"], ids, p["seed"], dtype, device, fp32=True)
+        o32 = _logits(engine, p["original"], orig, ids, fp32=True)
+        r32 = _logits(engine, p["repaired"], rep, ids, fp32=True)
         result["repair_fp32"][engine] = compare(o32, r32)
         del r32
-        o16 = _logits(engine, p["original"], ids, p["seed"], dtype, device, fp32=False)
+        o16 = _logits(engine, p["original"], orig, ids, fp32=False)
         result["noise_floor"][engine] = compare(o32, o16)
-        r16 = _logits(engine, p["repaired"], ids, p["seed"], dtype, device, fp32=False)
+        r16 = _logits(engine, p["repaired"], rep, ids, fp32=False)
         result["repair_serving"][engine] = compare(o16, r16)
         del o16, r16
         orig_fp32[engine] = o32.cpu()
+        del o32
         _free()
     if "gac" in orig_fp32 and "transformers" in orig_fp32:
         result["engines_fp32"] = compare(orig_fp32["gac"], orig_fp32["transformers"])
     result["tokens"] = {"batch": p["batch"], "seq": p["seq"]}
+    del orig, rep
+    _free()
     return result
