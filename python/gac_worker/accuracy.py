@@ -6,8 +6,8 @@ names and factor structure, per-layer shapes), each layer's softmax scale, RoPE 
 per head_dim (float64), the evaluation windows and a repair's tensor edits. This module executes
 them with the e2e runner's parts (python/gac_worker/e2e/): weights read from safetensors, or drawn
 per tensor on the GPU and derived through gac's TensorEdits (weights.py), and its compact forward
-of every family (gac_model.py: transformers' Llama semantics; RMSNorm statistics in float32 as
-transformers computes them, also in a float64 run). Precisions: float64, float32 (TF32 off, SDPA's
+of every family (gac_model.py: transformers' Llama semantics, fused q|k|v and gate|up GEMMs where
+the projections are dense, PyTorch's fused RMSNorm). Precisions: float64, float32 (TF32 off, SDPA's
 MATH backend) and bfloat16 (PyTorch's own SDPA kernel choice, as served). The weights are held in
 their storage dtype and cast for each precision, so fp32 and bf16 runs see the same values.
 
