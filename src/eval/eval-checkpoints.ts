@@ -8,7 +8,8 @@
  *      bfloat16, from the same job description (src/accuracy/job.ts).
  * A logical-mode gac repair runs with the attention scale its gac-repair.json records, as verify does.
  */
-import { GacError } from "../errors.js";
+import { GacError, formatCount } from "../errors.js";
+import { LAYERWISE_PARAM_THRESHOLD } from "../verify/layerwise.js";
 import type { Dtype } from "../checkpoint/types.js";
 import type { Family } from "../model/types.js";
 import type { Strategy } from "../plan/types.js";
@@ -29,6 +30,8 @@ export const EVAL_SCHEMA = "gac-eval/1";
 export const DEFAULT_CONTEXT = 256;
 /** Windows per GPU forward: 16 x 256 tokens; at a 128k vocabulary the fp32 logits are 2 GB. */
 export const GPU_BATCH_WINDOWS = 16;
+/** The CPU path holds a model in float64: 200M parameters are 1.6 GB and about an hour per 16k targets. */
+export const CPU_MAX_PARAMS = LAYERWISE_PARAM_THRESHOLD;
 
 export interface EvalOptions {
   textFile?: string;
@@ -122,6 +125,12 @@ async function evalCpu(dirs: readonly string[], text: EvalText, plan: WindowPlan
   const results: EvalResult[] = [];
   for (const dir of dirs) {
     const d = await describe(dir);
+    if (d.handle.params > CPU_MAX_PARAMS) {
+      throw new GacError(
+        "UNSUPPORTED",
+        `${d.handle.dir} has ${formatCount(d.handle.params)} parameters; the CPU evaluation holds them in float64 (${(d.handle.params * 8 / 1e9).toFixed(1)} GB) and runs for hours: use --device gpu`,
+      );
+    }
     const t0 = performance.now();
     const model = await loadModel(d.handle);
     try {
