@@ -6,12 +6,12 @@
 #   bash bench/accuracy-variants.sh <original-dir> <out-dir>
 # Writes <out-dir>/<method>, <out-dir>/<method>-<STRATEGY>-<scale> and <out-dir>/variants.tsv
 # (name, dir, role, compressed-from). GAC (default "node bin/gac.js") runs gac; BUDGET (default
-# 0.75) is the fraction of each compressed matrix's parameters kept; METHODS the methods.
+# 0.7) is the fraction of each compressed matrix's parameters kept; METHODS the methods.
 set -euo pipefail
 ORIG=${1:?usage: accuracy-variants.sh <original-dir> <out-dir>}
 OUTDIR=${2:?usage: accuracy-variants.sh <original-dir> <out-dir>}
 GAC=${GAC:-node bin/gac.js}
-BUDGET=${BUDGET:-0.75}
+BUDGET=${BUDGET:-0.7}
 METHODS=${METHODS:-svd-heads svd-pairs asvd prune-mlp}
 TEXT=${TEXT:-assets/data/tinyshakespeare.txt}
 mkdir -p "$OUTDIR"

@@ -69,7 +69,7 @@ for (const method of ["svd-heads", "prune-mlp", "svd-pairs"] as const) {
     const text = await readFile(TEXT);
     await writeFile(calibration, text.subarray(0, heldOutStart(text.length)));
     const compressed = join(root, method);
-    await cli(["compress", MODEL, "--out", compressed, "--method", method, "--budget", "0.75", "--calibration", calibration, "--calibration-tokens", "512"]);
+    await cli(["compress", MODEL, "--out", compressed, "--method", method, "--budget", "0.7", "--calibration", calibration, "--calibration-tokens", "512"]);
     const repaired: { dir: string; scale: string }[] = [];
     for (const strategy of ["MINIMAL", "OPTIMAL"]) {
       for (const scale of ["fold", "logical"]) {
