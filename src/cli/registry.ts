@@ -10,5 +10,6 @@ import { scanCommand } from "./commands/scan.js";
 import { planCommand } from "./commands/plan.js";
 import { repairCommand } from "./commands/repair.js";
 import { demoCommand } from "./commands/demo.js";
+import { quantCommand } from "./commands/quant.js";
 
-export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, evalCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];
+export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, evalCommand, quantCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];

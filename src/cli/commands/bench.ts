@@ -15,6 +15,8 @@ import { parseStrategies } from "../../bench/model-suite.js";
 import { renderModelBenchPlan, renderModelBenchSummary } from "../../bench/render-model-bench.js";
 import { planModelBench, runModelBench } from "../../bench/run-model-bench.js";
 import { packagedProfilesDir } from "../../profile/profile-store.js";
+import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
+import { parallelOptions } from "./plan.js";
 
 export interface BenchDeps {
   spawn?: SpawnWorker;
@@ -23,8 +25,17 @@ export interface BenchDeps {
   now?: () => Date;
 }
 
-/** The commit of the gac checkout this code runs from; null when it is not a git checkout. */
-export function gitCommitOfPackage(): string | null {
+/**
+ * The commit of the gac checkout this code runs from, recorded in run.json. GAC_GIT_COMMIT names it
+ * where the code runs from a copy without `.git` (the GPU machine gets the working tree only); else
+ * `git rev-parse HEAD`; null when neither says.
+ */
+export function gitCommitOfPackage(env: NodeJS.ProcessEnv = process.env): string | null {
+  const given = env.GAC_GIT_COMMIT?.trim();
+  if (given) {
+    if (!/^[0-9a-f]{7,40}$/i.test(given)) throw new GacError("BAD_ARGS", `GAC_GIT_COMMIT='${given}' is not a git commit hash; set it to the output of \`git rev-parse HEAD\` or unset it`);
+    return given.toLowerCase();
+  }
   try {
     const root = fileURLToPath(new URL("../../../", import.meta.url));
     return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || null;
@@ -96,9 +107,18 @@ async function runModelCommand(values: ParsedValues, positionals: string[], io: 
   if (positionals.length > 1) throw new GacError("BAD_ARGS", `gac bench model takes no suites besides 'model'; got ${positionals.slice(1).join(" ")}`);
   if (stringValue(values, "resume") !== undefined) throw new GacError("BAD_ARGS", "gac bench model resumes by rerunning the same command with the same --out");
   const checkpoint = resolve(io.cwd, checkpointArg);
-  const name = stringValue(values, "name") ?? basename(checkpoint);
+  const { tp } = parallelOptions(values);
+  const runtimeArg = stringValue(values, "runtime");
+  // A TP run measures other shapes than the whole model: its own name keeps the two apart in one results dir.
+  const name = stringValue(values, "name") ?? `${basename(checkpoint)}${tp > 1 ? `-tp${tp}` : ""}`;
   const strategiesArg = stringValue(values, "strategies");
-  const plan = { checkpoint, name, ...(strategiesArg !== undefined ? { strategies: parseStrategies(strategiesArg) } : {}) };
+  const plan = {
+    checkpoint,
+    name,
+    ...(strategiesArg !== undefined ? { strategies: parseStrategies(strategiesArg) } : {}),
+    ...(tp > 1 ? { tp } : {}),
+    ...(runtimeArg !== undefined ? { runtime: parseRuntime(runtimeArg) } : {}),
+  };
   if (booleanValue(values, "list")) {
     const { bench } = await planModelBench(plan);
     io.out(renderModelBenchPlan(bench, estimateSeconds(bench.cases)));
@@ -140,13 +160,15 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       set: { type: "string", multiple: true, valueName: "<suite.key=v>", description: "Override a suite setting, e.g. S1.dim_lo=96 or P1.head_dims=107,121" },
       checkpoint: { type: "string", valueName: "<dir>", description: "With `model`: the checkpoint whose kernel calls to measure (headers only)" },
       strategies: { type: "string", valueName: "<list>", description: "With `model`: repair strategies to measure besides unrepaired (default: all)" },
-      name: { type: "string", valueName: "<name>", description: "With `model`: the model's short name in case ids and reports (default: the directory name)" },
+      name: { type: "string", valueName: "<name>", description: "With `model`: the model's short name in case ids and reports (default: the directory name, + -tp<n> with --tp)" },
+      tp: { type: "string", valueName: "<n>", description: "With `model`: measure one GPU's shard of a tensor-parallel deployment (docs/tensor-parallel.md)" },
+      runtime: { type: "string", valueName: "<name>", description: `With \`model\`: the runtime whose plans and TP rules apply (${RUNTIME_IDS.join(", ")}; default ${DEFAULT_RUNTIME})` },
     },
     positionals: [{ name: "suite", description: "Suites to run, or all", required: false, variadic: true }],
-    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list", "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL"],
+    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list", "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL", "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8"],
     async run({ values, positionals, io }) {
       if (positionals[0]?.toLowerCase() === "model") return runModelCommand(values, positionals, io, deps);
-      for (const key of ["checkpoint", "strategies", "name"]) {
+      for (const key of ["checkpoint", "strategies", "name", "tp", "runtime"]) {
         if (stringValue(values, key) !== undefined) throw new GacError("BAD_ARGS", `--${key} belongs to \`gac bench model\``);
       }
       const overrides = parseOverrides(stringList(values, "set"));

@@ -1,9 +1,10 @@
 /** `gac repair <dir> --out <dir>`: write a padded copy of a checkpoint that computes the same function. */
+import { resolve } from "node:path";
 import { GacError } from "../../errors.js";
 import { repairCheckpoint } from "../../repair/repair-checkpoint.js";
 import { mib, renderProposal } from "../../repair/render-plan.js";
 import { booleanValue, defineCommand, stringValue, type CommandIO } from "../command.js";
-import { PLAN_OPTIONS, printPlan, scaleOption, strategyOption } from "./plan.js";
+import { PLAN_OPTIONS, printPlan, scaleOption, shardingOptions, strategyOption } from "./plan.js";
 
 /** Progress on stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
 function progressPrinter(io: CommandIO): (done: number, total: number) => void {
@@ -32,18 +33,20 @@ export const repairCommand = defineCommand({
     "dry-run": { type: "boolean", description: "Print the plan and write nothing (same as `gac plan`)" },
   },
   positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
-  examples: ["gac repair ./palu-llama --out ./palu-llama-aligned", "gac repair ./svdllm -o ./svdllm-16 --strategy OPTIMAL --scale logical", "gac repair ./model --dry-run"],
+  examples: ["gac repair ./palu-llama --out ./palu-llama-aligned", "gac repair ./svdllm -o ./svdllm-16 --strategy OPTIMAL --scale logical", "gac repair ./model --dry-run", "gac repair ./pruned-mlp -o ./pruned-mlp-tp8 --runtime vllm --tp 8"],
   async run({ values, positionals, io }) {
-    const dir = positionals[0];
+    // Paths are the user's, relative to where gac was run.
+    const dir = resolve(io.cwd, positionals[0]);
     if (booleanValue(values, "dry-run")) {
       await printPlan(dir, values, io);
       return 0;
     }
     const out = stringValue(values, "out");
     if (out === undefined) throw new GacError("BAD_ARGS", "gac repair needs --out <dir> (or --dry-run to only print the plan)");
-    const r = await repairCheckpoint(dir, out, {
+    const r = await repairCheckpoint(dir, resolve(io.cwd, out), {
       strategy: strategyOption(values),
       scaleMode: scaleOption(values),
+      ...shardingOptions(values),
       force: booleanValue(values, "force"),
       strict: booleanValue(values, "strict"),
       checksumOutput: booleanValue(values, "checksum-output"),

@@ -9,6 +9,7 @@ import { scanCheckpoint } from "../../scan/scan-checkpoint.js";
 import { renderScanText } from "../../scan/render-scan-text.js";
 import { findGpuProfile } from "../../scan/scan-profile.js";
 import { loadProfile, packagedProfilesDir } from "../../profile/profile-store.js";
+import { PARALLEL_OPTIONS, parallelOptions } from "./plan.js";
 
 /** A token count above this is a typo, not a workload (1M tokens of prefill per sequence). */
 const MAX_TOKENS = 1 << 20;
@@ -33,6 +34,7 @@ export const scanCommand = defineCommand({
     "prefill-len": { type: "string", description: "Prompt length of the prefill phase", valueName: "<n>", default: String(DEFAULT_WORKLOAD.prefillLen) },
     batch: { type: "string", description: "Sequences per batch, prefill and decode", valueName: "<n>", default: String(DEFAULT_WORKLOAD.prefillBatch) },
     "kv-len": { type: "string", description: "KV-cache length the decode phase attends to", valueName: "<n>", default: String(DEFAULT_WORKLOAD.kvLen) },
+    ...PARALLEL_OPTIONS,
     profile: {
       type: "string",
       description: "GPU profile to predict times from (default: the newest for --gpu in ./profiles or the packaged profiles/, measured before published)",
@@ -44,6 +46,7 @@ export const scanCommand = defineCommand({
     "gac scan ./llama3-palu --gpu a100",
     "gac scan ./direct-svd --runtime vllm --gpu h200 --json > scan.json",
     "gac scan ./direct-svd --gpu h100 --profile profiles/nvidia-h100-80gb-hbm3.json",
+    "gac scan ./pruned-mlp --runtime vllm --gpu h200 --tp 8",
   ],
   async run({ values, positionals, io }) {
     const runtime = parseRuntime(stringValue(values, "runtime") ?? DEFAULT_RUNTIME);
@@ -61,7 +64,7 @@ export const scanCommand = defineCommand({
     const profileArg = stringValue(values, "profile");
     const profilePath = profileArg === undefined ? undefined : resolve(io.cwd, profileArg);
     const profile = profilePath !== undefined ? { profile: await loadProfile(profilePath), path: profilePath } : await findGpuProfile(gpuName, [resolve(io.cwd, "profiles"), packagedProfilesDir()]);
-    const report = await scanCheckpoint(resolve(io.cwd, positionals[0] ?? "."), { runtime, gpu, gpuName, workload, profile: profile ?? undefined });
+    const report = await scanCheckpoint(resolve(io.cwd, positionals[0] ?? "."), { runtime, gpu, gpuName, workload, profile: profile ?? undefined, ...parallelOptions(values) });
     io.out(booleanValue(values, "json") ? JSON.stringify(report, null, 2) + "\n" : renderScanText(report));
     return 0;
   },

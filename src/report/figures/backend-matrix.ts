@@ -58,7 +58,7 @@ export function buildBackendMatrix(all: FlatRecord[]): { figures: Figure[]; tabl
     name: "s2-backend-matrix",
     title: "S2: SDPA latency per backend and head_dim",
     caption: `Each SDPA backend forced at each head_dim; cell colour and number give the median latency (log colour scale), dashed cells marked "refused" are cases the backend would not run (reason in the tooltip and table). x labels give the alignment class: (16), (8) or (mis)aligned. ${env}`,
-    spec: chart({ title: "S2: SDPA latency per backend and head_dim", subtitle: [uniq(records.map((r) => r.gpuLabel)).join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])], rows, layer, facetRow: "panel", width: Math.max(360, 70 * dims.length), height: Math.max(120, 40 * backends.length) }),
+    spec: chart({ title: "S2: SDPA latency per backend and head_dim", subtitle: [uniq(records.map((r) => r.gpuLabel)).sort().join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])], rows, layer, facetRow: "panel", width: Math.max(360, 70 * dims.length), height: Math.max(120, 40 * backends.length) }),
   };
   const tableRows = [...rows]
     .sort((a, b) => String(a.panel).localeCompare(String(b.panel)) || Number(a.head_dim) - Number(b.head_dim) || String(a.backend).localeCompare(String(b.backend)))
