@@ -1,7 +1,8 @@
 /**
  * The bundled trained model (assets/models/shakespeare-byte): its tokenizer files are the byte-level
  * tokenizer gac writes, `gac eval` on the CPU reproduces the training log's held-out loss, and its
- * compressed variants (gac compress) keep their perplexity through every repair to float64 rounding
+ * compressed variants (gac compress: svd-heads for head_dim and the fold, prune-mlp for MLP widths; the
+ * other methods are in the README table, bench/accuracy-table.ts) keep their perplexity through every repair to float64 rounding
  * (logical) or the fold's float32 rounding, while gac verify passes on each. Slow: ~1-2 minutes of
  * one core in all (the 16,384-target evaluation is most of it).
  */
@@ -64,13 +65,13 @@ test("gac eval on the CPU reproduces the training log's held-out loss over the f
   assert.ok(Math.abs(x.loss - logged) <= 2e-6, `gac eval ${x.loss} vs training log ${logged}`);
 });
 
-for (const method of ["svd-heads", "prune-mlp", "svd-pairs"] as const) {
+for (const method of ["svd-heads", "prune-mlp"] as const) {
   test(`a ${method} variant of the trained model keeps its perplexity through MINIMAL and OPTIMAL repairs, fold and logical, and gac verify passes on each`, { skip: noModel || (hasCompress ? false : "gac compress is not on this branch") }, async () => {
     const calibration = join(root, "calibration.txt");
     const text = await readFile(TEXT);
     await writeFile(calibration, text.subarray(0, heldOutStart(text.length)));
     const compressed = join(root, method);
-    await cli(["compress", MODEL, "--out", compressed, "--method", method, "--budget", "0.7", "--calibration", calibration, "--calibration-tokens", "512"]);
+    await cli(["compress", MODEL, "--out", compressed, "--method", method, "--budget", "0.7", "--calibration", calibration, "--calibration-tokens", "256"]);
     const repaired: { dir: string; scale: string }[] = [];
     for (const strategy of ["MINIMAL", "OPTIMAL"]) {
       for (const scale of ["fold", "logical"]) {
