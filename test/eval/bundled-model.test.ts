@@ -1,10 +1,11 @@
 /**
  * The bundled trained model (assets/models/shakespeare-byte): its tokenizer files are the byte-level
- * tokenizer gac writes, `gac eval` on the CPU reproduces the training log's held-out loss, and its
- * compressed variants (gac compress: svd-heads for head_dim and the fold, prune-mlp for MLP widths; the
- * other methods are in the README table, bench/accuracy-table.ts) keep their perplexity through every repair to float64 rounding
- * (logical) or the fold's float32 rounding, while gac verify passes on each. Slow: ~1-2 minutes of
- * one core in all (the 16,384-target evaluation is most of it).
+ * tokenizer gac writes; `gac eval` on the CPU reproduces the training log's held-out loss; and its
+ * compressed variants (gac compress: svd-heads for head_dim and the fold, prune-mlp for MLP widths;
+ * the other methods are in the README table, bench/accuracy-table.ts) keep their perplexity through
+ * every repair to float64 rounding (logical, or no head_dim change) or the fold's one BF16 rounding
+ * of q_proj, while gac verify passes on each. Slow: ~1 minute of one core for the 16,384-target
+ * evaluation, ~1 minute per compressed variant.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
