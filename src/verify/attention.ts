@@ -126,6 +126,8 @@ export function attentionBlock(
   rope: RopeTables,
   scale: number,
   batch = 1,
+  /** Sees the attention output [batch * seq, numHeads * headDimV] before o_proj. */
+  observeContext?: (ctx: Float64Array) => void,
 ): Float64Array {
   const rows = batch * seqLen;
   const q = applyLinear(spec.q, weights, x, rows);
@@ -144,5 +146,6 @@ export function attentionBlock(
     applyRope(kb, seqLen, spec.numKvHeads, spec.headDim, rope);
     ctx.set(causalAttention(qb, kb, seq(v, vWidth), seqLen, spec.numHeads, spec.numKvHeads, spec.headDim, spec.headDimV, scale), b * seqLen * ctxWidth);
   }
+  observeContext?.(ctx);
   return applyLinear(spec.o, weights, ctx, rows);
 }
