@@ -1,3 +1,5 @@
+import { GacError } from "../errors.js";
+
 /**
  * A command is data: its name, a one-line summary, its options and positionals, and a run function
  * that gets parsed values and an output sink. Only src/cli/main.ts touches argv, exit codes and the
@@ -72,3 +74,20 @@ export function stringList(values: ParsedValues, key: string): string[] {
   if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string");
   return typeof v === "string" ? [v] : [];
 }
+
+/** A number option (`integer`: whole numbers only); undefined when absent, BAD_ARGS when not a number. */
+export function numberOption(values: ParsedValues, key: string, integer: boolean): number | undefined {
+  const raw = stringValue(values, key);
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+    throw new GacError("BAD_ARGS", `--${key} expects ${integer ? "an integer" : "a number"}, got '${raw}'`);
+  }
+  return v;
+}
+
+/** JSON has no Infinity or NaN; print them as strings rather than as a misleading null. */
+export function finiteOrText(_key: string, v: unknown): unknown {
+  return typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
+}
+

@@ -2,6 +2,7 @@
 import type { Command } from "./command.js";
 import { reportCommand } from "./commands/report.js";
 import { verifyCommand } from "./commands/verify.js";
+import { evalCommand } from "./commands/eval.js";
 import { benchCommand } from "./commands/bench.js";
 import { profileCommand } from "./commands/profile.js";
 import { fixturesCommand } from "./commands/fixtures.js";
@@ -12,4 +13,4 @@ import { demoCommand } from "./commands/demo.js";
 import { compressCommand } from "./commands/compress.js";
 import { quantCommand } from "./commands/quant.js";
 
-export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, compressCommand, quantCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];
+export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, evalCommand, compressCommand, quantCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];

@@ -6,6 +6,7 @@
 import { formatCount, escapeControls, truncateText } from "../errors.js";
 import type { RepairProposal } from "./repair-checkpoint.js";
 import { addedBytes } from "./tensor-edits.js";
+import { foldRounding, foldRoundingLine } from "./fold-rounding.js";
 import { textTable } from "../scan/text-table.js";
 
 /** One line of output: every item whose name differs only in layer and PaLU group numbers. */
@@ -93,6 +94,8 @@ export function renderProposal(p: RepairProposal): string {
     lines.push("");
     const added = p.bytesOut - p.bytesIn;
     lines.push(`Total: ${formatCount(p.bytesIn)} -> ${formatCount(p.bytesOut)} bytes (+${mib(added)}, +${((100 * added) / p.bytesIn).toFixed(2)}%)`);
+    const folded = foldRounding(p.edits);
+    if (folded) lines.push("", foldRoundingLine(folded));
   }
   if (p.config.changed.length > 0) {
     lines.push("", "config.json:");
@@ -136,6 +139,7 @@ export function proposalJson(p: RepairProposal): Record<string, unknown> {
     notes: p.notes,
     tensors: p.edits.map((e) => ({ tensor: e.tensor, from: e.from, to: e.to, ...(e.scale !== undefined ? { scale: e.scale } : {}), reasons: e.reasons })),
     config: p.config.changed,
+    foldRounding: foldRounding(p.edits) ?? null,
     bytesBefore: p.bytesIn,
     bytesAfter: p.bytesOut,
     overheadPct: (100 * (p.bytesOut - p.bytesIn)) / p.bytesIn,

@@ -34,7 +34,7 @@ export interface ForwardOptions {
 /** Where a linear map reads its input: q/k/v share the attention input, gate/up the MLP input. */
 export type ActivationSite = "attn_in" | "o_in" | "mlp_in" | "down_in";
 
-/** x is [rows, width] row-major. */
+/** x is [rows, width] row-major (rows: every token of every sequence in the batch). */
 export type ActivationObserver = (layer: number, site: ActivationSite, x: Float64Array, rows: number, width: number) => void;
 
 export function layerAttentionScale(layer: LayerSpec, opts: ForwardOptions | undefined): number {
@@ -63,7 +63,10 @@ export class RopeCache {
   }
 }
 
-/** One decoder layer: hidden [seq, hiddenSize] -> new hidden [seq, hiddenSize] (the input is not modified). */
+/**
+ * One decoder layer: hidden [batch * seq, hiddenSize] -> new hidden of the same shape (the input is
+ * not modified). `batch` independent sequences of `seqLen` tokens each.
+ */
 export function decoderLayer(
   spec: ModelSpec,
   layer: LayerSpec,
@@ -72,31 +75,34 @@ export function decoderLayer(
   seqLen: number,
   rope: RopeCache,
   opts?: ForwardOptions,
+  batch = 1,
 ): Float64Array {
   const h = spec.hiddenSize;
-  const n1 = rmsNorm(hidden, seqLen, h, requireWeight(weights, layer.inputNorm, h), spec.rmsNormEps);
-  const observe = opts?.observe && ((site: ActivationSite, x: Float64Array, width: number) => opts.observe!(layer.index, site, x, seqLen, width));
+  const rows = batch * seqLen;
+  const n1 = rmsNorm(hidden, rows, h, requireWeight(weights, layer.inputNorm, h), spec.rmsNormEps);
+  const observe = opts?.observe && ((site: ActivationSite, x: Float64Array, width: number) => opts.observe!(layer.index, site, x, rows, width));
   observe?.("attn_in", n1, h);
-  const attn = attentionBlock(layer.attn, weights, n1, seqLen, rope.get(layer.attn.headDim), layerAttentionScale(layer, opts), observe && ((ctx) => observe("o_in", ctx, layer.attn.o.in)));
-  const mid = new Float64Array(seqLen * h);
+  const attn = attentionBlock(layer.attn, weights, n1, seqLen, rope.get(layer.attn.headDim), layerAttentionScale(layer, opts), batch, observe && ((ctx) => observe("o_in", ctx, layer.attn.o.in)));
+  const mid = new Float64Array(rows * h);
   for (let i = 0; i < mid.length; i++) mid[i] = hidden[i] + attn[i];
-  const n2 = rmsNorm(mid, seqLen, h, requireWeight(weights, layer.postAttentionNorm, h), spec.rmsNormEps);
+  const n2 = rmsNorm(mid, rows, h, requireWeight(weights, layer.postAttentionNorm, h), spec.rmsNormEps);
   observe?.("mlp_in", n2, h);
-  const mlp = mlpBlock(layer.mlp, weights, n2, seqLen, observe && ((act) => observe("down_in", act, layer.mlp.intermediate)));
+  const mlp = mlpBlock(layer.mlp, weights, n2, rows, observe && ((act) => observe("down_in", act, layer.mlp.intermediate)));
   for (let i = 0; i < mid.length; i++) mid[i] += mlp[i];
   return mid;
 }
 
-export function embedTokens(spec: ModelSpec, weights: Weights, tokenIds: readonly number[]): Float64Array {
+export function embedTokens(spec: ModelSpec, weights: Weights, tokenIds: ArrayLike<number>): Float64Array {
   const h = spec.hiddenSize;
   const table = requireWeight(weights, spec.embedTokens, spec.vocabSize * h);
   const out = new Float64Array(tokenIds.length * h);
-  tokenIds.forEach((id, p) => {
+  for (let p = 0; p < tokenIds.length; p++) {
+    const id = tokenIds[p];
     if (!Number.isInteger(id) || id < 0 || id >= spec.vocabSize) {
       throw new GacError("BAD_ARGS", `token id ${id} at position ${p} is outside the vocabulary (0..${formatCount(spec.vocabSize - 1)})`);
     }
     out.set(table.subarray(id * h, (id + 1) * h), p * h);
-  });
+  }
   return out;
 }
 
@@ -109,12 +115,22 @@ export function headLogits(spec: ModelSpec, weights: Weights, hidden: Float64Arr
 }
 
 /** Logits [seq, vocab] row-major for one sequence of token ids at positions 0..seq-1. */
-export function forwardLogits(model: LoadedModel, tokenIds: readonly number[], opts?: ForwardOptions): Float64Array {
+export function forwardLogits(model: LoadedModel, tokenIds: ArrayLike<number>, opts?: ForwardOptions): Float64Array {
+  return forwardBatchLogits(model, tokenIds, tokenIds.length, opts);
+}
+
+/**
+ * Logits [batch * seq, vocab] for `tokenIds.length / seqLen` independent sequences laid end to end,
+ * each at positions 0..seq-1. One sequence's logits do not depend on the others in the batch: the
+ * projections treat rows independently and attention runs per sequence.
+ */
+export function forwardBatchLogits(model: LoadedModel, tokenIds: ArrayLike<number>, seqLen: number, opts?: ForwardOptions): Float64Array {
   const { spec, weights } = model;
-  const seqLen = tokenIds.length;
-  if (seqLen === 0) throw new GacError("BAD_ARGS", "the forward pass needs at least one token");
+  if (seqLen === 0 || tokenIds.length === 0) throw new GacError("BAD_ARGS", "the forward pass needs at least one token");
+  if (tokenIds.length % seqLen !== 0) throw new Error(`forwardBatchLogits: ${tokenIds.length} tokens are not whole sequences of ${seqLen}`);
+  const batch = tokenIds.length / seqLen;
   const rope = new RopeCache(spec, seqLen);
   let hidden = embedTokens(spec, weights, tokenIds);
-  for (const layer of spec.layers) hidden = decoderLayer(spec, layer, weights, hidden, seqLen, rope, opts);
-  return headLogits(spec, weights, hidden, seqLen);
+  for (const layer of spec.layers) hidden = decoderLayer(spec, layer, weights, hidden, seqLen, rope, opts, batch);
+  return headLogits(spec, weights, hidden, batch * seqLen);
 }

@@ -21,7 +21,9 @@ function scaleValue(v: number | number[]): string {
 function scaleLine(r: VerifyReport): string {
   const s = r.scale;
   if (s.mode === null) return "no gac-repair.json: both models use head_dim^-0.5";
-  if (s.mode === "fold") return `fold (${s.manifest}): sqrt(D/d) folded into q_proj, head_dim^-0.5 on both sides`;
+  if (s.mode === "fold") {
+    return `fold (${s.manifest}): sqrt(D/d) folded into q_proj, head_dim^-0.5 on both sides; the folded q weights were rounded once to ${r.repaired.dtype}, part of any difference below (--scale logical keeps them bit-exact)`;
+  }
   if (s.attentionScale === undefined) return `logical (${s.manifest}): no scale recorded, head_dim^-0.5`;
   return `logical (${s.manifest}): repaired model uses attention scale ${scaleValue(s.attentionScale)}`;
 }

@@ -69,3 +69,23 @@ test("a weight whose size disagrees with the spec is an error naming the tensor"
   assert.throws(() => applyLinear(spec, new Map([["w", new Float64Array(5)]]), new Float64Array(3), 1), /tensor 'w' has 5 values but the model spec expects 6/);
   assert.throws(() => applyLinear(spec, new Map(), new Float64Array(3), 1), /tensor 'w' is not loaded/);
 });
+
+test("the blocked GEMM gives bit-identical outputs to one in-order dot product per output, at every remainder of 4", () => {
+  for (const [rows, inDim, outDim] of [[9, 13, 7], [4, 8, 4], [3, 5, 2], [6, 1, 11]]) {
+    const stride = inDim + 3;
+    const x = randomNormals(rows * 31 + outDim, rows * stride);
+    const w = randomNormals(inDim * 7 + 1, outDim * inDim);
+    const bias = randomNormals(5, outDim);
+    for (const b of [undefined, bias]) {
+      const y = matmulWeight(x, rows, stride, 2, w, b, inDim, outDim);
+      for (let r = 0; r < rows; r++) {
+        for (let o = 0; o < outDim; o++) {
+          let acc = 0;
+          for (let i = 0; i < inDim; i++) acc += x[r * stride + 2 + i] * w[o * inDim + i];
+          const want = b === undefined ? acc : acc + b[o];
+          assert.ok(Object.is(y[r * outDim + o], want), `[${rows},${inDim},${outDim}] row ${r} out ${o}: ${y[r * outDim + o]} vs ${want}`);
+        }
+      }
+    }
+  }
+});

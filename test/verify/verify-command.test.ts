@@ -34,7 +34,7 @@ test("the report prints every figure in scientific notation, zeros included (lay
       "original      /m/a (llama, dense, F32, 1,234,567 params, head_dim 100)",
       "repaired      /m/b (llama, dense, F32, 1,300,000 params, head_dim 104)",
       "compared      logits of 2 seeded random token ids (seed 0)",
-      "scale         fold (/m/b/gac-repair.json): sqrt(D/d) folded into q_proj, head_dim^-0.5 on both sides",
+      "scale         fold (/m/b/gac-repair.json): sqrt(D/d) folded into q_proj, head_dim^-0.5 on both sides; the folded q weights were rounded once to F32, part of any difference below (--scale logical keeps them bit-exact)",
       "max rel diff  0.000e+0  (max |a-b| / max |a|, a = original; max |a| = 3.250e+0)",
       "max |diff|    0.000e+0",
       "mean |diff|   0.000e+0",

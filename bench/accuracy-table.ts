@@ -1,0 +1,107 @@
+/**
+ * The README's perplexity table: the original trained model, each compressed variant and each of
+ * its repairs (MINIMAL/OPTIMAL x fold/logical), evaluated by `gac eval` on the CPU in float64 (the
+ * first --max-tokens held-out targets; default 16,384 = the training log's first 64 windows), with
+ * the GPU columns (whole held-out split, float32 with TF32 off and bfloat16) taken from a
+ * `gac eval --device gpu --json` output when one is given. Every repaired row shows its loss minus
+ * its compressed model's, in scientific notation, zero included.
+ *
+ *   node --import tsx bench/accuracy-table.ts <variants-dir> [--max-tokens N] [--gpu-json eval-gpu.json] [--out docs/accuracy-table.md]
+ *
+ * <variants-dir> is what bench/accuracy-variants.sh writes (variants.tsv lists the checkpoints).
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import { evalCheckpoints, type EvalReport, type EvalResult } from "../src/eval/eval-checkpoints.js";
+import { sci } from "../src/verify/render-report.js";
+import { formatCount } from "../src/errors.js";
+
+interface Variant {
+  name: string;
+  dir: string;
+  role: "original" | "compressed" | "repaired";
+  from: string;
+}
+
+async function readVariants(dir: string): Promise<Variant[]> {
+  const text = await readFile(join(dir, "variants.tsv"), "utf8");
+  return text
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [name, d, role, from] = line.split("\t");
+      if (role !== "original" && role !== "compressed" && role !== "repaired") throw new Error(`variants.tsv: unknown role '${role}' in '${line}'`);
+      return { name, dir: d, role, from };
+    });
+}
+
+function byBasename(report: EvalReport | undefined, precision: string): Map<string, EvalResult> {
+  const m = new Map<string, EvalResult>();
+  for (const r of report?.results ?? []) if (r.precision === precision) m.set(basename(r.dir), r);
+  return m;
+}
+
+export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu: EvalReport | undefined): string {
+  const cpuBy = byBasename(cpu, "float64");
+  const gpu32 = byBasename(gpu, "float32");
+  const gpu16 = byBasename(gpu, "bfloat16");
+  const nameOf = new Map(variants.map((v) => [v.name, v]));
+  const delta = (m: Map<string, EvalResult>, v: Variant): string => {
+    const self = m.get(basename(v.dir));
+    const base = v.role === "repaired" ? m.get(basename(nameOf.get(v.from)?.dir ?? "")) : undefined;
+    return self && base ? sci(self.loss - base.loss) : "";
+  };
+  const cell = (m: Map<string, EvalResult>, v: Variant, f: (r: EvalResult) => string) => {
+    const r = m.get(basename(v.dir));
+    return r ? f(r) : "";
+  };
+  const header = ["model", "params", "loss (CPU f64)", "perplexity (CPU f64)", "loss - compressed (CPU f64)"];
+  if (gpu) header.push("perplexity (GPU fp32)", "perplexity (GPU bf16)", "loss - compressed (GPU bf16)");
+  const rows = variants.map((v) => {
+    const row = [
+      v.role === "repaired" ? `${v.from} repaired ${v.name.slice(v.from.length + 1).replace("-", ", ")}` : v.role === "compressed" ? `${v.name} (compressed)` : "original (trained)",
+      cell(cpuBy, v, (r) => formatCount(r.params)),
+      cell(cpuBy, v, (r) => r.loss.toFixed(6)),
+      cell(cpuBy, v, (r) => r.perplexity.toFixed(4)),
+      delta(cpuBy, v),
+    ];
+    if (gpu) row.push(cell(gpu32, v, (r) => r.perplexity.toFixed(4)), cell(gpu16, v, (r) => r.perplexity.toFixed(4)), delta(gpu16, v));
+    return row;
+  });
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const gpuNote = gpu ? ` GPU: \`gac eval --device gpu\` on ${gpu.gpu ?? "the GPU"}, ${formatCount(gpu.targets)} held-out targets.` : "";
+  return [
+    `CPU: \`gac eval\` float64, the first ${formatCount(cpu.targets)} held-out targets (${cpu.windows} windows of ${cpu.context} bytes).${gpuNote}`,
+    "",
+    line(header),
+    line(header.map(() => "---")),
+    ...rows.map(line),
+    "",
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { "max-tokens": { type: "string", default: "16384" }, "gpu-json": { type: "string" }, out: { type: "string" } },
+  });
+  const dir = positionals[0];
+  if (!dir) throw new Error("usage: accuracy-table.ts <variants-dir> [--max-tokens N] [--gpu-json eval-gpu.json] [--out file.md]");
+  const variants = await readVariants(dir);
+  const cpu = await evalCheckpoints(
+    variants.map((v) => v.dir),
+    { cwd: process.cwd(), maxTokens: Number(values["max-tokens"]), onProgress: (m) => process.stderr.write(m + "\n") },
+  );
+  const gpu = values["gpu-json"] ? (JSON.parse(await readFile(values["gpu-json"], "utf8")) as EvalReport) : undefined;
+  const table = accuracyTable(variants, cpu, gpu);
+  if (values.out) await writeFile(values.out, table);
+  process.stdout.write(table);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
