@@ -13,6 +13,8 @@ import { dequantizingReader } from "../../src/quant/quantized-reader.js";
 import { quantizeCheckpoint } from "../../src/quant/write-quantized.js";
 import { checkpointReader } from "../../src/verify/load-model.js";
 import { scanCheckpoint } from "../../src/scan/scan-checkpoint.js";
+import { runCli } from "../../src/cli/main.js";
+import { captureIO } from "../helpers/capture-io.js";
 
 let root: string;
 before(async () => {
@@ -89,4 +91,21 @@ test("a misaligned pruned model quantizes to FP8 (any shape) but GPTQ and NVFP4 
   assert.equal(spec.layers[0].mlp.intermediate, 403);
   await assert.rejects(quantizeCheckpoint(join(root, "flap"), join(root, "flap-gptq"), SCHEMES[0][1]), /N = (403|517|\d+) is not a multiple of 8|K = \d+ is not a multiple of 8/);
   await assert.rejects(quantizeCheckpoint(join(root, "flap"), join(root, "flap-nvfp4"), SCHEMES[5][1]), /K = \d+ is odd/);
+});
+
+test("gac quant on a quantized checkpoint says which rules of its stored format the current shapes break", async () => {
+  await quantizeCheckpoint(join(root, "flap"), join(root, "flap-fp8b"), { method: "fp8", block: [128, 128] });
+  const json = captureIO(root);
+  assert.equal(await runCli(["quant", "flap-fp8b", "--json"], json), 0);
+  const report = JSON.parse(json.stdout);
+  assert.equal(report.stored_as.scheme, "fp8 e4m3 block 128x128");
+  assert.equal(report.stored_as.format, "fp8-block128");
+  const broken = report.stored_as.readiness.failures.map((f: { axis: string; dim: string; value: number }) => `${f.axis}/${f.dim}/${f.value}`);
+  assert.ok(broken.includes("K/intermediate/403"), broken.join(", "));
+  const text = captureIO(root);
+  assert.equal(await runCli(["quant", "flap-fp8b"], text), 0);
+  assert.match(text.stdout, /Stored as fp8 e4m3 block 128x128: \d+\/\d+ weights break FP8 E4M3, 128x128 block scales/);
+  const aligned = captureIO(root);
+  assert.equal(await runCli(["quant", "fp8-block", "--json"], aligned), 0);
+  assert.deepEqual(JSON.parse(aligned.stdout).stored_as.readiness.failures, []);
 });

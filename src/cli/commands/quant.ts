@@ -14,7 +14,7 @@ export const quantCommand = defineCommand({
     formats: { type: "string", description: `Comma-separated formats (default all): ${QUANT_FORMATS.map((f) => f.id).join(", ")}`, valueName: "<ids>" },
     json: { type: "boolean", description: "Print the report as JSON (schema gac-quant/1)" },
   },
-  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors), 16-bit", required: true }],
+  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors), 16-bit or quantized (GPTQ, AWQ, FP8, NVFP4)", required: true }],
   examples: ["gac quant ./pruned-llama", "gac quant ./svdllm --formats gptq-int4-g128,fp8-block128 --json"],
   async run({ values, positionals, io }) {
     const wanted = stringValue(values, "formats");
