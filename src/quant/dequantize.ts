@@ -22,6 +22,8 @@ import type { QuantizedWeight } from "./quantized-layout.js";
 export interface StoredTensor {
   dtype: Dtype;
   bytes: Uint8Array;
+  /** The stored shape (padding keeps the rank of per-tensor and per-channel scales). */
+  shape?: readonly number[];
 }
 
 /** The stored tensor of each role of `w.tensors`. */

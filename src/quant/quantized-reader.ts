@@ -20,7 +20,7 @@ export function dequantizingReader(ckpt: Checkpoint, spec: ModelSpec, stored: Te
     for (const [role, tensor] of Object.entries(w.tensors)) {
       const entry = ckpt.tensors.get(tensor);
       if (entry === undefined) throw new GacError("UNKNOWN_LAYOUT", `tensor '${tensor}' is not in ${ckpt.dir}`);
-      tensors[role] = { dtype: entry.dtype, bytes: await readTensorBytes(entry) };
+      tensors[role] = { dtype: entry.dtype, bytes: await readTensorBytes(entry), shape: entry.shape };
     }
     return dequantizeWeight(q.scheme, w, tensors);
   };
