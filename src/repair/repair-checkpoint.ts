@@ -127,6 +127,9 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   checkTensorParallel(tp, pp);
   const ckpt = await openCheckpoint(inDir);
   const spec = loadModelSpec(ckpt);
+  if (spec.quantization) {
+    throw new GacError("UNSUPPORTED", `${ckpt.dir} is quantized (${spec.quantization.description}): gac repair streams 16-bit tensors; pad it in the quantized domain with gac quant ${ckpt.dir} --repair <out>`);
+  }
   const scaleMode = opts.scaleMode ?? "fold";
   const prior = await readPriorRepair(ckpt.dir);
   if (prior?.attentionScale !== undefined && scaleMode === "fold") {

@@ -109,3 +109,12 @@ test("gac quant on a quantized checkpoint says which rules of its stored format 
   assert.equal(await runCli(["quant", "fp8-block", "--json"], aligned), 0);
   assert.deepEqual(JSON.parse(aligned.stdout).stored_as.readiness.failures, []);
 });
+
+test("gac quant --repair pads a quantized checkpoint and gac repair points quantized checkpoints there", async () => {
+  const io = captureIO(root);
+  assert.equal(await runCli(["quant", "flap-fp8b", "--repair", "flap-fp8b-aligned"], io), 0);
+  assert.match(io.stdout, /layers\.0\.mlp\.intermediate: 403 -> 512 \(multiple of 128\)/);
+  const spec = loadModelSpec(await openCheckpoint(join(root, "flap-fp8b-aligned")));
+  assert.equal(spec.layers[0].mlp.intermediate, 512);
+  await assert.rejects(runCli(["repair", "flap-fp8b", "-o", "x"], captureIO(root)), { code: "UNSUPPORTED", message: /gac quant .* --repair <out>/ });
+});
