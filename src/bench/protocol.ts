@@ -10,7 +10,7 @@ export type BenchDtype = "fp16" | "bf16";
 
 /** The body of a job (everything but `type` and `id`, which the client adds). */
 export interface WorkerJobBody {
-  op: "sdpa" | "sdpa_hetero" | "gemm" | "linear";
+  op: "sdpa" | "sdpa_hetero" | "gemm" | "linear" | "e2e" | "e2e_logits";
   params: Record<string, JsonValue>;
   /** Overrides of the worker's measurement method (e.g. fewer samples for an acceptance probe). */
   method?: Record<string, JsonValue>;
@@ -73,6 +73,19 @@ export interface ResultMessage {
   warnings?: string[];
 }
 
+/** Ops whose result is one JSON body under the op's own key instead of `stats` (docs/e2e-protocol.md). */
+export const BODY_OPS = ["e2e", "e2e_logits"] as const;
+export type BodyOp = (typeof BODY_OPS)[number];
+
+/** A whole-model result: `{"type":"result","id":..,"op":"e2e","e2e":{...},"wall_s":..}`; the body is checked by its reader (src/bench/e2e/result-body.ts). */
+export interface BodyResultMessage {
+  type: "result";
+  id: string;
+  op: BodyOp;
+  body: Record<string, unknown>;
+  wall_s?: number;
+}
+
 export type WorkerErrorType = "backend_refused" | "oom" | "bad_job" | "cancelled" | "internal";
 
 export interface ErrorMessage {
@@ -91,7 +104,7 @@ export interface ByeMessage {
   type: "bye";
 }
 
-export type WorkerMessage = CapabilityOk | CapabilityRefused | ResultMessage | ErrorMessage | HeartbeatMessage | ByeMessage;
+export type WorkerMessage = CapabilityOk | CapabilityRefused | ResultMessage | BodyResultMessage | ErrorMessage | HeartbeatMessage | ByeMessage;
 
 /** A message type this client does not know: ignored, so that a newer worker can add messages. */
 export interface UnknownMessage {
@@ -148,6 +161,12 @@ export function parseWorkerLine(line: string): WorkerMessage | UnknownMessage {
     }
     case "result": {
       if (typeof raw.id !== "string") throw violation("result without id", line);
+      const bodyOp = BODY_OPS.find((op) => op === raw.op);
+      if (bodyOp !== undefined) {
+        const body = raw[bodyOp];
+        if (!isRecord(body)) throw violation(`${bodyOp} result without its '${bodyOp}' object`, line);
+        return { type: "result", id: raw.id, op: bodyOp, body, ...(isFiniteNumber(raw.wall_s) ? { wall_s: raw.wall_s } : {}) };
+      }
       const msg: ResultMessage = { type: "result", id: raw.id, stats: parseStats(raw.stats, line) };
       if (Array.isArray(raw.samples_ms)) msg.samples_ms = raw.samples_ms.filter(isFiniteNumber);
       if (isFiniteNumber(raw.dropped_throttled)) msg.dropped_throttled = raw.dropped_throttled;

@@ -15,6 +15,7 @@ import { parseStrategies } from "../../bench/model-suite.js";
 import { renderModelBenchPlan, renderModelBenchSummary } from "../../bench/render-model-bench.js";
 import { planModelBench, runModelBench } from "../../bench/run-model-bench.js";
 import { packagedProfilesDir } from "../../profile/profile-store.js";
+import { E2E_OPTIONS, runE2eCommand } from "./bench-e2e.js";
 import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
 import { parallelOptions } from "./plan.js";
 
@@ -102,7 +103,9 @@ function renderSummary(io: CommandIO, summary: BenchSummary): void {
  * strategy (src/bench/model-suite.ts); rerunning into the same --out skips what was measured.
  */
 async function runModelCommand(values: ParsedValues, positionals: string[], io: CommandIO, deps: BenchDeps): Promise<number> {
-  const checkpointArg = stringValue(values, "checkpoint");
+  const checkpoints = stringList(values, "checkpoint");
+  if (checkpoints.length > 1) throw new GacError("BAD_ARGS", "gac bench model takes one --checkpoint; run it once per checkpoint (or use gac bench e2e, which takes several)");
+  const checkpointArg = checkpoints[0];
   if (checkpointArg === undefined) throw new GacError("BAD_ARGS", "gac bench model needs --checkpoint <dir> (headers only are read)");
   if (positionals.length > 1) throw new GacError("BAD_ARGS", `gac bench model takes no suites besides 'model'; got ${positionals.slice(1).join(" ")}`);
   if (stringValue(values, "resume") !== undefined) throw new GacError("BAD_ARGS", "gac bench model resumes by rerunning the same command with the same --out");
@@ -158,18 +161,24 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       quick: { type: "boolean", description: "Tiny shapes: a smoke test of the whole pipeline" },
       list: { type: "boolean", description: "List suites (or the cases of the named suites) and exit" },
       set: { type: "string", multiple: true, valueName: "<suite.key=v>", description: "Override a suite setting, e.g. S1.dim_lo=96 or P1.head_dims=107,121" },
-      checkpoint: { type: "string", valueName: "<dir>", description: "With `model`: the checkpoint whose kernel calls to measure (headers only)" },
-      strategies: { type: "string", valueName: "<list>", description: "With `model`: repair strategies to measure besides unrepaired (default: all)" },
+      checkpoint: { type: "string", multiple: true, valueName: "<dir>", description: "With `model`: the checkpoint whose kernel calls to measure (headers only); with `e2e`: one or more" },
+      strategies: { type: "string", valueName: "<list>", description: "With `model`: repair strategies to measure besides unrepaired (default: all); with `e2e`: none,MINIMAL,OPTIMAL (default)" },
       name: { type: "string", valueName: "<name>", description: "With `model`: the model's short name in case ids and reports (default: the directory name, + -tp<n> with --tp)" },
       tp: { type: "string", valueName: "<n>", description: "With `model`: measure one GPU's shard of a tensor-parallel deployment (docs/tensor-parallel.md)" },
       runtime: { type: "string", valueName: "<name>", description: `With \`model\`: the runtime whose plans and TP rules apply (${RUNTIME_IDS.join(", ")}; default ${DEFAULT_RUNTIME})` },
+      ...E2E_OPTIONS,
     },
     positionals: [{ name: "suite", description: "Suites to run, or all", required: false, variadic: true }],
-    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list", "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL", "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8"],
+    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list", "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL", "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8", "gac bench e2e --checkpoint ./llama-direct-svd --parent ./llama-aligned --grid quick"],
     async run({ values, positionals, io }) {
       if (positionals[0]?.toLowerCase() === "model") return runModelCommand(values, positionals, io, deps);
-      for (const key of ["checkpoint", "strategies", "name", "tp", "runtime"]) {
-        if (stringValue(values, key) !== undefined) throw new GacError("BAD_ARGS", `--${key} belongs to \`gac bench model\``);
+      if (positionals[0]?.toLowerCase() === "e2e") {
+        if (positionals.length > 1) throw new GacError("BAD_ARGS", `gac bench e2e takes no suites besides 'e2e'; got ${positionals.slice(1).join(" ")}`);
+        return runE2eCommand(values, commandLine(positionals, values), io, { ...deps, gitCommit: deps.gitCommit ?? gitCommitOfPackage });
+      }
+      for (const key of ["checkpoint", "strategies", "name", "tp", "runtime", ...Object.keys(E2E_OPTIONS)]) {
+        const v = values[key];
+        if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)) throw new GacError("BAD_ARGS", `--${key} belongs to \`gac bench model\` or \`gac bench e2e\``);
       }
       const overrides = parseOverrides(stringList(values, "set"));
       let quick = booleanValue(values, "quick");
