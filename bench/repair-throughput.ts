@@ -1,130 +1,271 @@
 /**
- * Repair throughput against a plain file copy on the same disk.
+ * Repair throughput of every repair path as a ratio to `cp -r` + `sync` on the same files.
  *
- *   node --import tsx bench/repair-throughput.ts [--gb 2] [--dir /tmp] [--runs 3] [--keep] [--checksum-output]
+ *   node --import tsx bench/repair-throughput.ts [--layers 1] [--vocab 4096] [--runs 2] [--dtypes BF16,F16,F32]
+ *        [--paths fold,logical,mlp,lowrank,palu] [--sharded-dtypes BF16] [--dir /tmp] [--json out.json] [--keep]
+ *   (GPU host, no tsx: tsc -p tsconfig.bench.json, then node dist-bench/bench/repair-throughput.js ...)
  *
- * Method: an SVD-LLM-shaped checkpoint (Llama-2-7B at 20%: ranks 1638 and 2388, F16, 1 GB shards)
- * with random non-sparse bytes is written once and read once more so the page cache holds it
- * (warm for copy and repair alike: nothing drops the cache, we cannot unprivileged). Then, `runs`
- * times in turn: `cp -r`, `cp -r` + `sync`, and `gac repair` (child process, MINIMAL: every rank
- * padded, so every factor is transformed), each into a new directory on the same disk after a
- * `sync`; medians with min-max are compared. Repair fsyncs its output before the atomic rename, so
- * cp+sync is the like-for-like ratio; plain `cp` is printed too. Repair's time is repairCheckpoint's
- * own (open to published, fsync included); the child's wall time (node + tsx startup added) is
- * printed too. Peak RSS of the repair child comes from
- * /usr/bin/time -f %M when present, else from the child's process.resourceUsage().maxRSS.
- * `--checksum-output` times repair with output sha256 in the manifest. Everything written is
- * deleted at the end (unless --keep).
- * Output: a table on stderr (with progress), one JSON object on stdout.
+ * Paths (real layer shapes, `--layers` layers, a `--vocab`-row embedding and lm_head so that they
+ * weigh in the file about as much as in the full model):
+ *   fold     dense head_dim 106 -> 112 of Llama-3-8B (direct SVD), softmax scale folded into q
+ *   logical  the same files, --scale logical (zeros only)
+ *   mlp      FLAP-pruned Llama-2-7B: MLP width 6,809-10,408 padded (plus its o/down biases)
+ *   lowrank  SVD-LLM Llama-2-7B at 20%: every projection a (1638 | 2388)-rank pair, both factors padded
+ *   palu     PaLU Llama-3-8B: per-head k/v groups, VT rows per group, U.g columns
+ * each in every `--dtypes` dtype as one file, and in `--sharded-dtypes` also sharded (about four
+ * shards; the embedding's shard has no edit and is copied whole).
+ *
+ * Weights are random finite bit patterns (crypto random, top exponent bit cleared), written with
+ * the checkpoint writer: repair's speed does not depend on the values. Each input is written, read
+ * once to warm the page cache, then `runs` times in turn: `cp -r` + `sync`, and a repair of each
+ * path on it (a child process running repairCheckpoint, MINIMAL; its own time, fsync and atomic
+ * rename included; peak RSS from the child's resourceUsage, workers included), each into a new
+ * directory after an untimed `sync`. The best (shortest) time of each is compared: the machine is
+ * shared, and the best run is the one least disturbed. CPU seconds per GB (cp's from bash `times`,
+ * repair's from the child's resourceUsage, every thread) say what each costs whatever else runs.
+ * Everything is deleted at the end.
+ * Output: progress and a markdown table on stderr, one JSON object (schema gac-repair-throughput/1)
+ * on stdout or in --json's file.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm, stat, readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { randomFillSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { LLAMA2_7B_SVDLLM, writeSynthCheckpoint } from "../test/repair/synth-checkpoint.js";
+import { writeCheckpoint, type WritableTensor } from "../src/checkpoint/safetensors-write.js";
+import { tensorByteLength } from "../src/checkpoint/safetensors-header.js";
+import { LLAMA2_7B, LLAMA3_8B, type BaseModel } from "../src/fixtures/base-models.js";
+import { DIRECT_SVD_HEAD_DIM } from "../src/fixtures/kinds.js";
+import { flapLlama2Kept, paluLlama3Ranks } from "../src/fixtures/real-scale.js";
+import { directSvdSpec, paluSpec, prunedFlapSpec, svdllmSpec, type FixtureSpec } from "../src/fixtures/specs.js";
+import { publishDirectoryAtomically } from "../src/util/atomic.js";
+import { repairCheckpoint } from "../src/repair/repair-checkpoint.js";
+import type { ScaleMode } from "../src/repair/tensor-edits.js";
+
+type BenchDtype = "BF16" | "F16" | "F32";
+type PathName = "fold" | "logical" | "mlp" | "lowrank" | "palu";
+const PATHS: Record<PathName, { input: InputName; scaleMode: ScaleMode; what: string }> = {
+  fold: { input: "direct-svd", scaleMode: "fold", what: "dense head_dim 106->112, scale folded" },
+  logical: { input: "direct-svd", scaleMode: "logical", what: "dense head_dim 106->112, logical scale" },
+  mlp: { input: "flap", scaleMode: "fold", what: "MLP width (FLAP)" },
+  lowrank: { input: "svdllm", scaleMode: "fold", what: "low-rank pairs (SVD-LLM)" },
+  palu: { input: "palu", scaleMode: "fold", what: "PaLU groups" },
+};
+type InputName = "direct-svd" | "flap" | "svdllm" | "palu";
+
+// ---- child mode: one repair, one JSON line -------------------------------------------------------
+if (process.argv[2] === "--child") {
+  const [input, output, scaleMode] = process.argv.slice(3);
+  const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode });
+  const u = process.resourceUsage();
+  process.stdout.write(JSON.stringify({ seconds: r.seconds, bytesOut: r.bytesOut, maxRssKb: u.maxRSS, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 }) + "\n");
+  process.exit(0);
+}
 
 const { values } = parseArgs({
-  options: { gb: { type: "string", default: "2" }, dir: { type: "string" }, runs: { type: "string", default: "3" }, keep: { type: "boolean" }, "checksum-output": { type: "boolean" } },
+  options: {
+    layers: { type: "string", default: "1" },
+    vocab: { type: "string", default: "4096" },
+    runs: { type: "string", default: "2" },
+    dtypes: { type: "string", default: "BF16,F16,F32" },
+    "sharded-dtypes": { type: "string", default: "BF16" },
+    paths: { type: "string", default: Object.keys(PATHS).join(",") },
+    dir: { type: "string" },
+    json: { type: "string" },
+    keep: { type: "boolean" },
+  },
 });
-const targetBytes = Number(values.gb) * 1e9;
+const layers = Number(values.layers);
+const vocab = Number(values.vocab);
 const runs = Number(values.runs);
+const list = (s: string | undefined) => (s ?? "").split(",").filter((x) => x !== "");
+const dtypes = list(values.dtypes) as BenchDtype[];
+const shardedDtypes = list(values["sharded-dtypes"]) as BenchDtype[];
+const paths = list(values.paths) as PathName[];
+for (const p of paths) if (!(p in PATHS)) throw new Error(`unknown path '${p}'; paths: ${Object.keys(PATHS).join(", ")}`);
 
-/** Bytes per layer and outside layers for LLAMA2_7B_SVDLLM in F16. */
-const s = LLAMA2_7B_SVDLLM;
-const layerBytes = 2 * (4 * 2 * s.rankAttn * s.hidden + 2 * s.rankMlp * (s.hidden + s.intermediate) + s.rankMlp * (s.intermediate + s.hidden) + 2 * s.hidden);
-const outerBytes = 2 * (2 * s.vocab * s.hidden + s.hidden);
-const layers = Math.max(1, Math.round((targetBytes - outerBytes) / layerBytes));
-
-async function dirBytes(dir: string): Promise<number> {
-  let n = 0;
-  for (const f of await readdir(dir)) n += (await stat(join(dir, f))).size;
-  return n;
+const few = (b: BaseModel): BaseModel => ({ ...b, layers, vocab });
+function specOf(input: InputName): FixtureSpec {
+  switch (input) {
+    case "direct-svd":
+      return directSvdSpec("bench: direct SVD head_dim 106", few(LLAMA3_8B), DIRECT_SVD_HEAD_DIM);
+    case "flap":
+      return prunedFlapSpec("bench: FLAP", few(LLAMA2_7B), flapLlama2Kept().slice(0, layers));
+    case "svdllm":
+      return svdllmSpec("bench: SVD-LLM 20%", few(LLAMA2_7B), 0.2);
+    case "palu":
+      return paluSpec("bench: PaLU", few(LLAMA3_8B), paluLlama3Ranks().slice(0, layers));
+  }
 }
 
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  return a[Math.floor(a.length / 2)];
+const TORCH_DTYPE: Record<BenchDtype, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
+const CHUNK = 8 * 1024 * 1024;
+
+/** Random finite values: random bits with the top exponent bit of every element cleared (|x| < 2). */
+function randomTensor(name: string, dtype: BenchDtype, shape: number[]): WritableTensor {
+  const bytes = tensorByteLength(dtype, shape);
+  const mask = dtype === "F32" ? 0xbfffffff : 0xbfffbfff;
+  return {
+    name,
+    dtype,
+    shape,
+    data: async function* () {
+      for (let done = 0; done < bytes; ) {
+        const n = Math.min(CHUNK, bytes - done);
+        const words = new Uint32Array(Math.ceil(n / 4));
+        randomFillSync(words);
+        for (let i = 0; i < words.length; i++) words[i] &= mask;
+        done += n;
+        yield new Uint8Array(words.buffer, 0, n);
+      }
+    },
+  };
 }
 
-/** Median and spread of timings, as MB/s of `bytes` (the slowest run is the min). */
-function rate(bytes: number, seconds: number[]): { seconds: number; MBps: number; minMBps: number; maxMBps: number } {
-  const mbps = (s: number) => bytes / 1e6 / s;
-  return { seconds: median(seconds), MBps: mbps(median(seconds)), minMBps: mbps(Math.max(...seconds)), maxMBps: mbps(Math.min(...seconds)) };
+async function writeInput(dir: string, input: InputName, dtype: BenchDtype, sharded: boolean): Promise<number> {
+  const spec = specOf(input);
+  const total = spec.tensors.reduce((a, t) => a + tensorByteLength(dtype, t.shape), 0);
+  const tensors = spec.tensors.map((t) => randomTensor(t.name, dtype, t.shape));
+  await publishDirectoryAtomically(
+    dir,
+    (tmp) => writeCheckpoint(tmp, { config: { ...spec.config, torch_dtype: TORCH_DTYPE[dtype] }, tensors, maxShardBytes: sharded ? Math.ceil(total / 3.5) : undefined }),
+    { force: true },
+  );
+  return total;
+}
+
+async function dirBytes(dir: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  let files = 0;
+  for (const f of await readdir(dir)) {
+    bytes += (await stat(join(dir, f))).size;
+    files++;
+  }
+  return { bytes, files };
+}
+
+const log = (t: string) => process.stderr.write(t + "\n");
+const seconds = (t0: number) => (performance.now() - t0) / 1000;
+
+interface PathResult {
+  path: PathName;
+  what: string;
+  dtype: BenchDtype;
+  layout: "one-file" | "sharded";
+  input_bytes: number;
+  output_bytes: number;
+  files: number;
+  cp_sync_s: number[];
+  repair_s: number[];
+  cp_sync_mbps: number;
+  repair_mbps: number;
+  ratio: number;
+  peak_rss_mb: number;
+  /** CPU seconds (user + system, every thread) per GB of input: what the copy costs whatever else runs on the machine. */
+  cp_cpu_s_per_gb: number;
+  repair_cpu_s_per_gb: number;
+}
+
+/** The children's user + system seconds from bash's `times` (its second line: "0m1.234s 0m0.567s"). */
+function childCpuSeconds(times: string): number {
+  const line = times.trim().split("\n").pop() ?? "";
+  return [...line.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
 }
 
 const root = await mkdtemp(join(values.dir ?? tmpdir(), "gac-bench-repair-"));
-const input = join(root, "in");
-const log = (t: string) => process.stderr.write(t + "\n");
+const childArgs = [...process.execArgv, process.argv[1], "--child"];
+const results: PathResult[] = [];
+const t0 = performance.now();
 try {
-  log(`writing ${layers} SVD-LLM layers + embeddings (~${((outerBytes + layers * layerBytes) / 1e9).toFixed(2)} GB) to ${input}`);
-  await writeSynthCheckpoint(input, { ...s, layers, maxShardBytes: 1e9 });
-  const inBytes = await dirBytes(input);
-  // Warm the page cache with the whole input, so that every timed run starts from the same state.
-  for (const f of await readdir(input)) execFileSync("cat", [join(input, f)], { stdio: ["ignore", "ignore", "inherit"] });
-  const child = join(import.meta.dirname, "..", "test", "repair", "repair-child.ts");
-  const haveTime = existsSync("/usr/bin/time");
-  const cpSync: number[] = [];
-  const cpPlain: number[] = [];
-  const repair: number[] = [];
-  const repairWall: number[] = [];
-  const rss: number[] = [];
-  let outBytes = 0;
-  for (let i = 0; i < runs; i++) {
-    for (const withSync of [false, true]) {
-      const dst = join(root, "copy");
-      execFileSync("sync");
-      const t = performance.now();
-      execFileSync("cp", ["-r", input, dst]);
-      if (withSync) execFileSync("sync");
-      (withSync ? cpSync : cpPlain).push((performance.now() - t) / 1000);
-      await rm(dst, { recursive: true, force: true });
+  const inputs = new Map<InputName, PathName[]>();
+  for (const p of paths) inputs.set(PATHS[p].input, [...(inputs.get(PATHS[p].input) ?? []), p]);
+  const cases: { dtype: BenchDtype; sharded: boolean }[] = [...dtypes.map((dtype) => ({ dtype, sharded: false })), ...shardedDtypes.map((dtype) => ({ dtype, sharded: true }))];
+  for (const { dtype, sharded } of cases) {
+    for (const [input, its] of inputs) {
+      const dir = join(root, "in");
+      const tw = performance.now();
+      await writeInput(dir, input, dtype, sharded);
+      const { bytes: inBytes, files } = await dirBytes(dir);
+      for (const f of await readdir(dir)) execFileSync("cat", [join(dir, f)], { stdio: ["ignore", "ignore", "inherit"] });
+      log(`${input} ${dtype} ${sharded ? "sharded" : "one file"}: ${(inBytes / 1e9).toFixed(2)} GB in ${files} files, written in ${seconds(tw).toFixed(1)} s`);
+      const cpTimes: number[] = [];
+      const cpCpu: number[] = [];
+      const repairCpu = new Map<PathName, number[]>(its.map((p) => [p, []]));
+      const repairTimes = new Map<PathName, number[]>(its.map((p) => [p, []]));
+      const rss = new Map<PathName, number>(its.map((p) => [p, 0]));
+      const outBytes = new Map<PathName, number>();
+      for (let r = 0; r < runs; r++) {
+        const dst = join(root, "copy");
+        execFileSync("sync");
+        const tc = performance.now();
+        // bash's `times` prints its children's user and system CPU (cp's; sync's work is the kernel's flusher).
+        const times = execFileSync("bash", ["-c", 'cp -r "$0" "$1" && sync && times', dir, dst], { encoding: "utf8" });
+        cpTimes.push(seconds(tc));
+        cpCpu.push(childCpuSeconds(times));
+        await rm(dst, { recursive: true, force: true });
+        for (const p of its) {
+          const out = join(root, "out");
+          execFileSync("sync");
+          const c = spawnSync(process.execPath, [...childArgs, dir, out, PATHS[p].scaleMode], { encoding: "utf8" });
+          if (c.status !== 0) throw new Error(`repair child failed (${p} ${dtype}): ${c.stderr}`);
+          const res = JSON.parse(c.stdout.trim().split("\n").pop()!) as { seconds: number; maxRssKb: number; cpuSeconds: number };
+          repairTimes.get(p)!.push(res.seconds);
+          repairCpu.get(p)!.push(res.cpuSeconds);
+          rss.set(p, Math.max(rss.get(p)!, res.maxRssKb / 1024));
+          outBytes.set(p, (await dirBytes(out)).bytes);
+          await rm(out, { recursive: true, force: true });
+        }
+      }
+      const best = (xs: number[]) => Math.min(...xs);
+      for (const p of its) {
+        const cp = best(cpTimes);
+        const rep = best(repairTimes.get(p)!);
+        const row: PathResult = {
+          path: p,
+          what: PATHS[p].what,
+          dtype,
+          layout: sharded ? "sharded" : "one-file",
+          input_bytes: inBytes,
+          output_bytes: outBytes.get(p)!,
+          files,
+          cp_sync_s: cpTimes,
+          repair_s: repairTimes.get(p)!,
+          cp_sync_mbps: inBytes / 1e6 / cp,
+          repair_mbps: inBytes / 1e6 / rep,
+          ratio: cp / rep,
+          peak_rss_mb: rss.get(p)!,
+          cp_cpu_s_per_gb: Math.min(...cpCpu) / (inBytes / 1e9),
+          repair_cpu_s_per_gb: Math.min(...repairCpu.get(p)!) / (inBytes / 1e9),
+        };
+        results.push(row);
+        log(`  ${p.padEnd(8)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`);
+      }
+      await rm(dir, { recursive: true, force: true });
     }
-    const out = join(root, "out");
-    const timeFile = join(root, "time.txt");
-    execFileSync("sync");
-    const t = performance.now();
-    const cmd = haveTime ? ["/usr/bin/time", "-f", "%M", "-o", timeFile, process.execPath] : [process.execPath];
-    const flags = [...(haveTime ? [] : ["--report-rss"]), ...(values["checksum-output"] ? ["--checksum-output"] : [])];
-    const r = spawnSync(cmd[0], [...cmd.slice(1), "--import", "tsx", child, input, out, ...flags], { encoding: "utf8" });
-    repairWall.push((performance.now() - t) / 1000);
-    if (r.status !== 0) throw new Error(`repair child failed: ${r.stderr}`);
-    const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as { seconds: number; bytesOut: number; maxRssKb?: number };
-    repair.push(result.seconds);
-    rss.push(haveTime ? Number(readFileSync(timeFile, "utf8").trim().split("\n").pop()) : result.maxRssKb ?? NaN);
-    outBytes = await dirBytes(out);
-    await rm(out, { recursive: true, force: true });
-    log(`run ${i + 1}/${runs}: cp ${cpPlain[i].toFixed(2)} s, cp+sync ${cpSync[i].toFixed(2)} s, repair ${result.seconds.toFixed(2)} s (child wall ${repairWall[i].toFixed(2)} s), peak RSS ${(rss[i] / 1024).toFixed(0)} MB`);
   }
-  const cp = rate(inBytes, cpPlain);
-  const cpSyncRate = rate(inBytes, cpSync);
-  const repairRate = rate(inBytes, repair);
-  const repairProcess = rate(inBytes, repairWall);
   const report = {
-    inputBytes: inBytes,
-    outputBytes: outBytes,
-    layers,
-    runs,
-    checksumOutput: values["checksum-output"] ?? false,
-    cp,
-    cpSync: cpSyncRate,
-    repair: repairRate,
-    repairProcess,
-    ratioVsCpSync: cpSyncRate.seconds / repairRate.seconds,
-    ratioVsCp: cp.seconds / repairRate.seconds,
-    peakRssMB: Math.max(...rss) / 1024,
-    rssSource: haveTime ? "/usr/bin/time -f %M" : "process.resourceUsage().maxRSS",
-    pageCache: "warm for all runs: the input is read once before timing and never dropped",
+    schema: "gac-repair-throughput/1",
+    machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? "?", node: process.version, load_average_end: loadavg() },
+    settings: { layers, vocab, runs, dtypes, sharded_dtypes: shardedDtypes, paths, timing: "best of runs, page cache warm, untimed sync before each" },
+    wall_s: seconds(t0),
+    min_ratio: Math.min(...results.map((r) => r.ratio)),
+    max_peak_rss_mb: Math.max(...results.map((r) => r.peak_rss_mb)),
+    results,
   };
-  const row = (name: string, r: typeof cp, note: string) => `${name.padEnd(9)} ${r.MBps.toFixed(0).padStart(7)} MB/s  (${r.minMBps.toFixed(0)}-${r.maxMBps.toFixed(0)})  ${r.seconds.toFixed(2).padStart(6)} s  ${note}`;
   log("");
-  log(`${(inBytes / 1e9).toFixed(2)} GB in, ${(outBytes / 1e9).toFixed(2)} GB out, ${runs} runs each, median (min-max), page cache warm for all`);
-  log(row("cp", cp, ""));
-  log(row("cp+sync", cpSyncRate, ""));
-  log(row("repair", repairRate, `${(100 * report.ratioVsCpSync).toFixed(0)}% of cp+sync, ${(100 * report.ratioVsCp).toFixed(0)}% of cp; peak RSS ${report.peakRssMB.toFixed(0)} MB`));
-  log(row("(process)", repairProcess, "repair child's wall time, node + tsx startup included"));
-  process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  log(`| path | dtype | layout | GB in | cp+sync MB/s | repair MB/s | ratio | peak RSS MB | CPU s/GB cp / repair |`);
+  log(`|---|---|---|---|---|---|---|---|---|`);
+  for (const r of results) {
+    log(
+      `| ${r.path} | ${r.dtype} | ${r.layout} | ${(r.input_bytes / 1e9).toFixed(2)} | ${r.cp_sync_mbps.toFixed(0)} | ${r.repair_mbps.toFixed(0)} | ${(100 * r.ratio).toFixed(0)}% | ${r.peak_rss_mb.toFixed(0)} | ${r.cp_cpu_s_per_gb.toFixed(2)} / ${r.repair_cpu_s_per_gb.toFixed(2)} |`,
+    );
+  }
+  log(`worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(1)).join(" ")}, ${report.wall_s.toFixed(0)} s`);
+  const text = JSON.stringify(report, null, 2) + "\n";
+  if (values.json) writeFileSync(values.json, text);
+  else process.stdout.write(text);
 } finally {
   if (!values.keep) await rm(root, { recursive: true, force: true });
 }

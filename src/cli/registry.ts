@@ -9,6 +9,7 @@ import { scanCommand } from "./commands/scan.js";
 import { planCommand } from "./commands/plan.js";
 import { repairCommand } from "./commands/repair.js";
 import { demoCommand } from "./commands/demo.js";
+import { compressCommand } from "./commands/compress.js";
 import { quantCommand } from "./commands/quant.js";
 
-export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, quantCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];
+export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, compressCommand, quantCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];

@@ -9,12 +9,33 @@ import { Worker } from "node:worker_threads";
 /** Queue bound: one 16 MiB block (more only raised peak memory, not speed). */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
+/** The worker's read size when it hashes a whole file itself (hashFile). */
+const FILE_READ_BYTES = 4 * 1024 * 1024;
+
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
+const { openSync, readSync, closeSync } = require("node:fs");
 const hashes = new Map();
+let fileBuffer;
 parentPort.on("message", (m) => {
-  if (m.op === "update") {
+  if (m.op === "file") {
+    // A whole file read here, beside the main thread's kernel copy of it (one read by each).
+    try {
+      fileBuffer ??= Buffer.allocUnsafe(${FILE_READ_BYTES});
+      const h = createHash("sha256");
+      const fd = openSync(m.path, "r");
+      let bytes = 0;
+      try {
+        for (let n; (n = readSync(fd, fileBuffer, 0, fileBuffer.length, bytes)) > 0; bytes += n) h.update(fileBuffer.subarray(0, n));
+      } finally {
+        closeSync(fd);
+      }
+      parentPort.postMessage({ op: "file", id: m.id, hex: h.digest("hex"), bytes });
+    } catch (e) {
+      parentPort.postMessage({ op: "file", id: m.id, error: String(e && e.message || e) });
+    }
+  } else if (m.op === "update") {
     let h = hashes.get(m.id);
     if (!h) { h = createHash("sha256"); hashes.set(m.id, h); }
     h.update(m.bytes);
@@ -27,6 +48,14 @@ parentPort.on("message", (m) => {
 });
 `;
 
+interface FileMessage {
+  op: "file";
+  id: number;
+  hex?: string;
+  bytes?: number;
+  error?: string;
+}
+
 export class HashWorker {
   private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
   private pending = 0;
@@ -36,10 +65,14 @@ export class HashWorker {
   private nextId = 0;
   private nextSeq = 0;
   private hashed = new Map<number, () => void>();
+  private files = new Map<number, (m: FileMessage) => void>();
 
   constructor() {
-    this.worker.on("message", (m: { op: "ack"; seq: number; bytes: number } | { op: "digest"; id: number; hex: string }) => {
-      if (m.op === "ack") {
+    this.worker.on("message", (m: { op: "ack"; seq: number; bytes: number } | { op: "digest"; id: number; hex: string } | FileMessage) => {
+      if (m.op === "file") {
+        this.files.get(m.id)?.(m);
+        this.files.delete(m.id);
+      } else if (m.op === "ack") {
         this.hashed.get(m.seq)?.();
         this.hashed.delete(m.seq);
         this.pending -= m.bytes;
@@ -53,7 +86,23 @@ export class HashWorker {
       this.failure = e;
       for (const wake of this.drained.splice(0)) wake();
       for (const done of this.hashed.values()) done();
+      for (const done of this.files.values()) done({ op: "file", id: -1, error: e.message });
     });
+  }
+
+  /**
+   * The sha256 and size of the file at `path`, read and hashed in the worker (for a file the main
+   * thread copies without reading it). Rejects with the read's error message.
+   */
+  async hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
+    if (this.failure) throw this.failure;
+    const id = this.nextId++;
+    const m = await new Promise<FileMessage>((resolve) => {
+      this.files.set(id, resolve);
+      this.worker.postMessage({ op: "file", id, path });
+    });
+    if (m.error !== undefined || m.hex === undefined || m.bytes === undefined) throw new Error(`hashing ${path}: ${m.error ?? "no digest"}`);
+    return { sha256: m.hex, bytes: m.bytes };
   }
 
   /** A new hash stream; feed it with update(), finish it with digest(). */
@@ -94,25 +143,35 @@ export class HashWorker {
 }
 
 /**
- * A few SharedArrayBuffers reused for every read. Fresh 16 MiB buffers per read were freed only
+ * A few buffers reused for every read (shared) or padded output block (plain). Fresh 16 MiB buffers per read were freed only
  * when V8 got round to it (peak RSS 563 MB on a 2 GB checkpoint); a fixed pool bounds the memory
  * and, by making a read wait for a free buffer, is also the pipeline's back-pressure.
  */
 export class BlockPool {
-  private free: SharedArrayBuffer[] = [];
-  private waiting: ((b: SharedArrayBuffer) => void)[] = [];
+  private free: (SharedArrayBuffer | ArrayBuffer)[] = [];
+  private waiting: ((b: SharedArrayBuffer | ArrayBuffer) => void)[] = [];
 
+  /**
+   * `shared`: SharedArrayBuffers (read blocks: the hash worker reads them in place) or plain ones
+   * (output blocks: row-by-row copies into shared memory are several times slower; with
+   * checksumOutput they are copied to the worker).
+   */
   constructor(
     readonly blockBytes: number,
     count: number,
+    private readonly shared = true,
   ) {
-    for (let i = 0; i < count; i++) this.free.push(new SharedArrayBuffer(blockBytes));
+    for (let i = 0; i < count; i++) this.free.push(this.newBuffer(blockBytes));
+  }
+
+  private newBuffer(bytes: number): SharedArrayBuffer | ArrayBuffer {
+    return this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
   }
 
   /** A view of `length` bytes on a pooled buffer (a fresh one when `length` exceeds the block size: one row larger than a block). */
   async acquire(length: number): Promise<{ bytes: Buffer; release: () => void }> {
-    if (length > this.blockBytes) return { bytes: Buffer.from(new SharedArrayBuffer(length)), release: () => undefined };
-    const sab = this.free.pop() ?? (await new Promise<SharedArrayBuffer>((resolve) => this.waiting.push(resolve)));
+    if (length > this.blockBytes) return { bytes: Buffer.from(this.newBuffer(length)), release: () => undefined };
+    const sab = this.free.pop() ?? (await new Promise<SharedArrayBuffer | ArrayBuffer>((resolve) => this.waiting.push(resolve)));
     let released = false;
     return {
       bytes: Buffer.from(sab, 0, length),

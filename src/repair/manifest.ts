@@ -50,8 +50,26 @@ export interface RepairManifest {
   tensorParallel?: { runtime: string; tp: number; pp: number };
   /** Every input file read, with its sha256 (computed while streaming it). */
   input: { dir: string; files: FileDigest[] };
-  /** Every output file but the manifest, with its size; sha256 only when repair ran with checksumOutput. */
-  output: { files: OutputFile[] };
+  /**
+   * Every output file but the manifest, with its size; sha256 only when repair ran with
+   * checksumOutput; `copied: true` on a safetensors file no edit touched, copied whole (its bytes
+   * are the input file's).
+   */
+  output: { files: (OutputFile & { copied?: true })[] };
+  /** What the sha256 values above cover and how they were computed. */
+  hashes: { algorithm: "sha256"; input: string; output: string };
+}
+
+/** The manifest's `hashes` record. */
+export function hashesRecord(checksumOutput: boolean): RepairManifest["hashes"] {
+  return {
+    algorithm: "sha256",
+    input:
+      "every input file whole (header, tensors, any gap or tail), hashed in a worker thread per safetensors file while repair read it for the copy (a copied file: read by its worker beside the kernel copy); no second pass",
+    output: checksumOutput
+      ? "every output file but gac-repair.json: streamed files hashed as they were written, copied files read back once"
+      : "none (sizes only); repair with checksumOutput (--checksum-output) to hash the outputs",
+  };
 }
 
 export function manifestTensorEdits(edits: readonly TensorEdit[]): ManifestTensorEdit[] {

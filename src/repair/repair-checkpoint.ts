@@ -31,9 +31,9 @@ import type { DimChange, Refusal, RepairPlan, Strategy } from "../plan/types.js"
 import { publishDirectoryAtomically } from "../util/atomic.js";
 import { updateConfig, type ConfigFieldChange } from "./config-update.js";
 import { screenChanges } from "./exactness.js";
-import { logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
-import { DEFAULT_CHUNK_BYTES, OUTPUT_POOL_BLOCKS, POOL_BLOCKS, repairedFileSize, streamShard, type FileDigest, type OutputFile } from "./stream-shard.js";
-import { BlockPool, HashWorker } from "./hash-worker.js";
+import { hashesRecord, logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
+import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile } from "./stream-shard.js";
+import { repairShards } from "./repair-shards.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
 import { readPriorRepair, type PriorRepair } from "../verify/repair-manifest.js";
@@ -54,6 +54,8 @@ export interface RepairOptions extends ShardingOptions {
   checksumOutput?: boolean;
   /** Bytes per streamed block (default 16 MiB); tests use small values to cross many block edges. */
   chunkBytes?: number;
+  /** Safetensors files repaired at once (default: a quarter of the cores, 1 to 4). */
+  shardConcurrency?: number;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
   signal?: AbortSignal;
 }
@@ -258,22 +260,14 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
   };
 
   let manifest: RepairManifest | undefined;
-  const hasher = new HashWorker();
-  const pool = new BlockPool(chunkBytes, POOL_BLOCKS);
-  const outputPool = new BlockPool(chunkBytes, OUTPUT_POOL_BLOCKS);
-  try {
   await publishDirectoryAtomically(
     absOut,
     async (tmp) => {
-      const inputFiles: FileDigest[] = [];
-      const outputFiles: OutputFile[] = [];
       const checksumOutput = opts.checksumOutput ?? false;
-      for (const info of ckpt.files) {
-        const name = shardName(ckpt, info.path);
-        const d = await streamShard(info, { input: name, output: name }, join(tmp, ...name.split("/")), editMap, { chunkBytes, onBytes, signal: opts.signal, hasher, pool, outputPool, checksumOutput });
-        inputFiles.push(d.input);
-        outputFiles.push(d.output);
-      }
+      const jobs = ckpt.files.map((info) => ({ info, name: shardName(ckpt, info.path), outputPath: join(tmp, ...shardName(ckpt, info.path).split("/")) }));
+      const shards = await repairShards(jobs, editMap, { chunkBytes, onBytes, signal: opts.signal, checksumOutput, concurrency: opts.shardConcurrency });
+      const inputFiles: FileDigest[] = shards.map((d) => d.input);
+      const outputFiles: OutputFile[] = shards.map((d) => (d.method === "copied" ? { ...d.output, copied: true } : d.output));
       const configBytes = await readFile(configPath);
       inputFiles.push(digestOf(CONFIG_FILE, configBytes));
       outputFiles.push(await writeNew(join(tmp, CONFIG_FILE), utf8(JSON.stringify(proposal.config.value, null, 2) + "\n"), CONFIG_FILE, checksumOutput));
@@ -316,15 +310,13 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
         ...(proposal.parallel.tp > 1 ? { tensorParallel: { runtime: proposal.parallel.runtime, tp: proposal.parallel.tp, pp: proposal.parallel.pp } } : {}),
         input: { dir: absIn, files: inputFiles },
         output: { files: outputFiles },
+        hashes: hashesRecord(checksumOutput),
       };
       manifest.overhead.paramOverheadPct = plan.paramsBefore > 0 ? (100 * (manifest.overhead.paramsAfter - plan.paramsBefore)) / plan.paramsBefore : 0;
       await writeNew(join(tmp, REPAIR_MANIFEST_FILE), utf8(JSON.stringify(manifest, null, 2) + "\n"), REPAIR_MANIFEST_FILE, false);
     },
     { force: opts.force },
   );
-  } finally {
-    await hasher.close();
-  }
   const { ckpt: _ckpt, ...rest } = proposal;
   void _ckpt;
   return { ...rest, outDir: absOut, manifest: manifest!, warnings, seconds: (performance.now() - t0) / 1000 };

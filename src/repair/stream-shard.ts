@@ -4,18 +4,21 @@
  * in one pass; every tensor is copied or transformed in blocks of whole rows of at most
  * `chunkBytes`; the output is written with positional writes and hashed as it goes.
  *
- * Pipeline: the read of the next block is in flight while the current one is transformed, hashed
- * and written, and at most one write is pending: about three blocks in memory (3 x 16 MiB by
- * default, plus a padded block's zeros).
+ * Pipeline: the read of the next block is in flight while the current one is transformed and
+ * handed to the hash worker; writes are queued (one in flight, in order), so reading and hashing
+ * run ahead of a slow write until the block pools are empty: at most POOL_BLOCKS read blocks and
+ * OUTPUT_POOL_BLOCKS folded or column-padded ones (16 MiB each by default). Only a fold decodes;
+ * row padding and padding at the end of columns are views of the read block and of shared zeros
+ * (one writev), other column layouts one copy of each row.
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { GacError, formatCount } from "../errors.js";
 import { LENGTH_PREFIX_BYTES } from "../checkpoint/safetensors-header.js";
 import { planSafetensorsLayout } from "../checkpoint/safetensors-write.js";
 import { DTYPES, type Dtype, type SafetensorsFileInfo } from "../checkpoint/types.js";
-import { padColumnsBlock, padColumnsInto, paddedColumnsBytes } from "./rules/pad-columns.js";
+import { MAX_VIEW_RUNS, padColumnsBlock, padColumnsInto, padColumnsSegments, paddedColumnsBytes } from "./rules/pad-columns.js";
 import { padRowsSegments } from "./rules/pad-rows.js";
-import { foldScaleBlock } from "./rules/fold-scale.js";
+import { foldScaleInto } from "./rules/fold-scale.js";
 import type { TensorEdit } from "./tensor-edits.js";
 import { BlockPool, type HashWorker } from "./hash-worker.js";
 
@@ -61,23 +64,39 @@ function rowBytesOf(shape: readonly number[], elemBytes: number): number {
   return shape.slice(1).reduce((a, b) => a * b, 1) * elemBytes;
 }
 
+/** Reused buffers for transformBlock: the folded copy (at least the block's size) and the column-padded one. */
+export interface TransformScratch {
+  scale?: Uint8Array;
+  cols?: Uint8Array;
+  /** Column padding of few runs as views of the block instead of a copy (viewsColumns). */
+  columnViews?: boolean;
+}
+
+/** True when transformBlock pads this edit's columns as views (no copy, no scratch): columns only, few runs per row. */
+export function viewsColumns(edit: TensorEdit): boolean {
+  return edit.cols !== undefined && edit.rows === undefined && edit.scale === undefined && edit.cols.runs.length <= MAX_VIEW_RUNS;
+}
+
 /**
  * Applies a tensor's edit to one block of whole source rows: scale, then columns, then rows. Returns
- * the output bytes as views, in order (of `block`, of the column-padded copy, of shared zeros): row
- * padding copies nothing. Column padding writes into `colsOut` when given (a reused buffer of at
- * least the padded size), else into a fresh array.
+ * the output bytes as views, in order (of `block`, of the folded or column-padded copy, of shared
+ * zeros): row padding copies nothing, only a fold decodes. The fold and the column padding write
+ * into `scratch` buffers when given (reused, at least the size they need), else into fresh arrays;
+ * `block` itself is never written (the hash worker may still be reading it).
  */
-export function transformBlock(block: Uint8Array, firstRow: number, edit: TensorEdit, dtype: Dtype, colsOut?: Uint8Array): Uint8Array[] {
+export function transformBlock(block: Uint8Array, firstRow: number, edit: TensorEdit, dtype: Dtype, scratch: TransformScratch = {}): Uint8Array[] {
   const elemBytes = DTYPES[dtype].bytes;
   let out = block;
-  if (edit.scale !== undefined) out = foldScaleBlock(out, dtype, edit.scale);
-  if (edit.cols) out = colsOut ? padColumnsInto(out, edit.cols, elemBytes, colsOut) : padColumnsBlock(out, edit.cols, elemBytes);
+  if (scratch.columnViews && viewsColumns(edit)) return padColumnsSegments(block, edit.cols!, elemBytes);
+  if (edit.scale !== undefined) out = foldScaleInto(out, dtype, edit.scale, scratch.scale ?? new Uint8Array(out.length));
+  if (edit.cols) out = scratch.cols ? padColumnsInto(out, edit.cols, elemBytes, scratch.cols) : padColumnsBlock(out, edit.cols, elemBytes);
   return edit.rows ? padRowsSegments(out, firstRow, edit.rows, rowBytesOf(edit.to, elemBytes)) : [out];
 }
 
-/** The bytes transformBlock's column padding needs for a block of `length` input bytes (0: none). */
-function colsScratchBytes(length: number, edit: TensorEdit, dtype: Dtype): number {
-  return edit.cols ? paddedColumnsBytes(length, edit.cols, DTYPES[dtype].bytes) : 0;
+/** The scratch bytes transformBlock needs for a block of `length` input bytes (0: none). */
+function scratchBytes(length: number, edit: TensorEdit, dtype: Dtype, columnViews: boolean): { scale: number; cols: number } {
+  const cols = edit.cols && !(columnViews && viewsColumns(edit)) ? paddedColumnsBytes(length, edit.cols, DTYPES[dtype].bytes) : 0;
+  return { scale: edit.scale !== undefined ? length : 0, cols };
 }
 
 /** The reads that cover a whole input file in offset order. */
@@ -108,9 +127,7 @@ function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, Tensor
     const elemBytes = DTYPES[t.dtype].bytes;
     const inRow = rowBytesOf(edit.from, elemBytes);
     const outRow = rowBytesOf(edit.to, elemBytes);
-    // Folding decodes to float64 (8 bytes per element): smaller blocks keep that copy near chunkBytes.
-    const budget = edit.scale !== undefined ? Math.max(1, Math.floor(chunkBytes / (8 / elemBytes))) : chunkBytes;
-    const rowsPerBlock = Math.max(1, Math.floor(budget / Math.max(inRow, outRow)));
+    const rowsPerBlock = Math.max(1, Math.floor(chunkBytes / Math.max(inRow, outRow)));
     const rows = edit.from[0];
     if (rows * inRow !== t.byteLength) throw new GacError("SHAPE_SIZE_MISMATCH", `tensor '${t.name}' has ${t.byteLength} bytes, not ${rows} rows of ${inRow}`);
     for (let r = 0; r < rows; r += rowsPerBlock) {
@@ -123,10 +140,10 @@ function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, Tensor
   return pieces;
 }
 
-/** Read blocks in flight: one being read ahead, one being processed, two being hashed or written. */
-export const POOL_BLOCKS = 4;
+/** Read blocks in flight: one being read ahead, one being processed, four being hashed or waiting to be written. */
+export const POOL_BLOCKS = 6;
 
-/** Column-padded output blocks in flight: one being filled, one being written, one being hashed (checksumOutput). */
+/** Folded or column-padded output blocks in flight: one being filled, one being written, one being hashed (checksumOutput). */
 export const OUTPUT_POOL_BLOCKS = 3;
 
 /**
@@ -180,31 +197,33 @@ export async function streamShard(
     let outPos = 0;
     let syncing = false;
     let syncedUpTo = 0;
-    const syncInBackground = () => {
+    let writeFailure: { error: unknown } | undefined;
+    const syncInBackground = (upTo: number) => {
       syncing = true;
-      syncedUpTo = outPos;
-      pendingSync = started(
-        pendingWrite
-          .then(() => out.datasync())
-          .finally(() => (syncing = false)),
-      );
+      syncedUpTo = upTo;
+      pendingSync = started(out.datasync().finally(() => (syncing = false)));
     };
     /**
-     * Writes `segments` in order at the current end, after the previous write has finished (one in
-     * flight). Resolves once it is issued, with `done`: settled when it is written (and hashed).
+     * Queues `segments` to be written in order at the current end, after the previous write (one in
+     * flight), and returns at once: reading and hashing run ahead of a slow write, as far as the
+     * block pools allow. `done` settles when they are written (and hashed, with checksumOutput).
      */
-    const write = async (segments: Uint8Array[]): Promise<{ done: Promise<unknown> }> => {
-      await pendingWrite;
-      const hashes: Promise<void>[] = [];
-      if (outHash !== undefined) for (const bytes of segments) hashes.push((await hasher.update(outHash, bytes)).hashed);
+    const write = (segments: Uint8Array[]): { done: Promise<unknown> } => {
       const at = outPos;
       const length = segments.reduce((n, b) => n + b.byteLength, 0);
       outPos += length;
-      const written = started<unknown>(segments.length === 1 ? out.write(segments[0], 0, length, at) : out.writev(segments, at));
+      const hashes: Promise<void>[] = [];
+      const written = started(
+        pendingWrite.then(async () => {
+          if (outHash !== undefined) for (const bytes of segments) hashes.push((await hasher.update(outHash, bytes)).hashed);
+          await (segments.length === 1 ? out.write(segments[0], 0, length, at) : out.writev(segments, at));
+          ctx.onBytes(length);
+          if (!syncing && at + length - syncedUpTo >= SYNC_EVERY_BYTES) syncInBackground(at + length);
+        }),
+      );
+      written.catch((error: unknown) => (writeFailure ??= { error }));
       pendingWrite = written;
-      ctx.onBytes(length);
-      if (!syncing && outPos - syncedUpTo >= SYNC_EVERY_BYTES) syncInBackground();
-      return { done: started(Promise.all([written, ...hashes])) };
+      return { done: started(written.then(() => Promise.all(hashes))) };
     };
     // A read or write that fails while another step is awaited must not become an unhandled rejection:
     // each promise gets a no-op handler and is still awaited (and its error thrown) in order.
@@ -212,10 +231,10 @@ export async function streamShard(
       p.catch(() => undefined);
       return p;
     }
-    await write([layout.header]);
+    write([layout.header]);
 
     const pool = ctx.pool ?? new BlockPool(ctx.chunkBytes, POOL_BLOCKS);
-    const outputPool = ctx.outputPool ?? new BlockPool(ctx.chunkBytes, OUTPUT_POOL_BLOCKS);
+    const outputPool = ctx.outputPool ?? new BlockPool(ctx.chunkBytes, OUTPUT_POOL_BLOCKS, false);
     const readPiece = async (p: Piece) => {
       const block = await pool.acquire(p.length);
       try {
@@ -229,6 +248,7 @@ export async function streamShard(
     let next = pieces.length > 0 ? started(readPiece(pieces[0])) : undefined;
     for (let i = 0; i < pieces.length; i++) {
       if (ctx.signal?.aborted) throw new GacError("ABORTED", `repair of ${names.input} was interrupted`);
+      if (writeFailure) throw writeFailure.error;
       const piece = pieces[i];
       const block = await next!;
       const following = pieces[i + 1];
@@ -237,14 +257,18 @@ export async function streamShard(
       if (piece.kind === "hash") {
         releaseAfter([inDone], block.release);
       } else if (piece.kind === "copy") {
-        releaseAfter([inDone, (await write([block.bytes])).done], block.release);
+        releaseAfter([inDone, write([block.bytes]).done], block.release);
       } else {
-        const scratchBytes = colsScratchBytes(piece.length, piece.edit, piece.dtype);
-        const scratch = scratchBytes > 0 ? await outputPool.acquire(scratchBytes) : undefined;
-        // Row padding hands out views of the input block: it stays held until the write is done.
-        const { done } = await write(transformBlock(block.bytes, piece.firstRow, piece.edit, piece.dtype, scratch?.bytes));
+        // Views would reach the output hasher as thousands of small messages: with checksumOutput, copy.
+        const columnViews = outHash === undefined;
+        const need = scratchBytes(piece.length, piece.edit, piece.dtype, columnViews);
+        const scale = need.scale > 0 ? await outputPool.acquire(need.scale) : undefined;
+        const cols = need.cols > 0 ? await outputPool.acquire(need.cols) : undefined;
+        // Row padding hands out views of the input block (or of the folded copy): they stay held until the write is done.
+        const { done } = write(transformBlock(block.bytes, piece.firstRow, piece.edit, piece.dtype, { scale: scale?.bytes, cols: cols?.bytes, columnViews }));
         releaseAfter([inDone, done], block.release);
-        if (scratch) releaseAfter([done], scratch.release);
+        if (scale) releaseAfter([done], scale.release);
+        if (cols) releaseAfter([done], cols.release);
       }
     }
     await pendingWrite;

@@ -70,6 +70,8 @@ export function attentionBlock(
   seqLen: number,
   rope: RopeTables,
   scale: number,
+  /** Sees the attention output [seq, numHeads * headDimV] before o_proj. */
+  observeContext?: (ctx: Float64Array) => void,
 ): Float64Array {
   const q = applyLinear(spec.q, weights, x, seqLen);
   const k = applyLinear(spec.k, weights, x, seqLen);
@@ -77,5 +79,6 @@ export function attentionBlock(
   applyRope(q, seqLen, spec.numHeads, spec.headDim, rope);
   applyRope(k, seqLen, spec.numKvHeads, spec.headDim, rope);
   const ctx = causalAttention(q, k, v, seqLen, spec.numHeads, spec.numKvHeads, spec.headDim, spec.headDimV, scale);
+  observeContext?.(ctx);
   return applyLinear(spec.o, weights, ctx, seqLen);
 }

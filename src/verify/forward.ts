@@ -24,7 +24,18 @@ export interface ForwardOptions {
    * records d^-0.5 here instead.
    */
   attentionScale?: number | number[];
+  /**
+   * Sees the input of every linear map as it is computed (compress/ collects calibration
+   * statistics this way); the arrays are the forward's own and must not be modified.
+   */
+  observe?: ActivationObserver;
 }
+
+/** Where a linear map reads its input: q/k/v share the attention input, gate/up the MLP input. */
+export type ActivationSite = "attn_in" | "o_in" | "mlp_in" | "down_in";
+
+/** x is [rows, width] row-major. */
+export type ActivationObserver = (layer: number, site: ActivationSite, x: Float64Array, rows: number, width: number) => void;
 
 export function layerAttentionScale(layer: LayerSpec, opts: ForwardOptions | undefined): number {
   const s = opts?.attentionScale;
@@ -64,11 +75,14 @@ export function decoderLayer(
 ): Float64Array {
   const h = spec.hiddenSize;
   const n1 = rmsNorm(hidden, seqLen, h, requireWeight(weights, layer.inputNorm, h), spec.rmsNormEps);
-  const attn = attentionBlock(layer.attn, weights, n1, seqLen, rope.get(layer.attn.headDim), layerAttentionScale(layer, opts));
+  const observe = opts?.observe && ((site: ActivationSite, x: Float64Array, width: number) => opts.observe!(layer.index, site, x, seqLen, width));
+  observe?.("attn_in", n1, h);
+  const attn = attentionBlock(layer.attn, weights, n1, seqLen, rope.get(layer.attn.headDim), layerAttentionScale(layer, opts), observe && ((ctx) => observe("o_in", ctx, layer.attn.o.in)));
   const mid = new Float64Array(seqLen * h);
   for (let i = 0; i < mid.length; i++) mid[i] = hidden[i] + attn[i];
   const n2 = rmsNorm(mid, seqLen, h, requireWeight(weights, layer.postAttentionNorm, h), spec.rmsNormEps);
-  const mlp = mlpBlock(layer.mlp, weights, n2, seqLen);
+  observe?.("mlp_in", n2, h);
+  const mlp = mlpBlock(layer.mlp, weights, n2, seqLen, observe && ((act) => observe("down_in", act, layer.mlp.intermediate)));
   for (let i = 0; i < mid.length; i++) mid[i] += mlp[i];
   return mid;
 }

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { padAtEnd, padSegments, padHeadsAtEnd, padHeadsHalfSplit, repeatLayout, keepLayout, checkLayout } from "../../src/repair/rules/layout.js";
 import { padRowsBlock, padRowsSegments, outputRowBoundary } from "../../src/repair/rules/pad-rows.js";
-import { padColumnsBlock, padColumnsInto } from "../../src/repair/rules/pad-columns.js";
+import { padColumnsBlock, padColumnsInto, padColumnsSegments } from "../../src/repair/rules/pad-columns.js";
 import { GacError } from "../../src/errors.js";
 
 /** Rows of one byte each make layouts readable: row i holds the byte i+1, so a 0 is an added row. */
@@ -79,6 +79,20 @@ test("column padding into a reused buffer overwrites its old bytes with the zero
   assert.deepEqual([...out], [1, 2, 0, 3, 4, 0]);
   assert.equal(out.buffer, dirty.buffer, "written in place, not copied");
   assert.equal(dirty[6], 9, "bytes past the padded block are left alone");
+});
+
+test("column padding as segments gives the copied bytes, rows as views of the block (shared or not, zeros longer than the zero buffer included)", () => {
+  const layouts = [padAtEnd(3, 4), padAtEnd(5, 5), padSegments([2, 3], [4, 4]), padHeadsAtEnd(2, 2, 3), padAtEnd(2, 600_000)];
+  for (const layout of layouts) {
+    for (const shared of [false, true]) {
+      const n = layout.from * 2 * 3;
+      const block = shared ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
+      block.forEach((_, i) => (block[i] = 1 + (i % 250)));
+      const segments = padColumnsSegments(block, layout, 2);
+      assert.deepEqual(Buffer.concat(segments), Buffer.from(padColumnsBlock(block, layout, 2)), `${layout.from}->${layout.to}`);
+      assert.ok(segments.filter((s) => s.some((b) => b !== 0)).every((s) => s.buffer === block.buffer), "non-zero segments are views of the block");
+    }
+  }
 });
 
 test("row padding as segments copies nothing: source rows are views of the block, in layout order", () => {

@@ -22,6 +22,12 @@ export interface TableModel {
   spec: Pick<ModelSpec, "hiddenSize" | "vocabSize" | "numLayers" | "numHeads" | "headDim">;
 }
 
+/** Attention kernels as a reader scans them: each family once, without template arguments. */
+export function kernelNames(kernels: readonly string[]): string {
+  const short = kernels.map((k) => k.replace(/^void /, "").replace(/<.*$/, "").replace(/\(.*$/, "").slice(0, 80));
+  return [...new Set(short)].join(", ");
+}
+
 const x2 = (v: number) => `${v.toFixed(2)}×`;
 const msSpread = (m: Pick<E2eMeasurement, "median_ms" | "p10_ms" | "p90_ms">) => `${formatMs(m.median_ms)} (${formatMs(m.p10_ms)}-${formatMs(m.p90_ms)})`;
 const speedText = (before: E2eMeasurement, after: E2eMeasurement) => {
@@ -92,7 +98,7 @@ export function rooflineTable(data: E2eData): string {
       m.roofline ? `${(m.roofline.bytes / 1e9).toFixed(2)} GB` : "-",
       m.roofline ? formatMs(m.roofline.ms) : "-",
       m.roofline ? `${(100 * m.roofline.fraction).toFixed(0)}%` : "-",
-      m.kernels.length > 0 ? m.kernels.join(", ") : "-",
+      m.kernels.length > 0 ? kernelNames(m.kernels) : "-",
       m.gpu,
     ]);
   return rows.length === 0 ? "" : markdownTable(["Model", "Configuration", "Point", "ms / step", "tokens/s", "bytes / step", "roofline ms", "of roofline", "attention kernels", "GPU"], rows);

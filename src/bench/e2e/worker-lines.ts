@@ -4,9 +4,9 @@
  * committed sweep), matched to their job lines for the model specs. The rows are the ones
  * `gac bench e2e` writes (rows.ts), so tables, predictions and bench/e2e-check.ts read both alike.
  */
+import { savedModel, type SavedModel } from "./models-file.js";
 import { parseWorkerLine, type CapabilityOk } from "../protocol.js";
 import type { ResultRecord } from "../../store/types.js";
-import type { ModelSpec } from "../../model/types.js";
 import { GacError } from "../../errors.js";
 import type { E2eGrid } from "./grid.js";
 import type { E2eModel } from "./models.js";
@@ -34,7 +34,7 @@ function isDescription(v: unknown): v is ModelDescription {
 
 export interface ImportedRun {
   rows: ResultRecord[];
-  models: { label: string; spec: ModelSpec }[];
+  models: SavedModel[];
   /** Result lines without a job line (no spec to read them with). */
   unmatched: string[];
 }
@@ -89,5 +89,5 @@ export function rowsFromWorkerLines(resultLines: readonly string[], jobLines: re
     const base = { capability, gpu: capability.gpu.name, gpu_index: capability.gpu.index, time: "", wall_ms: 0 };
     rows.push(...e2eRecords({ suite: op, case: id, params: caseParams, job: { op, params: {} }, estimateS: 0 }, msg, base, { models, gitCommit, grid }));
   }
-  return { rows, models: [...models.values()].map((m) => ({ label: m.description.label, spec: m.description.spec })), unmatched };
+  return { rows, models: [...models.values()].map(savedModel), unmatched };
 }

@@ -21,8 +21,8 @@ export function outputRowBoundary(layout: PadLayout, i: number): number {
 /** Zeros shared by every zero segment (read-only: only ever handed to writes and hashes). */
 const ZEROS = new Uint8Array(1 << 20);
 
-/** `n` zero bytes as views of ZEROS. */
-function zeroSegments(n: number, out: Uint8Array[]): void {
+/** `n` zero bytes as views of a shared read-only zero buffer, appended to `out`. */
+export function zeroSegments(n: number, out: Uint8Array[]): void {
   for (; n > 0; n -= ZEROS.length) out.push(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
 }
 

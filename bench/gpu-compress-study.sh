@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The compression study's real-size speed runs (docs/compress-study.md) on the GPU machine: the
+# worker times every variant's job line (built on the CPU by bench/compress-study-real.sh, carried
+# as tmp/jobs-compress.jsonl; no Node needed) with random weights, gac's engine (and stock
+# transformers for svd-heads), prefill 1x2048 and decode 1x4096.
+#   bash bench/gpu-compress-study.sh          (repository root; carry tmp/)
+# Writes under $OUT: compress-e2e.jsonl (the worker's lines), compress-e2e.err, run.log.
+# GPU time: 46 jobs of a 7-8B model each (~8 s per job in the committed e2e sweep): about 6 min;
+# GAC_E2E_S (default 540) stops it, and budget 0.8's jobs come first.
+set -u
+OUT=${OUT:-/tmp/gac-out}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/run.log") 2>&1
+export PYTHONPATH=python
+date -u +%Y-%m-%dT%H:%M:%SZ
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw,memory.used --format=csv
+python3 -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version(), 'transformers', transformers.__version__)"
+echo "== compress study ($(wc -l < tmp/jobs-compress.jsonl) jobs)"
+timeout "${GAC_E2E_S:-540}" python3 -u -m gac_worker < tmp/jobs-compress.jsonl > "$OUT/compress-e2e.jsonl" 2> "$OUT/compress-e2e.err"
+echo "worker exit $?"
+python3 bench/e2e-summarize.py "$OUT/compress-e2e.jsonl" | cut -c1-220
+date -u +%Y-%m-%dT%H:%M:%SZ

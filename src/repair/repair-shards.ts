@@ -1,0 +1,152 @@
+/**
+ * Writes the repaired copy of every safetensors file of a checkpoint, several at a time, each with
+ * its own hash worker (one sha256 per input file, computed while it is copied, never a second pass).
+ *
+ * A file that no edit touches and whose data is one contiguous run after its header (no gaps, no
+ * tail) is copied whole with fs.copyFile (a reflink where the filesystem has them, else the
+ * kernel's in-kernel copy: the bytes never pass through gac), while its worker reads and hashes the
+ * input beside it; the copy keeps the input's own header, so the file is byte-identical to its
+ * input. Every other file streams through streamShard: headers rewritten, untouched tensors copied
+ * in blocks, padded ones as views and zeros, only folded ones decoded.
+ *
+ * Concurrency: a quarter of the cores' worth of files at once (1 on a 2-core machine, 4 on 16
+ * cores): each in-flight file keeps the main thread's reads and writes and one hash worker busy.
+ * Memory: each in-flight streamed file has its own block pools (9 blocks), so blocks shrink to
+ * 4 MiB above two files at once, keeping the pools at 144 MiB for four files (288 MiB for two).
+ */
+import { constants } from "node:fs";
+import { copyFile, open } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { GacError, formatCount } from "../errors.js";
+import { LENGTH_PREFIX_BYTES } from "../checkpoint/safetensors-header.js";
+import type { SafetensorsFileInfo } from "../checkpoint/types.js";
+import { BlockPool, HashWorker } from "./hash-worker.js";
+import { OUTPUT_POOL_BLOCKS, POOL_BLOCKS, streamShard, type FileDigest, type OutputFile } from "./stream-shard.js";
+import type { TensorEdit } from "./tensor-edits.js";
+
+export interface ShardJob {
+  info: SafetensorsFileInfo;
+  /** Path relative to the checkpoint directory (same in input and output). */
+  name: string;
+  outputPath: string;
+}
+
+export interface ShardsOptions {
+  chunkBytes: number;
+  onBytes: (n: number) => void;
+  signal?: AbortSignal;
+  checksumOutput: boolean;
+  /** Files in flight at once (default: availableParallelism() / 4, between 1 and 4). */
+  concurrency?: number;
+}
+
+/** How each output file was made, for the manifest. */
+export type ShardMethod = "copied" | "streamed";
+
+export interface ShardResult {
+  input: FileDigest;
+  output: OutputFile;
+  method: ShardMethod;
+}
+
+/**
+ * Above two files in flight, blocks are at most this size: each file holds POOL_BLOCKS +
+ * OUTPUT_POOL_BLOCKS = 9 blocks, so four files hold 144 MiB (sequential throughput is flat above a
+ * few MiB per read).
+ */
+const CONCURRENT_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export function defaultShardConcurrency(): number {
+  return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 4)));
+}
+
+/** True when no edit touches the file and its tensors fill it exactly, header to end (the copy is then the repaired file). */
+export function isCopyableShard(info: SafetensorsFileInfo, edits: ReadonlyMap<string, TensorEdit>): boolean {
+  if (info.tensors.some((t) => edits.has(t.name))) return false;
+  let position = LENGTH_PREFIX_BYTES + info.headerLength;
+  for (const t of [...info.tensors].sort((a, b) => a.start - b.start)) {
+    if (t.start !== position) return false;
+    position += t.byteLength;
+  }
+  return position === info.size;
+}
+
+/** Copies an untouched file with the cheapest call while its worker hashes the input; fsyncs in the background. */
+async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: boolean, syncs: Promise<void>[]): Promise<ShardResult> {
+  const { info, name, outputPath } = job;
+  const [, hashed] = await Promise.all([
+    copyFile(info.path, outputPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE),
+    hasher.hashFile(info.path),
+  ]);
+  if (hashed.bytes !== info.size) {
+    throw new GacError("INPUT_CHANGED", `${info.path} has ${formatCount(hashed.bytes)} bytes now but ${formatCount(info.size)} when its header was read: the input changed while gac read it`);
+  }
+  const sync = (async () => {
+    const fh = await open(outputPath, "r+");
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  })();
+  sync.catch(() => undefined);
+  syncs.push(sync);
+  const output: OutputFile = { name, bytes: info.size };
+  if (checksumOutput) {
+    // Opt-in second read, of the output (the copy never passed through gac, so it is read back to be hashed).
+    const out = await hasher.hashFile(outputPath);
+    output.sha256 = out.sha256;
+    output.bytes = out.bytes;
+  }
+  return { input: { name, bytes: info.size, sha256: hashed.sha256 }, output, method: "copied" };
+}
+
+/**
+ * Repairs every file of `jobs` (in any order, `concurrency` at a time); results come back in the
+ * jobs' order. After a failure no new file starts; the ones in flight finish, then the first error
+ * is thrown.
+ */
+export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap<string, TensorEdit>, opts: ShardsOptions): Promise<ShardResult[]> {
+  const concurrency = Math.max(1, Math.min(jobs.length, opts.concurrency ?? defaultShardConcurrency()));
+  const chunkBytes = concurrency > 2 ? Math.min(opts.chunkBytes, CONCURRENT_CHUNK_BYTES) : opts.chunkBytes;
+  const results: ShardResult[] = new Array(jobs.length);
+  const syncs: Promise<void>[] = [];
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const slot = async () => {
+    const hasher = new HashWorker();
+    let pools: { pool: BlockPool; outputPool: BlockPool } | undefined;
+    try {
+      while (failure === undefined && next < jobs.length) {
+        const i = next++;
+        const job = jobs[i];
+        if (opts.signal?.aborted) throw new GacError("ABORTED", `repair of ${job.name} was interrupted`);
+        if (isCopyableShard(job.info, edits)) {
+          results[i] = await copyShard(job, hasher, opts.checksumOutput, syncs);
+          opts.onBytes(job.info.size);
+        } else {
+          pools ??= { pool: new BlockPool(chunkBytes, POOL_BLOCKS), outputPool: new BlockPool(chunkBytes, OUTPUT_POOL_BLOCKS, false) };
+          const d = await streamShard(job.info, { input: job.name, output: job.name }, job.outputPath, edits, {
+            chunkBytes,
+            onBytes: opts.onBytes,
+            signal: opts.signal,
+            hasher,
+            ...pools,
+            checksumOutput: opts.checksumOutput,
+          });
+          results[i] = { ...d, method: "streamed" };
+        }
+      }
+    } catch (e) {
+      failure ??= { error: e };
+    } finally {
+      await hasher.close();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, slot));
+  const synced = await Promise.allSettled(syncs);
+  if (failure) throw failure.error;
+  const failedSync = synced.find((s) => s.status === "rejected");
+  if (failedSync) throw failedSync.reason;
+  return results;
+}
