@@ -23,6 +23,7 @@ export type GacErrorCode =
   | "CONFIG_MISMATCH"
   | "UNKNOWN_LAYOUT"
   | "UNKNOWN_FAMILY"
+  | "BAD_QUANT"
   // contract/, plan/, repair/
   | "UNKNOWN_RUNTIME"
   | "UNKNOWN_GPU"

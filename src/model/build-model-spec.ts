@@ -14,6 +14,7 @@
 import type { Dtype, TensorShapes } from "../checkpoint/types.js";
 import { DTYPES } from "../checkpoint/types.js";
 import { GacError, isGacError } from "../errors.js";
+import { logicalView } from "../quant/quantized-layout.js";
 import { readModelConfig, type ModelConfig } from "./config.js";
 import { LINEAR_MODULES, linearFactors, type LinearModule } from "./layer-linears.js";
 import { TensorPlacer } from "./placer.js";
@@ -23,10 +24,14 @@ import type { Family, LayerSpec, LinearSpec, ModelSpec } from "./types.js";
 
 export { KNOWN_MODEL_TYPES } from "./model-types.js";
 
-export function buildModelSpec(config: Record<string, unknown>, shapes: TensorShapes): ModelSpec {
+/** Quantized checkpoints (quantization_config) are read through their logical weights [N, K] (quant/quantized-layout.ts). */
+export function buildModelSpec(config: Record<string, unknown>, stored: TensorShapes): ModelSpec {
   const cfg = readModelConfig(config);
+  const { shapes, quantization } = logicalView(config, stored);
   try {
-    return buildFromShapes(cfg, shapes);
+    const spec = buildFromShapes(cfg, shapes);
+    if (quantization) spec.quantization = quantization;
+    return spec;
   } catch (e) {
     if (isGacError(e) && e.code === "UNKNOWN_LAYOUT" && !isKnownModelType(cfg.modelType)) {
       const which = cfg.modelType === "" ? "config.json has no model_type" : `config model_type '${cfg.modelType}' is not one gac knows (${KNOWN_MODEL_TYPES.join(", ")})`;

@@ -5,6 +5,7 @@
  * actually stores, so that graph/, plan/, repair/ and verify/ all see the real factor structure.
  */
 import type { Dtype } from "../checkpoint/types.js";
+import type { ModelQuantization } from "../quant/quantized-layout.js";
 
 export type Family = "dense" | "palu" | "asvd" | "svdllm";
 
@@ -106,4 +107,9 @@ export interface ModelSpec {
   heterogeneous: boolean;
   /** One line per disagreement between config.json and tensor shapes; shapes win. */
   configDisagreements: string[];
+  /**
+   * Present for a quantized checkpoint: how each logical weight (WeightRef.tensor, which is then
+   * not a stored tensor) is stored. WeightRef shapes are the logical [out, in].
+   */
+  quantization?: ModelQuantization;
 }

@@ -12,7 +12,8 @@
  */
 import { layerLinears, type LinearModule } from "../model/layer-linears.js";
 import type { LayerSpec, LinearSpec, ModelSpec } from "../model/types.js";
-import { axisMultiple, QUANT_FORMATS, type QuantFormat, type QuantFormatId, type QuantOutcome } from "./formats.js";
+import { currentFormat } from "./current-format.js";
+import { axisMultiple, quantFormat, QUANT_FORMATS, type QuantFormat, type QuantFormatId, type QuantOutcome } from "./formats.js";
 
 /** Where one axis size of a weight comes from. */
 export type SizeOrigin =
@@ -130,6 +131,12 @@ export interface QuantReport {
   family: string;
   model_type: string;
   formats: FormatReadiness[];
+  /**
+   * Present for a quantized checkpoint: the scheme it is stored in, the contract format that is
+   * (null when formats.ts has none, e.g. group size 64), and that format's verdict on the stored
+   * logical shapes: which rules they break now.
+   */
+  stored_as?: { scheme: string; format: QuantFormatId | null; readiness: FormatReadiness | null };
 }
 
 function formatReadiness(format: QuantFormat, weights: WeightShape[]): FormatReadiness {
@@ -175,11 +182,28 @@ function formatReadiness(format: QuantFormat, weights: WeightShape[]): FormatRea
 
 export function quantReadiness(spec: ModelSpec, formats: readonly QuantFormat[] = QUANT_FORMATS): QuantReport {
   const weights = modelWeights(spec);
-  return { schema: "gac-quant/1", family: spec.family, model_type: spec.modelType, formats: formats.map((f) => formatReadiness(f, weights)) };
+  const report: QuantReport = { schema: "gac-quant/1", family: spec.family, model_type: spec.modelType, formats: formats.map((f) => formatReadiness(f, weights)) };
+  if (spec.quantization) {
+    const id = currentFormat(spec.quantization.scheme);
+    report.stored_as = { scheme: spec.quantization.description, format: id, readiness: id === null ? null : formatReadiness(quantFormat(id), weights) };
+  }
+  return report;
 }
 
 export function renderQuantText(report: QuantReport): string {
   const lines = [`Quantization readiness (${report.family}, model_type ${report.model_type}); every projection weight [N, K], embeddings and lm_head left in 16 bits:`, ""];
+  const stored = report.stored_as;
+  if (stored) {
+    const r = stored.readiness;
+    lines.push(
+      r === null
+        ? `Stored as ${stored.scheme} (logical shapes below); gac's contract has no rules for this exact scheme.`
+        : r.failures.length === 0
+          ? `Stored as ${stored.scheme}: every weight's current shape meets ${r.name}'s rules.`
+          : `Stored as ${stored.scheme}: ${r.weights - r.ok_as_is}/${r.weights} weights break ${r.name}'s rules as stored (listed under it below).`,
+      "",
+    );
+  }
   for (const f of report.formats) {
     const verdict = f.failures.length === 0 ? "every layer as it is" : f.ready_after_padding ? "after padding" : "NOT reachable by padding";
     lines.push(`${f.name} [${f.hardware}]: ${f.ok_as_is}/${f.weights} weights fit as they are -> ${verdict}`);

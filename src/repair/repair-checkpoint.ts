@@ -141,6 +141,9 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   checkTensorParallel(tp, pp);
   const ckpt = await openCheckpoint(inDir);
   const spec = loadModelSpec(ckpt);
+  if (spec.quantization) {
+    throw new GacError("UNSUPPORTED", `${ckpt.dir} is quantized (${spec.quantization.description}): gac repair streams 16-bit tensors; pad it in the quantized domain with gac quant ${ckpt.dir} --repair <out>`);
+  }
   if (opts.strict) refuseUnknownModelType(spec.modelType, ckpt.dir);
   const notes = [unknownModelTypeNote(spec.modelType)].filter((n): n is string => n !== undefined);
   const scaleMode = opts.scaleMode ?? "fold";

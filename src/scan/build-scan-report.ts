@@ -22,6 +22,8 @@ import type { Strategy } from "../plan/types.js";
 import { gacVersion } from "./gac-version.js";
 import { describeProfile, profilePredictor, type LoadedProfile } from "./scan-profile.js";
 import { servingDtype, type ServingDtype } from "./serving-dtype.js";
+import { callQuantization } from "../quant/call-quantization.js";
+import type { ModelQuantization } from "../quant/quantized-layout.js";
 import { SCAN_SCHEMA, type ScanTensorParallel, type Applicability, type FamilySummary, type ScanCall, type ScanDim, type ScanDynamicCost, type ScanReport, type ScanStrategy, type ScanSummary } from "./types.js";
 
 export const DEFAULT_GPU: GpuId = "sm90";
@@ -57,7 +59,7 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
   const choice = tp > 1 ? requireTensorParallelRule(runtime) : null;
   const judgeShard = (shard: ModelShard) => {
     const graph = buildKernelGraph(shard.spec, workload);
-    return { shard, graph, calls: graph.map((c) => blockedBy(scanCall(c, serving, runtime, gpu, predict), shard.refusals)) };
+    return { shard, graph, calls: graph.map((c) => blockedBy(scanCall(c, serving, runtime, gpu, predict, spec.quantization), shard.refusals)) };
   };
   // Ranks differ only where PaLU groups of different ranks land on different GPUs; the GPUs run in
   // lock-step, so the report shows the rank with the most collapsed calls (then the slowest).
@@ -153,7 +155,7 @@ function served(call: KernelCall, dtype: ServingDtype): KernelCall {
   return { ...call, dtype };
 }
 
-function scanCall(stored: KernelCall, dtype: ServingDtype, runtime: RuntimeId, gpu: GpuId, predict: Predict | undefined): ScanCall {
+function scanCall(stored: KernelCall, dtype: ServingDtype, runtime: RuntimeId, gpu: GpuId, predict: Predict | undefined, quant?: ModelQuantization): ScanCall {
   const call = served(stored, dtype);
   const v = judgeCall(call, runtime, gpu);
   const base = {
@@ -168,7 +170,10 @@ function scanCall(stored: KernelCall, dtype: ServingDtype, runtime: RuntimeId, g
     source: v.source,
     predicted_ms: predict ? predict(call) : null,
   };
-  if (call.kind === "gemm") return { ...base, kind: "gemm", shape: { m: call.m, n: call.n, k: call.k } };
+  if (call.kind === "gemm") {
+    const quantization = callQuantization(quant, call.tensor);
+    return { ...base, kind: "gemm", shape: { m: call.m, n: call.n, k: call.k }, ...(quantization ? { quantization } : {}) };
+  }
   return {
     ...base,
     kind: "attention",

@@ -2,6 +2,7 @@
  * ScanReport: the `gac scan --json` schema (docs/scan-json.md). Keys are snake_case because the
  * report is read by scripts and notebooks; fields are only ever added, never renamed.
  */
+import type { CallQuantization } from "../quant/call-quantization.js";
 import type { Dtype } from "../checkpoint/types.js";
 import type { GpuId, RuntimeId, VerdictKind } from "../contract/types.js";
 import type { Family } from "../model/types.js";
@@ -71,7 +72,7 @@ interface ScanCallBase {
   predicted_ms: number | null;
 }
 
-export type ScanCall = (ScanCallBase & { kind: "gemm"; shape: GemmShape }) | (ScanCallBase & { kind: "attention"; shape: AttentionShape });
+export type ScanCall = (ScanCallBase & { kind: "gemm"; shape: GemmShape; quantization?: CallQuantization }) | (ScanCallBase & { kind: "attention"; shape: AttentionShape });
 
 export interface ScanRefusal {
   id: string;

@@ -8,6 +8,7 @@ import { decodeToFloat64 } from "../checkpoint/dtype-codec.js";
 import type { Checkpoint } from "../checkpoint/types.js";
 import { GacError } from "../errors.js";
 import { loadModelSpec } from "../model/load-model-spec.js";
+import { dequantizingReader } from "../quant/quantized-reader.js";
 import type { ModelSpec } from "../model/types.js";
 import type { LoadedModel } from "./forward.js";
 import { DTYPES } from "../checkpoint/types.js";
@@ -47,7 +48,11 @@ export function parameterCount(ckpt: Checkpoint): number {
 /** Headers and spec only; no tensor bytes are read yet. */
 export async function openModel(dir: string): Promise<ModelHandle> {
   const ckpt = await openCheckpoint(dir);
-  return { dir: ckpt.dir, spec: loadModelSpec(ckpt), params: parameterCount(ckpt), store: new TensorStore(checkpointReader(ckpt), checkpointRangeReader(ckpt)) };
+  const spec = loadModelSpec(ckpt);
+  // A quantized checkpoint's weights are dequantized on read: the forward sees what the model
+  // computes (range reads of raw bytes would bypass that, so they are off for it).
+  const range = spec.quantization ? undefined : checkpointRangeReader(ckpt);
+  return { dir: ckpt.dir, spec, params: parameterCount(ckpt), store: new TensorStore(dequantizingReader(ckpt, spec, checkpointReader(ckpt)), range) };
 }
 
 /** Every tensor the forward reads, decoded to float64 (8 bytes per parameter in memory). */

@@ -5,6 +5,8 @@ import { GacError } from "../../errors.js";
 import { loadModelSpec } from "../../model/load-model-spec.js";
 import { QUANT_FORMATS } from "../../quant/formats.js";
 import { quantReadiness, renderQuantText } from "../../quant/readiness.js";
+import { repairQuantizedCheckpoint } from "../../quant/repair-quantized.js";
+import { strategyOption } from "./plan.js";
 import { booleanValue, defineCommand, stringValue } from "../command.js";
 
 export const quantCommand = defineCommand({
@@ -13,15 +15,29 @@ export const quantCommand = defineCommand({
   options: {
     formats: { type: "string", description: `Comma-separated formats (default all): ${QUANT_FORMATS.map((f) => f.id).join(", ")}`, valueName: "<ids>" },
     json: { type: "boolean", description: "Print the report as JSON (schema gac-quant/1)" },
+    repair: { type: "string", description: "Pad a quantized checkpoint in the quantized domain into this new directory (exact; targets are the lcm of the strategy's alignment and the format's blocks)", valueName: "<out>" },
+    strategy: { type: "string", short: "s", valueName: "<name>", description: "Padding strategy for --repair (default OPTIMAL)" },
+    force: { type: "boolean", description: "With --repair: replace an existing output directory" },
   },
-  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors), 16-bit", required: true }],
-  examples: ["gac quant ./pruned-llama", "gac quant ./svdllm --formats gptq-int4-g128,fp8-block128 --json"],
+  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors), 16-bit or quantized (GPTQ, AWQ, FP8, NVFP4)", required: true }],
+  examples: ["gac quant ./pruned-llama", "gac quant ./svdllm --formats gptq-int4-g128,fp8-block128 --json", "gac quant ./pruned-fp8 --repair ./pruned-fp8-aligned"],
   async run({ values, positionals, io }) {
     const wanted = stringValue(values, "formats");
     const ids = wanted === undefined ? QUANT_FORMATS.map((f) => f.id as string) : wanted.split(",").map((s) => s.trim()).filter(Boolean);
     const unknown = ids.filter((id) => !QUANT_FORMATS.some((f) => f.id === id));
     if (unknown.length > 0) throw new GacError("BAD_ARGS", `--formats: unknown format ${unknown.join(", ")}; known: ${QUANT_FORMATS.map((f) => f.id).join(", ")}`);
-    const spec = loadModelSpec(await openCheckpoint(resolve(io.cwd, positionals[0] ?? ".")));
+    const dir = resolve(io.cwd, positionals[0] ?? ".");
+    const out = stringValue(values, "repair");
+    if (out !== undefined) {
+      const r = await repairQuantizedCheckpoint(dir, resolve(io.cwd, out), { strategy: strategyOption(values), force: booleanValue(values, "force") });
+      const lines = [`Repaired ${r.scheme} checkpoint in the quantized domain -> ${resolve(io.cwd, out)}: ${r.changes.length} dims padded, ${r.edits} tensors edited`];
+      for (const c of r.changes) lines.push(`  ${c.id}: ${c.from} -> ${c.to} (multiple of ${c.multiple})`);
+      for (const s of r.skipped) lines.push(`  skipped ${s.id} = ${s.value}: ${s.reason}`);
+      lines.push(`Check it: gac verify ${dir} ${resolve(io.cwd, out)}`);
+      io.out(lines.join("\n") + "\n");
+      return 0;
+    }
+    const spec = loadModelSpec(await openCheckpoint(dir));
     const report = quantReadiness(spec, QUANT_FORMATS.filter((f) => ids.includes(f.id)));
     io.out(booleanValue(values, "json") ? JSON.stringify(report, null, 2) + "\n" : renderQuantText(report));
     return 0;

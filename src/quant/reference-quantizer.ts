@@ -1,0 +1,172 @@
+/**
+ * A reference quantizer: one float64 weight [N, K] -> its stored tensors in a scheme, and the
+ * values those tensors dequantize to, computed here from the integer codes (independently of
+ * dequantize.ts, so reading the bytes back checks both). Round to nearest, no calibration: this
+ * writes fixtures, it is not a production quantizer.
+ *
+ *   gptq  symmetric int4 (zero 8, stored 7: GPTQ v1), scale = max|w| / 7 per group and column;
+ *         with sym false, scale = (max - min) / 15 and zero = round(-min / scale) clamped to 1..15
+ *   awq   asymmetric int4, scale = (max - min) / 15, zero = round(-min / scale) in 0..15
+ *   fp8   scale = max|w| / 448 (F32) per tensor, or per [bn, bk] block with weight_block_size
+ *   nvfp4 global = max|w| / (6 * 448) (F32); per 16 along K an E4M3 scale = max|w_block| / 6 / global
+ * A group or block of zeros gets scale 1, and zeros then quantize to exactly 0.
+ * Scales are rounded to their stored dtype before the codes are chosen, so the stored scale is
+ * the one the codes were made with.
+ */
+import { decodeToFloat64, encodeFromFloat64 } from "../checkpoint/dtype-codec.js";
+import { decodeE2M1, decodeE4M3, encodeE2M1, encodeE4M3, packE2M1 } from "../checkpoint/fp4-codec.js";
+import type { Dtype } from "../checkpoint/types.js";
+import { GacError } from "../errors.js";
+import { int32Bytes, packInt4x8 } from "./int4-packing.js";
+import type { QuantScheme } from "./quant-config.js";
+
+export interface QuantizedTensor {
+  dtype: Dtype;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+export interface QuantizedResult {
+  /** By role (qweight, scales, ...; storedName() gives the tensor name). */
+  tensors: Record<string, QuantizedTensor>;
+  /** What the stored tensors dequantize to, [N, K] row-major. */
+  dequantized: Float64Array;
+}
+
+const roundTo = (dtype: Dtype, x: number) => decodeToFloat64(encodeFromFloat64([x], dtype), dtype)[0];
+const positiveOr1 = (s: number) => (s > 0 && Number.isFinite(s) ? s : 1);
+
+function refuse(name: string, why: string): never {
+  throw new GacError("UNSUPPORTED", `cannot quantize '${name}': ${why}`);
+}
+
+function quantizeInt4(name: string, w: Float64Array, n: number, k: number, s: Extract<QuantScheme, { method: "gptq" | "awq" }>): QuantizedResult {
+  const gptq = s.method === "gptq";
+  if (gptq && k % 8 !== 0) refuse(name, `K = ${k} is not a multiple of 8 (GPTQ packs 8 int4 per int32 along K)`);
+  if (n % 8 !== 0) refuse(name, `N = ${n} is not a multiple of 8 (${s.method} packs 8 zero-points per int32 along N)`);
+  const g = s.groupSize === -1 ? k : s.groupSize;
+  const groups = Math.ceil(k / g);
+  const sym = gptq && s.sym;
+  const codes = new Uint8Array(k * n); // [k, n]
+  const scales = new Float64Array(groups * n);
+  const zeros = new Uint8Array(groups * n);
+  const deq = new Float64Array(n * k);
+  for (let gi = 0; gi < groups; gi++) {
+    const k0 = gi * g;
+    const k1 = Math.min(k, k0 + g);
+    for (let c = 0; c < n; c++) {
+      let lo = 0;
+      let hi = 0;
+      for (let kk = k0; kk < k1; kk++) {
+        lo = Math.min(lo, w[c * k + kk]);
+        hi = Math.max(hi, w[c * k + kk]);
+      }
+      const scale = positiveOr1(roundTo("F16", sym ? Math.max(-lo, hi) / 7 : (hi - lo) / 15));
+      const zero = sym ? 8 : Math.min(15, Math.max(gptq ? 1 : 0, Math.round(-lo / scale)));
+      scales[gi * n + c] = scale;
+      zeros[gi * n + c] = zero;
+      for (let kk = k0; kk < k1; kk++) {
+        const q = Math.min(15, Math.max(0, Math.round(w[c * k + kk] / scale) + zero));
+        codes[kk * n + c] = q;
+        deq[c * k + kk] = (q - zero) * scale;
+      }
+    }
+  }
+  const qweight = gptq ? new Int32Array((k / 8) * n) : new Int32Array(k * (n / 8));
+  const lane = new Array<number>(8);
+  if (gptq) {
+    for (let r = 0; r < k / 8; r++) for (let c = 0; c < n; c++) {
+      for (let b = 0; b < 8; b++) lane[b] = codes[(8 * r + b) * n + c];
+      qweight[r * n + c] = packInt4x8(lane, "gptq");
+    }
+  } else {
+    for (let r = 0; r < k; r++) for (let j = 0; j < n / 8; j++) qweight[r * (n / 8) + j] = packInt4x8(codes.subarray(r * n + 8 * j, r * n + 8 * j + 8), "awq");
+  }
+  const qzeros = new Int32Array(groups * (n / 8));
+  for (let gi = 0; gi < groups; gi++) for (let j = 0; j < n / 8; j++) {
+    for (let b = 0; b < 8; b++) lane[b] = zeros[gi * n + 8 * j + b] - (gptq ? 1 : 0);
+    qzeros[gi * (n / 8) + j] = packInt4x8(lane, gptq ? "gptq" : "awq");
+  }
+  const tensors: Record<string, QuantizedTensor> = {
+    qweight: { dtype: "I32", shape: gptq ? [k / 8, n] : [k, n / 8], bytes: int32Bytes(qweight) },
+    qzeros: { dtype: "I32", shape: [groups, n / 8], bytes: int32Bytes(qzeros) },
+    scales: { dtype: "F16", shape: [groups, n], bytes: encodeFromFloat64(scales, "F16") },
+  };
+  if (gptq) tensors.g_idx = { dtype: "I32", shape: [k], bytes: int32Bytes(Int32Array.from({ length: k }, (_, kk) => Math.floor(kk / g))) };
+  return { tensors, dequantized: deq };
+}
+
+function quantizeFp8(w: Float64Array, n: number, k: number, s: Extract<QuantScheme, { method: "fp8" }>): QuantizedResult {
+  const [bn, bk] = s.block ?? [n, k];
+  const rows = Math.ceil(n / bn);
+  const cols = Math.ceil(k / bk);
+  const scales = new Float64Array(rows * cols);
+  for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) {
+    const i = Math.floor(r / bn) * cols + Math.floor(c / bk);
+    scales[i] = Math.max(scales[i], Math.abs(w[r * k + c]));
+  }
+  for (let i = 0; i < scales.length; i++) scales[i] = positiveOr1(Math.fround(scales[i] / 448));
+  const codes = new Uint8Array(n * k);
+  const deq = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) {
+    const scale = scales[Math.floor(r / bn) * cols + Math.floor(c / bk)];
+    codes[r * k + c] = encodeE4M3(w[r * k + c] / scale);
+    deq[r * k + c] = decodeE4M3(codes[r * k + c]) * scale;
+  }
+  const weight: QuantizedTensor = { dtype: "F8_E4M3", shape: [n, k], bytes: codes };
+  const scaleBytes = encodeFromFloat64(scales, "F32");
+  const tensors: Record<string, QuantizedTensor> = s.block
+    ? { weight, weight_scale_inv: { dtype: "F32", shape: [rows, cols], bytes: scaleBytes } }
+    : { weight, weight_scale: { dtype: "F32", shape: [], bytes: scaleBytes } };
+  return { tensors, dequantized: deq };
+}
+
+function quantizeNvfp4(name: string, w: Float64Array, n: number, k: number, s: Extract<QuantScheme, { method: "nvfp4" }>): QuantizedResult {
+  if (k % 2 !== 0) refuse(name, `K = ${k} is odd (NVFP4 packs two E2M1 values per byte along K)`);
+  const modelopt = s.producer === "modelopt";
+  let amax = 0;
+  for (const x of w) amax = Math.max(amax, Math.abs(x));
+  // The dequantization multiplier of the whole tensor, and what is stored for it.
+  const global = positiveOr1(Math.fround(amax / (6 * 448)));
+  const stored = modelopt ? global : Math.fround(1 / global);
+  const mult = modelopt ? global : 1 / stored;
+  const blocks = Math.ceil(k / 16);
+  const scaleCodes = new Uint8Array(n * blocks);
+  const codes = new Uint8Array(n * k);
+  const deq = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) for (let b = 0; b < blocks; b++) {
+    let bmax = 0;
+    for (let c = 16 * b; c < Math.min(k, 16 * b + 16); c++) bmax = Math.max(bmax, Math.abs(w[r * k + c]));
+    const sc = encodeE4M3(bmax / 6 / mult);
+    scaleCodes[r * blocks + b] = sc;
+    const d = decodeE4M3(sc);
+    for (let c = 16 * b; c < Math.min(k, 16 * b + 16); c++) {
+      const code = d === 0 ? 0 : encodeE2M1(w[r * k + c] / (d * mult));
+      codes[r * k + c] = code;
+      const v = decodeE2M1(code) * d;
+      deq[r * k + c] = modelopt ? v * stored : v / stored;
+    }
+  }
+  return {
+    tensors: {
+      weight_packed: { dtype: "U8", shape: [n, k / 2], bytes: packE2M1(codes) },
+      weight_scale: { dtype: "F8_E4M3", shape: [n, blocks], bytes: scaleCodes },
+      weight_global_scale: { dtype: "F32", shape: [], bytes: encodeFromFloat64([stored], "F32") },
+    },
+    dequantized: deq,
+  };
+}
+
+/** `name` (the logical weight, for messages), its values [n, k] row-major, the scheme. */
+export function quantizeWeight(name: string, w: Float64Array, n: number, k: number, scheme: QuantScheme): QuantizedResult {
+  if (w.length !== n * k) throw new RangeError(`${name}: ${w.length} values for [${n}, ${k}]`);
+  switch (scheme.method) {
+    case "gptq":
+    case "awq":
+      return quantizeInt4(name, w, n, k, scheme);
+    case "fp8":
+      return quantizeFp8(w, n, k, scheme);
+    case "nvfp4":
+      return quantizeNvfp4(name, w, n, k, scheme);
+  }
+}

@@ -1,0 +1,93 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { dequantizeWeight, type StoredTensors } from "../../src/quant/dequantize.js";
+import { padQuantizedWeight } from "../../src/quant/pad-quantized.js";
+import type { QuantScheme } from "../../src/quant/quant-config.js";
+import type { QuantizedWeight } from "../../src/quant/quantized-layout.js";
+import { quantizeWeight } from "../../src/quant/reference-quantizer.js";
+import { keepLayout, padAtEnd, padHeadsHalfSplit, padSegments, type PadLayout } from "../../src/repair/rules/layout.js";
+import { mulberry32, normalDraws } from "../../src/util/prng.js";
+
+const SCHEMES: [string, QuantScheme][] = [
+  ["gptq g128", { method: "gptq", bits: 4, groupSize: 128, descAct: false, sym: true }],
+  ["gptq asym g-1", { method: "gptq", bits: 4, groupSize: -1, descAct: false, sym: false }],
+  ["awq g128", { method: "awq", bits: 4, groupSize: 128, zeroPoint: true }],
+  ["fp8 per tensor", { method: "fp8" }],
+  ["fp8 block 128x128", { method: "fp8", block: [128, 128] }],
+  ["nvfp4 compressed-tensors", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }],
+  ["nvfp4 modelopt", { method: "nvfp4", producer: "modelopt", groupSize: 16 }],
+];
+
+function weight(n: number, k: number, seed: number): Float64Array {
+  const rand = mulberry32(seed);
+  return Float64Array.from(normalDraws(rand, n * k), (x) => 0.02 * x);
+}
+
+function quantized(scheme: QuantScheme, n: number, k: number): { w: QuantizedWeight; stored: StoredTensors } {
+  const q = quantizeWeight("t", weight(n, k, n * 31 + k), n, k, scheme);
+  const stored: StoredTensors = {};
+  for (const [role, t] of Object.entries(q.tensors)) stored[role] = { dtype: t.dtype, bytes: t.bytes, shape: t.shape };
+  const groupK = scheme.method === "gptq" || scheme.method === "awq" ? (scheme.groupSize === -1 ? k : scheme.groupSize) : scheme.method === "nvfp4" ? 16 : scheme.block?.[1];
+  const w: QuantizedWeight = {
+    base: "t",
+    method: scheme.method,
+    n,
+    k,
+    tensors: Object.fromEntries(Object.keys(q.tensors).map((r) => [r, r])),
+    ...(groupK !== undefined ? { groupK } : {}),
+    ...(scheme.method === "fp8" && scheme.block ? { groupN: scheme.block[0] } : {}),
+    ...(scheme.method === "fp8" && !scheme.block ? { scaleGranularity: "tensor" as const } : {}),
+  };
+  return { w, stored };
+}
+
+/** The original values at their padded positions, zeros elsewhere. */
+function placed(values: Float64Array, rows: PadLayout, cols: PadLayout): Float64Array {
+  const out = new Float64Array(rows.to * cols.to);
+  for (const r of rows.runs) for (let i = 0; i < r.len; i++) for (const c of cols.runs) for (let j = 0; j < c.len; j++) {
+    out[(r.dst + i) * cols.to + c.dst + j] = values[(r.src + i) * cols.from + c.src + j];
+  }
+  return out;
+}
+
+for (const [label, scheme] of SCHEMES) {
+  test(`${label}: padding rows and columns in the quantized domain dequantizes to the original values with exact zeros around them`, () => {
+    const n = 200;
+    const k = 256;
+    const { w, stored } = quantized(scheme, n, k);
+    const before = dequantizeWeight(scheme, w, stored);
+    // Rows at the end (to a multiple of 8 and 128); columns: a whole 128 block inserted, then zeros at the end.
+    const rows = padAtEnd(n, 256);
+    const cols = padSegments([128, 128], [256, 256]);
+    const padded = padQuantizedWeight(scheme, w, stored, rows, cols);
+    assert.equal(padded.weight.n, 256);
+    assert.equal(padded.weight.k, 512);
+    const after = dequantizeWeight(scheme, padded.weight, padded.tensors);
+    const want = placed(before, rows, cols);
+    let diff = 0;
+    for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(after[i] - want[i]));
+    assert.equal(diff, 0, "max |padded - placed original|");
+    assert.ok(after.every((x) => !Number.isNaN(x)));
+    assert.ok(before.some((x) => x !== 0));
+  });
+}
+
+test("rows moved inside a per-row scale layout (RoPE half-split heads) stay exact for int4 and NVFP4", () => {
+  for (const [, scheme] of [SCHEMES[0], SCHEMES[2], SCHEMES[5]]) {
+    const { w, stored } = quantized(scheme, 4 * 52, 256);
+    const rows = padHeadsHalfSplit(4, 52, 64);
+    const padded = padQuantizedWeight(scheme, w, stored, rows, keepLayout(256));
+    const want = placed(dequantizeWeight(scheme, w, stored), rows, keepLayout(256));
+    assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), want);
+  }
+});
+
+test("zeros inserted inside a scale group are refused with the rule, not written inexactly", () => {
+  const { w, stored } = quantized(SCHEMES[2][1], 16, 256);
+  assert.throws(() => padQuantizedWeight(SCHEMES[2][1], w, stored, keepLayout(16), padSegments([100, 156], [104, 160])), {
+    code: "UNSUPPORTED",
+    message: /elements 100\.\.255 move by 4, not a whole number of its 128-wide scale blocks/,
+  });
+  const b = quantized(SCHEMES[4][1], 200, 256);
+  assert.throws(() => padQuantizedWeight(SCHEMES[4][1], b.w, b.stored, padHeadsHalfSplit(4, 50, 56), keepLayout(256)), { code: "UNSUPPORTED", message: /output rows/ });
+});

@@ -1,0 +1,120 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openCheckpoint } from "../../src/checkpoint/open.js";
+import { generateFixture } from "../../src/fixtures/index.js";
+import { layerLinears, linearFactors } from "../../src/model/layer-linears.js";
+import { loadModelSpec } from "../../src/model/load-model-spec.js";
+import type { ModelSpec } from "../../src/model/types.js";
+import type { QuantScheme } from "../../src/quant/quant-config.js";
+import { dequantizingReader } from "../../src/quant/quantized-reader.js";
+import { quantizeCheckpoint } from "../../src/quant/write-quantized.js";
+import { checkpointReader } from "../../src/verify/load-model.js";
+import { scanCheckpoint } from "../../src/scan/scan-checkpoint.js";
+import { runCli } from "../../src/cli/main.js";
+import { captureIO } from "../helpers/capture-io.js";
+
+let root: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "gac-qckpt-"));
+  await generateFixture("llama-aligned", join(root, "dense"), {});
+  await generateFixture("pruned-flap", join(root, "flap"), {});
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const SCHEMES: [string, QuantScheme, number][] = [
+  // name, scheme, the largest |dequantized - original| allowed as a fraction of the weight's max |w|
+  ["gptq", { method: "gptq", bits: 4, groupSize: 128, descAct: false, sym: true }, 1 / 14 + 1e-3],
+  ["gptq-g-1", { method: "gptq", bits: 4, groupSize: -1, descAct: false, sym: true }, 1 / 14 + 1e-3],
+  ["awq", { method: "awq", bits: 4, groupSize: 128, zeroPoint: true }, 1 / 15 + 1e-3],
+  ["fp8-tensor", { method: "fp8" }, 1 / 16],
+  ["fp8-block", { method: "fp8", block: [128, 128] }, 1 / 16],
+  ["nvfp4-ct", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }, 1 / 6 + 0.02],
+  ["nvfp4-modelopt", { method: "nvfp4", producer: "modelopt", groupSize: 16 }, 1 / 6 + 0.02],
+];
+
+const weightNames = (spec: ModelSpec) => spec.layers.flatMap((l) => layerLinears(l).flatMap(({ linear }) => linearFactors(linear).map((w) => `${w.tensor} [${w.out}, ${w.in}]`)));
+
+for (const [label, scheme, bound] of SCHEMES) {
+  test(`a ${label} checkpoint written from a dense fixture reads back with the dense logical shapes and dequantizes to exactly the reference values`, async () => {
+    const out = join(root, label);
+    const reference = await quantizeCheckpoint(join(root, "dense"), out, scheme);
+    const dense = loadModelSpec(await openCheckpoint(join(root, "dense")));
+    const ckpt = await openCheckpoint(out);
+    const spec = loadModelSpec(ckpt);
+    assert.deepEqual(weightNames(spec), weightNames(dense));
+    assert.equal(spec.quantization?.scheme.method, scheme.method);
+    assert.equal(spec.quantization?.weights.size, reference.size);
+    assert.equal(reference.size, dense.numLayers * 7);
+    const read = dequantizingReader(ckpt, spec, checkpointReader(ckpt));
+    const original = checkpointReader(await openCheckpoint(join(root, "dense")));
+    for (const [name, values] of reference) {
+      const back = await read(name);
+      assert.deepEqual(back, values, `${name} reads back bit for bit`);
+      const w = await original(name);
+      let amax = 0;
+      let err = 0;
+      for (let i = 0; i < w.length; i++) {
+        amax = Math.max(amax, Math.abs(w[i]));
+        err = Math.max(err, Math.abs(back[i] - w[i]));
+      }
+      assert.ok(err <= bound * amax, `${name}: max error ${err} is within ${bound} of max |w| ${amax}`);
+      assert.ok(err > 0, `${name}: quantization changed something (the check can fail)`);
+    }
+  });
+}
+
+test("the scan reports each quantized GEMM's stored layout and leaves lm_head without one", async () => {
+  const report = await scanCheckpoint(join(root, "gptq"));
+  const gemms = report.calls.filter((c) => c.kind === "gemm");
+  const down = gemms.find((c) => c.id === "prefill:layers.0.mlp.down_proj");
+  assert.ok(down && down.kind === "gemm");
+  assert.deepEqual(down.shape, { m: 2048, n: 256, k: 512 });
+  assert.deepEqual(down.quantization, {
+    method: "gptq",
+    scheme: "gptq int4 g128",
+    group_k: 128,
+    group_n: null,
+    tensors: { qweight: "model.layers.0.mlp.down_proj.qweight", scales: "model.layers.0.mlp.down_proj.scales", qzeros: "model.layers.0.mlp.down_proj.qzeros", g_idx: "model.layers.0.mlp.down_proj.g_idx" },
+  });
+  const head = gemms.find((c) => c.role === "lm_head");
+  assert.ok(head && !("quantization" in head));
+});
+
+test("a misaligned pruned model quantizes to FP8 (any shape) but GPTQ and NVFP4 refuse its odd widths with the rule", async () => {
+  await quantizeCheckpoint(join(root, "flap"), join(root, "flap-fp8"), { method: "fp8", block: [128, 128] });
+  const spec = loadModelSpec(await openCheckpoint(join(root, "flap-fp8")));
+  assert.equal(spec.layers[0].mlp.intermediate, 403);
+  await assert.rejects(quantizeCheckpoint(join(root, "flap"), join(root, "flap-gptq"), SCHEMES[0][1]), /N = (403|517|\d+) is not a multiple of 8|K = \d+ is not a multiple of 8/);
+  await assert.rejects(quantizeCheckpoint(join(root, "flap"), join(root, "flap-nvfp4"), SCHEMES[5][1]), /K = \d+ is odd/);
+});
+
+test("gac quant on a quantized checkpoint says which rules of its stored format the current shapes break", async () => {
+  await quantizeCheckpoint(join(root, "flap"), join(root, "flap-fp8b"), { method: "fp8", block: [128, 128] });
+  const json = captureIO(root);
+  assert.equal(await runCli(["quant", "flap-fp8b", "--json"], json), 0);
+  const report = JSON.parse(json.stdout);
+  assert.equal(report.stored_as.scheme, "fp8 e4m3 block 128x128");
+  assert.equal(report.stored_as.format, "fp8-block128");
+  const broken = report.stored_as.readiness.failures.map((f: { axis: string; dim: string; value: number }) => `${f.axis}/${f.dim}/${f.value}`);
+  assert.ok(broken.includes("K/intermediate/403"), broken.join(", "));
+  const text = captureIO(root);
+  assert.equal(await runCli(["quant", "flap-fp8b"], text), 0);
+  assert.match(text.stdout, /Stored as fp8 e4m3 block 128x128: \d+\/\d+ weights break FP8 E4M3, 128x128 block scales/);
+  const aligned = captureIO(root);
+  assert.equal(await runCli(["quant", "fp8-block", "--json"], aligned), 0);
+  assert.deepEqual(JSON.parse(aligned.stdout).stored_as.readiness.failures, []);
+});
+
+test("gac quant --repair pads a quantized checkpoint and gac repair points quantized checkpoints there", async () => {
+  const io = captureIO(root);
+  assert.equal(await runCli(["quant", "flap-fp8b", "--repair", "flap-fp8b-aligned"], io), 0);
+  assert.match(io.stdout, /layers\.0\.mlp\.intermediate: 403 -> 512 \(multiple of 128\)/);
+  const spec = loadModelSpec(await openCheckpoint(join(root, "flap-fp8b-aligned")));
+  assert.equal(spec.layers[0].mlp.intermediate, 512);
+  await assert.rejects(runCli(["repair", "flap-fp8b", "-o", "x"], captureIO(root)), { code: "UNSUPPORTED", message: /gac quant .* --repair <out>/ });
+});

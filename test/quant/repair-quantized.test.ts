@@ -1,0 +1,70 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openCheckpoint } from "../../src/checkpoint/open.js";
+import { generateFixture } from "../../src/fixtures/index.js";
+import { loadModelSpec } from "../../src/model/load-model-spec.js";
+import type { QuantScheme } from "../../src/quant/quant-config.js";
+import { quantReadiness } from "../../src/quant/readiness.js";
+import { quantizedMultiple, repairQuantizedCheckpoint } from "../../src/quant/repair-quantized.js";
+import { quantizeCheckpoint } from "../../src/quant/write-quantized.js";
+import { verifyCheckpoints } from "../../src/verify/verify-checkpoints.js";
+
+let root: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "gac-qrepair-"));
+  await generateFixture("pruned-flap", join(root, "flap"), {});
+  await generateFixture("svdllm", join(root, "svdllm"), {});
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+test("the padding target of a quantized checkpoint is the lcm of the kernel alignment and the format's blocks", () => {
+  assert.equal(quantizedMultiple({ method: "fp8", block: [128, 128] }), 128);
+  assert.equal(quantizedMultiple({ method: "fp8" }), 16);
+  assert.equal(quantizedMultiple({ method: "gptq", bits: 4, groupSize: 128, descAct: false, sym: true }), 128);
+  // No contract format for group 32 (formats.ts has g128): only the packing (8) and the group (32) count.
+  assert.equal(quantizedMultiple({ method: "gptq", bits: 4, groupSize: 32, descAct: false, sym: true }), 32);
+  assert.equal(quantizedMultiple({ method: "nvfp4", producer: "modelopt", groupSize: 16 }), 32);
+});
+
+const CASES: [string, string, QuantScheme, number][] = [
+  // fixture, label, scheme, the padded MLP width / rank expected
+  ["flap", "fp8-block", { method: "fp8", block: [128, 128] }, 512],
+  ["flap", "fp8-tensor", { method: "fp8" }, 416],
+  ["svdllm", "nvfp4", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }, 128],
+];
+
+for (const [fixture, label, scheme, padded] of CASES) {
+  test(`repairing a ${label} ${fixture} checkpoint in the quantized domain is exact: dequantize-then-forward of both agree`, async () => {
+    const q = join(root, `${fixture}-${label}`);
+    const out = join(root, `${fixture}-${label}-repaired`);
+    await quantizeCheckpoint(join(root, fixture), q, scheme);
+    const result = await repairQuantizedCheckpoint(q, out, { strategy: "OPTIMAL" });
+    assert.ok(result.changes.length > 0);
+    const spec = loadModelSpec(await openCheckpoint(out));
+    assert.ok(spec.quantization);
+    const first = result.changes[0];
+    assert.equal(first.to, padded, `${first.id} ${first.from} -> ${first.to}`);
+    for (const c of result.changes) assert.equal(c.to % c.multiple, 0);
+    const stored = quantReadiness(spec).stored_as!;
+    assert.ok(stored.readiness === null || stored.readiness.failures.every((f) => f.dim === "hidden" || f.dim === "head_dim"), JSON.stringify(stored.readiness?.failures.map((f) => `${f.dim} ${f.value}`)));
+    const report = await verifyCheckpoints(q, out);
+    console.log(`# ${fixture} ${label}: ${result.changes.length} dims padded (first ${first.id} ${first.from} -> ${first.to}); max |logit diff| ${report.stats.maxAbsDiff}, max rel ${report.stats.maxRelDiff}`);
+    assert.ok(report.pass);
+    assert.ok(report.stats.maxRelDiff < 1e-12, `max rel diff ${report.stats.maxRelDiff}`);
+  });
+}
+
+test("verify of a quantized checkpoint against its dense original shows the quantization error (verify reads dequantized weights)", async () => {
+  const report = await verifyCheckpoints(join(root, "flap"), join(root, "flap-fp8-tensor"), { tolerance: 1 });
+  console.log(`# flap dense vs fp8-tensor: max |logit diff| ${report.stats.maxAbsDiff}`);
+  assert.ok(report.stats.maxAbsDiff > 0);
+});
+
+test("the quantized repair refuses a checkpoint that is not quantized", async () => {
+  await assert.rejects(repairQuantizedCheckpoint(join(root, "flap"), join(root, "never"), { strategy: "OPTIMAL" }), { code: "UNSUPPORTED", message: /not quantized/ });
+});
