@@ -92,10 +92,12 @@ try {
     if (r.status !== 0) throw new Error(`repair child failed: ${r.stderr}`);
     const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as { seconds: number; bytesOut: number; maxRssKb?: number };
     repair.push(result.seconds);
-    rss.push(haveTime ? Number(readFileSync(timeFile, "utf8").trim().split("\n").pop()) : result.maxRssKb ?? NaN);
+    rss.push(haveTime ? Number(readFileSync(timeFile, "utf8").trim().split("\n").pop()) : (result.maxRssKb ?? NaN));
     outBytes = await dirBytes(out);
     await rm(out, { recursive: true, force: true });
-    log(`run ${i + 1}/${runs}: cp ${cpPlain[i].toFixed(2)} s, cp+sync ${cpSync[i].toFixed(2)} s, repair ${result.seconds.toFixed(2)} s (child wall ${repairWall[i].toFixed(2)} s), peak RSS ${(rss[i] / 1024).toFixed(0)} MB`);
+    log(
+      `run ${i + 1}/${runs}: cp ${cpPlain[i].toFixed(2)} s, cp+sync ${cpSync[i].toFixed(2)} s, repair ${result.seconds.toFixed(2)} s (child wall ${repairWall[i].toFixed(2)} s), peak RSS ${(rss[i] / 1024).toFixed(0)} MB`,
+    );
   }
   const cp = rate(inBytes, cpPlain);
   const cpSyncRate = rate(inBytes, cpSync);
@@ -117,7 +119,8 @@ try {
     rssSource: haveTime ? "/usr/bin/time -f %M" : "process.resourceUsage().maxRSS",
     pageCache: "warm for all runs: the input is read once before timing and never dropped",
   };
-  const row = (name: string, r: typeof cp, note: string) => `${name.padEnd(9)} ${r.MBps.toFixed(0).padStart(7)} MB/s  (${r.minMBps.toFixed(0)}-${r.maxMBps.toFixed(0)})  ${r.seconds.toFixed(2).padStart(6)} s  ${note}`;
+  const row = (name: string, r: typeof cp, note: string) =>
+    `${name.padEnd(9)} ${r.MBps.toFixed(0).padStart(7)} MB/s  (${r.minMBps.toFixed(0)}-${r.maxMBps.toFixed(0)})  ${r.seconds.toFixed(2).padStart(6)} s  ${note}`;
   log("");
   log(`${(inBytes / 1e9).toFixed(2)} GB in, ${(outBytes / 1e9).toFixed(2)} GB out, ${runs} runs each, median (min-max), page cache warm for all`);
   log(row("cp", cp, ""));

@@ -106,7 +106,11 @@ function summarizeOne(records: readonly ModelBenchRecord[]): ModelBenchSummary {
     const variant = str(r.params.variant) ?? UNREPAIRED;
     const phase: Phase = r.params.phase === "decode" ? "decode" : "prefill";
     const v = (variants[variant] ??= {
-      total_ms: 0, calls: count(r.params.variant_calls), measured_calls: 0, missing: [], unrun_calls: 0,
+      total_ms: 0,
+      calls: count(r.params.variant_calls),
+      measured_calls: 0,
+      missing: [],
+      unrun_calls: 0,
       phases: { prefill: { total_ms: 0, calls: 0, measured_calls: 0 }, decode: { total_ms: 0, calls: 0, measured_calls: 0 } },
     });
     const n = count(r.params.count);

@@ -278,7 +278,10 @@ export class WorkerClient {
   }
 
   private stderrSummary(): string {
-    const lines = this.stderrTail.trim().split("\n").filter((l) => l.trim() !== "");
+    const lines = this.stderrTail
+      .trim()
+      .split("\n")
+      .filter((l) => l.trim() !== "");
     const last = lines[lines.length - 1];
     return last ? `; its stderr ends with: ${last.trim().slice(0, 300)}` : "";
   }

@@ -24,13 +24,7 @@ export function renderCommandHelp(c: Command): string {
 }
 
 export function renderMainHelp(commands: Command[], version: string): string {
-  const lines = [
-    `gac ${version} - GPU-Aligned Compression: find and repair dimensional collapse in compressed LLMs`,
-    "",
-    "Usage: gac <command> [options]",
-    "",
-    "Commands:",
-  ];
+  const lines = [`gac ${version} - GPU-Aligned Compression: find and repair dimensional collapse in compressed LLMs`, "", "Usage: gac <command> [options]", "", "Commands:"];
   for (const c of commands) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`);
   lines.push("", "Run `gac <command> --help` for a command's options.");
   return lines.join("\n") + "\n";

@@ -58,10 +58,7 @@ export function readModelConfig(config: Record<string, unknown>): ModelConfig {
 export function readRope(config: Record<string, unknown>): RopeSpec {
   const parameters = optionalObject(config, "rope_parameters");
   const scalingRaw = parameters ?? optionalObject(config, "rope_scaling");
-  const theta =
-    (parameters !== undefined ? positiveNumber(parameters, "rope_theta", "rope_parameters.") : undefined) ??
-    positiveNumber(config, "rope_theta") ??
-    DEFAULT_ROPE_THETA;
+  const theta = (parameters !== undefined ? positiveNumber(parameters, "rope_theta", "rope_parameters.") : undefined) ?? positiveNumber(config, "rope_theta") ?? DEFAULT_ROPE_THETA;
   const factor = positiveNumber(config, "partial_rotary_factor") ?? 1;
   if (factor > 1) throw badConfig("partial_rotary_factor", factor, "a number in (0, 1]");
   return {
@@ -74,10 +71,7 @@ export function readRope(config: Record<string, unknown>): RopeSpec {
 function readScaling(raw: Record<string, unknown>, field: string): RopeScaling {
   const name = raw.rope_type ?? raw.type;
   if (typeof name !== "string") {
-    throw new GacError(
-      "BAD_CONFIG",
-      `config.json ${field} has no string rope_type or type (got ${JSON.stringify(name)}): gac cannot tell which RoPE variant the model uses`,
-    );
+    throw new GacError("BAD_CONFIG", `config.json ${field} has no string rope_type or type (got ${JSON.stringify(name)}): gac cannot tell which RoPE variant the model uses`);
   }
   const where = `${field}.`;
   switch (name) {

@@ -74,8 +74,7 @@ export function renderProposal(p: RepairProposal): string {
         ? "No dim to change: the checkpoint is already aligned for this strategy."
         : `No dim can be changed exactly: all ${p.skipped.length} misaligned dim(s) this strategy would pad are refused (below).`,
     );
-  }
-  else {
+  } else {
     lines.push(`Dim changes (${p.changes.length}):`);
     const dims = fold(p.changes.map((c) => ({ name: c.id, detail: `${c.from} -> ${c.to}`, addedBytes: 0 })));
     for (const g of dims) lines.push(`  ${groupName(g).padEnd(48)} ${groupDetail(g)}${g.count > 1 ? `  (${g.count} dims)` : ""}`);

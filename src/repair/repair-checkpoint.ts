@@ -121,7 +121,10 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   const screened = screenChanges(spec, plan.changes, scaleMode);
   const skipped = [...plan.refusals, ...screened.refusals];
   if (opts.strict && skipped.length > 0) {
-    throw new GacError("UNSUPPORTED", `${skipped.length} dims cannot be repaired exactly (first: ${skipped[0].id} = ${skipped[0].value}: ${skipped[0].reason}); rerun without --strict to repair the rest`);
+    throw new GacError(
+      "UNSUPPORTED",
+      `${skipped.length} dims cannot be repaired exactly (first: ${skipped[0].id} = ${skipped[0].value}: ${skipped[0].reason}); rerun without --strict to repair the rest`,
+    );
   }
   const shapeOf = (name: string) => {
     const t = ckpt.tensors.get(name);
@@ -164,7 +167,10 @@ async function checkUnchanged(stamps: readonly FileStamp[]): Promise<void> {
   for (const before of stamps) {
     const now = await stampOf(before.path).catch(() => undefined);
     if (!now || now.size !== before.size || now.mtimeMs !== before.mtimeMs || now.ino !== before.ino) {
-      throw new GacError("INPUT_CHANGED", `${before.path} changed while gac repaired it (${now ? `size ${formatCount(before.size)} -> ${formatCount(now.size)}, mtime or inode changed` : "it disappeared"}); nothing was written`);
+      throw new GacError(
+        "INPUT_CHANGED",
+        `${before.path} changed while gac repaired it (${now ? `size ${formatCount(before.size)} -> ${formatCount(now.size)}, mtime or inode changed` : "it disappeared"}); nothing was written`,
+      );
     }
   }
 }
@@ -198,7 +204,13 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
   const absIn = resolve(inDir);
   const absOut = resolve(outDir);
   refuseOverlap(absIn, absOut);
-  if (!opts.force && (await stat(absOut).then(() => true, () => false))) {
+  if (
+    !opts.force &&
+    (await stat(absOut).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw new GacError("OUTPUT_EXISTS", `${absOut} already exists; choose another output or pass --force to replace it`);
   }
   const proposal = await proposeRepair(absIn, opts);
@@ -215,7 +227,8 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
     const path = join(ckpt.dir, entry.name);
     if (shardPaths.has(path) || entry.name === CONFIG_FILE || entry.name === INDEX_FILE || entry.name === REPAIR_MANIFEST_FILE || entry.name.startsWith(".")) continue;
     if (!entry.isFile()) warnings.push(`${entry.name}: not a regular file, not copied`);
-    else if (WEIGHT_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) warnings.push(`${entry.name}: weights outside the checkpoint's safetensors, not copied (they would not match the repaired shapes)`);
+    else if (WEIGHT_EXTENSIONS.some((ext) => entry.name.endsWith(ext)))
+      warnings.push(`${entry.name}: weights outside the checkpoint's safetensors, not copied (they would not match the repaired shapes)`);
     else others.push(entry.name);
   }
   const configPath = join(ckpt.dir, CONFIG_FILE);
@@ -238,65 +251,73 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
   const pool = new BlockPool(chunkBytes, POOL_BLOCKS);
   const outputPool = new BlockPool(chunkBytes, OUTPUT_POOL_BLOCKS);
   try {
-  await publishDirectoryAtomically(
-    absOut,
-    async (tmp) => {
-      const inputFiles: FileDigest[] = [];
-      const outputFiles: OutputFile[] = [];
-      const checksumOutput = opts.checksumOutput ?? false;
-      for (const info of ckpt.files) {
-        const name = shardName(ckpt, info.path);
-        const d = await streamShard(info, { input: name, output: name }, join(tmp, ...name.split("/")), editMap, { chunkBytes, onBytes, signal: opts.signal, hasher, pool, outputPool, checksumOutput });
-        inputFiles.push(d.input);
-        outputFiles.push(d.output);
-      }
-      const configBytes = await readFile(configPath);
-      inputFiles.push(digestOf(CONFIG_FILE, configBytes));
-      outputFiles.push(await writeNew(join(tmp, CONFIG_FILE), utf8(JSON.stringify(proposal.config.value, null, 2) + "\n"), CONFIG_FILE, checksumOutput));
-      if (indexPath && ckpt.index) {
-        const indexBytes = await readFile(indexPath);
-        inputFiles.push(digestOf(INDEX_FILE, indexBytes));
-        const raw = JSON.parse(indexBytes.toString("utf8")) as Record<string, unknown>;
-        const metadata = typeof raw.metadata === "object" && raw.metadata !== null ? { ...raw.metadata } : {};
-        // total_size counts tensor data only (transformers' convention), from the new shapes.
-        const dataBytes = [...ckpt.tensors.values()].reduce((a, t) => a + tensorByteLength(t.dtype, editMap.get(t.name)?.to ?? t.shape), 0);
-        outputFiles.push(await writeNew(join(tmp, INDEX_FILE), utf8(JSON.stringify({ ...raw, metadata: { ...metadata, total_size: dataBytes } }, null, 2) + "\n"), INDEX_FILE, checksumOutput));
-      }
-      for (const name of others) {
-        // Copied byte for byte: the output's checksum is the input's.
-        const bytes = await readFile(join(ckpt.dir, name));
-        inputFiles.push(digestOf(name, bytes));
-        outputFiles.push(await writeNew(join(tmp, name), bytes, name, checksumOutput));
-      }
-      if (opts.signal?.aborted) throw new GacError("ABORTED", `repair of ${absIn} was interrupted`);
-      await checkUnchanged(stamps);
-      manifest = {
-        format: MANIFEST_FORMAT,
-        tool: "gac",
-        version: packageVersion(),
-        createdAt: new Date().toISOString(),
-        strategy: opts.strategy,
-        scaleMode,
-        changes: proposal.changes,
-        skipped: proposal.skipped,
-        tensors: manifestTensorEdits(edits),
-        config: proposal.config.changed,
-        logical: logicalDims(proposal.changes, scaleMode, proposal.prior),
-        overhead: {
-          paramsBefore: plan.paramsBefore,
-          paramsAfter: plan.paramsBefore + edits.reduce((a, e) => a + elements(e.to) - elements(e.from), 0),
-          paramOverheadPct: 0,
-          bytesBefore: proposal.bytesIn,
-          bytesAfter: proposal.bytesOut,
-        },
-        input: { dir: absIn, files: inputFiles },
-        output: { files: outputFiles },
-      };
-      manifest.overhead.paramOverheadPct = plan.paramsBefore > 0 ? (100 * (manifest.overhead.paramsAfter - plan.paramsBefore)) / plan.paramsBefore : 0;
-      await writeNew(join(tmp, REPAIR_MANIFEST_FILE), utf8(JSON.stringify(manifest, null, 2) + "\n"), REPAIR_MANIFEST_FILE, false);
-    },
-    { force: opts.force },
-  );
+    await publishDirectoryAtomically(
+      absOut,
+      async (tmp) => {
+        const inputFiles: FileDigest[] = [];
+        const outputFiles: OutputFile[] = [];
+        const checksumOutput = opts.checksumOutput ?? false;
+        for (const info of ckpt.files) {
+          const name = shardName(ckpt, info.path);
+          const d = await streamShard(info, { input: name, output: name }, join(tmp, ...name.split("/")), editMap, {
+            chunkBytes,
+            onBytes,
+            signal: opts.signal,
+            hasher,
+            pool,
+            outputPool,
+            checksumOutput,
+          });
+          inputFiles.push(d.input);
+          outputFiles.push(d.output);
+        }
+        const configBytes = await readFile(configPath);
+        inputFiles.push(digestOf(CONFIG_FILE, configBytes));
+        outputFiles.push(await writeNew(join(tmp, CONFIG_FILE), utf8(JSON.stringify(proposal.config.value, null, 2) + "\n"), CONFIG_FILE, checksumOutput));
+        if (indexPath && ckpt.index) {
+          const indexBytes = await readFile(indexPath);
+          inputFiles.push(digestOf(INDEX_FILE, indexBytes));
+          const raw = JSON.parse(indexBytes.toString("utf8")) as Record<string, unknown>;
+          const metadata = typeof raw.metadata === "object" && raw.metadata !== null ? { ...raw.metadata } : {};
+          // total_size counts tensor data only (transformers' convention), from the new shapes.
+          const dataBytes = [...ckpt.tensors.values()].reduce((a, t) => a + tensorByteLength(t.dtype, editMap.get(t.name)?.to ?? t.shape), 0);
+          outputFiles.push(await writeNew(join(tmp, INDEX_FILE), utf8(JSON.stringify({ ...raw, metadata: { ...metadata, total_size: dataBytes } }, null, 2) + "\n"), INDEX_FILE, checksumOutput));
+        }
+        for (const name of others) {
+          // Copied byte for byte: the output's checksum is the input's.
+          const bytes = await readFile(join(ckpt.dir, name));
+          inputFiles.push(digestOf(name, bytes));
+          outputFiles.push(await writeNew(join(tmp, name), bytes, name, checksumOutput));
+        }
+        if (opts.signal?.aborted) throw new GacError("ABORTED", `repair of ${absIn} was interrupted`);
+        await checkUnchanged(stamps);
+        manifest = {
+          format: MANIFEST_FORMAT,
+          tool: "gac",
+          version: packageVersion(),
+          createdAt: new Date().toISOString(),
+          strategy: opts.strategy,
+          scaleMode,
+          changes: proposal.changes,
+          skipped: proposal.skipped,
+          tensors: manifestTensorEdits(edits),
+          config: proposal.config.changed,
+          logical: logicalDims(proposal.changes, scaleMode, proposal.prior),
+          overhead: {
+            paramsBefore: plan.paramsBefore,
+            paramsAfter: plan.paramsBefore + edits.reduce((a, e) => a + elements(e.to) - elements(e.from), 0),
+            paramOverheadPct: 0,
+            bytesBefore: proposal.bytesIn,
+            bytesAfter: proposal.bytesOut,
+          },
+          input: { dir: absIn, files: inputFiles },
+          output: { files: outputFiles },
+        };
+        manifest.overhead.paramOverheadPct = plan.paramsBefore > 0 ? (100 * (manifest.overhead.paramsAfter - plan.paramsBefore)) / plan.paramsBefore : 0;
+        await writeNew(join(tmp, REPAIR_MANIFEST_FILE), utf8(JSON.stringify(manifest, null, 2) + "\n"), REPAIR_MANIFEST_FILE, false);
+      },
+      { force: opts.force },
+    );
   } finally {
     await hasher.close();
   }

@@ -35,7 +35,10 @@ export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Repo
   const figures: Figure[] = parts.flatMap((p) => p.figures);
   const tables: Table[] = parts.flatMap((p) => p.tables);
   const environments = inputs.runs.map((r) => r.env);
-  const dates = environments.map((e) => e.date).filter((d): d is string => typeof d === "string").sort();
+  const dates = environments
+    .map((e) => e.date)
+    .filter((d): d is string => typeof d === "string")
+    .sort();
   return {
     title: opts.title ?? "gac report: dimensional collapse",
     generated: opts.generated ?? dates[dates.length - 1] ?? "unknown",

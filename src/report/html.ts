@@ -74,13 +74,18 @@ export function renderHtml(report: Report): string {
   // JSON inside <script>: escape '<' so no string in the data can close the element.
   const specJson = JSON.stringify(specs).replace(/</g, "\\u003c");
   const envRows = report.environments
-    .map((e) => `<tr><td>${escapeHtml(e.gpu)}</td><td>${escapeHtml(e.driver ?? "?")}</td><td>${escapeHtml(e.torch ?? "?")}</td><td>${escapeHtml(e.cuda ?? "?")}</td><td>${escapeHtml(e.cudnn ?? "?")}</td><td>${escapeHtml(e.commit ?? "?")}</td><td>${escapeHtml(e.date ?? "?")}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr><td>${escapeHtml(e.gpu)}</td><td>${escapeHtml(e.driver ?? "?")}</td><td>${escapeHtml(e.torch ?? "?")}</td><td>${escapeHtml(e.cuda ?? "?")}</td><td>${escapeHtml(e.cudnn ?? "?")}</td><td>${escapeHtml(e.commit ?? "?")}</td><td>${escapeHtml(e.date ?? "?")}</td></tr>`,
+    )
     .join("\n");
   const figures = report.figures
-    .map((f) => `<figure id="figure-${f.name}"><h2>${escapeHtml(f.title)}</h2>
+    .map(
+      (f) => `<figure id="figure-${f.name}"><h2>${escapeHtml(f.title)}</h2>
 <div class="chart" data-figure="${escapeHtml(f.name)}" role="img" aria-label="${escapeHtml(f.title)}"></div>
 <figcaption>${escapeHtml(f.caption)}</figcaption>
-<p class="links">Static: <a href="figures/${f.name}.svg">SVG</a> · <a href="figures/${f.name}.png">PNG</a></p></figure>`)
+<p class="links">Static: <a href="figures/${f.name}.svg">SVG</a> · <a href="figures/${f.name}.png">PNG</a></p></figure>`,
+    )
     .join("\n");
   const notes = report.notes.length > 0 ? `<section class="notes"><h2>Notes</h2><ul>${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul></section>` : "";
   return `<!doctype html>

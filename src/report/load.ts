@@ -153,7 +153,16 @@ export function parseScan(doc: Json, file: string): ScanDoc {
   const dims = (doc.dims as unknown[]).filter(isObject).flatMap((d) => {
     const value = num(d.value);
     if (value === undefined) return [];
-    return [{ id: str(d.id) ?? "", role: str(d.role) ?? "dim", name: str(d.name), value, aligned8: typeof d.aligned8 === "boolean" ? d.aligned8 : undefined, aligned16: typeof d.aligned16 === "boolean" ? d.aligned16 : undefined }];
+    return [
+      {
+        id: str(d.id) ?? "",
+        role: str(d.role) ?? "dim",
+        name: str(d.name),
+        value,
+        aligned8: typeof d.aligned8 === "boolean" ? d.aligned8 : undefined,
+        aligned16: typeof d.aligned16 === "boolean" ? d.aligned16 : undefined,
+      },
+    ];
   });
   const calls = (doc.calls as unknown[]).filter(isObject).map((c) => ({
     id: str(c.id) ?? "",
@@ -168,17 +177,32 @@ export function parseScan(doc: Json, file: string): ScanDoc {
   }));
   const gpu = isObject(doc.gpu) ? str(doc.gpu.name) : str(doc.gpu);
   const profile = isObject(doc.profile) ? doc.profile : undefined;
-  const runtime = isObject(doc.runtime) ? str(doc.runtime.name) ?? JSON.stringify(doc.runtime) : str(doc.runtime);
+  const runtime = isObject(doc.runtime) ? (str(doc.runtime.name) ?? JSON.stringify(doc.runtime)) : str(doc.runtime);
   return {
     file,
-    model: { family: str(model.family), model_type: str(model.model_type), layers: num(model.layers), hidden_size: num(model.hidden_size), num_heads: num(model.num_heads), num_kv_heads: num(model.num_kv_heads), head_dim: num(model.head_dim), name: str(model.name) },
+    model: {
+      family: str(model.family),
+      model_type: str(model.model_type),
+      layers: num(model.layers),
+      hidden_size: num(model.hidden_size),
+      num_heads: num(model.num_heads),
+      num_kv_heads: num(model.num_kv_heads),
+      head_dim: num(model.head_dim),
+      name: str(model.name),
+    },
     dims,
     calls,
     strategies,
     baselineMs: numOrNull(summary.predicted_ms) ?? numOrNull(summary.baseline_ms) ?? sumPredicted(calls),
     gpu,
     runtime,
-    profile: profile ? { gpu: str(profile.gpu) ?? "unknown GPU", source: str(profile.source) ?? "unknown", ...(Array.isArray(profile.runs) ? { runs: profile.runs.filter((r): r is string => typeof r === "string") } : {}) } : undefined,
+    profile: profile
+      ? {
+          gpu: str(profile.gpu) ?? "unknown GPU",
+          source: str(profile.source) ?? "unknown",
+          ...(Array.isArray(profile.runs) ? { runs: profile.runs.filter((r): r is string => typeof r === "string") } : {}),
+        }
+      : undefined,
   };
 }
 

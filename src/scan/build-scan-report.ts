@@ -123,14 +123,7 @@ function scanCall(stored: KernelCall, dtype: ServingDtype, runtime: RuntimeId, g
  * spec, the same kernel graph and predictor as the unrepaired calls, summed over the calls that
  * have a prediction before and after (call ids are tensor names, which repair keeps).
  */
-function scanStrategies(
-  spec: ModelSpec,
-  dtype: ServingDtype,
-  runtime: RuntimeId,
-  workload: Workload,
-  before: readonly ScanCall[],
-  predict: Predict | undefined,
-): Record<Strategy, ScanStrategy> {
+function scanStrategies(spec: ModelSpec, dtype: ServingDtype, runtime: RuntimeId, workload: Workload, before: readonly ScanCall[], predict: Predict | undefined): Record<Strategy, ScanStrategy> {
   const beforeMs = new Map(before.map((c) => [c.id, c.predicted_ms]));
   const one = (s: Strategy): ScanStrategy => {
     const plan = planRepair(spec, s, { runtime });
@@ -209,9 +202,7 @@ function summarize(
       `the attention kernel itself sees head_dim ${headDims.join(", ")}` +
       (irregularLayers > 0 ? ` (not a multiple of 8 in ${irregularLayers} of ${layers} layers)` : "") +
       `; ${attnCollapsed.length} attention calls collapse on ${where}: padding head_dim puts them back on the fast path` +
-      (headDimRefusals[0]
-        ? `, but repair refuses head_dim in ${headDimRefusals.length} layer${headDimRefusals.length === 1 ? "" : "s"} (${headDimRefusals[0].reason})`
-        : "");
+      (headDimRefusals[0] ? `, but repair refuses head_dim in ${headDimRefusals.length} layer${headDimRefusals.length === 1 ? "" : "s"} (${headDimRefusals[0].reason})` : "");
   } else if (irregular.length > 0 || gemmCollapsed.length > 0) {
     verdict = "projection-gemms-only";
     const names = uniqueSorted(attention.map((c) => c.headDimQk)).join(", ");

@@ -63,14 +63,7 @@ export function causalAttention(
 }
 
 /** The attention block: x [seq, hidden] (already normed) -> [seq, hidden]. */
-export function attentionBlock(
-  spec: AttentionSpec,
-  weights: Weights,
-  x: Float64Array,
-  seqLen: number,
-  rope: RopeTables,
-  scale: number,
-): Float64Array {
+export function attentionBlock(spec: AttentionSpec, weights: Weights, x: Float64Array, seqLen: number, rope: RopeTables, scale: number): Float64Array {
   const q = applyLinear(spec.q, weights, x, seqLen);
   const k = applyLinear(spec.k, weights, x, seqLen);
   const v = applyLinear(spec.v, weights, x, seqLen);

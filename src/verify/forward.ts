@@ -53,15 +53,7 @@ export class RopeCache {
 }
 
 /** One decoder layer: hidden [seq, hiddenSize] -> new hidden [seq, hiddenSize] (the input is not modified). */
-export function decoderLayer(
-  spec: ModelSpec,
-  layer: LayerSpec,
-  weights: Weights,
-  hidden: Float64Array,
-  seqLen: number,
-  rope: RopeCache,
-  opts?: ForwardOptions,
-): Float64Array {
+export function decoderLayer(spec: ModelSpec, layer: LayerSpec, weights: Weights, hidden: Float64Array, seqLen: number, rope: RopeCache, opts?: ForwardOptions): Float64Array {
   const h = spec.hiddenSize;
   const n1 = rmsNorm(hidden, seqLen, h, requireWeight(weights, layer.inputNorm, h), spec.rmsNormEps);
   const attn = attentionBlock(layer.attn, weights, n1, seqLen, rope.get(layer.attn.headDim), layerAttentionScale(layer, opts));

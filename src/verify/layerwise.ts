@@ -51,10 +51,7 @@ async function contribution(model: ModelHandle, layerIndex: number, input: Float
 export async function verifyLayerwise(original: ModelHandle, repaired: ModelHandle, opts: LayerwiseOptions): Promise<LayerDiff[]> {
   const [a, b] = [original.spec, repaired.spec];
   if (a.numLayers !== b.numLayers || a.hiddenSize !== b.hiddenSize) {
-    throw new GacError(
-      "VERIFY_FAILED",
-      `the models differ in shape: ${a.numLayers} vs ${b.numLayers} layers, hidden ${a.hiddenSize} vs ${b.hiddenSize}; repair never changes these`,
-    );
+    throw new GacError("VERIFY_FAILED", `the models differ in shape: ${a.numLayers} vs ${b.numLayers} layers, hidden ${a.hiddenSize} vs ${b.hiddenSize}; repair never changes these`);
   }
   const diffs: LayerDiff[] = [];
   for (let i = 0; i < a.numLayers; i++) {

@@ -7,16 +7,7 @@ import type { LinearSpec, WeightRef } from "../model/types.js";
 import { requireWeight, type Weights } from "./tensor-store.js";
 
 /** y[rows, out] = x[rows, in] W^T + b, reading x with a row stride and column offset (PaLU group slices). */
-export function matmulWeight(
-  x: Float64Array,
-  rows: number,
-  xStride: number,
-  xOffset: number,
-  w: Float64Array,
-  bias: Float64Array | undefined,
-  inDim: number,
-  outDim: number,
-): Float64Array {
+export function matmulWeight(x: Float64Array, rows: number, xStride: number, xOffset: number, w: Float64Array, bias: Float64Array | undefined, inDim: number, outDim: number): Float64Array {
   const y = new Float64Array(rows * outDim);
   for (let r = 0; r < rows; r++) {
     const xo = r * xStride + xOffset;
@@ -53,10 +44,7 @@ export function applyLinear(spec: LinearSpec, weights: Weights, x: Float64Array,
       let offset = 0;
       spec.groups.forEach((g, gi) => {
         if (offset + g.in > latentWidth || g.out !== spec.groupDim) {
-          throw new GacError(
-            "UNKNOWN_LAYOUT",
-            `'${g.tensor}' [${g.out}, ${g.in}] does not fit group ${gi} (latent rows ${offset}..${offset + g.in} of ${latentWidth}, group width ${spec.groupDim})`,
-          );
+          throw new GacError("UNKNOWN_LAYOUT", `'${g.tensor}' [${g.out}, ${g.in}] does not fit group ${gi} (latent rows ${offset}..${offset + g.in} of ${latentWidth}, group width ${spec.groupDim})`);
         }
         const part = applyRef(g, weights, latent, rows, latentWidth, offset);
         for (let r = 0; r < rows; r++) y.set(part.subarray(r * g.out, (r + 1) * g.out), r * spec.out + gi * spec.groupDim);

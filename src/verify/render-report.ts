@@ -33,13 +33,11 @@ export function figuresLine(s: DiffStats): string {
 
 export function renderVerifyReport(r: VerifyReport): string {
   const s = r.stats;
-  const what = r.mode === "logits" ? `logits of ${r.tokens} seeded random token ids (seed ${r.seed})` : `each decoder layer on ${r.tokens} seeded random hidden states (seed ${r.seed}); per-layer output - input compared`;
-  const lines = [
-    modelLine("original", r.original),
-    modelLine("repaired", r.repaired),
-    `${"compared".padEnd(13)} ${what}`,
-    `${"scale".padEnd(13)} ${scaleLine(r)}`,
-  ];
+  const what =
+    r.mode === "logits"
+      ? `logits of ${r.tokens} seeded random token ids (seed ${r.seed})`
+      : `each decoder layer on ${r.tokens} seeded random hidden states (seed ${r.seed}); per-layer output - input compared`;
+  const lines = [modelLine("original", r.original), modelLine("repaired", r.repaired), `${"compared".padEnd(13)} ${what}`, `${"scale".padEnd(13)} ${scaleLine(r)}`];
   // The original is itself a logical-mode gac output: it runs with its own recorded scale.
   if (r.originalScale?.attentionScale !== undefined) {
     lines.push(`${"".padEnd(13)} original is a logical repair (${r.originalScale.manifest}): it uses attention scale ${scaleValue(r.originalScale.attentionScale)}`);

@@ -39,7 +39,10 @@ test("gac bench model measures a checkpoint's calls through the worker, writes r
 
   assert.equal(await h.run(["bench", "model", "--checkpoint", "dsvd", "--strategies", "MINIMAL", "--out", dir]), 0);
   assert.match(h.io.stderr, /0 measured, 0 refused or errored, 26 already in the directory/);
-  assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith(".jsonl")), ["results-gpu0.jsonl"]);
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.endsWith(".jsonl")),
+    ["results-gpu0.jsonl"],
+  );
 });
 
 test("gac bench model --list prints calls, cases and the GPU-time estimate per variant without running anything", async () => {

@@ -20,7 +20,16 @@ const profile: GpuProfile = {
   created: "2026-01-01",
   series: [
     { op: "gemm_k", key: "g", dtype: "fp16", shape: { m: 4096, n: 4096 }, experiments: ["G3"], points: [point(114, 0.04), point(120, 0.02), point(128, 0.02)] },
-    { op: "sdpa_prefill", key: "s", dtype: "fp16", causal: false, backend: "AUTO", shape: { batch: 4, heads: 32, kv_heads: 32, q_len: 2048, kv_len: 2048 }, experiments: ["S1"], points: [point(52, 0.9), point(56, 0.3)] },
+    {
+      op: "sdpa_prefill",
+      key: "s",
+      dtype: "fp16",
+      causal: false,
+      backend: "AUTO",
+      shape: { batch: 4, heads: 32, kv_heads: 32, q_len: 2048, kv_len: 2048 },
+      experiments: ["S1"],
+      points: [point(52, 0.9), point(56, 0.3)],
+    },
   ],
 };
 

@@ -66,6 +66,12 @@ test("gac repair --checksum-output records each output file's sha256 beside the 
   const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as { input: { files: { sha256: string }[] }; output: { files: { name: string; sha256?: string }[] } };
   assert.ok(manifest.input.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256)));
   for (const f of manifest.output.files) {
-    assert.equal(f.sha256, createHash("sha256").update(await readFile(join(out, f.name))).digest("hex"), f.name);
+    assert.equal(
+      f.sha256,
+      createHash("sha256")
+        .update(await readFile(join(out, f.name)))
+        .digest("hex"),
+      f.name,
+    );
   }
 });

@@ -48,11 +48,12 @@ test("the offline report page draws every chart in headless Chromium without err
     await page.goto(pathToFileURL(join(out, "index.html")).href, { waitUntil: "load" });
     const names = report.figures.map((f) => f.name);
     await page.waitForFunction(
-      (n) => n.every((name) => {
-        const el = document.querySelector(`.chart[data-figure="${name}"]`);
-        const g = el?.querySelector("svg, canvas");
-        return g !== null && g !== undefined && g.getBoundingClientRect().width > 100 && g.getBoundingClientRect().height > 50;
-      }),
+      (n) =>
+        n.every((name) => {
+          const el = document.querySelector(`.chart[data-figure="${name}"]`);
+          const g = el?.querySelector("svg, canvas");
+          return g !== null && g !== undefined && g.getBoundingClientRect().width > 100 && g.getBoundingClientRect().height > 50;
+        }),
       names,
       { timeout: 60_000 },
     );

@@ -62,7 +62,8 @@ test("the tables give D=107 against 112 and the backends' refusals with PyTorch'
 
 test("every caption names the H200's driver, torch and cuDNN, and the published A100 is marked as published", async () => {
   const { report } = await rendered();
-  for (const f of report.figures.filter((x) => BENCH_FIGURES.includes(x.name))) assert.match(f.caption, /NVIDIA H200, sm 9\.0, driver 580\.159\.04, torch 2\.11\.0\+cu130, CUDA 13\.0, cuDNN 9\.19\.0/, f.name);
+  for (const f of report.figures.filter((x) => BENCH_FIGURES.includes(x.name)))
+    assert.match(f.caption, /NVIDIA H200, sm 9\.0, driver 580\.159\.04, torch 2\.11\.0\+cu130, CUDA 13\.0, cuDNN 9\.19\.0/, f.name);
   const s1 = report.figures.find((f) => f.name === "s1-staircase")!;
   assert.match(s1.caption, /NVIDIA A100-80GB \(published\)/);
   assert.ok(report.notes.some((n) => /table\(s\) C4 have no figure/.test(n)));
@@ -72,7 +73,10 @@ test("the PaLU model run gives the trade-off a measured point per strategy and t
   const { report } = await rendered();
   const table = report.tables.find((t) => t.name === "model-bench")!;
   const palu = table.rows.filter((r) => r[0] === "palu-llama3-8b");
-  assert.deepEqual(palu.map((r) => r[1]), ["unrepaired", "MINIMAL", "OPTIMAL", "PREDEFINED", "TRADEOFF"]);
+  assert.deepEqual(
+    palu.map((r) => r[1]),
+    ["unrepaired", "MINIMAL", "OPTIMAL", "PREDEFINED", "TRADEOFF"],
+  );
   for (const r of palu.slice(1)) {
     assert.match(r[4], /^\+\d+\.\d%$/, `${r[1]} predicted`);
     assert.match(r[6], /^\+\d+\.\d%/, `${r[1]} measured`);

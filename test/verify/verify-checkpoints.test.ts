@@ -65,7 +65,10 @@ test("layer-by-layer mode reports each layer and catches a wrong padding in ever
     assert.equal(good.pass, true);
     const bad = await verifyCheckpoints(join(root, "a"), join(root, "bad"), { layerwise: true, tokens: 5 });
     assert.equal(bad.pass, false);
-    assert.ok(bad.layers!.every((l) => l.stats.maxRelDiff > 1e-3), JSON.stringify(bad.layers!.map((l) => l.stats.maxRelDiff)));
+    assert.ok(
+      bad.layers!.every((l) => l.stats.maxRelDiff > 1e-3),
+      JSON.stringify(bad.layers!.map((l) => l.stats.maxRelDiff)),
+    );
   }));
 
 test("16-bit weights get the 1e-2 default tolerance with the folded-scale rounding explanation", () =>

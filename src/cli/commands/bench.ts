@@ -34,7 +34,11 @@ export function gitCommitOfPackage(): string | null {
 }
 
 function parseGpus(text: string): number[] {
-  const gpus = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const gpus = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map(Number);
   if (gpus.length === 0 || gpus.some((g) => !Number.isInteger(g) || g < 0)) throw new GacError("BAD_ARGS", `--gpus expects GPU indices like 0,1,2; got '${text}'`);
   if (new Set(gpus).size !== gpus.length) throw new GacError("BAD_ARGS", `--gpus lists a GPU twice: '${text}'`);
   return gpus;
@@ -50,7 +54,10 @@ function parseOverrides(texts: string[]): Record<string, SuiteConfig> {
 }
 
 async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 function renderSuiteList(quick: boolean): string {
@@ -111,7 +118,10 @@ async function runModelCommand(values: ParsedValues, positionals: string[], io: 
   const runId = (await readRunInfo(outDir))?.run_id ?? basename(outDir);
   const progress = createProgress(io);
   const result = await runModelBench({
-    ...plan, outDir, runId, gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
+    ...plan,
+    outDir,
+    runId,
+    gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
     spawn: deps.spawn ?? pythonWorkerSpawner({ python: process.env.GAC_PYTHON ?? "python3" }),
     command: commandLine(positionals, values),
     gitCommit: (deps.gitCommit ?? gitCommitOfPackage)(),
@@ -143,7 +153,14 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       name: { type: "string", valueName: "<name>", description: "With `model`: the model's short name in case ids and reports (default: the directory name)" },
     },
     positionals: [{ name: "suite", description: "Suites to run, or all", required: false, variadic: true }],
-    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list", "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL"],
+    examples: [
+      "gac bench all",
+      "gac bench S1 S2 --gpus 0,1,2,3",
+      "gac bench --resume 20260131-142500-S1-S2",
+      "gac bench G3 --set G3.mn=4096 --quick",
+      "gac bench --list",
+      "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL",
+    ],
     async run({ values, positionals, io }) {
       if (positionals[0]?.toLowerCase() === "model") return runModelCommand(values, positionals, io, deps);
       for (const key of ["checkpoint", "strategies", "name"]) {
@@ -181,11 +198,16 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       const cases = expandSuites(suites, { quick, overrides });
       const progress = createProgress(io);
       const summary = await runBench({
-        cases, outDir, runId, gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
+        cases,
+        outDir,
+        runId,
+        gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
         spawn: deps.spawn ?? pythonWorkerSpawner({ python: process.env.GAC_PYTHON ?? "python3" }),
         command: commandLine(positionals, values),
         gitCommit: (deps.gitCommit ?? gitCommitOfPackage)(),
-        suites, quick, signal: io.signal,
+        suites,
+        quick,
+        signal: io.signal,
         onProgress: (p) => progress.update(p),
         now: () => now().getTime(),
       }).finally(() => progress.end());

@@ -14,8 +14,7 @@ export const FA3_HEAD_DIMS = [64, 96, 128, 192, 256] as const;
 
 export const fa2: Backend<AttentionCall> = {
   name: "FA2",
-  source:
-    "flash-attention flash_attn/flash_attn_interface.py Flash*Func.forward (pads to x8); csrc/flash_attn/flash_api.cpp mha_fwd; csrc/flash_attn/src/generate_kernels.py",
+  source: "flash-attention flash_attn/flash_attn_interface.py Flash*Func.forward (pads to x8); csrc/flash_attn/flash_api.cpp mha_fwd; csrc/flash_attn/src/generate_kernels.py",
   accepts(call) {
     if (!isHalf(call.dtype)) return { reason: `FA2 takes fp16/bf16, not ${call.dtype}`, misaligned: false };
     if (call.headDimQk !== call.headDimV) return { reason: `FA2 needs equal q/k/v head dims, got ${headDimText(call)}`, misaligned: false };
@@ -65,6 +64,6 @@ export const flashAttn3: RuntimeRule = {
   summary: "flash-attn 3 (hopper/, sm90 only, no padding) + cuBLAS GEMMs",
   attentionBackends: () => [fa3],
   gemmBackends: () => [cublasGemm],
-  noAttentionBackend: { kernel: "none", consequence: "mha_fwd fails its TORCH_CHECK (\"head_size should be a multiple of 8\")", source: fa3.source },
+  noAttentionBackend: { kernel: "none", consequence: 'mha_fwd fails its TORCH_CHECK ("head_size should be a multiple of 8")', source: fa3.source },
   compiledHeadDims: FA3_HEAD_DIMS,
 };

@@ -38,9 +38,7 @@ export const cublasGemm: Backend<GemmCall> = {
   cost(call, gpu) {
     const bad = misaligned16Bytes(call);
     if (!bad) return { verdict: "fast", kernel: `cuBLASLt ${gpu} tensor-core GEMM`, reason: "" };
-    const hopper = isHopperOrNewer(gpu)
-      ? "; no TMA/WGMMA tile qualifies, so an sm80-era kernel runs (kestrel PR #143: 3.53x slower at K=588 on Hopper)"
-      : "";
+    const hopper = isHopperOrNewer(gpu) ? "; no TMA/WGMMA tile qualifies, so an sm80-era kernel runs (kestrel PR #143: 3.53x slower at K=588 on Hopper)" : "";
     return {
       verdict: "slow",
       kernel: `cuBLASLt ${gpu} kernel without 16-byte vector loads`,

@@ -39,8 +39,7 @@ export const llamaCpp: RuntimeRule = {
   gemmBackends: () => [cublasGemm],
   noAttentionBackend: {
     kernel: "CPU (FA op scheduled off the GPU)",
-    consequence:
-      "ggml_cuda_flash_attn_ext_supported is false, so the scheduler runs the FA op on the CPU; with flash_attn=auto llama_context disables flash attention",
+    consequence: "ggml_cuda_flash_attn_ext_supported is false, so the scheduler runs the FA op on the CPU; with flash_attn=auto llama_context disables flash attention",
     source: "llama.cpp ggml/src/ggml-cuda/fattn.cu; src/llama-context.cpp resolve_fused_ops",
   },
   compiledHeadDims: LLAMA_CPP_FA_HEAD_DIMS,

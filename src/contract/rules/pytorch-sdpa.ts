@@ -137,12 +137,11 @@ export const sdpaMath: Backend<AttentionCall> = {
 export const pytorchSdpa: RuntimeRule = {
   id: "pytorch-sdpa",
   summary: "PyTorch SDPA (cuDNN, flash, mem-efficient, math) + cuBLAS GEMMs",
-  attentionBackends: (_call, gpu) =>
-    prefersCudnn(gpu) ? [sdpaCudnn, sdpaFlash, sdpaMemEfficient, sdpaMath] : [sdpaFlash, sdpaMemEfficient, sdpaMath, sdpaCudnn],
+  attentionBackends: (_call, gpu) => (prefersCudnn(gpu) ? [sdpaCudnn, sdpaFlash, sdpaMemEfficient, sdpaMath] : [sdpaFlash, sdpaMemEfficient, sdpaMath, sdpaCudnn]),
   gemmBackends: () => [cublasGemm],
   noAttentionBackend: {
     kernel: "none",
-    consequence: "SDPA fails with \"No available kernel. Aborting execution.\"",
+    consequence: 'SDPA fails with "No available kernel. Aborting execution."',
     source: `${SDP_UTILS} select_sdp_backend`,
   },
   compiledHeadDims: PYTORCH_FA2_HEAD_DIMS,

@@ -25,8 +25,7 @@ export const trtMmha: Backend<AttentionCall> = {
 
 export const trtContextFmha: Backend<AttentionCall> = {
   name: "context FMHA",
-  source:
-    "TensorRT-LLM contextFusedMultiHeadAttention/fmhaRunner.cpp isFmhaSupported, setupLaunchParams (padded_d); issue #855 (non-multiple-of-8 head sizes unsupported)",
+  source: "TensorRT-LLM contextFusedMultiHeadAttention/fmhaRunner.cpp isFmhaSupported, setupLaunchParams (padded_d); issue #855 (non-multiple-of-8 head sizes unsupported)",
   accepts(call) {
     if (!isHalf(call.dtype) && !isFp8(call.dtype)) return { reason: `context FMHA takes fp16/bf16/fp8, not ${call.dtype}`, misaligned: false };
     const misaligned = notMultipleOf(call, 8);
@@ -46,7 +45,7 @@ export const trtContextFmha: Backend<AttentionCall> = {
 
 export const trtUnfusedMha: Backend<AttentionCall> = {
   name: "unfused MHA",
-  source: "TensorRT-LLM attention plugin: \"Fall back to unfused MHA\" when isFmhaSupported() is false",
+  source: 'TensorRT-LLM attention plugin: "Fall back to unfused MHA" when isFmhaSupported() is false',
   accepts: () => null,
   cost: (call) => ({
     verdict: "slow",
@@ -62,7 +61,7 @@ export const tensorrtLlm: RuntimeRule = {
   gemmBackends: (call) => (isFp8(call.dtype) ? [cutlass3xTmaGemm, cublasGemm] : [cublasGemm]),
   noAttentionBackend: {
     kernel: "none",
-    consequence: "the engine fails with TLLM_CHECK \"unsupported head_size\"",
+    consequence: 'the engine fails with TLLM_CHECK "unsupported head_size"',
     source: trtMmha.source,
   },
   compiledHeadDims: TRTLLM_MMHA_HEAD_DIMS,

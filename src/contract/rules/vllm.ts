@@ -66,14 +66,11 @@ export const vllm: RuntimeRule = {
   id: "vllm",
   summary: "vLLM V1 (FLASH_ATTN -> FLASHINFER -> TRITON_ATTN -> FLEX_ATTENTION) + cuBLAS GEMMs",
   // FLASHINFER comes first on sm10x.
-  attentionBackends: (_call, gpu) =>
-    gpu === "sm100"
-      ? [vllmFlashInfer, vllmFlashAttn, vllmTritonAttn, vllmFlexAttention]
-      : [vllmFlashAttn, vllmFlashInfer, vllmTritonAttn, vllmFlexAttention],
+  attentionBackends: (_call, gpu) => (gpu === "sm100" ? [vllmFlashInfer, vllmFlashAttn, vllmTritonAttn, vllmFlexAttention] : [vllmFlashAttn, vllmFlashInfer, vllmTritonAttn, vllmFlexAttention]),
   gemmBackends: () => [cublasGemm],
   noAttentionBackend: {
     kernel: "none",
-    consequence: "vLLM raises ValueError(\"No valid attention backend found\")",
+    consequence: 'vLLM raises ValueError("No valid attention backend found")',
     source: "vllm/platforms/cuda.py get_valid_backends",
   },
   compiledHeadDims: VLLM_FLASH_ATTN_HEAD_DIMS,

@@ -49,7 +49,15 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
   const x = { field: "dim", type: "quantitative", title: AXIS_TITLE[dim], scale: { domain: paddedDomain(rows.map((r) => Number(r.dim))), nice: false } };
   const y = { field: "tflops", type: "quantitative", title: "Throughput (TFLOP/s)" };
   const layer = [
-    { mark: { type: "line", color: "#9a9a9a", strokeWidth: 1.1 }, encoding: { x, y, detail: { field: "gpu" }, strokeDash: { field: "gpu", type: "nominal", title: "GPU (line)", legend: gpus.length > 1 ? { labelLimit: 420, orient: "bottom", direction: "vertical" } : null } } },
+    {
+      mark: { type: "line", color: "#9a9a9a", strokeWidth: 1.1 },
+      encoding: {
+        x,
+        y,
+        detail: { field: "gpu" },
+        strokeDash: { field: "gpu", type: "nominal", title: "GPU (line)", legend: gpus.length > 1 ? { labelLimit: 420, orient: "bottom", direction: "vertical" } : null },
+      },
+    },
     {
       mark: { type: "point", filled: true, size: 55, opacity: 1 },
       encoding: {
@@ -57,7 +65,15 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
         y,
         color: { field: "alignment", type: "nominal", title: `Alignment of ${dim.toUpperCase()}`, scale: ALIGNMENT_COLOR },
         shape: { field: "alignment", type: "nominal", title: `Alignment of ${dim.toUpperCase()}`, scale: ALIGNMENT_SHAPE },
-        tooltip: [tip("gpu", "GPU"), tip("m", "M", "d"), tip("n", "N", "d"), tip("k", "K", "d"), tip("alignment", "Alignment"), tip("median_ms", "median (ms)", ".4f"), tip("tflops", "TFLOP/s", ".1f")],
+        tooltip: [
+          tip("gpu", "GPU"),
+          tip("m", "M", "d"),
+          tip("n", "N", "d"),
+          tip("k", "K", "d"),
+          tip("alignment", "Alignment"),
+          tip("median_ms", "median (ms)", ".4f"),
+          tip("tflops", "TFLOP/s", ".1f"),
+        ],
       },
     },
   ];
@@ -67,7 +83,15 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
     name: `${suite.toLowerCase()}-gemm-${dim}`,
     title,
     caption: `GEMM throughput (2·M·N·K / median time) as ${dim.toUpperCase()} sweeps (${fixed}${panels.length > 1 ? ", one panel per size, each with its own y scale" : ""}); blue circles: ${dim.toUpperCase()} a multiple of 16, orange squares: of 8 only, red triangles: misaligned.${gpus.length > 1 ? " Line dash tells the GPUs apart." : ""} ${env}`,
-    spec: chart({ title, subtitle: [gpus.join(", "), fixed, String(measured[0].params.dtype ?? "")], rows, layer, facetWrap: panels.length > 1 ? { field: "panel", columns: 1 } : undefined, width: 720, height: panels.length > 1 ? 220 : 300 }),
+    spec: chart({
+      title,
+      subtitle: [gpus.join(", "), fixed, String(measured[0].params.dtype ?? "")],
+      rows,
+      layer,
+      facetWrap: panels.length > 1 ? { field: "panel", columns: 1 } : undefined,
+      width: 720,
+      height: panels.length > 1 ? 220 : 300,
+    }),
   };
   const tableRows: string[][] = [];
   for (const [gpu, panel] of uniq(rows.map((r) => `${String(r.gpu)}\u0000${String(r.panel)}`)).map((k) => k.split("\u0000"))) {
@@ -86,6 +110,14 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
   }
   return {
     figures: [figure],
-    tables: [makeTable(`${suite.toLowerCase()}-gemm-${dim}`, `${title}: mean by alignment class`, `Mean throughput of each alignment class of ${dim.toUpperCase()}, against the 16-aligned mean. ${env}`, ["GPU", "Shape", "Alignment", "Cases", "Mean TFLOP/s", "vs 16-aligned"], tableRows)],
+    tables: [
+      makeTable(
+        `${suite.toLowerCase()}-gemm-${dim}`,
+        `${title}: mean by alignment class`,
+        `Mean throughput of each alignment class of ${dim.toUpperCase()}, against the 16-aligned mean. ${env}`,
+        ["GPU", "Shape", "Alignment", "Cases", "Mean TFLOP/s", "vs 16-aligned"],
+        tableRows,
+      ),
+    ],
   };
 }

@@ -28,10 +28,38 @@ export interface LatencySuite {
 }
 
 export const LATENCY_SUITES: readonly LatencySuite[] = [
-  { suite: "S1", name: "s1-staircase", title: "S1: SDPA latency vs head_dim", lede: "The staircase: latency drops at every multiple of 8 and jumps between them.", variantKeys: ["dtype", "causal", "backend"], columns: 1 },
-  { suite: "C21", name: "c21-backend-sweep", title: "C21: SDPA latency vs head_dim per forced backend", lede: "Each backend forced in turn (AUTO: the dispatcher's choice, kernels profiled); an x on the axis is a head_dim the backend refused (reason in the table).", variantKeys: ["backend", "dtype", "causal"], columns: 2 },
-  { suite: "decode", name: "decode-penalty", title: "Decode attention latency vs head_dim", lede: "Single-token queries against a KV cache: the decode kernels' alignment penalty.", variantKeys: ["dtype", "batch", "q_len", "kv_len"], columns: 2 },
-  { suite: "GQA", name: "gqa-penalty", title: "GQA attention latency vs head_dim", lede: "Grouped-query attention (fewer KV heads than query heads), prefill and decode, across head_dim.", variantKeys: ["dtype", "q_len", "kv_len", "batch", "heads", "kv_heads", "causal"], columns: 2 },
+  {
+    suite: "S1",
+    name: "s1-staircase",
+    title: "S1: SDPA latency vs head_dim",
+    lede: "The staircase: latency drops at every multiple of 8 and jumps between them.",
+    variantKeys: ["dtype", "causal", "backend"],
+    columns: 1,
+  },
+  {
+    suite: "C21",
+    name: "c21-backend-sweep",
+    title: "C21: SDPA latency vs head_dim per forced backend",
+    lede: "Each backend forced in turn (AUTO: the dispatcher's choice, kernels profiled); an x on the axis is a head_dim the backend refused (reason in the table).",
+    variantKeys: ["backend", "dtype", "causal"],
+    columns: 2,
+  },
+  {
+    suite: "decode",
+    name: "decode-penalty",
+    title: "Decode attention latency vs head_dim",
+    lede: "Single-token queries against a KV cache: the decode kernels' alignment penalty.",
+    variantKeys: ["dtype", "batch", "q_len", "kv_len"],
+    columns: 2,
+  },
+  {
+    suite: "GQA",
+    name: "gqa-penalty",
+    title: "GQA attention latency vs head_dim",
+    lede: "Grouped-query attention (fewer KV heads than query heads), prefill and decode, across head_dim.",
+    variantKeys: ["dtype", "q_len", "kv_len", "batch", "heads", "kv_heads", "causal"],
+    columns: 2,
+  },
 ];
 
 const SHAPE_KEYS = ["batch", "heads", "kv_heads", "seq", "q_len", "kv_len", "dtype", "backend"];
@@ -68,12 +96,27 @@ export function buildLatencyVsHeadDim(s: LatencySuite, all: FlatRecord[]): { fig
   if (rows.some((r) => !r.refused)) {
     const x = { field: "head_dim", type: "quantitative", title: "head_dim (elements)", scale: { domain: paddedDomain(rows.map((r) => Number(r.head_dim))), nice: false }, axis: { tickMinStep: 8 } };
     const y = { field: "median_ms", type: "quantitative", title: "Latency (ms, median)", scale: { zero: true } };
-    const pointTip = [tip("gpu", "GPU"), tip("panel", "Variant"), tip("head_dim", "head_dim", "d"), tip("alignment", "Alignment"), tip("median_ms", "median (ms)", ".4f"), tip("p10_ms", "p10 (ms)", ".4f"), tip("p90_ms", "p90 (ms)", ".4f"), tip("n", "samples", "d"), tip("kernels", "Kernels")];
+    const pointTip = [
+      tip("gpu", "GPU"),
+      tip("panel", "Variant"),
+      tip("head_dim", "head_dim", "d"),
+      tip("alignment", "Alignment"),
+      tip("median_ms", "median (ms)", ".4f"),
+      tip("p10_ms", "p10 (ms)", ".4f"),
+      tip("p90_ms", "p90 (ms)", ".4f"),
+      tip("n", "samples", "d"),
+      tip("kernels", "Kernels"),
+    ];
     const layer: unknown[] = [
       {
         transform: [{ filter: "!datum.refused" }],
         mark: { type: "line", color: "#8a8a8a", strokeWidth: 1.3 },
-        encoding: { x, y, detail: { field: "gpu" }, strokeDash: { field: "gpu", type: "nominal", title: "GPU (line)", legend: gpus.length > 1 ? { labelLimit: 420, orient: "bottom", direction: "vertical" } : null } },
+        encoding: {
+          x,
+          y,
+          detail: { field: "gpu" },
+          strokeDash: { field: "gpu", type: "nominal", title: "GPU (line)", legend: gpus.length > 1 ? { labelLimit: 420, orient: "bottom", direction: "vertical" } : null },
+        },
       },
       {
         transform: [{ filter: "!datum.refused && isValid(datum.p10_ms) && isValid(datum.p90_ms)" }],
@@ -138,7 +181,16 @@ function penaltyTable(s: LatencySuite, records: FlatRecord[], keys: readonly str
     const up = roundUp(d, 8);
     const padded = byKey.get(key(r, up));
     const pen = padded?.stats ? (r.stats.median_ms / padded.stats.median_ms - 1) * 100 : NaN;
-    rows.push([r.gpuLabel, variant(r), String(d), formatMs(r.stats.median_ms), String(up), padded?.stats ? formatMs(padded.stats.median_ms) : "not measured", formatPct(pen), describeKernels(r.kernels)]);
+    rows.push([
+      r.gpuLabel,
+      variant(r),
+      String(d),
+      formatMs(r.stats.median_ms),
+      String(up),
+      padded?.stats ? formatMs(padded.stats.median_ms) : "not measured",
+      formatPct(pen),
+      describeKernels(r.kernels),
+    ]);
   }
   return makeTable(
     `${s.name}-penalty`,

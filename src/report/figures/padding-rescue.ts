@@ -35,7 +35,7 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
   const records = all.filter((r) => r.suite === "P1" && typeof r.params.head_dim === "number");
   if (records.length === 0) return { figures: [], tables: [] };
   const env = environmentSentence(environmentsOf(records));
-  const physical = (r: FlatRecord) => (typeof r.params.pad_to === "number" ? r.params.pad_to : typeof r.extra?.physical_head_dim === "number" ? r.extra.physical_head_dim : r.params.head_dim ?? 0);
+  const physical = (r: FlatRecord) => (typeof r.params.pad_to === "number" ? r.params.pad_to : typeof r.extra?.physical_head_dim === "number" ? r.extra.physical_head_dim : (r.params.head_dim ?? 0));
   const variantKeys = varyingKeys(records, ["dtype", "causal"]);
   const group = (r: FlatRecord) => [`logical ${r.params.head_dim}`, r.gpuLabel, ...(variantKeys.length > 0 ? [variantLabel(r, variantKeys)] : [])].join(" · ");
   const rawOf = new Map<string, FlatRecord>();
@@ -76,7 +76,14 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
         x,
         y,
         color: { field: "alignment", type: "nominal", title: "Alignment (physical)", scale: ALIGNMENT_COLOR },
-        tooltip: [tip("group", "Case"), tip("config", "Config"), tip("median_ms", "median (ms)", ".3f"), tip("overhead_pct", "memory overhead (%)", ".1f"), tip("speedup_pct", "speedup vs raw (%)", ".1f"), tip("max_abs_diff", "max |diff|", ".2e")],
+        tooltip: [
+          tip("group", "Case"),
+          tip("config", "Config"),
+          tip("median_ms", "median (ms)", ".3f"),
+          tip("overhead_pct", "memory overhead (%)", ".1f"),
+          tip("speedup_pct", "speedup vs raw (%)", ".1f"),
+          tip("max_abs_diff", "max |diff|", ".2e"),
+        ],
       },
     },
     errorBars(x),
@@ -93,11 +100,39 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
             name: "p1-padding-rescue",
             title: "P1: padding rescue",
             caption: `A misaligned head_dim run raw and zero-padded by each strategy, one panel per logical head_dim; bar colour gives the alignment class of the physical size (raw bars are the misaligned ones, and every bar's label names its physical size), the number above each padded bar its speedup over raw, error bars p10-p90. Memory overhead and max |diff| are in the table. ${env}`,
-            spec: chart({ title: "P1: padding rescue", subtitle: [gpus.join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])], rows: measured, layer, facetGrid: grid ? { row: "gpu", column: "logical", independentX: true } : undefined, width: grid ? 150 : 380, height: grid ? 200 : 260 }),
+            spec: chart({
+              title: "P1: padding rescue",
+              subtitle: [gpus.join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])],
+              rows: measured,
+              layer,
+              facetGrid: grid ? { row: "gpu", column: "logical", independentX: true } : undefined,
+              width: grid ? 150 : 380,
+              height: grid ? 200 : 260,
+            }),
           },
         ];
-  const tableRows = rows.map((r) => [String(r.group), String(r.config), String(r.physical), formatPct(Number(r.overhead_pct)), r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)), r.speedup_pct === null ? "-" : formatPct(Number(r.speedup_pct)), r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2), String(r.error)]);
-  return { figures, tables: [makeTable("p1-padding-rescue", "P1: padding rescue", `Raw vs padded head_dim: memory overhead of the padding, latency, speedup over raw, and max |diff| of the padded output against raw. ${env}`, ["Case", "Config", "Physical dim", "Memory overhead", "Latency (ms)", "Speedup vs raw", "max |diff|", "Note"], tableRows)] };
+  const tableRows = rows.map((r) => [
+    String(r.group),
+    String(r.config),
+    String(r.physical),
+    formatPct(Number(r.overhead_pct)),
+    r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)),
+    r.speedup_pct === null ? "-" : formatPct(Number(r.speedup_pct)),
+    r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2),
+    String(r.error),
+  ]);
+  return {
+    figures,
+    tables: [
+      makeTable(
+        "p1-padding-rescue",
+        "P1: padding rescue",
+        `Raw vs padded head_dim: memory overhead of the padding, latency, speedup over raw, and max |diff| of the padded output against raw. ${env}`,
+        ["Case", "Config", "Physical dim", "Memory overhead", "Latency (ms)", "Speedup vs raw", "max |diff|", "Note"],
+        tableRows,
+      ),
+    ],
+  };
 }
 
 const HET_MODE_ORDER = ["per_group_raw", "per_group_padded", "single_padded"];
@@ -109,7 +144,10 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
   // A HET1 case is its params minus mode/pad_to; the modes are the bars within it.
   const caseKey = (r: FlatRecord) => {
     const { mode: _mode, pad_to: _pad, op: _op, ...rest } = r.params;
-    const desc = Object.entries(rest).filter(([, v]) => v !== undefined && (typeof v !== "object" || Array.isArray(v))).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`).join(" ");
+    const desc = Object.entries(rest)
+      .filter(([, v]) => v !== undefined && (typeof v !== "object" || Array.isArray(v)))
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`)
+      .join(" ");
     return `${r.gpuLabel}${desc ? ` · ${desc}` : ""}`;
   };
   const baseline = new Map<string, number>();
@@ -140,7 +178,13 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
         x,
         y: { field: "median_ms", type: "quantitative", title: "Latency (ms, median)" },
         color: { field: "mode", type: "nominal", title: "Mode", sort: HET_MODE_ORDER, scale: { domain: HET_MODE_ORDER, range: ["#D55E00", "#E69F00", "#0072B2"] } },
-        tooltip: [tip("group", "Case"), tip("mode", "Mode"), tip("median_ms", "median (ms)", ".3f"), tip("vs_raw_pct", "speedup vs per-group raw (%)", ".1f"), tip("max_abs_diff", "max |diff|", ".2e")],
+        tooltip: [
+          tip("group", "Case"),
+          tip("mode", "Mode"),
+          tip("median_ms", "median (ms)", ".3f"),
+          tip("vs_raw_pct", "speedup vs per-group raw (%)", ".1f"),
+          tip("max_abs_diff", "max |diff|", ".2e"),
+        ],
       },
     },
     errorBars(x),
@@ -148,7 +192,10 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
   ];
   const dims = uniq(records.flatMap((r) => (Array.isArray(r.params.group_head_dims) ? r.params.group_head_dims.filter((d): d is number => typeof d === "number") : [])));
   const perGroup = uniq(records.map((r) => r.params.heads_per_group).filter((v) => typeof v === "number"));
-  const subtitle = [uniq(records.map((r) => r.gpuLabel)).join(", "), dims.length > 0 ? `${dims.length} groups${perGroup.length === 1 ? ` × ${String(perGroup[0])} heads` : ""}, head_dims ${dims.join(", ")}` : ""];
+  const subtitle = [
+    uniq(records.map((r) => r.gpuLabel)).join(", "),
+    dims.length > 0 ? `${dims.length} groups${perGroup.length === 1 ? ` × ${String(perGroup[0])} heads` : ""}, head_dims ${dims.join(", ")}` : "",
+  ];
   const figures: Figure[] =
     measured.length === 0
       ? []
@@ -157,9 +204,35 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
             name: "het1-heterogeneous",
             title: "HET1: heterogeneous head dims",
             caption: `Heads with different dims run as one call per group at raw size, one call per group padded to a multiple of 8, or one call with every head padded to the largest; the label above a padded bar is its speedup over per-group raw; error bars p10-p90. ${env}`,
-            spec: chart({ title: "HET1: heterogeneous head dims", subtitle, rows: measured, layer, facetWrap: groups.length > 1 ? { field: "group", columns: 2 } : undefined, width: 380, height: 260 }),
+            spec: chart({
+              title: "HET1: heterogeneous head dims",
+              subtitle,
+              rows: measured,
+              layer,
+              facetWrap: groups.length > 1 ? { field: "group", columns: 2 } : undefined,
+              width: 380,
+              height: 260,
+            }),
           },
         ];
-  const tableRows = rows.map((r) => [String(r.group), String(r.mode), r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)), r.vs_raw_pct === null ? "-" : formatPct(Number(r.vs_raw_pct)), r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2), String(r.error)]);
-  return { figures, tables: [makeTable("het1-heterogeneous", "HET1: heterogeneous head dims", `Latency per execution mode and speedup against per-group raw. ${env}`, ["Case", "Mode", "Latency (ms)", "Speedup vs per-group raw", "max |diff|", "Note"], tableRows)] };
+  const tableRows = rows.map((r) => [
+    String(r.group),
+    String(r.mode),
+    r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)),
+    r.vs_raw_pct === null ? "-" : formatPct(Number(r.vs_raw_pct)),
+    r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2),
+    String(r.error),
+  ]);
+  return {
+    figures,
+    tables: [
+      makeTable(
+        "het1-heterogeneous",
+        "HET1: heterogeneous head dims",
+        `Latency per execution mode and speedup against per-group raw. ${env}`,
+        ["Case", "Mode", "Latency (ms)", "Speedup vs per-group raw", "max |diff|", "Note"],
+        tableRows,
+      ),
+    ],
+  };
 }

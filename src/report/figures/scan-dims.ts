@@ -81,18 +81,48 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
         name: `scan-dims${sfx}`,
         title,
         caption: `How many sites (heads, ranks, widths) have each dimension value, one panel per kind of dim; blue circles: multiple of 16, orange squares: of 8 only, red triangles: misaligned. ${misaligned} of ${widths.length} dims (${((100 * misaligned) / widths.length).toFixed(1)}%) are misaligned. ${scanSentence(scan)}`,
-        spec: chart({ title, rows, layer, facetWrap: roles.length > 1 ? { field: "role", columns: 2, independentX: true } : undefined, width: roles.length > 1 ? 380 : 620, height: roles.length > 1 ? 170 : 220 }),
+        spec: chart({
+          title,
+          rows,
+          layer,
+          facetWrap: roles.length > 1 ? { field: "role", columns: 2, independentX: true } : undefined,
+          width: roles.length > 1 ? 380 : 620,
+          height: roles.length > 1 ? 170 : 220,
+        }),
       });
       const summary = roles.map((role) => {
         const ds = widths.filter((d) => dimGroup(d) === role);
         const pct = (cls: string) => `${((100 * ds.filter((d) => alignmentClass(d.value) === cls).length) / ds.length).toFixed(1)}%`;
-        return [role, String(ds.length), uniq(ds.map((d) => d.value)).sort((a, b) => a - b).join(", "), ...ALIGNMENT_CLASSES.map(pct)];
+        return [
+          role,
+          String(ds.length),
+          uniq(ds.map((d) => d.value))
+            .sort((a, b) => a - b)
+            .join(", "),
+          ...ALIGNMENT_CLASSES.map(pct),
+        ];
       });
-      tables.push(makeTable(`scan-dims${sfx}`, `${title}: per role`, `Per role: sites, distinct values and the share in each alignment class. ${scanSentence(scan)}`, ["Role", "Sites", "Distinct values", "16-aligned", "8-aligned only", "Misaligned"], summary));
+      tables.push(
+        makeTable(
+          `scan-dims${sfx}`,
+          `${title}: per role`,
+          `Per role: sites, distinct values and the share in each alignment class. ${scanSentence(scan)}`,
+          ["Role", "Sites", "Distinct values", "16-aligned", "8-aligned only", "Misaligned"],
+          summary,
+        ),
+      );
     }
     const collapsed = scan.calls.filter((c) => c.verdict !== "fast");
     if (scan.calls.length > 0) {
-      tables.push(makeTable(`scan-collapsed-calls${sfx}`, `Collapsed kernel calls: ${scanLabel(scan)}`, `${collapsed.length} of ${scan.calls.length} kernel calls leave the fast path, grouped by kind, phase, shape, verdict and kernel; predicted time summed over the group where the scan had a profile. ${scanSentence(scan)}`, ["Kind", "Phase", "Shape", "Verdict", "Kernel", "Reason", "Calls", "Example", "Predicted (ms)"], groupCalls(collapsed)));
+      tables.push(
+        makeTable(
+          `scan-collapsed-calls${sfx}`,
+          `Collapsed kernel calls: ${scanLabel(scan)}`,
+          `${collapsed.length} of ${scan.calls.length} kernel calls leave the fast path, grouped by kind, phase, shape, verdict and kernel; predicted time summed over the group where the scan had a profile. ${scanSentence(scan)}`,
+          ["Kind", "Phase", "Shape", "Verdict", "Kernel", "Reason", "Calls", "Example", "Predicted (ms)"],
+          groupCalls(collapsed),
+        ),
+      );
     }
   });
   return { figures, tables };
@@ -100,7 +130,10 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
 
 export function formatShape(shape: unknown): string {
   if (Array.isArray(shape)) return `[${shape.join(", ")}]`;
-  if (typeof shape === "object" && shape !== null) return Object.entries(shape).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(",")}]` : String(v)}`).join(" ");
+  if (typeof shape === "object" && shape !== null)
+    return Object.entries(shape)
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(",")}]` : String(v)}`)
+      .join(" ");
   return shape === undefined ? "" : String(shape);
 }
 
