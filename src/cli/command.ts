@@ -31,7 +31,7 @@ export interface CommandIO {
   errIsTTY: boolean;
   /** The working directory the user ran gac from. */
   cwd: string;
-  /** Aborted on SIGINT. */
+  /** Aborted on SIGINT and SIGTERM: stop, remove temp output, return or throw ABORTED. */
   signal: AbortSignal;
 }
 
@@ -50,6 +50,8 @@ export interface Command {
   positionals: PositionalSpec[];
   /** Extra help text after the option list (examples). */
   examples?: string[];
+  /** Nested commands, e.g. `gac bench model`: the first positional that names one runs it instead. */
+  subcommands?: Command[];
   run(ctx: CommandContext): Promise<number>;
 }
 
