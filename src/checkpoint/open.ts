@@ -9,7 +9,8 @@
  * runtime serves.
  */
 import { readFile, realpath, readdir, stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isSnapshotDir } from "../input/hf-cache.js";
 import { GacError, formatCount } from "../errors.js";
 import { pathExists } from "../util/fs.js";
 import { readSafetensorsFileInfo } from "./safetensors-read.js";
@@ -112,7 +113,8 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   const shardNames = [...new Set(Object.values(index.weightMap))];
   if (shardNames.length === 0) throw new GacError("BAD_INDEX", `${indexPath} has an empty weight_map`);
   if (shardNames.length > MAX_SHARDS) throw new GacError("BAD_INDEX", `${indexPath} names ${formatCount(shardNames.length)} shards, over the ${formatCount(MAX_SHARDS)} limit`);
-  const realDir = await realpath(abs);
+  // An HF cache snapshot's files are links into the repo's blobs/ (src/input/hf-cache.ts): inside the repo is inside.
+  const realDir = await realpath(isSnapshotDir(abs) ? dirname(dirname(abs)) : abs);
   const files: SafetensorsFileInfo[] = [];
   const fileByName = new Map<string, SafetensorsFileInfo>();
   for (const name of shardNames) {

@@ -1,6 +1,6 @@
 /**
- * A progress line on stderr: done/total, percent, ETA and the current case. On a terminal it
- * redraws one line in place; elsewhere (CI logs, pipes) it prints a line every ~10%.
+ * A progress line on stderr: done/total, percent, ETA and the current case, redrawn in place. Only
+ * on a terminal: CI logs and pipes get no progress (the summary at the end says what happened).
  */
 import type { CommandIO } from "./command.js";
 
@@ -39,23 +39,15 @@ export interface ProgressReporter {
 }
 
 export function createProgress(io: Pick<CommandIO, "err" | "errIsTTY">): ProgressReporter {
-  let lastDecile = -1;
   let drawn = false;
   return {
     update(p) {
-      if (io.errIsTTY) {
-        io.err(`\r\x1b[2K${formatProgress(p)}`);
-        drawn = true;
-        return;
-      }
-      const decile = p.total === 0 ? 10 : Math.floor((p.done / p.total) * 10);
-      if (decile > lastDecile) {
-        lastDecile = decile;
-        io.err(formatProgress({ done: p.done, total: p.total, etaMs: p.etaMs }) + "\n");
-      }
+      if (!io.errIsTTY) return;
+      io.err(`\r\x1b[2K${formatProgress(p)}`);
+      drawn = true;
     },
     end() {
-      if (io.errIsTTY && drawn) io.err("\n");
+      if (drawn) io.err("\n");
     },
   };
 }

@@ -9,5 +9,17 @@ import { scanCommand } from "./commands/scan.js";
 import { planCommand } from "./commands/plan.js";
 import { repairCommand } from "./commands/repair.js";
 import { demoCommand } from "./commands/demo.js";
+import { createCompletionCommand } from "./commands/completion.js";
 
-export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];
+export const COMMANDS: Command[] = [
+  scanCommand,
+  planCommand,
+  repairCommand,
+  verifyCommand,
+  demoCommand,
+  benchCommand,
+  profileCommand,
+  reportCommand,
+  fixturesCommand,
+  createCompletionCommand(() => COMMANDS),
+];

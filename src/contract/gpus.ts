@@ -22,6 +22,9 @@ export const GPUS: Record<GpuId, GpuSpec> = {
   sm100: { id: "sm100", major: 10, minor: 0, names: ["b200", "gb200"] },
 };
 
+/** The GPU every command assumes without --gpu: the one gac's measured profiles come from. */
+export const DEFAULT_GPU_NAME = "h200";
+
 export const GPU_IDS: readonly GpuId[] = ["sm80", "sm86", "sm89", "sm90", "sm100"];
 
 /** "H100" -> "sm90", "sm80" -> "sm80"; GacError UNKNOWN_GPU listing every accepted name otherwise. */

@@ -150,7 +150,8 @@ function countLayers(placer: TensorPlacer, prefix: string, cfg: ModelConfig, dis
 function configHeadDim(cfg: ModelConfig, hidden: number): HeadDim {
   if (cfg.headDim !== undefined) return { value: cfg.headDim, source: "config head_dim" };
   if (cfg.numHeads === undefined) {
-    throw new GacError("BAD_CONFIG", "config.json has neither head_dim nor num_attention_heads: the per-head width cannot be split out of q_proj's rows");
+    const arch = cfg.modelType === "" ? "" : ` (model_type '${cfg.modelType}')`;
+    throw new GacError("BAD_CONFIG", `config.json${arch} has neither head_dim nor num_attention_heads: the per-head width cannot be split out of q_proj's rows; is it a transformer gac knows?`);
   }
   const h = cfg.hiddenSize ?? hidden;
   if (h % cfg.numHeads !== 0) {

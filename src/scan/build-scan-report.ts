@@ -5,8 +5,8 @@
  * Q/K/V, pruned head_dim), or only the projection GEMMs (PaLU/ASVD/SVD-LLM ranks, pruned MLP)?
  */
 import { judgeCall } from "../contract/judge.js";
-import { gpuLabel } from "../contract/gpus.js";
-import { DEFAULT_RUNTIME } from "../contract/runtimes.js";
+import { DEFAULT_GPU_NAME, gpuLabel, parseGpu } from "../contract/gpus.js";
+import { DEFAULT_RUNTIME, parseRuntime } from "../contract/runtimes.js";
 import type { GpuId, RuntimeId } from "../contract/types.js";
 import { buildKernelGraph } from "../graph/build-kernel-graph.js";
 import { DEFAULT_WORKLOAD, type AttentionCall, type KernelCall, type Workload } from "../graph/types.js";
@@ -20,11 +20,11 @@ import { describeProfile, profilePredictor, type LoadedProfile } from "./scan-pr
 import { servingDtype, type ServingDtype } from "./serving-dtype.js";
 import { SCAN_SCHEMA, type Applicability, type FamilySummary, type ScanCall, type ScanDim, type ScanReport, type ScanStrategy, type ScanSummary } from "./types.js";
 
-export const DEFAULT_GPU: GpuId = "sm90";
-
 export interface ScanOptions {
-  runtime?: RuntimeId;
-  gpu?: GpuId;
+  /** A runtime id as `--runtime` takes it ("vllm", "llama.cpp"); default pytorch-sdpa. */
+  runtime?: RuntimeId | (string & {});
+  /** A GPU as `--gpu` takes it: a name ("h200", "A100") or a generation ("sm90"); default h200. */
+  gpu?: GpuId | (string & {});
   workload?: Workload;
   /** The name the user gave the GPU ("h200"), shown in reports; defaults to the generation's first name. */
   gpuName?: string;
@@ -38,8 +38,9 @@ export interface ScanOptions {
 const WIDTH_DIMS: readonly DimName[] = ["head_dim", "head_dim_v", "rank", "intermediate", "hidden", "vocab"];
 
 export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanReport {
-  const runtime = opts.runtime ?? DEFAULT_RUNTIME;
-  const gpu = opts.gpu ?? DEFAULT_GPU;
+  const runtime = parseRuntime(opts.runtime ?? DEFAULT_RUNTIME);
+  const gpu = parseGpu(opts.gpu ?? DEFAULT_GPU_NAME);
+  const givenName = opts.gpuName ?? opts.gpu ?? DEFAULT_GPU_NAME;
   const workload = opts.workload ?? DEFAULT_WORKLOAD;
   const dimEntries = collectDims(spec);
   const kernelCalls = buildKernelGraph(spec, workload);
@@ -47,7 +48,7 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
   const predict = opts.profile ? profilePredictor(opts.profile.profile) : undefined;
   const calls = kernelCalls.map((c) => scanCall(c, serving, runtime, gpu, predict));
   const strategies = scanStrategies(spec, serving, runtime, workload, calls, predict);
-  const gpuName = opts.gpuName === undefined || opts.gpuName.toLowerCase() === gpu ? gpuLabel(gpu) : `${opts.gpuName.toLowerCase()} (${gpu})`;
+  const gpuName = givenName.toLowerCase() === gpu ? gpuLabel(gpu) : `${givenName.toLowerCase()} (${gpu})`;
   return {
     schema: SCAN_SCHEMA,
     gac_version: opts.gacVersion ?? gacVersion(),

@@ -4,7 +4,9 @@ import { stat } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GacError } from "../../errors.js";
-import { booleanValue, defineCommand, stringList, stringValue, type Command, type CommandIO, type ParsedValues } from "../command.js";
+import { resolveCheckpointDir } from "../../input/resolve-input.js";
+import { booleanValue, defineCommand, stringList, stringValue, type Command, type CommandIO, type OptionSpec, type ParsedValues } from "../command.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
 import { createProgress, formatDuration } from "../progress.js";
 import { headlineRows, renderHeadline } from "../../bench/headline.js";
 import { makeRunId, runBench, type BenchSummary } from "../../bench/run-bench.js";
@@ -60,16 +62,27 @@ async function isDirectory(path: string): Promise<boolean> {
   );
 }
 
-function renderSuiteList(quick: boolean): string {
+function suiteRows(quick: boolean): { suite: string; cases: number; estimate_s: number; summary: string }[] {
   const rows = SUITES.map((s) => {
     const cases = expandSuite(s.name, { quick });
-    return [s.name, String(cases.length), formatDuration(estimateSeconds(cases) * 1000), s.summary];
+    return { suite: s.name, cases: cases.length, estimate_s: estimateSeconds(cases), summary: s.summary };
   });
   const all = expandSuites(["all"], { quick });
-  rows.push(["all", String(all.length), formatDuration(estimateSeconds(all) * 1000), "every suite"]);
+  rows.push({ suite: "all", cases: all.length, estimate_s: estimateSeconds(all), summary: "every suite" });
+  return rows;
+}
+
+function renderSuiteList(quick: boolean): string {
+  const rows = suiteRows(quick).map((r) => [r.suite, String(r.cases), formatDuration(r.estimate_s * 1000), r.summary]);
   const widths = [6, 6, 7];
   const lines = [["suite", "cases", "est.", "what"], ...rows].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join(" "));
   return lines.join("\n") + `\n\n${SUITE_ESTIMATE_NOTE}\n`;
+}
+
+/** A run's outcome as `gac-bench-summary/1` (the records themselves are in the run directory). */
+function summaryJson(summary: BenchSummary): Record<string, unknown> {
+  const { records: _records, ...rest } = summary;
+  return { ...rest, records: summary.records.length };
 }
 
 /** The invocation as run.json records it, rebuilt from parsed values (only main.ts sees argv). */
@@ -97,17 +110,19 @@ function renderSummary(io: CommandIO, summary: BenchSummary): void {
  * `gac bench model --checkpoint <dir>`: the checkpoint's own kernel calls, unrepaired and after each
  * strategy (src/bench/model-suite.ts); rerunning into the same --out skips what was measured.
  */
-async function runModelCommand(values: ParsedValues, positionals: string[], io: CommandIO, deps: BenchDeps): Promise<number> {
+async function runModelCommand(values: ParsedValues, io: CommandIO, deps: BenchDeps): Promise<number> {
   const checkpointArg = stringValue(values, "checkpoint");
   if (checkpointArg === undefined) throw new GacError("BAD_ARGS", "gac bench model needs --checkpoint <dir> (headers only are read)");
-  if (positionals.length > 1) throw new GacError("BAD_ARGS", `gac bench model takes no suites besides 'model'; got ${positionals.slice(1).join(" ")}`);
-  if (stringValue(values, "resume") !== undefined) throw new GacError("BAD_ARGS", "gac bench model resumes by rerunning the same command with the same --out");
-  const checkpoint = resolve(io.cwd, checkpointArg);
+  const checkpoint = await resolveCheckpointDir(checkpointArg, { cwd: io.cwd });
   const name = stringValue(values, "name") ?? basename(checkpoint);
   const strategiesArg = stringValue(values, "strategies");
   const plan = { checkpoint, name, ...(strategiesArg !== undefined ? { strategies: parseStrategies(strategiesArg) } : {}) };
   if (booleanValue(values, "list")) {
     const { bench } = await planModelBench(plan);
+    if (booleanValue(values, "json")) {
+      printJson(io, JSON_SCHEMAS.benchList, { model: name, estimate_s: estimateSeconds(bench.cases), variants: bench.variants, cases: bench.cases.map((c) => c.case) });
+      return 0;
+    }
     io.out(renderModelBenchPlan(bench, estimateSeconds(bench.cases)));
     for (const c of bench.cases) io.out(c.case + "\n");
     return 0;
@@ -123,7 +138,7 @@ async function runModelCommand(values: ParsedValues, positionals: string[], io: 
     runId,
     gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
     spawn: deps.spawn ?? pythonWorkerSpawner({ python: process.env.GAC_PYTHON ?? "python3" }),
-    command: commandLine(positionals, values),
+    command: commandLine(["model"], values),
     gitCommit: (deps.gitCommit ?? gitCommitOfPackage)(),
     signal: io.signal,
     onProgress: (p) => progress.update(p),
@@ -131,28 +146,50 @@ async function runModelCommand(values: ParsedValues, positionals: string[], io: 
     profileDirs: [resolve(io.cwd, "profiles"), packagedProfilesDir()],
   }).finally(() => progress.end());
   renderSummary(io, result.run);
-  for (const s of result.summaries) io.out(renderModelBenchSummary(s));
+  if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.benchSummary, { ...summaryJson(result.run), model_summaries: result.summaries, scan_path: result.scanPath });
+  else for (const s of result.summaries) io.out(renderModelBenchSummary(s));
   io.err(`scan with predicted times: ${result.scanPath}\n`);
   if (result.run.cancelled) return 130;
   return result.run.failed.length > 0 ? 1 : 0;
 }
 
+const GPUS_OPTION: OptionSpec = { type: "string", valueName: "<list>", description: "GPU indices, one worker each, cases dealt round-robin", default: "0" };
+const JSON_OPTION: OptionSpec = { type: "boolean", description: "Print the suite list or the run summary as JSON (progress and notes stay on stderr)" };
+
+export function createBenchModelCommand(deps: BenchDeps = {}): Command {
+  return defineCommand({
+    name: "model",
+    summary: "Measure a checkpoint's own kernel calls, unrepaired and after each repair strategy (headers only are read)",
+    options: {
+      checkpoint: { type: "string", valueName: "<dir>", description: "The checkpoint whose kernel calls to measure (a directory, HF cache snapshot or org/name)" },
+      strategies: { type: "string", valueName: "<list>", description: "Repair strategies to measure besides unrepaired (default: all)" },
+      name: { type: "string", valueName: "<name>", description: "The model's short name in case ids and reports (default: the directory name)" },
+      gpus: GPUS_OPTION,
+      out: { type: "string", valueName: "<dir>", description: "Run directory (default: results/<date>-model-<name>); rerunning into it skips finished cases" },
+      list: { type: "boolean", description: "List the variants and cases and exit" },
+      json: JSON_OPTION,
+    },
+    positionals: [],
+    examples: ["gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL", "gac bench model --checkpoint ./palu --list"],
+    run: ({ values, io }) => runModelCommand(values, io, deps),
+  });
+}
+
 export function createBenchCommand(deps: BenchDeps = {}): Command {
   return defineCommand({
     name: "bench",
-    summary: "Measure dimensional collapse on this host's GPUs (suites S1 S2 C21 G3 G4 P1 HET1 decode GQA, or all; or a model's own calls)",
+    summary: "Measure dimensional collapse on this host's GPUs (suites S1 S2 C21 G3 G4 P1 HET1 decode GQA, or all; `bench model`: a model's own calls)",
     options: {
-      gpus: { type: "string", valueName: "<list>", description: "GPU indices, one worker each, cases dealt round-robin", default: "0" },
+      gpus: GPUS_OPTION,
       out: { type: "string", valueName: "<dir>", description: "Run directory (default: results/<date>-<suites>); rerunning into it skips finished cases" },
       resume: { type: "string", valueName: "<run-id|dir>", description: "Continue a run: its suites and --quick come from its run.json" },
       quick: { type: "boolean", description: "Tiny shapes: a smoke test of the whole pipeline" },
       list: { type: "boolean", description: "List suites (or the cases of the named suites) and exit" },
       set: { type: "string", multiple: true, valueName: "<suite.key=v>", description: "Override a suite setting, e.g. S1.dim_lo=96 or P1.head_dims=107,121" },
-      checkpoint: { type: "string", valueName: "<dir>", description: "With `model`: the checkpoint whose kernel calls to measure (headers only)" },
-      strategies: { type: "string", valueName: "<list>", description: "With `model`: repair strategies to measure besides unrepaired (default: all)" },
-      name: { type: "string", valueName: "<name>", description: "With `model`: the model's short name in case ids and reports (default: the directory name)" },
+      json: JSON_OPTION,
     },
     positionals: [{ name: "suite", description: "Suites to run, or all", required: false, variadic: true }],
+    subcommands: [createBenchModelCommand(deps)],
     examples: [
       "gac bench all",
       "gac bench S1 S2 --gpus 0,1,2,3",
@@ -162,18 +199,19 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL",
     ],
     async run({ values, positionals, io }) {
-      if (positionals[0]?.toLowerCase() === "model") return runModelCommand(values, positionals, io, deps);
-      for (const key of ["checkpoint", "strategies", "name"]) {
-        if (stringValue(values, key) !== undefined) throw new GacError("BAD_ARGS", `--${key} belongs to \`gac bench model\``);
-      }
+      if (positionals[0]?.toLowerCase() === "model") throw new GacError("BAD_ARGS", "`gac bench model` is its own command: put its options after `model` (see `gac help bench model`)");
       const overrides = parseOverrides(stringList(values, "set"));
       let quick = booleanValue(values, "quick");
       if (booleanValue(values, "list")) {
+        const json = booleanValue(values, "json");
         if (positionals.length === 0) {
-          io.out(renderSuiteList(quick));
+          if (json) printJson(io, JSON_SCHEMAS.benchList, { quick, suites: suiteRows(quick), note: SUITE_ESTIMATE_NOTE });
+          else io.out(renderSuiteList(quick));
           return 0;
         }
-        for (const c of expandSuites(positionals, { quick, overrides })) io.out(c.case + "\n");
+        const cases = expandSuites(positionals, { quick, overrides });
+        if (json) printJson(io, JSON_SCHEMAS.benchList, { quick, estimate_s: estimateSeconds(cases), cases: cases.map((c) => c.case) });
+        else for (const c of cases) io.out(c.case + "\n");
         return 0;
       }
       const now = deps.now ?? (() => new Date());
@@ -212,7 +250,8 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
         now: () => now().getTime(),
       }).finally(() => progress.end());
       renderSummary(io, summary);
-      io.out(renderHeadline(headlineRows(summary.records)));
+      if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.benchSummary, { ...summaryJson(summary), headline: headlineRows(summary.records) });
+      else io.out(renderHeadline(headlineRows(summary.records)));
       if (summary.cancelled) return 130;
       return summary.failed.length > 0 ? 1 : 0;
     },

@@ -4,6 +4,8 @@ import { STRATEGIES, type Strategy } from "../../plan/types.js";
 import { proposeRepair } from "../../repair/repair-checkpoint.js";
 import { proposalJson, renderProposal } from "../../repair/render-plan.js";
 import type { ScaleMode } from "../../repair/tensor-edits.js";
+import { resolveCheckpointDir } from "../../input/resolve-input.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
 import { booleanValue, defineCommand, stringValue, type CommandIO, type OptionSpec, type ParsedValues } from "../command.js";
 
 export function strategyOption(values: ParsedValues): Strategy {
@@ -26,16 +28,18 @@ export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   json: { type: "boolean", description: "Print the plan as JSON" },
 };
 
-export async function printPlan(dir: string, values: ParsedValues, io: CommandIO): Promise<void> {
+export async function printPlan(input: string, values: ParsedValues, io: CommandIO): Promise<void> {
+  const dir = await resolveCheckpointDir(input, { cwd: io.cwd });
   const proposal = await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values) });
-  io.out(booleanValue(values, "json") ? JSON.stringify(proposalJson(proposal), null, 2) + "\n" : renderProposal(proposal));
+  if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.plan, proposalJson(proposal));
+  else io.out(renderProposal(proposal));
 }
 
 export const planCommand = defineCommand({
   name: "plan",
   summary: "Show how `gac repair` would pad a checkpoint: dim changes, tensor edits, memory overhead, refusals",
   options: PLAN_OPTIONS,
-  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
+  positionals: [{ name: "model", description: "Checkpoint directory, HF cache snapshot or org/name[@rev] in the HF cache", required: true }],
   examples: ["gac plan ./palu-llama", "gac plan ./svdllm --strategy MINIMAL --json"],
   async run({ values, positionals, io }) {
     await printPlan(positionals[0], values, io);

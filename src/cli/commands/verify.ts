@@ -1,5 +1,7 @@
 /** `gac verify <original> <repaired>`: do both checkpoints compute the same function (CPU, float64)? */
 import { GacError } from "../../errors.js";
+import { resolveCheckpointDir } from "../../input/resolve-input.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
 import { booleanValue, defineCommand, stringValue, type ParsedValues } from "../command.js";
 import { DEFAULT_SEED, DEFAULT_TOKENS, verifyCheckpoints } from "../../verify/verify-checkpoints.js";
 import { LAYERWISE_PARAM_THRESHOLD } from "../../verify/layerwise.js";
@@ -15,11 +17,6 @@ function numberOption(values: ParsedValues, key: string, integer: boolean): numb
   return v;
 }
 
-/** JSON has no Infinity or NaN; print them as strings rather than as a misleading null. */
-function finiteOrText(_key: string, v: unknown): unknown {
-  return typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
-}
-
 export const verifyCommand = defineCommand({
   name: "verify",
   summary: "Check that a repaired checkpoint computes the same logits as the original (CPU, float64)",
@@ -28,7 +25,7 @@ export const verifyCommand = defineCommand({
     seed: { type: "string", valueName: "<n>", description: "Seed of the random inputs", default: String(DEFAULT_SEED) },
     tolerance: { type: "string", valueName: "<x>", description: "Pass threshold on max |a-b| / max |a| (default: 1e-5 for float32, 1e-2 for 16-bit weights)" },
     layerwise: { type: "boolean", description: `Compare layer by layer on random hidden states (automatic above ${LAYERWISE_PARAM_THRESHOLD / 1e6}M params)` },
-    json: { type: "boolean", description: "Print the report as JSON" },
+    json: { type: "boolean", description: "Print the report as JSON (docs/schemas/gac-verify.schema.json)" },
   },
   positionals: [
     { name: "original", description: "The checkpoint before repair", required: true },
@@ -36,7 +33,7 @@ export const verifyCommand = defineCommand({
   ],
   examples: ["gac verify ./palu-llama ./palu-llama-repaired", "gac verify ./big ./big-repaired --layerwise --tokens 8 --json"],
   async run({ values, positionals, io }) {
-    const [originalDir, repairedDir] = positionals;
+    const [originalDir, repairedDir] = await Promise.all(positionals.map((p) => resolveCheckpointDir(p, { cwd: io.cwd })));
     const report = await verifyCheckpoints(originalDir, repairedDir, {
       tokens: numberOption(values, "tokens", true),
       seed: numberOption(values, "seed", true),
@@ -44,7 +41,8 @@ export const verifyCommand = defineCommand({
       layerwise: booleanValue(values, "layerwise"),
       onLayer: (d, of) => io.err(`layer ${d.layer + 1}/${of}: max rel diff ${sci(d.stats.maxRelDiff)}\n`),
     });
-    io.out(booleanValue(values, "json") ? JSON.stringify(report, finiteOrText, 2) + "\n" : renderVerifyReport(report));
+    if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.verify, report);
+    else io.out(renderVerifyReport(report));
     if (!report.pass) {
       throw new GacError("VERIFY_FAILED", `repaired model differs past the tolerance ${sci(report.tolerance)}: ${figuresLine(report.stats)}`);
     }
