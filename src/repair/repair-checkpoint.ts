@@ -26,12 +26,11 @@ import type { DimChange, Refusal, RepairPlan, Strategy } from "../plan/types.js"
 import { publishDirectoryAtomically } from "../util/atomic.js";
 import { updateConfig, type ConfigFieldChange } from "./config-update.js";
 import { screenChanges } from "./exactness.js";
-import { logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
+import { logicalDims, manifestTensorEdits, readPriorRepair, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type PriorRepair, type RepairManifest } from "./manifest.js";
 import { DEFAULT_CHUNK_BYTES, OUTPUT_POOL_BLOCKS, POOL_BLOCKS, repairedFileSize, streamShard, type FileDigest, type OutputFile } from "./stream-shard.js";
 import { BlockPool, HashWorker } from "./hash-worker.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
-import { readPriorRepair, type PriorRepair } from "../verify/repair-manifest.js";
 
 export interface RepairOptions {
   strategy: Strategy;

@@ -11,7 +11,8 @@ import { basename, join } from "node:path";
 import { GacError } from "../errors.js";
 import { decodeJsonLines, readResultsText, resultsFiles } from "../store/results-store.js";
 import { isProfileDoc, profileToRun } from "./profile-input.js";
-import type { BenchRecord, BenchRun, Environment, RepairManifest, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
+import type { BenchRecord, BenchRun, Environment, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
+import { repairSummaryFromJson } from "../repair/manifest.js";
 
 /** A parent directory is searched this deep for runs: results/<run>/ and results/<suite>/<run>/. */
 const MAX_SEARCH_DEPTH = 3;
@@ -206,25 +207,8 @@ export function parseScan(doc: Json, file: string): ScanDoc {
   };
 }
 
-export function parseRepair(doc: Json, file: string): RepairManifest {
-  const list = Array.isArray(doc.changes) ? doc.changes : Array.isArray(doc.edits) ? doc.edits : [];
-  const changes = list.filter(isObject).flatMap((c) => {
-    const from = num(c.from);
-    const to = num(c.to);
-    return from !== undefined && to !== undefined ? [{ id: str(c.id) ?? "", from, to }] : [];
-  });
-  const speed = isObject(doc.speedup) ? doc.speedup : {};
-  // gac repair writes `overhead: { paramOverheadPct, ... }` (src/repair/manifest.ts); flat spellings are read too.
-  const overhead = isObject(doc.overhead) ? doc.overhead : {};
-  return {
-    file,
-    strategy: String(doc.strategy),
-    changes,
-    paramOverheadPct: num(overhead.paramOverheadPct) ?? num(overhead.param_overhead_pct) ?? num(doc.param_overhead_pct) ?? num(doc.paramOverheadPct),
-    predictedSpeedupPct: numOrNull(doc.predicted_speedup_pct) ?? numOrNull(speed.predicted_pct),
-    measuredSpeedupPct: numOrNull(doc.measured_speedup_pct) ?? numOrNull(speed.measured_pct),
-  };
-}
+/** See repairSummaryFromJson (src/repair/manifest.ts, the manifest's one owner). */
+export const parseRepair = repairSummaryFromJson;
 
 async function isDir(p: string): Promise<boolean> {
   return (await stat(p)).isDirectory();

@@ -6,7 +6,7 @@
  */
 import { GacError } from "../errors.js";
 import type { Dtype } from "../checkpoint/types.js";
-import type { ScaleMode } from "./repair-manifest.js";
+import type { ScaleMode } from "../repair/manifest.js";
 
 export interface Tolerance {
   value: number;

@@ -16,7 +16,7 @@ import { forwardLogits, type ForwardOptions } from "./forward.js";
 import { useLayerwise, verifyLayerwise, type LayerDiff } from "./layerwise.js";
 import { loadModel, openModel, type ModelHandle } from "./load-model.js";
 import { randomTokenIds } from "../util/prng.js";
-import { readRepairScale, type RepairScale } from "./repair-manifest.js";
+import { readRepairScale, type RepairScale } from "../repair/manifest.js";
 import { modelTensorNames } from "./tensor-store.js";
 import { coarserDtype, defaultTolerance } from "./tolerance.js";
 

@@ -26,7 +26,7 @@ import type { ScaleMode } from "../../src/repair/tensor-edits.js";
 import type { Strategy } from "../../src/plan/types.js";
 import { verifyCheckpoints, type VerifyReport } from "../../src/verify/verify-checkpoints.js";
 import { renderVerifyReport } from "../../src/verify/render-report.js";
-import { priorRepairFromManifest } from "../../src/verify/repair-manifest.js";
+import { priorRepairFromManifest } from "../../src/repair/manifest.js";
 import { assertOnlyZerosAdded, llamaCaseConfig, writeCase, type CaseSpec } from "./case-checkpoint.js";
 
 let root: string;

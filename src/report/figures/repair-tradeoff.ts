@@ -15,7 +15,7 @@ import { formatMs, formatPct } from "../markdown-table.js";
 import { uniq } from "../records.js";
 import { chart, makeTable, tip, type Row } from "../spec.js";
 import { VEGA_CONFIG } from "../theme.js";
-import type { BenchRecord, Environment, Figure, RepairManifest, ScanDoc, Table } from "../types.js";
+import type { BenchRecord, Environment, Figure, RepairSummary, ScanDoc, Table } from "../types.js";
 import { buildModelBenchTable, measuredAs, predictedSpeedup, scanModelName } from "./model-bench.js";
 import { scanLabel, scanSentence, shortPath } from "./scan-dims.js";
 
@@ -51,7 +51,7 @@ const PANEL_WIDTH = 300;
 const PANEL_HEIGHT = 210;
 const LABEL_FONT = 11;
 
-function points(scans: ScanDoc[], repairs: RepairManifest[], measured: ModelBenchSummary[]): Point[] {
+function points(scans: ScanDoc[], repairs: RepairSummary[], measured: ModelBenchSummary[]): Point[] {
   const out: Point[] = [];
   for (const scan of scans) {
     const bench = measured.find((m) => m.model === scanModelName(scan));
@@ -185,7 +185,7 @@ function subtitleLines(scans: ScanDoc[], pts: Point[]): string[] {
   return lines;
 }
 
-export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[], envs: Environment[], records: readonly BenchRecord[] = []): { figures: Figure[]; tables: Table[] } {
+export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairSummary[], envs: Environment[], records: readonly BenchRecord[] = []): { figures: Figure[]; tables: Table[] } {
   const summaries = summarizeModelBench(records);
   const pts = points(scans, repairs, summaries);
   const benchTables = buildModelBenchTable(scans, summaries);
