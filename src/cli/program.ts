@@ -50,6 +50,8 @@ function addCommand(parent: Commander, c: Command, onAction: (inv: Invocation) =
     attributes.push([name, option.attributeName()]);
   }
   if (c.examples && c.examples.length > 0) cmd.addHelpText("after", `\nExamples:\n${c.examples.map((e) => `  ${e}`).join("\n")}\n`);
+  // A subcommand's options are its own: `gac bench model --list` lists the model's cases, not the suites.
+  if (c.subcommands && c.subcommands.length > 0) cmd.enablePositionalOptions();
   for (const sub of c.subcommands ?? []) addCommand(cmd, sub, onAction);
   cmd.action(() => {
     const opts = cmd.opts();
@@ -86,6 +88,7 @@ export async function runProgram(argv: string[], io: CommandIO, commands: Comman
     .helpOption("-h, --help", "Show this help")
     .helpCommand("help [command]", "Show the help of a command")
     .showSuggestionAfterError(true)
+    .enablePositionalOptions()
     .configureHelp({ helpWidth: HELP_WIDTH })
     .exitOverride()
     .configureOutput({

@@ -7,7 +7,7 @@ import { gguf, GGMLQuantizationType } from "@huggingface/gguf";
 import { LLAMA_CPP_FA_HEAD_DIMS } from "../contract/rules/llama-cpp.js";
 import { GacError } from "../errors.js";
 import { gacVersion } from "../scan/gac-version.js";
-import { rowBlocks, QUANT_FALLBACK } from "./quant-blocks.js";
+import { BLOCK_SIZES, rowBlocks, QUANT_FALLBACK } from "./quant-blocks.js";
 
 export const GGUF_SCAN_SCHEMA = "gac-gguf-scan/1";
 
@@ -116,8 +116,9 @@ export function renderGgufScanText(r: GgufScanReport): string {
   else {
     lines.push("Quantization blocks (a row is ne[0], the contiguous dim):");
     for (const m of r.misaligned) {
-      const pads = Object.entries(m.pad_to)
-        .map(([block, to]) => `pad to ${to} for ${block}-blocks`)
+      // 256-blocks first (integer-like keys would list "32" first).
+      const pads = BLOCK_SIZES.filter((b) => m.pad_to[`${b}`] !== undefined)
+        .map((b) => `pad to ${m.pad_to[`${b}`]} for ${b}-blocks`)
         .join(", ");
       const no = m.pad_to["32"] !== undefined ? "no Q4_K/Q6_K/IQ and no Q4_0/Q8_0" : "no Q4_K/Q6_K/IQ types";
       lines.push(`  ${m.tensor} [${m.shape.join(", ")}] ${m.type}: row ${m.row_length}: ${no} (llama.cpp falls back Q4_K -> ${m.fallback.Q4_K}); ${pads}`);
