@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
@@ -65,5 +65,21 @@ test("gac demo scans, repairs, rescans and verifies the bundled PaLU case, then 
     assert.equal(await runCli(["demo", "--out", "d", "--force"], captureIO(root)), 0);
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("gac demo without --out removes its temp checkpoints when it is done", async () => {
+  const tmp = await mkdtemp(join(tmpdir(), "gac-demo-tmp-"));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    const io = captureIO(tmp);
+    assert.equal(await runCli(["demo"], io), 0);
+    assert.match(io.stdout, /the checkpoints were in a temp directory, now removed/);
+    assert.deepEqual(await readdir(tmp), []);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    await rm(tmp, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
+import { scratchDir } from "../helpers/scratch.js";
 import { join } from "node:path";
 import { buildProfile } from "../../src/profile/build-profile.js";
 import { predictCall, predictPadded, alignmentClass, MAX_WORK_RATIO } from "../../src/profile/predict.js";
@@ -197,7 +197,7 @@ test("decode calls scale by KV-cache bytes and GQA by the KV heads", () => {
 });
 
 test("findProfile prefers an exact measured profile over the published stand-in and skips unreadable files", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "gac-prof-"));
+  const dir = await scratchDir("gac-prof-");
   await writeFile(join(dir, "junk.json"), "{");
   const standIn = await findProfile("NVIDIA A100-SXM4-80GB", [dir, packagedProfilesDir()]);
   assert.equal(standIn?.profile.source, "published");

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
+import { scratchDir } from "../helpers/scratch.js";
 import { join } from "node:path";
 import { decodeResults, encodeRecord, loadResults, openAppender, readRunInfo, writeRunInfo } from "../../src/store/results-store.js";
 import type { ResultRecord, RunInfo } from "../../src/store/types.js";
@@ -30,7 +30,7 @@ const runInfo = (id: string): RunInfo => ({
   quick: false,
 });
 
-const tmp = () => mkdtemp(join(tmpdir(), "gac-store-"));
+const tmp = () => scratchDir("gac-store-");
 
 test("records read back exactly as they were appended", async () => {
   const dir = await tmp();

@@ -1,5 +1,5 @@
 /** `gac demo`: the README's main job. The seeds' PaLU case: scan -> repair -> scan -> verify -> measured effect. */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { booleanValue, defineCommand, stringValue } from "../command.js";
@@ -10,6 +10,7 @@ import { packagedProfilesDir } from "../../profile/profile-store.js";
 import { runDemo } from "../../demo/run-demo.js";
 import { renderDemo } from "../../demo/render-demo.js";
 import { GacError } from "../../errors.js";
+import { trackTempPath } from "../../util/temp-paths.js";
 import { JSON_SCHEMAS, printJson } from "../json-output.js";
 import { strategyOption } from "./plan.js";
 
@@ -32,20 +33,29 @@ export const demoCommand = defineCommand({
     const runtime = parseRuntime(stringValue(values, "runtime") ?? DEFAULT_RUNTIME);
     const strategy = strategyOption(values);
     const out = stringValue(values, "out");
+    // Without --out the checkpoints (about 76 MB) live in a temp dir that is removed at the end, or on a signal.
     const workDir = out !== undefined ? resolve(io.cwd, out) : await mkdtemp(join(tmpdir(), "gac-demo-"));
-    const profile = await findGpuProfile(gpuName, [resolve(io.cwd, "profiles"), packagedProfilesDir()]);
-    const result = await runDemo({
-      workDir,
-      strategy,
-      force: booleanValue(values, "force"),
-      scan: { runtime, gpu, gpuName, ...(profile ? { profile } : {}) },
-      onStep: (s) => io.err(`gac demo: ${s}\n`),
-    });
-    if (booleanValue(values, "json")) {
-      const { before, after, verify, effects, repair } = result;
-      printJson(io, JSON_SCHEMAS.demo, { before, after, repair: repair.manifest, verify, effects });
-    } else io.out(renderDemo(result));
-    if (!result.verify.pass) throw new GacError("VERIFY_FAILED", `the repaired demo model differs from the original past the tolerance (see above)`);
+    if (out === undefined) trackTempPath(workDir);
+    try {
+      const profile = await findGpuProfile(gpuName, [resolve(io.cwd, "profiles"), packagedProfilesDir()]);
+      const result = await runDemo({
+        workDir,
+        strategy,
+        force: booleanValue(values, "force"),
+        scan: { runtime, gpu, gpuName, ...(profile ? { profile } : {}) },
+        onStep: (s) => io.err(`gac demo: ${s}\n`),
+      });
+      if (booleanValue(values, "json")) {
+        const { before, after, verify, effects, repair } = result;
+        printJson(io, JSON_SCHEMAS.demo, { before, after, repair: repair.manifest, verify, effects });
+      } else {
+        io.out(renderDemo(result));
+        if (out === undefined) io.out(`\n(the checkpoints were in a temp directory, now removed; \`gac demo --out <dir>\` keeps them)\n`);
+      }
+      if (!result.verify.pass) throw new GacError("VERIFY_FAILED", `the repaired demo model differs from the original past the tolerance (see above)`);
+    } finally {
+      if (out === undefined) await rm(workDir, { recursive: true, force: true });
+    }
     return 0;
   },
 });
