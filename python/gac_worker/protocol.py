@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 
 PROTOCOL_VERSION = 1
 
-ERROR_TYPES = ("backend_refused", "oom", "bad_job", "cancelled", "internal")
+ERROR_TYPES = ("backend_refused", "oom", "bad_job", "cancelled", "internal", "unsupported")
 DTYPES = ("fp16", "bf16", "fp32")
 BACKENDS = ("AUTO", "FLASH", "EFFICIENT", "CUDNN", "MATH")
 HETERO_MODES = ("per_group_raw", "per_group_padded", "single_padded")
@@ -185,8 +185,12 @@ def validate_fields(where: str, table: dict[str, Field], raw: Any, *, fill_defau
 
 def validate_params(op: str, raw: Any) -> dict:
     """Checked parameters with every default filled in (derived defaults included)."""
+    from .e2e.params import E2E_OPS, validate_e2e
+
+    if op in E2E_OPS:
+        return validate_e2e(op, raw)
     if op not in PARAMS:
-        raise JobError("bad_job", f"op {json.dumps(op)} is unknown; known: {', '.join(PARAMS)} (and shutdown)")
+        raise JobError("bad_job", f"op {json.dumps(op)} is unknown; known: {', '.join([*PARAMS, *E2E_OPS])} (and shutdown)")
     p = validate_fields("params", PARAMS[op], raw, fill_defaults=True)
     if op in ("sdpa", "sdpa_hetero") and p["kv_len"] is None:
         p["kv_len"] = p["q_len"]

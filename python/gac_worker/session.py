@@ -119,6 +119,10 @@ class Session:
 
     def _measure(self, job: Job, caught: list) -> dict:
         from . import ops
+        from .e2e.params import E2E_OPS
+
+        if job.op in E2E_OPS:
+            return self._run_e2e(job, caught)
 
         case = ops.build(job.op, job.params, f"cuda:{self.device}")
         config = MethodConfig().with_overrides(job.method)
@@ -134,6 +138,21 @@ class Session:
             result["kernels"] = ops.kernel_names(case)
         if extra:
             result["extra"] = extra
+        notes = warning_lines(caught)
+        if notes:
+            result["warnings"] = notes
+        return result
+
+
+    def _run_e2e(self, job: Job, caught: list) -> dict:
+        """Whole-model ops (docs/e2e-protocol.md): the job runs its own grid and timing."""
+        from .e2e import run
+
+        if job.op == "e2e":
+            body = {"e2e": run.run_e2e(job.params, self.device, self.capability)}
+        else:
+            body = {"e2e_logits": run.run_e2e_logits(job.params, self.device)}
+        result: dict = {"type": "result", "id": job.id, "op": job.op, **body}
         notes = warning_lines(caught)
         if notes:
             result["warnings"] = notes
