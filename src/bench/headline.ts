@@ -28,7 +28,7 @@ const HEADLINES: Record<string, HeadlineSpec> = {
   GQA: { where: { q_len: 1 }, by: "head_dim", values: [96, 107, 112, 128], baseline: 112 },
 };
 
-export interface HeadlineRow {
+interface HeadlineRow {
   suite: string;
   /** e.g. "head_dim=107" or "k=107 (m=8192)" when the suite has several shapes. */
   label: string;

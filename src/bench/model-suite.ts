@@ -42,7 +42,7 @@ export type Variant = typeof UNREPAIRED | Strategy;
  */
 const ESTIMATE_S_PER_CASE = 0.5;
 
-export interface ModelBenchOptions {
+interface ModelBenchOptions {
   /** Short model name carried in every case (`params.model`); matches the scan in reports. */
   name: string;
   /** Repair strategies besides the unrepaired model (default: all four). */
@@ -52,7 +52,7 @@ export interface ModelBenchOptions {
 }
 
 /** One variant's forward pass as planned: its calls and how many distinct cases they make. */
-export interface ModelVariantPlan {
+interface ModelVariantPlan {
   variant: Variant;
   /** Kernel calls of one forward pass (prefill + decode). */
   calls: number;
@@ -124,7 +124,7 @@ export function buildModelBench(spec: ModelSpec, opts: ModelBenchOptions): Model
 }
 
 /** A distinct call shape of one variant and how many calls of the forward pass have it. */
-export interface CallGroup {
+interface CallGroup {
   phase: Phase;
   /** The worker job's params (op aside): shape, dtype and how to run it. */
   shape: Record<string, string | number | boolean>;
@@ -133,7 +133,7 @@ export interface CallGroup {
 }
 
 /** Calls grouped by (phase, op, shape) in first-seen order, each with its count. */
-export function dedupeCalls(calls: readonly KernelCall[], dtype: BenchDtype): CallGroup[] {
+function dedupeCalls(calls: readonly KernelCall[], dtype: BenchDtype): CallGroup[] {
   const groups = new Map<string, CallGroup>();
   for (const call of calls) {
     const { op, shape } = jobOf(call, dtype);

@@ -24,14 +24,14 @@ export interface ModelBenchRecord {
   gpu: string;
 }
 
-export interface PhaseTotal {
+interface PhaseTotal {
   /** Sum of median x count over the phase's calls; null unless the whole variant was measured. */
   total_ms: number | null;
   calls: number;
   measured_calls: number;
 }
 
-export interface VariantTotal {
+interface VariantTotal {
   /** Sum of median x count over ALL calls of one forward pass; null unless every call was measured. */
   total_ms: number | null;
   /** Calls of one forward pass (prefill + decode). */

@@ -18,7 +18,7 @@ export interface WorkerJobBody {
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export interface GpuInfo {
+interface GpuInfo {
   name: string;
   index: number;
   sm_count?: number;
@@ -42,7 +42,7 @@ export interface CapabilityOk {
   [extra: string]: unknown;
 }
 
-export interface CapabilityRefused {
+interface CapabilityRefused {
   type: "capability";
   ok: false;
   reason: string;
@@ -73,7 +73,7 @@ export interface ResultMessage {
   warnings?: string[];
 }
 
-export type WorkerErrorType = "backend_refused" | "oom" | "bad_job" | "cancelled" | "internal";
+type WorkerErrorType = "backend_refused" | "oom" | "bad_job" | "cancelled" | "internal";
 
 export interface ErrorMessage {
   type: "error";
@@ -81,20 +81,20 @@ export interface ErrorMessage {
   error: { type: WorkerErrorType | string; message: string; warnings?: string[] };
 }
 
-export interface HeartbeatMessage {
+interface HeartbeatMessage {
   type: "heartbeat";
   t: number;
   job: string | null;
 }
 
-export interface ByeMessage {
+interface ByeMessage {
   type: "bye";
 }
 
-export type WorkerMessage = CapabilityOk | CapabilityRefused | ResultMessage | ErrorMessage | HeartbeatMessage | ByeMessage;
+type WorkerMessage = CapabilityOk | CapabilityRefused | ResultMessage | ErrorMessage | HeartbeatMessage | ByeMessage;
 
 /** A message type this client does not know: ignored, so that a newer worker can add messages. */
-export interface UnknownMessage {
+interface UnknownMessage {
   type: "unknown";
   raw: Record<string, unknown>;
 }

@@ -14,7 +14,7 @@ import type { CapabilityOk } from "./protocol.js";
 import { estimateSeconds, type BenchCase } from "./suites.js";
 import { WorkerClient, type JobOutcome, type SpawnWorker } from "./worker-client.js";
 
-export interface BenchProgress {
+interface BenchProgress {
   /** Cases finished in this invocation (measured, refused or failed). */
   done: number;
   /** Cases this invocation has to run (cases already in the directory are not counted). */
@@ -51,7 +51,7 @@ export interface BenchOptions {
   maxRestarts?: number;
 }
 
-export interface FailedCase {
+interface FailedCase {
   case: string;
   gpu: number;
   message: string;

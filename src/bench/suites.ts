@@ -31,7 +31,7 @@ export interface BenchCase {
 /** A suite's knobs: every key has a default; overrides must keep the default's kind. */
 export type SuiteConfig = Record<string, number | boolean | string | number[] | string[]>;
 
-export interface Suite {
+interface Suite {
   name: string;
   /** One line: what it measures and which seed experiment it reproduces. */
   summary: string;
@@ -404,7 +404,7 @@ const G5: Suite = {
 
 export const SUITES: readonly Suite[] = [S1, S2, C21, G3, G4, P1, HET1, DECODE, GQA, G5];
 
-export function suiteNames(): string[] {
+function suiteNames(): string[] {
   return SUITES.map((s) => s.name);
 }
 
@@ -459,7 +459,7 @@ export function caseId(suite: string, params: Record<string, ParamValue>): strin
   return [suite, ...keys.map((k) => `${k}=${formatParam(params[k])}`)].join("/");
 }
 
-export interface ExpandOptions {
+interface ExpandOptions {
   quick?: boolean;
   /** Setting overrides, applied after --quick's. */
   overrides?: SuiteConfig;

@@ -11,7 +11,7 @@ import type { SafetensorsFileInfo, TensorEntry } from "./types.js";
 /** Default chunk of streamTensorBytes: large enough for sequential disk throughput, small next to RAM. */
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
-export async function openForReading(path: string): Promise<FileHandle> {
+async function openForReading(path: string): Promise<FileHandle> {
   try {
     return await open(path, "r");
   } catch (e) {

@@ -14,7 +14,7 @@ export interface OptionSpec {
   multiple?: boolean;
 }
 
-export interface PositionalSpec {
+interface PositionalSpec {
   name: string;
   description: string;
   required: boolean;
@@ -37,7 +37,7 @@ export interface CommandIO {
 
 export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-export interface CommandContext {
+interface CommandContext {
   values: ParsedValues;
   positionals: string[];
   io: CommandIO;

@@ -18,5 +18,3 @@ export const EXIT = {
   /** Interrupted by SIGTERM (128 + 15); temp output was removed. */
   SIGTERM: 143,
 } as const;
-
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -39,7 +39,7 @@ export function snakeCaseKey(key: string): string {
 }
 
 /** A deep copy with every camelCase key in snake_case (arrays and plain objects; other values as they are). */
-export function snakeCaseKeys(value: unknown): unknown {
+function snakeCaseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeCaseKeys);
   if (typeof value !== "object" || value === null) return value;
   if (value instanceof Date) return value.toISOString();

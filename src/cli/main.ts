@@ -47,7 +47,7 @@ export function exitCodeFor(e: unknown, stopped?: StopSignal): number {
   return EXIT.INPUT_ERROR;
 }
 
-export interface MainStreams {
+interface MainStreams {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }

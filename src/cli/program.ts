@@ -10,7 +10,7 @@ import type { Command, CommandIO, ParsedValues } from "./command.js";
 /** Help wraps at a fixed width, so that it reads the same in every terminal and in pinned tests. */
 const HELP_WIDTH = 100;
 
-export const PROGRAM_SUMMARY = "GPU-Aligned Compression: find and repair dimensional collapse in compressed LLMs";
+const PROGRAM_SUMMARY = "GPU-Aligned Compression: find and repair dimensional collapse in compressed LLMs";
 
 /** commander wants `<x>` (required value) or `[x]` (optional); command files may write a bare name. */
 function valuePlaceholder(valueName: string | undefined): string {

@@ -4,7 +4,7 @@
  */
 import type { CommandIO } from "./command.js";
 
-export interface ProgressState {
+interface ProgressState {
   done: number;
   total: number;
   etaMs: number;
@@ -24,7 +24,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** One progress line, without newline or cursor codes. */
-export function formatProgress(p: ProgressState): string {
+function formatProgress(p: ProgressState): string {
   const fraction = p.total === 0 ? 1 : p.done / p.total;
   const filled = Math.round(fraction * BAR_WIDTH);
   const bar = `[${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}]`;
@@ -32,7 +32,7 @@ export function formatProgress(p: ProgressState): string {
   return `${bar} ${p.done}/${p.total} ${Math.floor(fraction * 100)}%  ETA ${formatDuration(p.etaMs)}${current}`;
 }
 
-export interface ProgressReporter {
+interface ProgressReporter {
   update(p: ProgressState): void;
   /** Finish the line (a newline on a terminal). */
   end(): void;

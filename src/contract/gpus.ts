@@ -5,7 +5,7 @@
 import { GacError } from "../errors.js";
 import type { GpuId } from "./types.js";
 
-export interface GpuSpec {
+interface GpuSpec {
   id: GpuId;
   /** Compute capability major and minor (sm90 -> 9, 0). */
   major: number;

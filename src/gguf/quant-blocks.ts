@@ -13,7 +13,7 @@ export const QUANT_BLOCKS = {
   32: ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL", "MXFP4"],
 } as const;
 
-export type BlockSize = keyof typeof QUANT_BLOCKS;
+type BlockSize = keyof typeof QUANT_BLOCKS;
 export const BLOCK_SIZES: readonly BlockSize[] = [256, 32];
 
 /** Where llama.cpp puts a tensor whose row does not divide the block of the requested type. */

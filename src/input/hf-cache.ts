@@ -51,12 +51,12 @@ async function listDir(path: string): Promise<string[]> {
 }
 
 /** `models--org--name`: the repo directory of the cache (or undefined when `dir` is not one). */
-export function isRepoCacheDirName(dir: string): boolean {
+function isRepoCacheDirName(dir: string): boolean {
   return /^models--.+--.+$/.test(basename(dir));
 }
 
 /** The snapshot directory of `revision` inside a cache repo directory `models--org--name`. */
-export async function resolveSnapshot(repoDir: string, revision: string, label: string): Promise<string> {
+async function resolveSnapshot(repoDir: string, revision: string, label: string): Promise<string> {
   const snapshots = join(repoDir, "snapshots");
   const refPath = join(repoDir, "refs", ...revision.split("/"));
   const ref = await readFile(refPath, "utf8").then(

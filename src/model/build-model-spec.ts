@@ -20,7 +20,7 @@ import { TensorPlacer } from "./placer.js";
 import { resolveLinear, shapeText, type LinearForm, type ResolvedLinear } from "./resolve-linear.js";
 import type { Family, LayerSpec, LinearSpec, ModelSpec } from "./types.js";
 
-export const KNOWN_MODEL_TYPES: readonly string[] = ["llama", "mistral", "qwen2", "palullama", "palumistral", "paluqwen2"];
+const KNOWN_MODEL_TYPES: readonly string[] = ["llama", "mistral", "qwen2", "palullama", "palumistral", "paluqwen2"];
 
 export function buildModelSpec(config: Record<string, unknown>, shapes: TensorShapes): ModelSpec {
   const cfg = readModelConfig(config);

@@ -34,7 +34,7 @@ const DEFAULT_ROPE_THETA = 10000;
  * a hybrid): gac's kernel graph, plans and verify model transformer attention + MLP layers, so it
  * names these and refuses them instead of failing later on a missing head count.
  */
-export const UNSUPPORTED_MODEL_TYPES: Readonly<Record<string, string>> = {
+const UNSUPPORTED_MODEL_TYPES: Readonly<Record<string, string>> = {
   mamba: "a state-space model (Mamba)",
   mamba2: "a state-space model (Mamba-2)",
   falcon_mamba: "a state-space model (Falcon Mamba)",

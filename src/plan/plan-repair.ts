@@ -21,7 +21,7 @@ import { padTarget } from "./pad-target.js";
 import { elementCount, modelTensors, type TensorInfo } from "./model-tensors.js";
 import type { DimChange, DimSite, Refusal, RepairPlan, Strategy, TensorShapeChange } from "./types.js";
 
-export interface PlanOptions {
+interface PlanOptions {
   /** The runtime whose compiled head sizes PREDEFINED targets (default pytorch-sdpa). */
   runtime?: RuntimeId;
   /** TRADEOFF's per-dim memory budget in percent (default 10). */

@@ -75,7 +75,7 @@ function dtypeOf(r: ResultRecord): "fp16" | "bf16" | null {
   return r.params.dtype === "fp16" || r.params.dtype === "bf16" ? r.params.dtype : null;
 }
 
-export interface BuildProfileOptions {
+interface BuildProfileOptions {
   created?: Date;
 }
 

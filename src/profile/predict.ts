@@ -25,7 +25,7 @@ function withinReach(ratio: number): boolean {
   return Number.isFinite(ratio) && ratio >= 1 / MAX_WORK_RATIO && ratio <= MAX_WORK_RATIO;
 }
 
-export interface Prediction {
+interface Prediction {
   ms: number;
   /** One line: which table, which reference shape and point, how it was scaled. */
   basis: string;

@@ -26,7 +26,7 @@ function kernelDtype(v: unknown): Dtype | null {
 }
 
 /** The call scan would predict for a `model` suite record's params, or null when they are not one. */
-export function callOfParams(params: Record<string, unknown>): KernelCall | null {
+function callOfParams(params: Record<string, unknown>): KernelCall | null {
   const dtype = kernelDtype(params.dtype);
   const phase: Phase = params.phase === "decode" ? "decode" : "prefill";
   if (!dtype) return null;
@@ -56,12 +56,12 @@ export function callOfParams(params: Record<string, unknown>): KernelCall | null
 }
 
 /** "linear prefill m>1", "linear decode m=1", "sdpa prefill": the rows of the accuracy table. */
-export function callGroup(call: KernelCall): string {
+function callGroup(call: KernelCall): string {
   if (call.kind === "attention") return `sdpa ${call.phase}`;
   return `linear ${call.phase} ${call.m === 1 ? "m=1" : "m>1"}`;
 }
 
-export interface CheckedCall {
+interface CheckedCall {
   group: string;
   call: KernelCall;
   measured_ms: number;
@@ -70,7 +70,7 @@ export interface CheckedCall {
   basis: string | null;
 }
 
-export interface GroupAccuracy {
+interface GroupAccuracy {
   group: string;
   /** Distinct kernels measured. */
   calls: number;
@@ -81,7 +81,7 @@ export interface GroupAccuracy {
   median_log2: number | null;
 }
 
-export interface SpeedupCheck {
+interface SpeedupCheck {
   model: string;
   strategy: string;
   /** 100 * (unrepaired / repaired - 1), whole forward pass and per phase; null where not every call is known. */
@@ -92,7 +92,7 @@ export interface SpeedupCheck {
   calls: number;
 }
 
-export interface AccuracyReport {
+interface AccuracyReport {
   calls: CheckedCall[];
   groups: GroupAccuracy[];
   speedups: SpeedupCheck[];

@@ -11,7 +11,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Check the parts predict.ts relies on; the rest is carried as written. */
-export function parseProfile(text: string, path: string): GpuProfile {
+function parseProfile(text: string, path: string): GpuProfile {
   let v: unknown;
   try {
     v = JSON.parse(text);

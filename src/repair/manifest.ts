@@ -21,7 +21,7 @@ import { GacError } from "../errors.js";
 export const REPAIR_MANIFEST_FILE = "gac-repair.json";
 export const MANIFEST_FORMAT = 1;
 
-export interface ManifestTensorEdit {
+interface ManifestTensorEdit {
   tensor: string;
   from: number[];
   to: number[];
@@ -103,7 +103,7 @@ function isScale(v: unknown): v is number | number[] {
 }
 
 /** Reads the scale handling from a parsed manifest (pure; exported for tests). */
-export function repairScaleFromManifest(manifest: unknown, path: string): RepairScale {
+function repairScaleFromManifest(manifest: unknown, path: string): RepairScale {
   if (!isRecord(manifest)) throw new GacError("BAD_MANIFEST", `${path} is not a JSON object`);
   const mode = manifest.scaleMode;
   if (mode !== "fold" && mode !== "logical") {

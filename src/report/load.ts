@@ -110,7 +110,7 @@ function toRecord(v: unknown): BenchRecord | undefined {
   };
 }
 
-export type JsonInputKind = "scan" | "repair" | "run" | "profile" | "unknown";
+type JsonInputKind = "scan" | "repair" | "run" | "profile" | "unknown";
 
 export function detectJsonKind(doc: unknown): JsonInputKind {
   if (!isObject(doc)) return "unknown";

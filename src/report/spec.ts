@@ -9,7 +9,7 @@ import type { Table } from "./types.js";
 
 export type Row = Record<string, string | number | boolean | null>;
 
-export interface ChartParts {
+interface ChartParts {
   title: string;
   /** One line, or several (a GPU list and a shape each get their own line so the title stays narrow). */
   subtitle?: string | string[];

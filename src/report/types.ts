@@ -39,7 +39,7 @@ export interface BenchParams {
   [key: string]: unknown;
 }
 
-export interface BenchStats {
+interface BenchStats {
   median_ms: number;
   p10_ms?: number;
   p90_ms?: number;

@@ -21,7 +21,7 @@ import { GacError } from "../errors.js";
 import { pathExists } from "../util/fs.js";
 import type { LoadedRecord, ResultRecord, RunInfo, TruncatedTail } from "./types.js";
 
-export const RUN_FILE = "run.json";
+const RUN_FILE = "run.json";
 const RESULTS_FILE = /^results.*\.jsonl(\.gz)?$/;
 const ARCHIVED_SUFFIX = ".gz";
 /** The longest string V8 can build (~512 MiB of text): an archive inflating past it cannot be decoded whole. */
@@ -33,7 +33,7 @@ export function isResultsFileName(name: string): boolean {
 }
 
 /** Whether a results file name is an archived (gzip-compressed) one. */
-export function isArchivedResultsFileName(name: string): boolean {
+function isArchivedResultsFileName(name: string): boolean {
   return isResultsFileName(name) && name.endsWith(ARCHIVED_SUFFIX);
 }
 
@@ -43,7 +43,7 @@ function plainResultsName(name: string): string {
 }
 
 /** The results file of one GPU's worker. */
-export function resultsFileName(gpuIndex: number): string {
+function resultsFileName(gpuIndex: number): string {
   return `results-gpu${gpuIndex}.jsonl`;
 }
 
@@ -63,18 +63,18 @@ function checkRecord(v: unknown, where: string): ResultRecord {
 }
 
 /** One JSON line of a results file, with its 1-based line number. */
-export interface JsonLine {
+interface JsonLine {
   line: number;
   value: unknown;
 }
 
-export interface DecodedLines {
+interface DecodedLines {
   lines: JsonLine[];
   /** Set when the text ends in an unfinished line. */
   truncated?: TruncatedTail;
 }
 
-export interface DecodeLinesOptions {
+interface DecodeLinesOptions {
   /**
    * Read the end of the file as a person might have left it (the report does): the last non-blank
    * line counts even without its newline, and only a last line that does not parse is unfinished.
@@ -111,7 +111,7 @@ export function decodeJsonLines(text: string, file: string, opts: DecodeLinesOpt
   return out;
 }
 
-export interface DecodedResults {
+interface DecodedResults {
   records: ResultRecord[];
   /** Set when the text ends in an unfinished line. */
   truncated?: TruncatedTail;
@@ -206,7 +206,7 @@ export async function assertNotArchived(dir: string): Promise<void> {
   if (archived.length > 0) throw new GacError("BAD_RESULTS", `run ${dir} is archived (results*.jsonl.gz): gunzip it to resume (gunzip ${join(dir, "results*.jsonl.gz")})`);
 }
 
-export interface RunResults {
+interface RunResults {
   info: RunInfo | null;
   records: ResultRecord[];
   truncated: TruncatedTail[];
@@ -225,7 +225,7 @@ export async function readRun(dir: string): Promise<RunResults> {
   return { info, records, truncated };
 }
 
-export interface LoadedResults {
+interface LoadedResults {
   runs: (RunInfo & { dir: string })[];
   records: LoadedRecord[];
   truncated: TruncatedTail[];

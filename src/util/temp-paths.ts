@@ -15,15 +15,6 @@ export function trackTempPath(path: string): void {
   live.add(path);
 }
 
-export function untrackTempPath(path: string): void {
-  live.delete(path);
-}
-
-/** Paths registered and not yet published or removed (for tests and the CLI's signal handler). */
-export function trackedTempPaths(): string[] {
-  return [...live];
-}
-
 /** Removes every registered temp path, synchronously (it runs in a signal handler). Returns what it removed. */
 export function removeTrackedTempPathsSync(): string[] {
   const removed: string[] = [];

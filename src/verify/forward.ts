@@ -26,7 +26,7 @@ export interface ForwardOptions {
   attentionScale?: number | number[];
 }
 
-export function layerAttentionScale(layer: LayerSpec, opts: ForwardOptions | undefined): number {
+function layerAttentionScale(layer: LayerSpec, opts: ForwardOptions | undefined): number {
   const s = opts?.attentionScale;
   if (s === undefined) return Math.pow(layer.attn.headDim, -0.5);
   if (typeof s === "number") return s;
@@ -79,7 +79,7 @@ export function embedTokens(spec: ModelSpec, weights: Weights, tokenIds: readonl
 }
 
 /** Final RMSNorm then lm_head: hidden [seq, hiddenSize] -> logits [seq, vocab]. */
-export function headLogits(spec: ModelSpec, weights: Weights, hidden: Float64Array, seqLen: number): Float64Array {
+function headLogits(spec: ModelSpec, weights: Weights, hidden: Float64Array, seqLen: number): Float64Array {
   const h = spec.hiddenSize;
   const normed = rmsNorm(hidden, seqLen, h, requireWeight(weights, spec.finalNorm, h), spec.rmsNormEps);
   const lmHead = requireWeight(weights, spec.lmHead, spec.vocabSize * h);

@@ -26,7 +26,7 @@ export interface LayerDiff {
   stats: DiffStats;
 }
 
-export interface LayerwiseOptions {
+interface LayerwiseOptions {
   seed: number;
   tokens: number;
   originalForward?: ForwardOptions;

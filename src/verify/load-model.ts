@@ -20,7 +20,7 @@ export interface ModelHandle {
   store: TensorStore;
 }
 
-export function checkpointReader(ckpt: Checkpoint): TensorReader {
+function checkpointReader(ckpt: Checkpoint): TensorReader {
   return async (name) => {
     const entry = ckpt.tensors.get(name);
     if (entry === undefined) throw new GacError("UNKNOWN_LAYOUT", `tensor '${name}' is not in ${ckpt.dir}`);
@@ -28,7 +28,7 @@ export function checkpointReader(ckpt: Checkpoint): TensorReader {
   };
 }
 
-export function parameterCount(ckpt: Checkpoint): number {
+function parameterCount(ckpt: Checkpoint): number {
   let n = 0;
   for (const t of ckpt.tensors.values()) n += t.shape.reduce((a, b) => a * b, 1);
   return n;

@@ -48,7 +48,7 @@ function refNames(r: WeightRef): string[] {
   return r.bias === undefined ? [r.tensor] : [r.tensor, r.bias];
 }
 
-export function linearTensorNames(l: LinearSpec): string[] {
+function linearTensorNames(l: LinearSpec): string[] {
   switch (l.kind) {
     case "dense":
       return refNames(l.weight);
@@ -66,7 +66,7 @@ export function layerTensorNames(layer: LayerSpec): string[] {
 }
 
 /** Tensors outside the decoder layers: embeddings, final norm, lm_head (once when tied). */
-export function outerTensorNames(spec: ModelSpec): string[] {
+function outerTensorNames(spec: ModelSpec): string[] {
   return [...new Set([spec.embedTokens, spec.finalNorm, spec.lmHead])];
 }
 

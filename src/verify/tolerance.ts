@@ -8,7 +8,7 @@ import { GacError } from "../errors.js";
 import type { Dtype } from "../checkpoint/types.js";
 import type { ScaleMode } from "../repair/manifest.js";
 
-export interface Tolerance {
+interface Tolerance {
   value: number;
   /** One line for the report: why this threshold. */
   reason: string;

@@ -88,7 +88,7 @@ async function logitsOf(h: ModelHandle, tokenIds: number[], opts?: ForwardOption
  * these differs the two are different models, and comparing their logits would report a
  * meaningless FAIL. Returns the first difference, or undefined.
  */
-export function unrelatedModels(a: ModelSpec, b: ModelSpec): string | undefined {
+function unrelatedModels(a: ModelSpec, b: ModelSpec): string | undefined {
   const fields: [string, string | number, string | number][] = [
     ["model_type", a.modelType, b.modelType],
     ["num_hidden_layers", a.numLayers, b.numLayers],

@@ -18,7 +18,7 @@ import { renderModelBenchPlan, renderModelBenchSummary } from "../../bench/rende
 import { planModelBench, runModelBench } from "../../bench/run-model-bench.js";
 import { packagedProfilesDir } from "../../profile/profile-store.js";
 
-export interface BenchDeps {
+interface BenchDeps {
   spawn?: SpawnWorker;
   /** `git rev-parse HEAD` of the gac checkout, or null. */
   gitCommit?: () => string | null;
@@ -26,7 +26,7 @@ export interface BenchDeps {
 }
 
 /** The commit of the gac checkout this code runs from; null when it is not a git checkout. */
-export function gitCommitOfPackage(): string | null {
+function gitCommitOfPackage(): string | null {
   try {
     const root = fileURLToPath(new URL("../../../", import.meta.url));
     return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || null;
@@ -156,7 +156,7 @@ async function runModelCommand(values: ParsedValues, io: CommandIO, deps: BenchD
 const GPUS_OPTION: OptionSpec = { type: "string", valueName: "<list>", description: "GPU indices, one worker each, cases dealt round-robin", default: "0" };
 const JSON_OPTION: OptionSpec = { type: "boolean", description: "Print the suite list or the run summary as JSON (progress and notes stay on stderr)" };
 
-export function createBenchModelCommand(deps: BenchDeps = {}): Command {
+function createBenchModelCommand(deps: BenchDeps = {}): Command {
   return defineCommand({
     name: "model",
     summary: "Measure a checkpoint's own kernel calls, unrepaired and after each repair strategy (headers only are read)",

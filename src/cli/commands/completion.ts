@@ -20,7 +20,7 @@ function entries(commands: readonly Command[], prefix = ""): Entry[] {
   });
 }
 
-export function bashCompletion(commands: readonly Command[]): string {
+function bashCompletion(commands: readonly Command[]): string {
   const list = entries(commands);
   const cases = list.map((e) => `    "${e.path}") words="${[...e.subcommands, ...e.flags].join(" ")}" ;;`).join("\n");
   return `# gac bash completion: eval "$(gac completion bash)" (zsh: autoload -U bashcompinit && bashcompinit first)
@@ -51,7 +51,7 @@ complete -F _gac gac
 `;
 }
 
-export function fishCompletion(commands: readonly Command[]): string {
+function fishCompletion(commands: readonly Command[]): string {
   const lines = ["# gac fish completion: gac completion fish > ~/.config/fish/completions/gac.fish", "complete -c gac -f"];
   for (const c of commands) lines.push(`complete -c gac -n __fish_use_subcommand -a ${c.name} -d ${JSON.stringify(c.summary.slice(0, 80))}`);
   for (const e of entries(commands)) {

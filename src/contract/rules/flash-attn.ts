@@ -8,9 +8,9 @@ import { cublasGemm } from "./gemm.js";
 import { bucket, fa2Cost, headDimText, isFp8, isHalf, notMultipleOf } from "./common.js";
 
 /** csrc/flash_attn/src/generate_kernels.py HEAD_DIMENSIONS since v2.8 (224 dropped in 751c762c, 160 in ce212720). */
-export const FA2_HEAD_DIMS = [32, 64, 96, 128, 192, 256] as const;
+const FA2_HEAD_DIMS = [32, 64, 96, 128, 192, 256] as const;
 /** hopper/generate_kernels.py HEAD_DIMENSIONS; round_up_headdim buckets. */
-export const FA3_HEAD_DIMS = [64, 96, 128, 192, 256] as const;
+const FA3_HEAD_DIMS = [64, 96, 128, 192, 256] as const;
 
 export const fa2: Backend<AttentionCall> = {
   name: "FA2",
@@ -29,7 +29,7 @@ function fa3HeadDimPairOk(d: number, dv: number): boolean {
   return d === dv || (d > 128 && d <= 192 && dv > 96 && dv <= 128) || (d <= 64 && dv <= 512);
 }
 
-export const fa3: Backend<AttentionCall> = {
+const fa3: Backend<AttentionCall> = {
   name: "FA3",
   source: "flash-attention hopper/flash_api.cpp mha_fwd (head_size % alignment, get_max_headdim), round_up_headdim; hopper/flash_attn_interface.py (no padding)",
   accepts(call, gpu) {

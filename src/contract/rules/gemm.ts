@@ -57,13 +57,3 @@ export const cutlass3xTmaGemm: Backend<GemmCall> = {
   },
   cost: (_call, gpu) => ({ verdict: "fast", kernel: `CUTLASS 3.x TMA warp-specialized ${gpu}`, reason: "" }),
 };
-
-export const cutlass2xGemm: Backend<GemmCall> = {
-  name: "CUTLASS 2.x TensorOp",
-  source: "cutlass include/cutlass/gemm/device/default_gemm_configuration.h kAlignmentA/B; include/cutlass/gemm/kernel/gemm.h can_implement",
-  accepts(call) {
-    const bad = misaligned16Bytes(call);
-    return bad ? { reason: `${bad}: can_implement returns kErrorMisalignedOperand`, misaligned: true } : null;
-  },
-  cost: () => ({ verdict: "fast", kernel: "CUTLASS 2.x TensorOp (128-bit aligned)", reason: "" }),
-};

@@ -10,9 +10,9 @@ import { cublasGemm, cutlass3xTmaGemm } from "./gemm.js";
 import { headDimText, isCompiledHeadDim, isFp8, isHalf, nextPow2, notMultipleOf } from "./common.js";
 
 /** MMHA_SUPPORTED_HEAD_SIZES (full build; FAST_BUILD keeps only 32/64/128/256). */
-export const TRTLLM_MMHA_HEAD_DIMS = [32, 48, 64, 80, 96, 104, 112, 128, 144, 160, 192, 224, 256] as const;
+const TRTLLM_MMHA_HEAD_DIMS = [32, 48, 64, 80, 96, 104, 112, 128, 144, 160, 192, 224, 256] as const;
 
-export const trtMmha: Backend<AttentionCall> = {
+const trtMmha: Backend<AttentionCall> = {
   name: "MMHA",
   source: "TensorRT-LLM cpp/tensorrt_llm/kernels/decoderMaskedMultiheadAttention.cu MMHA_SUPPORTED_HEAD_SIZES",
   accepts(call) {
@@ -23,7 +23,7 @@ export const trtMmha: Backend<AttentionCall> = {
   cost: (call) => ({ verdict: "fast", kernel: `MMHA head_size ${call.headDimQk}`, reason: "" }),
 };
 
-export const trtContextFmha: Backend<AttentionCall> = {
+const trtContextFmha: Backend<AttentionCall> = {
   name: "context FMHA",
   source: "TensorRT-LLM contextFusedMultiHeadAttention/fmhaRunner.cpp isFmhaSupported, setupLaunchParams (padded_d); issue #855 (non-multiple-of-8 head sizes unsupported)",
   accepts(call) {
@@ -43,7 +43,7 @@ export const trtContextFmha: Backend<AttentionCall> = {
   },
 };
 
-export const trtUnfusedMha: Backend<AttentionCall> = {
+const trtUnfusedMha: Backend<AttentionCall> = {
   name: "unfused MHA",
   source: 'TensorRT-LLM attention plugin: "Fall back to unfused MHA" when isFmhaSupported() is false',
   accepts: () => null,

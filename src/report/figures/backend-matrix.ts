@@ -12,7 +12,7 @@ import type { Figure, Table } from "../types.js";
 
 const ALIGN_SUFFIX = { "16-aligned": "(16)", "8-aligned": "(8)", misaligned: "(mis)" } as const;
 
-export function dimLabel(d: number): string {
+function dimLabel(d: number): string {
   return `${d} ${ALIGN_SUFFIX[alignmentClass(d)]}`;
 }
 

@@ -15,7 +15,7 @@ import { describeKernels, environmentsOf, fixedShape, uniq, variantLabel, varyin
 import { chart, makeTable, paddedDomain, tip, type Row } from "../spec.js";
 import type { Figure, Table } from "../types.js";
 
-export interface LatencySuite {
+interface LatencySuite {
   suite: string;
   name: string;
   title: string;

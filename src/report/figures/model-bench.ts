@@ -30,7 +30,7 @@ export function scanModelName(scan: ScanDoc): string {
  * Without predicted times the overhead alone cannot say so (MINIMAL and OPTIMAL can pad to sizes of
  * equal total), so strategies without them never coincide.
  */
-export function sameOutcome(a: StrategyOutcome, b: StrategyOutcome): boolean {
+function sameOutcome(a: StrategyOutcome, b: StrategyOutcome): boolean {
   if (typeof a.predicted_ms !== "number" || typeof b.predicted_ms !== "number") return false;
   return Math.abs(a.param_overhead_pct - b.param_overhead_pct) < 1e-3 && Math.abs(a.predicted_ms - b.predicted_ms) < 1e-6;
 }

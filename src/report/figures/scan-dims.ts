@@ -128,7 +128,7 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
   return { figures, tables };
 }
 
-export function formatShape(shape: unknown): string {
+function formatShape(shape: unknown): string {
   if (Array.isArray(shape)) return `[${shape.join(", ")}]`;
   if (typeof shape === "object" && shape !== null)
     return Object.entries(shape)
@@ -138,7 +138,7 @@ export function formatShape(shape: unknown): string {
 }
 
 /** Calls that collapse the same way are one row: same kind, phase, shape, verdict, kernel and reason. */
-export function groupCalls(calls: ScanCall[]): string[][] {
+function groupCalls(calls: ScanCall[]): string[][] {
   const groups = new Map<string, { key: string[]; ids: string[]; ms: number; hasMs: boolean }>();
   for (const c of calls) {
     const key = [c.kind, c.phase ?? "", formatShape(c.shape), c.verdict, c.kernel ?? "", c.reason ?? ""];
