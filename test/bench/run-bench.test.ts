@@ -44,7 +44,7 @@ test("a run writes run.json and one line per case, refusals recorded with their 
 
 test("a run stopped midway and rerun measures only the missing cases", async () => {
   const dir = await scratchDir("resume");
-  const log = join(dir, "..", `jobs-${Date.now()}.log`);
+  const log = join(await scratchDir("resume-log"), "jobs.log");
   const controller = new AbortController();
   let seen = 0;
   const first = await runBench(

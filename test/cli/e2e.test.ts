@@ -114,6 +114,13 @@ test("plan, repair, verify, fixtures --list and bench --list print snake_case JS
   assert.ok("max_rel_diff" in verify.stats);
 });
 
+let bigPaluDir: Promise<string> | undefined;
+/** A real-size sparse PaLU (16 GB of holes): a repair of it streams long enough to be interrupted mid-way. */
+function bigPalu(): Promise<string> {
+  bigPaluDir ??= generateFixture("palu", join(root, "palu-8b"), { scale: "llama3-8b", sparse: true }).then((i) => i.dir);
+  return bigPaluDir;
+}
+
 /** Polls until `dir` holds a repair temp directory (`.<out>.gac-tmp-<pid>-<hex>`). */
 async function waitForTemp(dir: string, timeoutMs = 60_000): Promise<string> {
   const start = Date.now();
@@ -126,8 +133,7 @@ async function waitForTemp(dir: string, timeoutMs = 60_000): Promise<string> {
 }
 
 test("SIGTERM and SIGINT during a repair remove its temp output and exit 143 and 130", { timeout: 180_000 }, async () => {
-  // A real-size sparse PaLU (16 GB of holes): the repair streams long enough to be interrupted mid-way.
-  const big = (await generateFixture("palu", join(root, "palu-8b"), { scale: "llama3-8b", sparse: true })).dir;
+  const big = await bigPalu();
   for (const [signal, code] of [
     ["SIGTERM", 143],
     ["SIGINT", 130],
@@ -142,6 +148,19 @@ test("SIGTERM and SIGINT during a repair remove its temp output and exit 143 and
     assert.match(r.stderr, new RegExp(`^gac: interrupted by ${signal}`, "m"));
     assert.deepEqual(await readdir(parent), [], `${signal} left ${await readdir(parent)}`);
   }
+});
+
+test("a SIGINT message starts on its own line after a progress line drawn on a terminal", { timeout: 180_000 }, async () => {
+  const big = await bigPalu();
+  const parent = await mkdtemp(join(root, "tty-"));
+  const { execFile } = await import("node:child_process");
+  const stdout = await new Promise<string>((ok, fail) =>
+    execFile(process.execPath, ["--import", "tsx", join(import.meta.dirname, "tty-signal-child.ts"), big, join(parent, "out")], (e, out) => (e ? fail(e) : ok(out))),
+  );
+  const { code, stderr } = JSON.parse(stdout) as { code: number; stderr: string };
+  assert.equal(code, 130);
+  assert.match(stderr, /\r\x1b\[2Krepair: [^\n]*MiB\/s, ETA [^\n]*\ngac: interrupted by SIGINT/);
+  assert.deepEqual(await readdir(parent), []);
 });
 
 test("an unknown architecture is named and a pickle checkpoint is refused without being opened", async () => {

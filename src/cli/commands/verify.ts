@@ -2,6 +2,7 @@
 import { GacError } from "../../errors.js";
 import { resolveCheckpointDir } from "../../input/resolve-input.js";
 import { JSON_SCHEMAS, printJson } from "../json-output.js";
+import { createProgress } from "../progress.js";
 import { booleanValue, defineCommand, stringValue, type ParsedValues } from "../command.js";
 import { DEFAULT_SEED, DEFAULT_TOKENS, verifyCheckpoints } from "../../verify/verify-checkpoints.js";
 import { LAYERWISE_PARAM_THRESHOLD } from "../../verify/layerwise.js";
@@ -33,14 +34,25 @@ export const verifyCommand = defineCommand({
   ],
   examples: ["gac verify ./palu-llama ./palu-llama-repaired", "gac verify ./big ./big-repaired --layerwise --tokens 8 --json"],
   async run({ values, positionals, io }) {
+    // Layer by layer, progress with ETA on a terminal (big models take minutes on the CPU).
+    const progress = createProgress(io);
+    const start = performance.now();
+    // Flags first: a typo in --tokens is reported before any path is looked at.
+    const tokens = numberOption(values, "tokens", true);
+    const seed = numberOption(values, "seed", true);
+    const tolerance = numberOption(values, "tolerance", false);
     const [originalDir, repairedDir] = await Promise.all(positionals.map((p) => resolveCheckpointDir(p, { cwd: io.cwd })));
     const report = await verifyCheckpoints(originalDir, repairedDir, {
-      tokens: numberOption(values, "tokens", true),
-      seed: numberOption(values, "seed", true),
-      tolerance: numberOption(values, "tolerance", false),
+      tokens,
+      seed,
+      tolerance,
       layerwise: booleanValue(values, "layerwise"),
-      onLayer: (d, of) => io.err(`layer ${d.layer + 1}/${of}: max rel diff ${sci(d.stats.maxRelDiff)}\n`),
-    });
+      onLayer: (d, of) => {
+        const done = d.layer + 1;
+        const elapsed = performance.now() - start;
+        progress.update({ done, total: of, etaMs: (elapsed / done) * (of - done), current: `layer ${done}: max rel diff ${sci(d.stats.maxRelDiff)}` });
+      },
+    }).finally(() => progress.end());
     if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.verify, report);
     else io.out(renderVerifyReport(report));
     if (!report.pass) {
