@@ -16,13 +16,20 @@
  *
  * A strategy whose calls are exactly an earlier variant's is not measured again (`sameAs`).
  *
+ * With tp > 1 every variant is one GPU's share after tensor-parallel sharding (graph/shard-spec.ts):
+ * the shard of GPU `rank` (the rank `gac scan --tp` reports), planned so every shard is aligned
+ * (planRepair with tp), and the cases carry `tp` and `tp_rank`. One GPU measures one shard's
+ * calls; the all-reduces between them are not in the suite.
+ *
  * Case ids are caseId("model", params), params sorted by key, so a rerun into the same directory
  * skips what was measured, and adding a strategy later measures only its cases.
  */
 import { DEFAULT_RUNTIME } from "../contract/runtimes.js";
 import type { RuntimeId } from "../contract/types.js";
 import { GacError } from "../errors.js";
+import { requireTensorParallelRule } from "../contract/rules/tensor-parallel.js";
 import { buildKernelGraph } from "../graph/build-kernel-graph.js";
+import { checkTensorParallel, shardModelSpec } from "../graph/shard-spec.js";
 import { DEFAULT_WORKLOAD, type KernelCall, type Phase, type Workload } from "../graph/types.js";
 import type { ModelSpec } from "../model/types.js";
 import { applyPlanToSpec } from "../plan/apply-plan.js";
@@ -42,17 +49,21 @@ export type Variant = typeof UNREPAIRED | Strategy;
  */
 const ESTIMATE_S_PER_CASE = 0.5;
 
-interface ModelBenchOptions {
+export interface ModelBenchOptions {
   /** Short model name carried in every case (`params.model`); matches the scan in reports. */
   name: string;
   /** Repair strategies besides the unrepaired model (default: all four). */
   strategies?: readonly Strategy[];
   workload?: Workload;
   runtime?: RuntimeId;
+  /** Tensor-parallel GPUs (default 1): measure one GPU's shard. */
+  tp?: number;
+  /** Which GPU's shard (default 0). */
+  rank?: number;
 }
 
 /** One variant's forward pass as planned: its calls and how many distinct cases they make. */
-interface ModelVariantPlan {
+export interface ModelVariantPlan {
   variant: Variant;
   /** Kernel calls of one forward pass (prefill + decode). */
   calls: number;
@@ -99,6 +110,12 @@ export function buildModelBench(spec: ModelSpec, opts: ModelBenchOptions): Model
   }
   const workload = opts.workload ?? DEFAULT_WORKLOAD;
   const runtime = opts.runtime ?? DEFAULT_RUNTIME;
+  const tp = opts.tp ?? 1;
+  const rank = opts.rank ?? 0;
+  checkTensorParallel(tp);
+  const rule = tp > 1 ? requireTensorParallelRule(runtime).rule : null;
+  const perGpu = (s: ModelSpec) => (rule ? shardModelSpec(s, tp, rank, rule).spec : s);
+  const shardParams: Record<string, ParamValue> = tp > 1 ? { tp, tp_rank: rank } : {};
   const dtype: BenchDtype = servingDtype(spec.dtype) === "BF16" ? "bf16" : "fp16";
   const variants: ModelVariantPlan[] = [];
   const cases: BenchCase[] = [];
@@ -113,18 +130,18 @@ export function buildModelBench(spec: ModelSpec, opts: ModelBenchOptions): Model
     }
     seen.set(key, variant);
     variants.push({ variant, calls: calls.length, cases: grouped.length, paramOverheadPct });
-    for (const g of grouped) cases.push(toCase(opts.name, variant, calls.length, g));
+    for (const g of grouped) cases.push(toCase(opts.name, variant, calls.length, g, shardParams));
   };
-  add(UNREPAIRED, buildKernelGraph(spec, workload), 0);
+  add(UNREPAIRED, buildKernelGraph(perGpu(spec), workload), 0);
   for (const strategy of opts.strategies ?? STRATEGIES) {
-    const plan = planRepair(spec, strategy, { runtime });
-    add(strategy, buildKernelGraph(applyPlanToSpec(spec, plan), workload), plan.paramOverheadPct);
+    const plan = planRepair(spec, strategy, { runtime, tp });
+    add(strategy, buildKernelGraph(perGpu(applyPlanToSpec(spec, plan)), workload), plan.paramOverheadPct);
   }
   return { name: opts.name, dtype, variants, cases };
 }
 
 /** A distinct call shape of one variant and how many calls of the forward pass have it. */
-interface CallGroup {
+export interface CallGroup {
   phase: Phase;
   /** The worker job's params (op aside): shape, dtype and how to run it. */
   shape: Record<string, string | number | boolean>;
@@ -133,7 +150,7 @@ interface CallGroup {
 }
 
 /** Calls grouped by (phase, op, shape) in first-seen order, each with its count. */
-function dedupeCalls(calls: readonly KernelCall[], dtype: BenchDtype): CallGroup[] {
+export function dedupeCalls(calls: readonly KernelCall[], dtype: BenchDtype): CallGroup[] {
   const groups = new Map<string, CallGroup>();
   for (const call of calls) {
     const { op, shape } = jobOf(call, dtype);
@@ -170,15 +187,15 @@ function jobOf(call: KernelCall, dtype: BenchDtype): { op: "linear" | "sdpa"; sh
  * `count`: calls of the forward pass with this shape; `variant_calls`: calls of the whole variant, so
  * a summary of the records alone can tell a variant whose cases were not all run yet.
  */
-function toCase(model: string, variant: Variant, variantCalls: number, g: CallGroup): BenchCase {
-  const params: Record<string, ParamValue> = { op: g.op, ...g.shape, model, variant, phase: g.phase, count: g.count, variant_calls: variantCalls };
+function toCase(model: string, variant: Variant, variantCalls: number, g: CallGroup, shard: Record<string, ParamValue>): BenchCase {
+  const params: Record<string, ParamValue> = { op: g.op, ...g.shape, model, variant, phase: g.phase, count: g.count, variant_calls: variantCalls, ...shard };
   const jobParams: Record<string, JsonValue> = { ...g.shape };
   return { suite: MODEL_SUITE, case: caseId(MODEL_SUITE, params), params, job: { op: g.op, params: jobParams }, estimateS: ESTIMATE_S_PER_CASE };
 }
 
 /** The job a case runs, as a key: cases of different variants with the same key time the same kernel. */
 export function jobKey(params: Record<string, unknown>): string {
-  const { model: _m, variant: _v, phase: _p, count: _c, variant_calls: _n, ...job } = params;
+  const { model: _m, variant: _v, phase: _p, count: _c, variant_calls: _n, tp: _t, tp_rank: _r, ...job } = params;
   return JSON.stringify(
     Object.keys(job)
       .sort()

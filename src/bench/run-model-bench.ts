@@ -31,12 +31,18 @@ interface ModelBenchPlanOptions {
   strategies?: readonly Strategy[];
   workload?: Workload;
   runtime?: RuntimeId;
+  /** Tensor-parallel GPUs: measure the shard of the GPU `gac scan --tp` reports (model-suite.ts). */
+  tp?: number;
 }
 
 /** The spec (headers only) and the cases of a checkpoint. */
 export async function planModelBench(opts: ModelBenchPlanOptions): Promise<{ spec: ModelSpec; bench: ModelBench }> {
   const spec = loadModelSpec(await openCheckpoint(opts.checkpoint));
+  const tp = opts.tp ?? 1;
+  // The shard the scan shows: ranks differ only where PaLU groups do, and the scan picks the worst.
+  const rank = tp > 1 ? (buildScanReport(spec, { ...(opts.runtime ? { runtime: opts.runtime } : {}), tp }).tensor_parallel?.rank ?? 0) : 0;
   const bench = buildModelBench(spec, {
+    ...(tp > 1 ? { tp, rank } : {}),
     name: opts.name,
     ...(opts.strategies ? { strategies: opts.strategies } : {}),
     ...(opts.workload ? { workload: opts.workload } : {}),
@@ -88,6 +94,7 @@ async function writeModelScan(path: string, spec: ModelSpec, name: string, capab
     ...(opts.runtime ? { runtime: opts.runtime } : {}),
     ...(opts.workload ? { workload: opts.workload } : {}),
     ...(profile ? { profile } : {}),
+    ...(opts.tp !== undefined ? { tp: opts.tp } : {}),
   });
   // model.name is an added field (docs/results-format.md): the report matches measured results to it.
   await writeFileAtomic(path, JSON.stringify({ ...report, model: { ...report.model, name } }, null, 2) + "\n");

@@ -9,6 +9,7 @@ import { scanCommand } from "./commands/scan.js";
 import { planCommand } from "./commands/plan.js";
 import { repairCommand } from "./commands/repair.js";
 import { demoCommand } from "./commands/demo.js";
+import { quantCommand } from "./commands/quant.js";
 import { createCompletionCommand } from "./commands/completion.js";
 
 export const COMMANDS: Command[] = [
@@ -16,6 +17,7 @@ export const COMMANDS: Command[] = [
   planCommand,
   repairCommand,
   verifyCommand,
+  quantCommand,
   demoCommand,
   benchCommand,
   profileCommand,

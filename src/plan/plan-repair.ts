@@ -10,6 +10,12 @@
  *   head_dim d -> D      q/k/v output rows per head (+bias; PaLU: each U.g's rows), o_proj input
  *                        columns per head, inv_freq [d/2] -> [D/2]; head counts and so the GQA
  *                        ratio are unchanged
+ *
+ * Under tensor parallelism (opts.tp > 1) each GPU holds intermediate / tp MLP channels, so the
+ * intermediate is padded per shard: tp x the strategy's size of ceil(I / tp), the smallest
+ * multiple of alignment x tp (11472 at TP 8: 1434 per GPU -> 1440, 11520 whole). head_dim and
+ * ranks are never split (graph/shard-spec.ts), so they pad as at TP 1. What the runtime still
+ * cannot split after the plan (heads that do not divide by tp) is listed as refusals.
  */
 import { GacError } from "../errors.js";
 import { collectDims, type DimEntry } from "../model/dims.js";
@@ -17,17 +23,22 @@ import { layerLinear, LINEAR_MODULES, type LinearModule } from "../model/layer-l
 import type { LayerSpec, LinearSpec, ModelSpec } from "../model/types.js";
 import { RUNTIMES, DEFAULT_RUNTIME } from "../contract/runtimes.js";
 import type { RuntimeId } from "../contract/types.js";
+import { requireTensorParallelRule } from "../contract/rules/tensor-parallel.js";
+import { checkTensorParallel, shardModelSpec } from "../graph/shard-spec.js";
+import { applyPlanToSpec } from "./apply-plan.js";
 import { padTarget } from "./pad-target.js";
 import { elementCount, modelTensors, type TensorInfo } from "./model-tensors.js";
 import type { DimChange, DimSite, Refusal, RepairPlan, Strategy, TensorShapeChange } from "./types.js";
 
-interface PlanOptions {
+export interface PlanOptions {
   /** The runtime whose compiled head sizes PREDEFINED targets (default pytorch-sdpa). */
   runtime?: RuntimeId;
   /** TRADEOFF's per-dim memory budget in percent (default 10). */
   budgetPct?: number;
   /** false: leave the vocabulary out of the plan, refusal included. */
   padVocab?: false;
+  /** GPUs the model is split over (default 1); the runtime's TP rules say how (contract/rules/tensor-parallel.ts). */
+  tp?: number;
 }
 
 /** Growth of one tensor axis; several dims may grow the same tensor (SVD-LLM o_v_proj: rank rows, head_dim columns). */
@@ -38,15 +49,19 @@ interface Growth {
 }
 
 export function planRepair(spec: ModelSpec, strategy: Strategy, opts: PlanOptions = {}): RepairPlan {
-  const compiledHeadDims = RUNTIMES[opts.runtime ?? DEFAULT_RUNTIME].compiledHeadDims;
-  const target = (value: number, headDim: boolean) => padTarget(value, strategy, { predefined: headDim ? compiledHeadDims : undefined, budgetPct: opts.budgetPct });
+  const runtime = opts.runtime ?? DEFAULT_RUNTIME;
+  const tp = opts.tp ?? 1;
+  checkTensorParallel(tp);
+  const compiledHeadDims = RUNTIMES[runtime].compiledHeadDims;
+  const target = (value: number, headDim: boolean, shards: number) =>
+    shards * padTarget(Math.ceil(value / shards), strategy, { predefined: headDim ? compiledHeadDims : undefined, budgetPct: opts.budgetPct });
 
   const changes: DimChange[] = [];
   const refusals: Refusal[] = [];
   const growths: Growth[] = [];
 
   for (const dim of collectDims(spec)) {
-    const to = target(dim.value, dim.name === "head_dim");
+    const to = target(dim.value, dim.name === "head_dim", dim.name === "intermediate" ? tp : 1);
     if (to === dim.value) continue;
     if (dim.site === undefined) {
       const refusal = whole(dim, to, opts);
@@ -63,6 +78,8 @@ export function planRepair(spec: ModelSpec, strategy: Strategy, opts: PlanOption
     changes.push({ site: dim.site, id: dim.id, from: dim.value, to });
     growths.push(...edit);
   }
+
+  if (tp > 1) refusals.push(...shardingRefusals(spec, strategy, changes, tp, runtime));
 
   const inventory = modelTensors(spec);
   const tensors = applyGrowths(inventory, growths);
@@ -87,6 +104,14 @@ export function planRepair(spec: ModelSpec, strategy: Strategy, opts: PlanOption
     bytesBefore,
     bytesAfter: bytesBefore + addedBytes,
   };
+}
+
+/** What the runtime still cannot split once the changes are made (heads, kv heads); a padded intermediate always splits. */
+function shardingRefusals(spec: ModelSpec, strategy: Strategy, changes: DimChange[], tp: number, runtime: RuntimeId): Refusal[] {
+  const { rule } = requireTensorParallelRule(runtime);
+  const planned: RepairPlan = { strategy, changes, tensors: [], refusals: [], paramsBefore: 0, paramsAfter: 0, paramOverheadPct: 0, bytesBefore: 0, bytesAfter: 0 };
+  const shard = shardModelSpec(applyPlanToSpec(spec, planned), tp, 0, rule);
+  return shard.refusals.map((r) => ({ id: r.id, value: r.value, reason: `${r.reason}; ${r.id.endsWith("heads") ? "padding whole heads is not implemented" : "not padded"}` }));
 }
 
 /** Hidden size and vocabulary: flagged when irregular, never padded (RMSNorm's mean, logits over padded rows). */

@@ -52,6 +52,8 @@ export interface RepairManifest {
     dims: Record<string, number>;
   };
   overhead: { paramsBefore: number; paramsAfter: number; paramOverheadPct: number; bytesBefore: number; bytesAfter: number };
+  /** Set when repair aligned every shard for tensor parallelism (--tp > 1): the runtime whose rules it followed. */
+  tensorParallel?: { runtime: string; tp: number; pp: number };
   /** Every input file read, with its sha256 (computed while streaming it). */
   input: { dir: string; files: FileDigest[] };
   /** Every output file but the manifest, with its size; sha256 only when repair ran with checksumOutput. */

@@ -6,6 +6,7 @@
 import { formatCount } from "../errors.js";
 import type { RepairProposal } from "./repair-checkpoint.js";
 import { addedBytes } from "./tensor-edits.js";
+import { textTable } from "../scan/text-table.js";
 
 /** One line of output: every item whose name differs only in layer and PaLU group numbers. */
 interface Group {
@@ -97,6 +98,8 @@ export function renderProposal(p: RepairProposal): string {
     for (const c of p.config.changed.slice(0, 4)) lines.push(`  ${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
     if (p.config.changed.length > 4) lines.push(`  ... and ${p.config.changed.length - 4} more fields (all in gac-repair.json)`);
   }
+  if (p.parallel.tp > 1 && p.parallel.byTp !== null) lines.push("", ...tpOverheadLines(p));
+  else if (p.parallel.pp > 1) lines.push("", `Pipeline parallel: PP ${p.parallel.pp} places whole layers on each stage, so no shape changes: the plan is the one without it`);
   if (p.skipped.length > 0) {
     lines.push("", `Left as they are (${p.skipped.length}; cannot be padded exactly):`);
     for (const g of fold(p.skipped.map((s) => ({ name: s.id, detail: `${s.value}: ${s.reason}`, addedBytes: 0 })))) {
@@ -104,6 +107,21 @@ export function renderProposal(p: RepairProposal): string {
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/** "Overhead per TP degree" table: what aligning every GPU's shard costs at TP 1/2/4/8 with this strategy. */
+function tpOverheadLines(p: RepairProposal): string[] {
+  const rows = p.parallel.byTp ?? [];
+  const lines = [
+    `Tensor parallel: planned for TP ${p.parallel.tp} on ${p.parallel.runtime}${p.parallel.pp > 1 ? ` (PP ${p.parallel.pp}: whole layers per stage, no shape changes)` : ""}; overhead per TP degree:`,
+  ];
+  const rows2 = rows.map((r) => {
+    const per = r.intermediatePerGpu.length > 4 ? `${r.intermediatePerGpu[0]}..${r.intermediatePerGpu[r.intermediatePerGpu.length - 1]}` : r.intermediatePerGpu.join(", ");
+    return [String(r.tp), per, String(r.dimsChanged), formatCount(r.paramsAdded), `${r.paramOverheadPct.toFixed(2)}%`, String(r.shardingRefusals)];
+  });
+  const header = ["TP", "intermediate per GPU", "dims changed", "params added", "overhead", "heads refused"];
+  lines.push(...textTable(header, rows2, ["left", "left", "right", "right", "right", "right"]).map((l) => `  ${l}`));
+  return lines;
 }
 
 /** The proposal as JSON-safe data (layouts left out: they follow from the changes). */
@@ -120,5 +138,6 @@ export function proposalJson(p: RepairProposal): Record<string, unknown> {
     bytesBefore: p.bytesIn,
     bytesAfter: p.bytesOut,
     overheadPct: (100 * (p.bytesOut - p.bytesIn)) / p.bytesIn,
+    tensorParallel: { runtime: p.parallel.runtime, tp: p.parallel.tp, pp: p.parallel.pp, byTp: p.parallel.byTp },
   };
 }

@@ -22,6 +22,11 @@ import type { Checkpoint } from "../checkpoint/types.js";
 import { loadModelSpec } from "../model/load-model-spec.js";
 import type { ModelSpec } from "../model/types.js";
 import { planRepair } from "../plan/plan-repair.js";
+import { overheadByTp, type TpOverhead } from "../plan/overhead-by-tp.js";
+import { DEFAULT_RUNTIME } from "../contract/runtimes.js";
+import { tensorParallelRule } from "../contract/rules/tensor-parallel.js";
+import type { RuntimeId } from "../contract/types.js";
+import { checkTensorParallel } from "../graph/shard-spec.js";
 import type { DimChange, Refusal, RepairPlan, Strategy } from "../plan/types.js";
 import { publishDirectoryAtomically } from "../util/atomic.js";
 import { updateConfig, type ConfigFieldChange } from "./config-update.js";
@@ -32,7 +37,7 @@ import { BlockPool, HashWorker } from "./hash-worker.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
 
-export interface RepairOptions {
+export interface RepairOptions extends ShardingOptions {
   strategy: Strategy;
   /** How the softmax scale survives a head_dim change (default "fold": stock HF loaders work unchanged). */
   scaleMode?: ScaleMode;
@@ -52,6 +57,15 @@ export interface RepairOptions {
   signal?: AbortSignal;
 }
 
+/** The runtime whose rules the plan follows and the parallelism it aligns for (default: pytorch-sdpa, TP 1). */
+export interface ShardingOptions {
+  runtime?: RuntimeId;
+  /** Pad so every one of tp GPUs holds an aligned shard (plan-repair.ts). */
+  tp?: number;
+  /** Pipeline stages: no shape changes; recorded. */
+  pp?: number;
+}
+
 /** What a repair would do, computed from headers only (`gac plan`, `gac repair --dry-run`). */
 export interface RepairProposal {
   inDir: string;
@@ -69,6 +83,8 @@ export interface RepairProposal {
   /** Total bytes of the input's safetensors files and of the output's. */
   bytesIn: number;
   bytesOut: number;
+  /** The runtime and parallelism planned for, and the strategy's overhead at TP 1/2/4/8 (null for a runtime without TP). */
+  parallel: { runtime: RuntimeId; tp: number; pp: number; byTp: TpOverhead[] | null };
 }
 
 export interface RepairResult extends RepairProposal {
@@ -103,7 +119,11 @@ function crossCheck(plan: RepairPlan, edits: readonly TensorEdit[]): void {
   }
 }
 
-export async function proposeRepair(inDir: string, opts: { strategy: Strategy; scaleMode?: ScaleMode; strict?: boolean }): Promise<RepairProposal & { ckpt: Checkpoint }> {
+export async function proposeRepair(inDir: string, opts: { strategy: Strategy; scaleMode?: ScaleMode; strict?: boolean } & ShardingOptions): Promise<RepairProposal & { ckpt: Checkpoint }> {
+  const runtime = opts.runtime ?? DEFAULT_RUNTIME;
+  const tp = opts.tp ?? 1;
+  const pp = opts.pp ?? 1;
+  checkTensorParallel(tp, pp);
   const ckpt = await openCheckpoint(inDir);
   const spec = loadModelSpec(ckpt);
   const scaleMode = opts.scaleMode ?? "fold";
@@ -116,7 +136,7 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
       `${ckpt.dir} is a logical-scale gac repair (its runtime must pass attention_scale ${JSON.stringify(prior.attentionScale)}); repair it again with --scale logical, or repair the original checkpoint in fold mode`,
     );
   }
-  const plan = planRepair(spec, opts.strategy);
+  const plan = planRepair(spec, opts.strategy, { runtime, tp });
   const screened = screenChanges(spec, plan.changes, scaleMode);
   const skipped = [...plan.refusals, ...screened.refusals];
   if (opts.strict && skipped.length > 0) {
@@ -147,6 +167,7 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
     config: { value: config.config, changed: config.changed },
     bytesIn: ckpt.files.reduce((a, f) => a + f.size, 0),
     bytesOut: ckpt.files.reduce((a, f) => a + repairedFileSize(f, editMap), 0),
+    parallel: { runtime, tp, pp, byTp: tensorParallelRule(runtime) === null ? null : overheadByTp(spec, opts.strategy, runtime) },
   };
 }
 
@@ -309,6 +330,7 @@ export async function repairCheckpoint(inDir: string, outDir: string, opts: Repa
             bytesBefore: proposal.bytesIn,
             bytesAfter: proposal.bytesOut,
           },
+          ...(proposal.parallel.tp > 1 ? { tensorParallel: { runtime: proposal.parallel.runtime, tp: proposal.parallel.tp, pp: proposal.parallel.pp } } : {}),
           input: { dir: absIn, files: inputFiles },
           output: { files: outputFiles },
         };

@@ -1,21 +1,25 @@
 /**
- * buildReport: inputs -> figures (vega-lite specs), tables (Markdown) and environment blocks. Pure:
- * it renders nothing and reads nothing; a figure appears only when its data exists.
+ * buildReport: inputs -> figures (vega-lite specs), tables (Markdown) and environment blocks. It
+ * renders nothing and reads no file (only the clock, for `generated` when not given); a figure
+ * appears only when its data exists.
  */
 import { buildBackendMatrix } from "./figures/backend-matrix.js";
 import { buildGemmThroughput } from "./figures/gemm-throughput.js";
 import { buildLatencyVsHeadDim, LATENCY_SUITES } from "./figures/latency-vs-head-dim.js";
 import { buildHeterogeneous, buildPaddingRescue } from "./figures/padding-rescue.js";
 import { buildRepairTradeoff } from "./figures/repair-tradeoff.js";
-import { buildScanDims } from "./figures/scan-dims.js";
-import { flattenRuns } from "./records.js";
+import { buildScanDims, labelScans } from "./figures/scan-dims.js";
+import { environmentsOf, flattenRuns } from "./records.js";
 import type { BuildOptions, Figure, Report, ReportInputs, Table } from "./types.js";
 
 /** Suites a figure is built for; anything else in the results is counted in a note. */
 export const REPORTED_SUITES = ["S1", "S2", "C21", "G3", "G4", "P1", "HET1", "decode", "GQA", "model"] as const;
 
 export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Report {
-  const records = flattenRuns(inputs.runs);
+  // One environment block per run, E1, E2, ... in input order; captions cite these names.
+  const runs = inputs.runs.map((r, i) => ({ ...r, env: { ...r.env, runId: r.env.runId ?? r.runId, ref: `E${i + 1}` } }));
+  const records = flattenRuns(runs);
+  const scans = labelScans(inputs.scans);
   const notes = [...inputs.notes];
   const unknown = new Map<string, number>();
   for (const r of records) if (!(REPORTED_SUITES as readonly string[]).includes(r.suite)) unknown.set(r.suite, (unknown.get(r.suite) ?? 0) + 1);
@@ -29,19 +33,15 @@ export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Repo
     buildGemmThroughput("G4", records),
     buildPaddingRescue(records),
     buildHeterogeneous(records),
-    buildScanDims(inputs.scans),
-    buildRepairTradeoff(inputs.scans, inputs.repairs, [], records),
+    buildScanDims(scans),
+    buildRepairTradeoff(scans, inputs.repairs, environmentsOf(records.filter((r) => r.suite === "model")), records),
   ];
   const figures: Figure[] = parts.flatMap((p) => p.figures);
   const tables: Table[] = parts.flatMap((p) => p.tables);
-  const environments = inputs.runs.map((r) => r.env);
-  const dates = environments
-    .map((e) => e.date)
-    .filter((d): d is string => typeof d === "string")
-    .sort();
+  const environments = runs.map((r) => r.env);
   return {
     title: opts.title ?? "gac report: dimensional collapse",
-    generated: opts.generated ?? dates[dates.length - 1] ?? "unknown",
+    generated: opts.generated ?? `${new Date().toISOString().slice(0, 19)}Z`,
     environments,
     figures,
     tables,

@@ -7,9 +7,15 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GacError } from "../errors.js";
+import { environmentFields } from "./environment.js";
+import { toVegaSpec } from "./render.js";
+import { MAX_FIGURE_WIDTH } from "./style.js";
 import type { Report, Table } from "./types.js";
 
-/** Packages inlined into the page, in load order (vega-lite needs vega; vega-embed needs both). */
+/**
+ * Packages inlined into the page, in load order. The page embeds each figure's compiled Vega spec
+ * (the one the PNG is drawn from), but vega-embed's browser build expects vega-lite beside vega.
+ */
 const UMD_PACKAGES = ["vega", "vega-lite", "vega-embed"] as const;
 
 /** The UMD build a package advertises to CDNs (`unpkg`), found from its resolved entry. */
@@ -42,7 +48,7 @@ function inlineScript(js: string): string {
   return js.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
 }
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
@@ -55,8 +61,11 @@ ${body}
 </tbody></table></div><p class="links"><a href="tables/${t.name}.md">tables/${t.name}.md</a></p></section>`;
 }
 
+/** The page column; every figure is designed to fit it (style.ts MAX_FIGURE_WIDTH) and the browser test checks it. */
+export const PAGE_COLUMN_PX = 1100;
+
 const STYLE = `
-body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; line-height: 1.45; }
+body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2rem auto; max-width: ${PAGE_COLUMN_PX}px; padding: 0 1rem; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; } h3 { font-size: 1.05rem; }
 .env table, .table table { border-collapse: collapse; font-size: 0.85rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
@@ -64,19 +73,23 @@ th { background: #f4f4f4; }
 .scroll { overflow-x: auto; max-height: 28rem; overflow-y: auto; }
 figure { margin: 1.5rem 0; }
 figcaption, .caption { font-size: 0.9rem; color: #444; max-width: 60rem; }
-.chart { min-height: 120px; }
+.chart { min-height: 120px; max-width: ${MAX_FIGURE_WIDTH}px; }
+.env td.ref { font-weight: bold; }
 .links { font-size: 0.8rem; }
 .notes li { font-size: 0.9rem; }
 `;
 
 export function renderHtml(report: Report): string {
-  const specs = Object.fromEntries(report.figures.map((f) => [f.name, f.spec]));
+  const specs = Object.fromEntries(report.figures.map((f) => [f.name, toVegaSpec(f.spec)]));
   // JSON inside <script>: escape '<' so no string in the data can close the element.
   const specJson = JSON.stringify(specs).replace(/</g, "\\u003c");
+  const envHead = ["", ...(report.environments[0] ? environmentFields(report.environments[0]).map(([k]) => k) : [])];
   const envRows = report.environments
     .map(
       (e) =>
-        `<tr><td>${escapeHtml(e.gpu)}</td><td>${escapeHtml(e.driver ?? "?")}</td><td>${escapeHtml(e.torch ?? "?")}</td><td>${escapeHtml(e.cuda ?? "?")}</td><td>${escapeHtml(e.cudnn ?? "?")}</td><td>${escapeHtml(e.commit ?? "?")}</td><td>${escapeHtml(e.date ?? "?")}</td></tr>`,
+        `<tr id="env-${escapeHtml(e.ref ?? "")}"><td class="ref">${escapeHtml(e.ref ?? "")}</td>${environmentFields(e)
+          .map(([, v]) => `<td>${escapeHtml(v)}</td>`)
+          .join("")}</tr>`,
     )
     .join("\n");
   const figures = report.figures
@@ -100,7 +113,7 @@ ${libraries()}
 <body>
 <h1>${escapeHtml(report.title)}</h1>
 <p>Generated ${escapeHtml(report.generated)}. ${report.figures.length} figure(s), ${report.tables.length} table(s). Hover a point for its numbers.</p>
-<section class="env"><h2>Environment</h2>${envRows ? `<table><thead><tr><th>GPU</th><th>Driver</th><th>torch</th><th>CUDA</th><th>cuDNN</th><th>Commit</th><th>Date</th></tr></thead><tbody>\n${envRows}\n</tbody></table>` : "<p>No bench runs: figures come from scans and repair manifests only.</p>"}</section>
+<section class="env"><h2>Environment</h2>${envRows ? `<p class="caption">One block per run; captions name the blocks their numbers come from.</p><div class="scroll"><table><thead><tr>${envHead.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>\n${envRows}\n</tbody></table></div>` : "<p>No bench runs: figures come from scans and repair manifests only.</p>"}</section>
 ${notes}
 ${figures}
 <h2>Tables</h2>
@@ -111,8 +124,11 @@ ${report.tables.map(htmlTable).join("\n")}
   var specs = JSON.parse(document.getElementById("gac-specs").textContent);
   document.querySelectorAll(".chart[data-figure]").forEach(function (el) {
     var spec = specs[el.getAttribute("data-figure")];
-    // mode: the specs carry no $schema, and vega-embed guesses a top-level "concat" to be a Vega spec.
-    vegaEmbed(el, spec, { mode: "vega-lite", actions: false, renderer: "svg", tooltip: { theme: "light" } }).catch(function (err) {
+    // Compiled Vega specs (the PNGs are drawn from the same); the views are kept for the browser test.
+    window.gacViews = window.gacViews || {};
+    vegaEmbed(el, spec, { mode: "vega", actions: false, renderer: "svg", tooltip: { theme: "light" } }).then(function (result) {
+      window.gacViews[el.getAttribute("data-figure")] = result.view;
+    }).catch(function (err) {
       el.textContent = "This figure could not be drawn: " + err.message;
       console.error(err);
     });

@@ -1,12 +1,23 @@
 /** report.md: the same report for reading on GitHub or in a terminal; figures link their PNG and SVG. */
-import { describeEnvironment } from "./environment.js";
+import { environmentFields } from "./environment.js";
+import { markdownTable } from "./markdown-table.js";
 import type { Report } from "./types.js";
 
 export function renderMarkdown(report: Report): string {
   const out: string[] = [`# ${report.title}`, "", `Generated ${report.generated}. Interactive version: [index.html](index.html).`, ""];
   out.push("## Environment", "");
   if (report.environments.length === 0) out.push("No bench runs: figures come from scans and repair manifests only.", "");
-  for (const e of report.environments) out.push(`- ${describeEnvironment(e)}${e.command ? ` — \`${e.command}\`` : ""}`);
+  if (report.environments.length > 0) {
+    out.push("One block per run; captions name the blocks their numbers come from.", "");
+    const head = ["", ...environmentFields(report.environments[0]).map(([k]) => k)];
+    out.push(
+      markdownTable(
+        head,
+        report.environments.map((e) => [e.ref ?? "", ...environmentFields(e).map(([, v]) => v)]),
+      ),
+    );
+    for (const e of report.environments) if (e.command) out.push(`- ${e.ref ?? e.gpu}: \`${e.command}\``);
+  }
   out.push("");
   if (report.notes.length > 0) {
     out.push("## Notes", "", ...report.notes.map((n) => `- ${n}`), "");

@@ -14,7 +14,7 @@ type Json = Record<string, unknown>;
 const TABLE_SUITE: Record<string, string> = { S1: "S1", S2: "S2", C21: "C21", P1: "P1", GEMM: "G3" };
 
 /** Marks every series and caption that shows published, not measured, numbers. */
-const PUBLISHED_SUFFIX = " (published)";
+export const PUBLISHED_SUFFIX = " (published)";
 
 function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);

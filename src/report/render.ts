@@ -1,5 +1,5 @@
 /**
- * Server-side rendering without a browser: vega-lite compile -> headless vega View (renderer
+ * Server-side rendering without a browser: vega-lite compile (+ the report's legend patch) -> headless vega View (renderer
  * "none") -> SVG; SVG -> PNG with resvg and the bundled DejaVu Sans (no system fonts are loaded,
  * so a machine without fonts renders the same text).
  */
@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Resvg } from "@resvg/resvg-js";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { FONT_FAMILY } from "./theme.js";
+import { FONT_FAMILY, patchVegaSpec } from "./style.js";
 
 export const FONT_FILE = fileURLToPath(new URL("../../assets/DejaVuSans.ttf", import.meta.url));
 
@@ -30,9 +30,25 @@ function collectingLogger(warnings: string[]) {
   return logger;
 }
 
+/**
+ * The Vega spec a figure draws: vega-lite's compilation with the report's legend styling applied
+ * (style.ts `patchVegaSpec`); the HTML page embeds this, so browser and PNG draw the same.
+ */
+export function toVegaSpec(spec: TopLevelSpec, warnings: string[] = []): vega.Spec {
+  // No $schema URL: the offline page references nothing outside itself.
+  const { $schema: _schema, ...compiled } = compile(spec, { logger: collectingLogger(warnings) }).spec;
+  return patchVegaSpec(compiled);
+}
+
+/** A headless Vega View of a figure, run to completion; the caller finalizes it. */
+export async function figureView(spec: TopLevelSpec, warnings: string[] = []): Promise<vega.View> {
+  const view = new vega.View(vega.parse(toVegaSpec(spec, warnings)), { renderer: "none", logger: collectingLogger(warnings) });
+  await view.runAsync();
+  return view;
+}
+
 export async function renderSvg(spec: TopLevelSpec, warnings: string[] = []): Promise<string> {
-  const logger = collectingLogger(warnings);
-  const view = new vega.View(vega.parse(compile(spec, { logger }).spec), { renderer: "none", logger });
+  const view = await figureView(spec, warnings);
   try {
     return await view.toSVG();
   } finally {

@@ -4,61 +4,67 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { markdownTable } from "./markdown-table.js";
-import { CHART_HEIGHT, CHART_WIDTH, VEGA_CONFIG } from "./theme.js";
+import { VEGA_CONFIG, panelWidth, wrapText } from "./style.js";
+
+const CHART_WIDTH = panelWidth(1);
+const CHART_HEIGHT = 300;
 import type { Table } from "./types.js";
 
 export type Row = Record<string, string | number | boolean | null>;
 
-interface ChartParts {
+export interface ChartParts {
   title: string;
-  /** One line, or several (a GPU list and a shape each get their own line so the title stays narrow). */
+  /** One line, or several (a GPU list and a shape each get their own line); long lines are wrapped. */
   subtitle?: string | string[];
   rows: Row[];
   layer: unknown[];
   /** Facet rows by this field (e.g. one panel per GPU) when it has more than one value. */
   facetRow?: string;
-  facetTitle?: string;
-  /** Wrap facets into columns instead of rows (for many small panels). */
-  facetWrap?: { field: string; columns: number; independentX?: boolean; order?: string[] };
-  /** A grid of panels: rows by one field, columns by another (each row a GPU, each column a case). */
-  facetGrid?: { row: string; column: string; independentX?: boolean };
+  /** Wrap facets into columns (panels side by side, then the next row). */
+  facetWrap?: { field: string; columns: number; independentX?: boolean; independentY?: boolean; order?: string[] };
+  /** Panel size; the default fills the column. */
   width?: number;
   height?: number;
+  /** Scales (beyond x and y) each panel resolves on its own, e.g. yOffset for grouped bars. */
+  independent?: string[];
+}
+
+/**
+ * Subtitle characters per line: vega sizes a figure by its estimate of text width (12 px text, ~0.8 em
+ * a character when no canvas measures it, as in the PNG renderer), so 90 stay inside the column.
+ */
+const SUBTITLE_CHARS = 90;
+
+/** Title with its subtitle lines, wrapped so neither widens the figure past the column. */
+export function chartTitle(text: string, subtitle?: string | string[]): string | { text: string; subtitle: string[] } {
+  const lines = (Array.isArray(subtitle) ? subtitle : subtitle ? [subtitle] : []).filter((l) => l.length > 0).flatMap((l) => wrapText(l, SUBTITLE_CHARS));
+  return lines.length > 0 ? { text, subtitle: lines } : text;
 }
 
 export function chart(p: ChartParts): TopLevelSpec {
-  const subtitle = Array.isArray(p.subtitle) ? p.subtitle.filter((l) => l.length > 0) : p.subtitle ? [p.subtitle] : [];
-  const title = subtitle.length > 0 ? { text: p.title, subtitle: subtitle.length === 1 ? subtitle[0] : subtitle } : p.title;
-  const size = { width: p.width ?? CHART_WIDTH, height: p.height ?? CHART_HEIGHT };
+  const title = chartTitle(p.title, p.subtitle);
+  const size = { width: Math.min(p.width ?? CHART_WIDTH, CHART_WIDTH), height: p.height ?? CHART_HEIGHT };
   const panels = p.facetRow ? new Set(p.rows.map((r) => r[p.facetRow ?? ""])).size : 1;
   const base = { title, config: VEGA_CONFIG, data: { values: p.rows } };
+  const extra = Object.fromEntries((p.independent ?? []).map((c) => [c, "independent"]));
   let spec: unknown;
-  if (p.facetGrid) {
-    spec = {
-      ...base,
-      facet: {
-        // Row labels (GPU names) run along the panel's left edge so they cost no width between columns.
-        row: { field: p.facetGrid.row, type: "nominal", title: null, header: { labelAngle: -90, labelOrient: "left", labelLimit: (p.height ?? CHART_HEIGHT) + 40, labelFontWeight: "bold" } },
-        column: { field: p.facetGrid.column, type: "nominal", title: null, header: { labelFontWeight: "bold" } },
-      },
-      spacing: { row: 16, column: 12 },
-      spec: { ...size, layer: p.layer },
-      resolve: { scale: { x: p.facetGrid.independentX ? "independent" : "shared" }, axis: { x: "independent" } },
-    };
-  } else if (p.facetWrap) {
+  if (p.facetWrap) {
     spec = {
       ...base,
       facet: { field: p.facetWrap.field, type: "nominal", title: null, ...(p.facetWrap.order ? { sort: p.facetWrap.order } : {}) },
       columns: p.facetWrap.columns,
       spec: { ...size, layer: p.layer },
-      resolve: { scale: { x: p.facetWrap.independentX ? "independent" : "shared", y: "independent" }, axis: { x: "independent" } },
+      resolve: {
+        scale: { x: p.facetWrap.independentX ? "independent" : "shared", y: p.facetWrap.independentY === false ? "shared" : "independent", ...extra },
+        axis: { x: "independent", y: "independent" },
+      },
     };
   } else if (p.facetRow && panels > 1) {
     spec = {
       ...base,
-      facet: { row: { field: p.facetRow, type: "nominal", title: p.facetTitle ?? null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top" } } },
+      facet: { row: { field: p.facetRow, type: "nominal", title: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top" } } },
       spec: { ...size, layer: p.layer },
-      resolve: { scale: { y: "independent" } },
+      resolve: { scale: { y: "independent", ...extra } },
     };
   } else {
     spec = { ...base, ...size, layer: p.layer };

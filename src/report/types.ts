@@ -60,6 +60,10 @@ export interface Environment {
   date?: string;
   command?: string;
   computeCapability?: string;
+  /** The run this environment belongs to (its id in results/). */
+  runId?: string;
+  /** The report's name for this environment block ("E1"), set by buildReport; captions cite it. */
+  ref?: string;
 }
 
 /** One bench run directory: results/<run-id>/. */
@@ -104,6 +108,8 @@ export interface StrategyOutcome {
 /** The parts of `gac scan --json` a report uses. */
 export interface ScanDoc {
   file: string;
+  /** The name figures and tables give this scan, unique within a report (set by buildReport). */
+  label?: string;
   model: { family?: string; model_type?: string; layers?: number; hidden_size?: number; num_heads?: number; num_kv_heads?: number; head_dim?: number; name?: string };
   dims: ScanDim[];
   calls: ScanCall[];
@@ -159,6 +165,6 @@ export interface Report {
 
 export interface BuildOptions {
   title?: string;
-  /** ISO date written into the report; defaults to the newest run date or "unknown". */
+  /** ISO time written into the report as when it was generated; defaults to now. */
   generated?: string;
 }

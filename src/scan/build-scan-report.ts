@@ -8,7 +8,9 @@ import { judgeCall } from "../contract/judge.js";
 import { DEFAULT_GPU_NAME, gpuLabel, parseGpu } from "../contract/gpus.js";
 import { DEFAULT_RUNTIME, parseRuntime } from "../contract/runtimes.js";
 import type { GpuId, RuntimeId } from "../contract/types.js";
+import { requireTensorParallelRule, type TensorParallelChoice } from "../contract/rules/tensor-parallel.js";
 import { buildKernelGraph } from "../graph/build-kernel-graph.js";
+import { checkTensorParallel, shardModelSpec, shardModelSpecs, type ModelShard, type ShardRefusal } from "../graph/shard-spec.js";
 import { DEFAULT_WORKLOAD, type AttentionCall, type KernelCall, type Workload } from "../graph/types.js";
 import { collectDims, type DimEntry, type DimName } from "../model/dims.js";
 import type { ModelSpec } from "../model/types.js";
@@ -18,7 +20,7 @@ import type { Strategy } from "../plan/types.js";
 import { gacVersion } from "./gac-version.js";
 import { describeProfile, profilePredictor, type LoadedProfile } from "./scan-profile.js";
 import { servingDtype, type ServingDtype } from "./serving-dtype.js";
-import { SCAN_SCHEMA, type Applicability, type FamilySummary, type ScanCall, type ScanDim, type ScanReport, type ScanStrategy, type ScanSummary } from "./types.js";
+import { SCAN_SCHEMA, type ScanTensorParallel, type Applicability, type FamilySummary, type ScanCall, type ScanDim, type ScanReport, type ScanStrategy, type ScanSummary } from "./types.js";
 
 export interface ScanOptions {
   /** A runtime id as `--runtime` takes it ("vllm", "llama.cpp"); default pytorch-sdpa. */
@@ -32,6 +34,10 @@ export interface ScanOptions {
   profile?: LoadedProfile;
   /** Stamped into the report; defaults to package.json's version. */
   gacVersion?: string;
+  /** GPUs the model is split over by tensor parallelism (default 1): calls and dims are then one GPU's (graph/shard-spec.ts). */
+  tp?: number;
+  /** Pipeline stages (default 1): whole layers per GPU, so no shape changes; recorded and said so. */
+  pp?: number;
 }
 
 /** Head counts are not widths a kernel tiles over; every other dim counts toward the alignment shares. */
@@ -42,12 +48,27 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
   const gpu = parseGpu(opts.gpu ?? DEFAULT_GPU_NAME);
   const givenName = opts.gpuName ?? opts.gpu ?? DEFAULT_GPU_NAME;
   const workload = opts.workload ?? DEFAULT_WORKLOAD;
-  const dimEntries = collectDims(spec);
-  const kernelCalls = buildKernelGraph(spec, workload);
   const serving = servingDtype(spec.dtype);
   const predict = opts.profile ? profilePredictor(opts.profile.profile) : undefined;
-  const calls = kernelCalls.map((c) => scanCall(c, serving, runtime, gpu, predict));
-  const strategies = scanStrategies(spec, serving, runtime, workload, calls, predict);
+  const tp = opts.tp ?? 1;
+  const pp = opts.pp ?? 1;
+  checkTensorParallel(tp, pp);
+  const choice = tp > 1 ? requireTensorParallelRule(runtime) : null;
+  const judgeShard = (shard: ModelShard) => {
+    const graph = buildKernelGraph(shard.spec, workload);
+    return { shard, graph, calls: graph.map((c) => blockedBy(scanCall(c, serving, runtime, gpu, predict), shard.refusals)) };
+  };
+  // Ranks differ only where PaLU groups of different ranks land on different GPUs; the GPUs run in
+  // lock-step, so the report shows the rank with the most collapsed calls (then the slowest).
+  const ranks = (choice ? shardModelSpecs(spec, tp, choice.rule) : [{ tp: 1, rank: 0, spec, refusals: [] }]).map(judgeShard);
+  const collapsedOf = (r: (typeof ranks)[number]) => r.calls.filter((c) => c.verdict !== "fast").length;
+  const msOf = (r: (typeof ranks)[number]) => r.calls.reduce((a, c) => a + (c.predicted_ms ?? 0), 0);
+  const view = ranks.reduce((best, r) => (collapsedOf(r) > collapsedOf(best) || (collapsedOf(r) === collapsedOf(best) && msOf(r) > msOf(best)) ? r : best));
+  const perGpu = view.shard.spec;
+  const dimEntries = collectDims(perGpu);
+  const kernelCalls = view.graph;
+  const calls = view.calls;
+  const strategies = scanStrategies(spec, serving, runtime, workload, calls, predict, { tp, rank: view.shard.rank, choice });
   const gpuName = givenName.toLowerCase() === gpu ? gpuLabel(gpu) : `${givenName.toLowerCase()} (${gpu})`;
   return {
     schema: SCAN_SCHEMA,
@@ -74,6 +95,39 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
     strategies,
     summary: summarize(dimEntries, kernelCalls, calls, strategies, runtime, gpuName, spec.numLayers),
     profile: opts.profile ? describeProfile(opts.profile, serving, calls) : null,
+    tensor_parallel: tensorParallelSection(spec, tp, pp, choice, view.shard, ranks.map(collapsedOf)),
+  };
+}
+
+/** A call of a module the runtime refuses to split is refused, whatever its kernel would do. */
+function blockedBy(call: ScanCall, refusals: readonly ShardRefusal[]): ScanCall {
+  const hit = refusals.find((r) => call.role === r.role || call.role.startsWith(`${r.role}.`));
+  if (!hit) return call;
+  return { ...call, verdict: "refused", kernel: "none", reason: `the runtime will not shard this model: ${hit.reason}`, source: hit.source };
+}
+
+function tensorParallelSection(spec: ModelSpec, tp: number, pp: number, choice: TensorParallelChoice | null, shard: ModelShard, collapsedByRank: number[]): ScanTensorParallel {
+  const layers = shard.spec.layers;
+  return {
+    tp,
+    pp,
+    rank: shard.rank,
+    rule: choice ? choice.rule.summary : null,
+    note: choice?.note ?? null,
+    pp_note:
+      pp > 1
+        ? `pipeline parallelism places whole layers on each of ${pp} stages (${Math.ceil(spec.numLayers / pp)} of ${spec.numLayers} per GPU at most): per-GPU shapes do not change, so calls are judged as without it`
+        : null,
+    per_gpu: {
+      num_heads: uniqueSorted(layers.map((l) => l.attn.numHeads)),
+      num_kv_heads: uniqueSorted(layers.map((l) => l.attn.numKvHeads)),
+      // GPUs that hold the same kv head when a layer has fewer kv heads than GPUs (the most over layers).
+      kv_head_replicas: Math.max(1, ...spec.layers.map((l) => Math.floor(tp / l.attn.numKvHeads))),
+      intermediate: uniqueSorted(layers.map((l) => l.mlp.intermediate)),
+      lm_head_rows: shard.spec.vocabSize,
+    },
+    collapsed_calls_by_rank: collapsedByRank,
+    refusals: shard.refusals.map((r) => ({ id: r.id, value: r.value, reason: r.reason, source: r.source })),
   };
 }
 
@@ -124,16 +178,25 @@ function scanCall(stored: KernelCall, dtype: ServingDtype, runtime: RuntimeId, g
  * spec, the same kernel graph and predictor as the unrepaired calls, summed over the calls that
  * have a prediction before and after (call ids are tensor names, which repair keeps).
  */
-function scanStrategies(spec: ModelSpec, dtype: ServingDtype, runtime: RuntimeId, workload: Workload, before: readonly ScanCall[], predict: Predict | undefined): Record<Strategy, ScanStrategy> {
+function scanStrategies(
+  spec: ModelSpec,
+  dtype: ServingDtype,
+  runtime: RuntimeId,
+  workload: Workload,
+  before: readonly ScanCall[],
+  predict: Predict | undefined,
+  sharding: { tp: number; rank: number; choice: TensorParallelChoice | null },
+): Record<Strategy, ScanStrategy> {
   const beforeMs = new Map(before.map((c) => [c.id, c.predicted_ms]));
+  const perGpu = (repaired: ModelSpec) => (sharding.choice ? shardModelSpec(repaired, sharding.tp, sharding.rank, sharding.choice.rule).spec : repaired);
   const one = (s: Strategy): ScanStrategy => {
-    const plan = planRepair(spec, s, { runtime });
+    const plan = planRepair(spec, s, { runtime, tp: sharding.tp });
     let predicted: Pick<ScanStrategy, "predicted_ms" | "predicted_calls" | "predicted_speedup_pct"> = { predicted_ms: null, predicted_calls: 0, predicted_speedup_pct: null };
     if (predict) {
       let baseline = 0;
       let repaired = 0;
       let covered = 0;
-      for (const call of buildKernelGraph(applyPlanToSpec(spec, plan), workload)) {
+      for (const call of buildKernelGraph(perGpu(applyPlanToSpec(spec, plan)), workload)) {
         const was = beforeMs.get(call.id);
         const now = predict(served(call, dtype));
         if (was === undefined || was === null || now === null) continue;

@@ -107,6 +107,41 @@ function collapsedGroups(calls: readonly ScanCall[]): { calls: ScanCall[]; first
     .sort((a, b) => VERDICT_ORDER[a.first.verdict] - VERDICT_ORDER[b.first.verdict] || Number(a.first.kind === "gemm") - Number(b.first.kind === "gemm") || b.calls.length - a.calls.length);
 }
 
+/** The TP/PP lines: whose shapes the report shows, one GPU's share, what the runtime refuses to split. */
+function parallelLines(report: ScanReport): string[] {
+  const t = report.tensor_parallel;
+  if (t === undefined || (t.tp === 1 && t.pp === 1)) return [];
+  const out: string[] = [];
+  if (t.tp > 1) {
+    const g = t.per_gpu;
+    const list = (xs: number[]) => (xs.length > 6 ? `${xs[0]}..${xs[xs.length - 1]} (${xs.length} values)` : xs.join("/"));
+    const ranks = new Set(t.collapsed_calls_by_rank).size === 1 ? "every rank alike" : `collapsed calls by rank: ${t.collapsed_calls_by_rank.join(", ")}`;
+    out.push(`Tensor parallel: TP ${t.tp}; calls and dims below are GPU ${t.rank}'s (${ranks})`);
+    out.push(
+      `  per GPU: heads ${list(g.num_heads)}, kv heads ${list(g.num_kv_heads)}${g.kv_head_replicas > 1 ? ` (each on ${g.kv_head_replicas} GPUs)` : ""}, ` +
+        `intermediate ${list(g.intermediate)}, lm_head rows ${g.lm_head_rows}`,
+    );
+    if (t.rule !== null) out.push(`  rules: ${t.rule}`);
+    if (t.note !== null) out.push(`  note: ${t.note}`);
+    // One line per rule: "refused (29 layers): {23, 25, ...} attention heads do not split over TP 8 (...)".
+    const byRule = new Map<string, { text: string; values: number[] }>();
+    for (const r of t.refusals) {
+      const text = r.reason.replace(new RegExp(`\\b${r.value}\\b`), "{v}");
+      const key = `${r.id.replace(/^layers\.\d+\./, "")}\u0000${text}`;
+      const entry = byRule.get(key) ?? { text, values: [] };
+      entry.values.push(r.value);
+      byRule.set(key, entry);
+    }
+    for (const { text, values } of byRule.values()) {
+      const distinct = [...new Set(values)].sort((a, b) => a - b);
+      const shown = distinct.length > 6 ? `${distinct.slice(0, 6).join(", ")}, ... (${distinct.length} values)` : distinct.join(", ");
+      out.push(`  refused${values.length > 1 ? ` (${values.length} layers)` : ""}: ${text.replace("{v}", shown)}`);
+    }
+  }
+  if (t.pp_note !== null) out.push(`Pipeline parallel: PP ${t.pp}; ${t.pp_note}`);
+  return out;
+}
+
 export function renderScanText(report: ScanReport): string {
   const m = report.model;
   const w = report.workload;
@@ -118,6 +153,7 @@ export function renderScanText(report: ScanReport): string {
   );
   out.push(`Runtime: ${report.runtime} on ${report.gpu.name}; prefill ${w.prefill_batch}x${w.prefill_len}, decode ${w.decode_batch} at kv ${w.kv_len}; gac ${report.gac_version}`);
   out.push(...profileLines(report.profile, report.gpu.name));
+  out.push(...parallelLines(report));
 
   const s = report.summary;
   out.push("", `Dimensions (${s.irregular_dims} not a multiple of 8; aligned to 8: ${pct(s.share_aligned8)}, to 16: ${pct(s.share_aligned16)})`);

@@ -136,6 +136,26 @@ export interface ScanProfile {
   notes: string[];
 }
 
+/** Tensor and pipeline parallelism: whose shapes `calls` and `dims` are (docs/tensor-parallel.md). */
+export interface ScanTensorParallel {
+  tp: number;
+  pp: number;
+  /** The GPU whose calls the report lists: the rank with the most collapsed calls (ranks differ only where PaLU groups differ). */
+  rank: number;
+  /** The runtime's TP rules in one line; null at TP 1. */
+  rule: string | null;
+  /** Set when the runtime has no TP of its own and vLLM's layout stands in. */
+  note: string | null;
+  /** Set when pp > 1: what pipeline parallelism does to shapes (nothing). */
+  pp_note: string | null;
+  /** One GPU's share: distinct values over layers. */
+  per_gpu: { num_heads: number[]; num_kv_heads: number[]; kv_head_replicas: number; intermediate: number[]; lm_head_rows: number };
+  /** Collapsed (slow or refused) calls of each rank's forward pass, rank 0 first. */
+  collapsed_calls_by_rank: number[];
+  /** Sizes the runtime will not split over tp GPUs; every call of the module is refused. */
+  refusals: { id: string; value: number; reason: string; source: string }[];
+}
+
 export interface ScanReport {
   schema: typeof SCAN_SCHEMA;
   gac_version: string;
@@ -149,4 +169,6 @@ export interface ScanReport {
   summary: ScanSummary;
   /** null when no profile matched the GPU and none was given. */
   profile: ScanProfile | null;
+  /** Absent in reports written before gac had --tp (the whole model on one GPU). */
+  tensor_parallel?: ScanTensorParallel;
 }

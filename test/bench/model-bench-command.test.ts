@@ -63,3 +63,23 @@ test("gac bench model without --checkpoint, and --checkpoint without model, fail
   await assert.rejects(h.run(["bench", "model"]), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /needs --checkpoint/.test(e.message));
   await assert.rejects(h.run(["bench", "S1", "--checkpoint", "x"]), (e: unknown) => e instanceof GacError && /^unknown option '--checkpoint' \(see `gac help bench`\)$/.test(e.message));
 });
+
+test("gac bench model --tp 2 measures GPU 0's shard under its own name and writes the TP scan beside the results", async () => {
+  const cwd = await scratchDir("model-tp");
+  await generateFixture("pruned-flap", join(cwd, "flap"));
+  const h = harness(cwd);
+  assert.equal(await h.run(["bench", "model", "--checkpoint", "flap", "--runtime", "vllm", "--tp", "2", "--strategies", "MINIMAL"]), 0, h.io.stderr);
+  const dir = join(cwd, "results", "20260131-142500-model-flap-tp2");
+  const { records } = await loadResults([dir]);
+  assert.ok(records.length > 0 && records.every((r) => r.params.tp === 2 && r.params.model === "flap-tp2"));
+  // Layer 1 keeps 517 channels: 259 on GPU 0 unrepaired (the first chunk), 264 after MINIMAL for TP 2.
+  const gateNs = (variant: string) => records.filter((r) => r.params.variant === variant && r.params.op === "linear" && r.params.k === 256).map((r) => r.params.n);
+  assert.ok(gateNs("unrepaired").includes(259));
+  assert.ok(gateNs("MINIMAL").includes(264));
+  const scan = JSON.parse(await readFile(join(dir, "scan-flap-tp2.json"), "utf8")) as { tensor_parallel: { tp: number; refusals: { id: string }[] } };
+  assert.equal(scan.tensor_parallel.tp, 2);
+  assert.deepEqual(
+    scan.tensor_parallel.refusals.map((r) => r.id),
+    ["layers.0.self_attn.heads", "layers.0.self_attn.kv_heads", "layers.0.mlp.intermediate", "layers.1.mlp.intermediate"],
+  );
+});

@@ -8,6 +8,7 @@ import { loadModelSpec } from "../../src/model/load-model-spec.js";
 import { buildModelBench, jobKey, parseStrategies } from "../../src/bench/model-suite.js";
 import { GacError } from "../../src/errors.js";
 import { scratchDir } from "./helpers.js";
+import { craftSpec } from "../plan/specs.js";
 
 async function fixtureSpec(kind: "llama-direct-svd" | "palu", dtype: "F32" | "BF16" = "F32") {
   const dir = join(await scratchDir("model-suite"), kind);
@@ -102,4 +103,26 @@ test("a strategy with exactly an earlier variant's calls is not measured again: 
   assert.equal(predefined?.cases, 0);
   assert.ok(!bench.cases.some((c) => c.params.variant === "PREDEFINED"));
   assert.ok(bench.variants.filter((v) => v.variant !== "PREDEFINED").every((v) => v.sameAs === undefined && v.cases > 0));
+});
+
+test("with --tp 8 the suite times one GPU's shard: a 11472-wide MLP is benched at 1434 channels unrepaired and 1440 after the TP-aware MINIMAL", () => {
+  const spec = craftSpec({ heads: 32, kvHeads: 8, headDim: 128, hidden: 4096, intermediate: 11472, vocab: 128256 });
+  const gateNs = (bench: ReturnType<typeof buildModelBench>, variant: string) =>
+    bench.cases.filter((c) => c.job.op === "linear" && c.params.variant === variant && c.params.k === 4096).map((c) => c.params.n);
+  const tp8 = buildModelBench(spec, { name: "pm", strategies: ["MINIMAL"], runtime: "vllm", tp: 8 });
+  assert.ok(gateNs(tp8, "unrepaired").includes(1434) && !gateNs(tp8, "unrepaired").includes(11472));
+  assert.ok(gateNs(tp8, "MINIMAL").includes(1440));
+  assert.ok(tp8.cases.every((c) => c.params.tp === 8 && c.params.tp_rank === 0));
+  // q_proj of 4 heads x 128 on each GPU; the shard params do not change which kernel a job times.
+  assert.ok(gateNs(tp8, "unrepaired").includes(512));
+  const whole = buildModelBench(spec, { name: "pm", strategies: ["MINIMAL"], runtime: "vllm" });
+  assert.ok(
+    whole.cases.every((c) => !("tp" in c.params)),
+    "TP 1 case ids stay those of earlier runs",
+  );
+  assert.equal(whole.variants[1].sameAs, "unrepaired", "11472 is aligned for one GPU");
+  const q = tp8.cases.find((c) => c.job.op === "linear" && c.params.n === 512 && c.params.k === 4096 && c.params.phase === "decode");
+  assert.ok(q);
+  const { tp: _t, tp_rank: _r, ...rest } = q.params;
+  assert.equal(jobKey(q.params), jobKey(rest));
 });

@@ -9,11 +9,12 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildReport, loadReportInputs, writeReport, type Report } from "../../src/report/index.js";
+import { buildReport, describeEnvironment, loadReportInputs, writeReport, type Report } from "../../src/report/index.js";
+import { MAX_FIGURE_WIDTH } from "../../src/report/style.js";
 import { COMMITTED_INPUTS } from "./fixtures.js";
 
 const BENCH_FIGURES = ["s1-staircase", "s2-backend-matrix", "c21-backend-sweep", "decode-penalty", "gqa-penalty", "g3-gemm-k", "g4-gemm-n", "p1-padding-rescue", "het1-heterogeneous"];
-const EXPECTED_FIGURES = [...BENCH_FIGURES, "scan-dims", "repair-tradeoff"];
+const EXPECTED_FIGURES = [...BENCH_FIGURES, "scan-dims-palu-llama3-8b", "repair-tradeoff"];
 
 let cached: Promise<{ root: string; out: string; report: Report; ms: number }> | undefined;
 function rendered() {
@@ -39,10 +40,13 @@ test("the committed H200 runs yield every bench figure as an SVG and a PNG of sa
     const svg = await readFile(join(out, "figures", `${name}.svg`), "utf8");
     assert.match(svg, /^<svg/, name);
     assert.ok(svg.length > 5000, `${name}.svg has ${svg.length} characters`);
+    // Every figure fits the page column (and a PNG at 2x fits a paper's full-width figure).
+    const svgWidth = Number(/width="(\d+)"/.exec(svg)?.[1]);
+    assert.ok(svgWidth >= 350 && svgWidth <= MAX_FIGURE_WIDTH, `${name}.svg width ${svgWidth}`);
     const png = await readFile(join(out, "figures", `${name}.png`));
     const width = png.readUInt32BE(16);
     const height = png.readUInt32BE(20);
-    assert.ok(width >= 700 && width <= 5000, `${name}.png width ${width}`);
+    assert.ok(width >= 700 && width <= 2 * MAX_FIGURE_WIDTH, `${name}.png width ${width}`);
     assert.ok(height >= 300 && height <= 5000, `${name}.png height ${height}`);
   }
   // 655 cases and the A100 points load, build and render in a few seconds on 2 cores.
@@ -60,12 +64,16 @@ test("the tables give D=107 against 112 and the backends' refusals with PyTorch'
   assert.deepEqual(refused.sort(), ["NVIDIA A100-80GB (published) EFFICIENT", "NVIDIA H200 CUDNN", "NVIDIA H200 EFFICIENT"]);
 });
 
-test("every caption names the H200's driver, torch and cuDNN, and the published A100 is marked as published", async () => {
+test("every caption cites the H200 run's environment block, which names its driver, torch and cuDNN and says the commit was not recorded", async () => {
   const { report } = await rendered();
-  for (const f of report.figures.filter((x) => BENCH_FIGURES.includes(x.name)))
-    assert.match(f.caption, /NVIDIA H200, sm 9\.0, driver 580\.159\.04, torch 2\.11\.0\+cu130, CUDA 13\.0, cuDNN 9\.19\.0/, f.name);
+  for (const f of report.figures.filter((x) => BENCH_FIGURES.includes(x.name))) assert.match(f.caption, /E1 \(NVIDIA H200\)[^.]*; see the Environment table\./, f.name);
+  const e1 = report.environments[0];
+  assert.match(
+    describeEnvironment(e1),
+    /^E1: NVIDIA H200, run 20261121T051256Z-all, sm 9\.0, driver 580\.159\.04, torch 2\.11\.0\+cu130, CUDA 13\.0, cuDNN 9\.19\.0, commit not recorded, date 2026-11-21$/,
+  );
   const s1 = report.figures.find((f) => f.name === "s1-staircase")!;
-  assert.match(s1.caption, /NVIDIA A100-80GB \(published\)/);
+  assert.match(s1.caption, /E3 \(NVIDIA A100-80GB \(published\)\)/);
   assert.ok(report.notes.some((n) => /table\(s\) C4 have no figure/.test(n)));
 });
 
@@ -87,5 +95,5 @@ test("the PaLU model run gives the trade-off a measured point per strategy and t
   assert.equal(palu[3][9], "0 (as OPTIMAL)");
   const fig = report.figures.find((f) => f.name === "repair-tradeoff")!;
   assert.match(fig.caption, /palu-llama3-8b, measured on NVIDIA H200/);
-  assert.equal(report.figures.find((f) => f.name === "scan-dims")!.title, "Dimension distribution: palu-llama3-8b");
+  assert.equal(report.figures.find((f) => f.name === "scan-dims-palu-llama3-8b")!.title, "Dimension distribution: palu-llama3-8b");
 });

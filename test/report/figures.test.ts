@@ -21,37 +21,77 @@ function values(spec: unknown): Json[] {
   return ((spec as Json).data as { values: Json[] }).values;
 }
 
-test("the staircase encodes alignment by both shape and colour, with p10-p90 error bars", () => {
+test("the staircase draws a GPU as a colour and a shape and the alignment as the marker's fill, with p10-p90 error bars", () => {
   const { figures } = buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a")]));
   assert.equal(figures.length, 1);
   const points = layers(figures[0].spec).find((l) => (l.mark as Json).type === "point")!;
   const enc = points.encoding as Record<string, Json>;
-  assert.equal(enc.shape.field, "alignment");
-  assert.equal(enc.color.field, "alignment");
+  assert.equal(enc.shape.field, "gpu");
+  assert.equal(enc.fill.field, "gpu");
+  assert.equal(enc.stroke.field, "gpu");
+  assert.equal(enc.fillOpacity.field, "fill_opacity");
   const bars = layers(figures[0].spec).find((l) => (l.mark as Json).type === "rule")!;
   assert.equal((bars.encoding as Record<string, Json>).y.field, "p10_ms");
   assert.equal((bars.encoding as Record<string, Json>).y2.field, "p90_ms");
   const d107 = values(figures[0].spec).find((r) => r.head_dim === 107 && r.panel === "non-causal")!;
   assert.equal(d107.alignment, "misaligned");
-  assert.equal(values(figures[0].spec).find((r) => r.head_dim === 104)!.alignment, "8-aligned");
+  assert.equal(d107.fill_opacity, 0);
+  const d104 = values(figures[0].spec).find((r) => r.head_dim === 104)!;
+  assert.deepEqual([d104.alignment, d104.fill_opacity], ["8-aligned", 0.35]);
+  assert.equal(values(figures[0].spec).find((r) => r.head_dim === 112)!.fill_opacity, 1);
 });
 
-test("the staircase gets one panel per variant and overlays GPUs in each, told apart by line dash", () => {
-  const two = json(buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a"), run(H100, "h", 0.5)])).figures[0].spec);
-  assert.deepEqual((two.facet as Json).field, "panel");
+test("a GPU keeps its colour and shape in every figure of a report, and legends list only what is drawn", () => {
+  const report = buildReport({ runs: [run(A100, "a"), run(H100, "h", 0.5)], scans: [], repairs: [], notes: [] });
+  const palettes = report.figures
+    .filter((f) => ["s1-staircase", "g3-gemm-k", "decode-penalty"].includes(f.name))
+    .map((f) => {
+      const enc = layers(f.spec).find((l) => (l.mark as Json).type === "point")!.encoding as Record<string, Json>;
+      return JSON.stringify([(enc.fill.scale as Json).domain, (enc.fill.scale as Json).range, (enc.shape.scale as Json).range]);
+    });
+  assert.equal(palettes.length, 3);
+  assert.equal(new Set(palettes).size, 1);
+  // decode measures 96..128 at 8-aligned, 16-aligned and misaligned dims; S1 holds all three; the legends say so.
+  const decode = report.figures.find((f) => f.name === "decode-penalty")!;
+  const enc = layers(decode.spec).find((l) => (l.mark as Json).type === "point")!.encoding as Record<string, Json>;
+  assert.deepEqual((enc.opacity.legend as Json).values, ["16-aligned", "8-aligned", "misaligned"]);
+  const only16 = buildLatencyVsHeadDim(S1, flattenRuns([{ ...run(A100, "a"), records: run(A100, "a").records.filter((r) => r.suite === "S1" && r.params.head_dim! % 16 === 0) }]));
+  const enc16 = layers(only16.figures[0].spec).find((l) => (l.mark as Json).type === "point")!.encoding as Record<string, Json>;
+  assert.deepEqual((enc16.opacity.legend as Json).values, ["16-aligned"]);
+  assert.deepEqual((enc16.shape.legend as Json).values, [A100]);
+});
+
+test("lines join measured points only where the sweep is dense, and published points never", () => {
+  const two = json(buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a"), run(`${H100} (published)`, "p", 0.5)])).figures[0].spec);
   assert.deepEqual((two.facet as Json).sort, ["non-causal", "causal"]);
   const line = layers(two).find((l) => (l.mark as Json).type === "line")!;
-  const dash = (line.encoding as Record<string, Json>).strokeDash;
-  assert.equal(dash.field, "gpu");
-  assert.notEqual(dash.legend, null);
-  assert.deepEqual(new Set(values(two).map((r) => r.gpu)), new Set([A100, H100]));
-  const one = json(buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a")])).figures[0].spec);
-  assert.equal((layers(one).find((l) => (l.mark as Json).type === "line")!.encoding as Record<string, Json>).strokeDash.legend, null);
+  assert.equal((line.encoding as Record<string, Json>).detail.field, "segment");
+  const segmentsOf = (gpu: string) =>
+    new Set(
+      values(two)
+        .filter((r) => r.gpu === gpu && r.panel === "non-causal")
+        .map((r) => String(r.segment)),
+    );
+  // A100 measured every head_dim 64..160: one segment; the published series: a segment of its own per point.
+  assert.equal(segmentsOf(A100).size, 1);
+  assert.equal(segmentsOf(`${H100} (published)`).size, 97);
+  const decode = buildLatencyVsHeadDim(LATENCY_SUITES.find((x) => x.suite === "decode")!, flattenRuns([run(A100, "a")]));
+  const rows = values(decode.figures[0].spec);
+  assert.equal(new Set(rows.map((r) => r.segment)).size, rows.length, "96, 104, 107, 112, 114, 120, 128: no two adjacent");
+  assert.match(decode.figures[0].caption, /Points are not joined/);
 });
 
-test("the staircase caption names GPU, driver, torch, cuDNN, commit and date", () => {
-  const { figures } = buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a")]));
-  for (const needle of [A100, "driver 550.54.15", "torch 2.5.1", "cuDNN 90100", "commit 0123456789", "date 2026-01-19"]) assert.ok(figures[0].caption.includes(needle), needle);
+test("captions cite the environment blocks of their runs, and the block names the commit or says it was not recorded", async () => {
+  const noCommit = { ...run(H100, "h"), env: { ...run(H100, "h").env, commit: undefined } };
+  const report = buildReport({ runs: [run(A100, "a"), noCommit], scans: [], repairs: [], notes: [] });
+  const s1 = report.figures.find((f) => f.name === "s1-staircase")!;
+  assert.match(s1.caption, new RegExp(`Environments: E1 \\(${A100}\\), E2 \\(${H100}\\); see the Environment table\\.`));
+  assert.doesNotMatch(s1.caption, /driver/);
+  const { describeEnvironment } = await import("../../src/report/environment.js");
+  const [e1, e2] = report.environments;
+  for (const needle of ["E1: ", A100, "driver 550.54.15", "torch 2.5.1", "cuDNN 90100", "commit 0123456789ab", "date 2026-01-19"]) assert.ok(describeEnvironment(e1).includes(needle), needle);
+  assert.match(describeEnvironment(e2), /commit not recorded/);
+  assert.doesNotMatch(describeEnvironment({ gpu: "X" }), /\?/);
 });
 
 test("the misaligned penalty table compares each dim with the next multiple of 8 in the same series", () => {
@@ -110,7 +150,7 @@ test("a figure is built only when its data exists, and unknown suites are named 
   const report = buildReport({ runs: [], scans: [scanDoc(false)], repairs: [], notes: [] });
   assert.deepEqual(
     report.figures.map((f) => f.name),
-    ["scan-dims", "repair-tradeoff"],
+    ["scan-dims-llama3-8b-palu-r0-8", "repair-tradeoff"],
   );
   const full = buildReport(sampleInputs());
   assert.ok(full.notes.some((n) => n.includes("'C99'")));
@@ -119,7 +159,7 @@ test("a figure is built only when its data exists, and unknown suites are named 
 
 test("the dim distribution counts sites per value and role, and the collapsed calls are grouped", () => {
   const report = buildReport({ runs: [], scans: [scanDoc(true)], repairs: [], notes: [] });
-  const dims = report.figures.find((f) => f.name === "scan-dims")!;
+  const dims = report.figures.find((f) => f.name === "scan-dims-llama3-8b-palu-r0-8")!;
   const inter = values(dims.spec).filter((r) => r.role === "intermediate");
   assert.deepEqual(
     inter.map((r) => [r.value, r.count, r.alignment]),
@@ -128,7 +168,7 @@ test("the dim distribution counts sites per value and role, and the collapsed ca
       [11008, 24, "16-aligned"],
     ],
   );
-  const calls = report.tables.find((t) => t.name === "scan-collapsed-calls")!;
+  const calls = report.tables.find((t) => t.name === "scan-collapsed-calls-llama3-8b-palu-r0-8")!;
   // 4 collapsed calls, two identical -> 3 groups; the fast call is not listed
   assert.equal(calls.rows.length, 3);
   assert.equal(calls.rows[0][6], "2");
@@ -169,7 +209,7 @@ test("scan dims are panelled by kind, with ranks grouped by block and head count
     { id: "h", role: "model", name: "heads", value: 7 },
     { id: "r", role: "layers.0.self_attn.k_proj", name: "rank", value: 117 },
   ];
-  const fig = buildReport({ runs: [], scans: [scan], repairs: [], notes: [] }).figures.find((f) => f.name === "scan-dims")!;
+  const fig = buildReport({ runs: [], scans: [scan], repairs: [], notes: [] }).figures.find((f) => f.name.startsWith("scan-dims-"))!;
   assert.deepEqual(
     values(fig.spec).map((r) => [r.role, r.value]),
     [["rank · self_attn", 117]],

@@ -17,6 +17,8 @@ import { parseStrategies } from "../../bench/model-suite.js";
 import { renderModelBenchPlan, renderModelBenchSummary } from "../../bench/render-model-bench.js";
 import { planModelBench, runModelBench } from "../../bench/run-model-bench.js";
 import { packagedProfilesDir } from "../../profile/profile-store.js";
+import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
+import { parallelOptions } from "./plan.js";
 
 interface BenchDeps {
   spawn?: SpawnWorker;
@@ -25,8 +27,17 @@ interface BenchDeps {
   now?: () => Date;
 }
 
-/** The commit of the gac checkout this code runs from; null when it is not a git checkout. */
-function gitCommitOfPackage(): string | null {
+/**
+ * The commit of the gac checkout this code runs from, recorded in run.json. GAC_GIT_COMMIT names it
+ * where the code runs from a copy without `.git` (the GPU machine gets the working tree only); else
+ * `git rev-parse HEAD`; null when neither says.
+ */
+export function gitCommitOfPackage(env: NodeJS.ProcessEnv = process.env): string | null {
+  const given = env.GAC_GIT_COMMIT?.trim();
+  if (given) {
+    if (!/^[0-9a-f]{7,40}$/i.test(given)) throw new GacError("BAD_ARGS", `GAC_GIT_COMMIT='${given}' is not a git commit hash; set it to the output of \`git rev-parse HEAD\` or unset it`);
+    return given.toLowerCase();
+  }
   try {
     const root = fileURLToPath(new URL("../../../", import.meta.url));
     return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || null;
@@ -114,9 +125,18 @@ async function runModelCommand(values: ParsedValues, io: CommandIO, deps: BenchD
   const checkpointArg = stringValue(values, "checkpoint");
   if (checkpointArg === undefined) throw new GacError("BAD_ARGS", "gac bench model needs --checkpoint <dir> (headers only are read)");
   const checkpoint = await resolveCheckpointDir(checkpointArg, { cwd: io.cwd });
-  const name = stringValue(values, "name") ?? basename(checkpoint);
+  const { tp } = parallelOptions(values);
+  const runtimeArg = stringValue(values, "runtime");
+  // A TP run measures other shapes than the whole model: its own name keeps the two apart in one results dir.
+  const name = stringValue(values, "name") ?? `${basename(checkpoint)}${tp > 1 ? `-tp${tp}` : ""}`;
   const strategiesArg = stringValue(values, "strategies");
-  const plan = { checkpoint, name, ...(strategiesArg !== undefined ? { strategies: parseStrategies(strategiesArg) } : {}) };
+  const plan = {
+    checkpoint,
+    name,
+    ...(strategiesArg !== undefined ? { strategies: parseStrategies(strategiesArg) } : {}),
+    ...(tp > 1 ? { tp } : {}),
+    ...(runtimeArg !== undefined ? { runtime: parseRuntime(runtimeArg) } : {}),
+  };
   if (booleanValue(values, "list")) {
     const { bench } = await planModelBench(plan);
     if (booleanValue(values, "json")) {
@@ -163,14 +183,20 @@ function createBenchModelCommand(deps: BenchDeps = {}): Command {
     options: {
       checkpoint: { type: "string", valueName: "<dir>", description: "The checkpoint whose kernel calls to measure (a directory, HF cache snapshot or org/name)" },
       strategies: { type: "string", valueName: "<list>", description: "Repair strategies to measure besides unrepaired (default: all)" },
-      name: { type: "string", valueName: "<name>", description: "The model's short name in case ids and reports (default: the directory name)" },
+      name: { type: "string", valueName: "<name>", description: "The model's short name in case ids and reports (default: the directory name, + -tp<n> with --tp)" },
+      tp: { type: "string", valueName: "<n>", description: "Measure one GPU's shard of a tensor-parallel deployment (docs/tensor-parallel.md)" },
+      runtime: { type: "string", valueName: "<name>", description: `The runtime whose plans and TP rules apply (${RUNTIME_IDS.join(", ")}; default ${DEFAULT_RUNTIME})` },
       gpus: GPUS_OPTION,
       out: { type: "string", valueName: "<dir>", description: "Run directory (default: results/<date>-model-<name>); rerunning into it skips finished cases" },
       list: { type: "boolean", description: "List the variants and cases and exit" },
       json: JSON_OPTION,
     },
     positionals: [],
-    examples: ["gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL", "gac bench model --checkpoint ./palu --list"],
+    examples: [
+      "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL",
+      "gac bench model --checkpoint ./palu --list",
+      "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8",
+    ],
     run: ({ values, io }) => runModelCommand(values, io, deps),
   });
 }
@@ -197,6 +223,7 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       "gac bench G3 --set G3.mn=4096 --quick",
       "gac bench --list",
       "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL",
+      "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8",
     ],
     async run({ values, positionals, io }) {
       if (positionals[0]?.toLowerCase() === "model") throw new GacError("BAD_ARGS", "`gac bench model` is its own command: put its options after `model` (see `gac help bench model`)");

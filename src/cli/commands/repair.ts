@@ -8,7 +8,7 @@ import { proposeRepair } from "../../repair/repair-checkpoint.js";
 import { booleanValue, defineCommand, stringValue, type CommandIO } from "../command.js";
 import { JSON_SCHEMAS, printJson } from "../json-output.js";
 import { formatDuration } from "../progress.js";
-import { PLAN_OPTIONS, printPlan, scaleOption, strategyOption } from "./plan.js";
+import { PLAN_OPTIONS, printPlan, scaleOption, shardingOptions, strategyOption } from "./plan.js";
 
 /** Byte progress with rate and ETA on stderr, redrawn in place; only on a terminal (logs and pipes get none). */
 function progressPrinter(io: CommandIO): ((done: number, total: number) => void) | undefined {
@@ -39,7 +39,12 @@ export const repairCommand = defineCommand({
     "dry-run": { type: "boolean", description: "Print the plan and write nothing (same as `gac plan`)" },
   },
   positionals: [{ name: "model", description: "Checkpoint directory, HF cache snapshot or org/name[@rev] in the HF cache (read only)", required: true }],
-  examples: ["gac repair ./palu-llama --out ./palu-llama-aligned", "gac repair ./svdllm -o ./svdllm-16 --strategy OPTIMAL --scale logical", "gac repair ./model --dry-run"],
+  examples: [
+    "gac repair ./palu-llama --out ./palu-llama-aligned",
+    "gac repair ./svdllm -o ./svdllm-16 --strategy OPTIMAL --scale logical",
+    "gac repair ./model --dry-run",
+    "gac repair ./pruned-mlp -o ./pruned-mlp-tp8 --runtime vllm --tp 8",
+  ],
   async run({ values, positionals, io }) {
     if (booleanValue(values, "dry-run")) {
       await printPlan(positionals[0], values, io);
@@ -50,10 +55,11 @@ export const repairCommand = defineCommand({
     const dir = await resolveCheckpointDir(positionals[0], { cwd: io.cwd });
     const json = booleanValue(values, "json");
     // The plan goes out before any byte is written, so an interrupted or refused repair still shows what it would do.
-    if (!json) io.out(renderProposal(await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values) })));
+    if (!json) io.out(renderProposal(await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values), ...shardingOptions(values) })));
     const r = await repairCheckpoint(dir, resolve(io.cwd, out), {
       strategy: strategyOption(values),
       scaleMode: scaleOption(values),
+      ...shardingOptions(values),
       force: booleanValue(values, "force"),
       strict: booleanValue(values, "strict"),
       checksumOutput: booleanValue(values, "checksum-output"),

@@ -15,6 +15,7 @@ import { DEFAULT_WORKLOAD, type Workload } from "../../graph/types.js";
 import { renderScanText } from "../../scan/render-scan-text.js";
 import { findGpuProfile } from "../../scan/scan-profile.js";
 import { loadProfile, packagedProfilesDir } from "../../profile/profile-store.js";
+import { PARALLEL_OPTIONS, parallelOptions } from "./plan.js";
 
 /** A token count above this is a typo, not a workload (1M tokens of prefill per sequence). */
 const MAX_TOKENS = 1 << 20;
@@ -40,6 +41,7 @@ export const scanCommand = defineCommand({
     "prefill-len": { type: "string", description: "Prompt length of the prefill phase", valueName: "<n>", default: String(DEFAULT_WORKLOAD.prefillLen) },
     batch: { type: "string", description: "Sequences per batch, prefill and decode", valueName: "<n>", default: String(DEFAULT_WORKLOAD.prefillBatch) },
     "kv-len": { type: "string", description: "KV-cache length the decode phase attends to", valueName: "<n>", default: String(DEFAULT_WORKLOAD.kvLen) },
+    ...PARALLEL_OPTIONS,
     profile: {
       type: "string",
       description: "GPU profile to predict times from (default: the newest for --gpu in ./profiles or the packaged profiles/, measured before published)",
@@ -53,6 +55,7 @@ export const scanCommand = defineCommand({
     "gac scan ./direct-svd --gpu h100 --profile profiles/nvidia-h100-80gb-hbm3.json",
     "gac scan meta-llama/Llama-3.1-8B --fail-on collapse",
     "gac scan ./model-Q4_K_M.gguf",
+    "gac scan ./pruned-mlp --runtime vllm --gpu h200 --tp 8",
   ],
   async run({ values, positionals, io }) {
     const failOn = stringValue(values, "fail-on");
@@ -79,7 +82,7 @@ export const scanCommand = defineCommand({
     const profileArg = stringValue(values, "profile");
     const profilePath = profileArg === undefined ? undefined : resolve(io.cwd, profileArg);
     const profile = profilePath !== undefined ? { profile: await loadProfile(profilePath), path: profilePath } : await findGpuProfile(gpuName, [resolve(io.cwd, "profiles"), packagedProfilesDir()]);
-    const report = buildScanReport(loadModelSpec(await openCheckpoint(input.dir)), { runtime, gpu, gpuName, workload, profile: profile ?? undefined });
+    const report = buildScanReport(loadModelSpec(await openCheckpoint(input.dir)), { runtime, gpu, gpuName, workload, profile: profile ?? undefined, ...parallelOptions(values) });
     if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.scan, report);
     else io.out(renderScanText(report));
     if (failOn === undefined) return EXIT.OK;

@@ -12,7 +12,7 @@ import type { Figure, Table } from "../types.js";
 
 const ALIGN_SUFFIX = { "16-aligned": "(16)", "8-aligned": "(8)", misaligned: "(mis)" } as const;
 
-function dimLabel(d: number): string {
+export function dimLabel(d: number): string {
   return `${d} ${ALIGN_SUFFIX[alignmentClass(d)]}`;
 }
 
@@ -72,7 +72,12 @@ export function buildBackendMatrix(all: FlatRecord[]): { figures: Figure[]; tabl
     caption: `Each SDPA backend forced at each head_dim; cell colour and number give the median latency (log colour scale), dashed cells marked "refused" are cases the backend would not run (reason in the tooltip and table). x labels give the alignment class: (16), (8) or (mis)aligned. ${env}`,
     spec: chart({
       title: "S2: SDPA latency per backend and head_dim",
-      subtitle: [uniq(records.map((r) => r.gpuLabel)).join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])],
+      subtitle: [
+        uniq(records.map((r) => r.gpuLabel))
+          .sort()
+          .join(", "),
+        fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"]),
+      ],
       rows,
       layer,
       facetRow: "panel",

@@ -1,14 +1,15 @@
 /**
  * G3 (K swept) and G4 (N swept): GEMM throughput, 2*M*N*K / time, against the swept dimension, by
- * alignment class. The table gives the mean throughput of each class per GPU, the seeds' C23 view
+ * alignment class, in the report's visual language (style.ts). The table gives the mean throughput of each class per GPU, the seeds' C23 view
  * (16-aligned ~91, 8-aligned ~77, misaligned ~37-40 TFLOP/s on A100).
  */
-import { ALIGNMENT_CLASSES, alignmentClass } from "../alignment.js";
+import { ALIGNMENT_CLASSES, alignmentClass, type AlignmentClass } from "../alignment.js";
+import { PUBLISHED_SUFFIX } from "../profile-input.js";
 import { environmentSentence } from "../environment.js";
 import { formatPct } from "../markdown-table.js";
 import { environmentsOf, uniq, variantLabel, varyingKeys, type FlatRecord } from "../records.js";
 import { chart, makeTable, paddedDomain, tip, type Row } from "../spec.js";
-import { ALIGNMENT_COLOR, ALIGNMENT_SHAPE } from "../theme.js";
+import { ALIGNMENT_WORDS, alignedTicks, alignmentEncoding, alignmentFill, denseSegments, gpuMarkEncoding, gpuPalette, gpuStroke, joined, legendValues, panelWidth } from "../style.js";
 import type { Figure, Table } from "../types.js";
 
 export function tflops(m: number, n: number, k: number, ms: number): number {
@@ -39,32 +40,53 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
   const shapeOf = (r: FlatRecord) => fixedDims.map((d) => `${d.toUpperCase()}=${String(r.params[d])}`).join(" ");
   const panelKeys = varyingKeys(measured, ["dtype"]);
   const panelOf = (r: FlatRecord) => [shapeOf(r), ...(panelKeys.length > 0 ? [variantLabel(r, panelKeys)] : [])].join(" · ");
-  const rows: Row[] = measured.map((r) => {
+  const palette = gpuPalette(all.map((r) => r.gpuLabel));
+  const base = measured.map((r) => {
     const { m = 0, n = 0, k = 0 } = r.params;
     const ms = r.stats?.median_ms ?? 0;
-    return { gpu: r.gpuLabel, panel: panelOf(r), dim: r.params[dim] ?? 0, m, n, k, alignment: alignmentClass(r.params[dim] ?? 0), median_ms: ms, tflops: tflops(m, n, k, ms) };
+    const cls = alignmentClass(r.params[dim] ?? 0);
+    return {
+      gpu: r.gpuLabel,
+      panel: panelOf(r),
+      dim: r.params[dim] ?? 0,
+      m,
+      n,
+      k,
+      alignment: cls,
+      fill_opacity: alignmentFill(cls),
+      median_ms: ms,
+      tflops: tflops(m, n, k, ms),
+      published: r.gpuLabel.endsWith(PUBLISHED_SUFFIX),
+    };
   });
+  const segments = denseSegments(
+    base,
+    (r) => `${r.gpu} | ${r.panel}`,
+    (r) => r.dim,
+    (r) => r.published,
+  );
+  const rows: Row[] = base.map((r, i) => ({ ...r, segment: segments[i] }));
   const panels = uniq(rows.map((r) => String(r.panel)));
-  const gpus = uniq(rows.map((r) => String(r.gpu)));
-  const x = { field: "dim", type: "quantitative", title: AXIS_TITLE[dim], scale: { domain: paddedDomain(rows.map((r) => Number(r.dim))), nice: false } };
+  const gpus = legendValues(
+    palette.domain,
+    rows.map((r) => String(r.gpu)),
+  );
+  const domain = paddedDomain(rows.map((r) => Number(r.dim)));
+  const x = { field: "dim", type: "quantitative", title: AXIS_TITLE[dim], scale: { domain, nice: false }, axis: { values: alignedTicks(domain[0], domain[1], 16) } };
   const y = { field: "tflops", type: "quantitative", title: "Throughput (TFLOP/s)" };
   const layer = [
+    { mark: { type: "line", strokeWidth: 1.1, opacity: 0.7 }, encoding: { x, y, detail: { field: "segment" }, stroke: gpuStroke(palette) } },
     {
-      mark: { type: "line", color: "#9a9a9a", strokeWidth: 1.1 },
+      mark: { type: "point", filled: true, size: 36, strokeWidth: 1.3 },
       encoding: {
         x,
         y,
-        detail: { field: "gpu" },
-        strokeDash: { field: "gpu", type: "nominal", title: "GPU (line)", legend: gpus.length > 1 ? { labelLimit: 420, orient: "bottom", direction: "vertical" } : null },
-      },
-    },
-    {
-      mark: { type: "point", filled: true, size: 55, opacity: 1 },
-      encoding: {
-        x,
-        y,
-        color: { field: "alignment", type: "nominal", title: `Alignment of ${dim.toUpperCase()}`, scale: ALIGNMENT_COLOR },
-        shape: { field: "alignment", type: "nominal", title: `Alignment of ${dim.toUpperCase()}`, scale: ALIGNMENT_SHAPE },
+        ...gpuMarkEncoding(palette, gpus),
+        ...alignmentEncoding(
+          rows.map((r) => r.alignment as AlignmentClass),
+          "alignment",
+          `Alignment of ${dim.toUpperCase()}`,
+        ),
         tooltip: [
           tip("gpu", "GPU"),
           tip("m", "M", "d"),
@@ -79,18 +101,20 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
   ];
   const title = `${suite}: GEMM throughput vs ${dim.toUpperCase()}`;
   const fixed = panels.length === 1 ? panels[0] : `${fixedDims.map((d) => d.toUpperCase()).join(", ")} per panel`;
+  const anyJoined = rows.some((r) => joined(String(r.segment)));
+  const published = rows.some((r) => r.published);
   const figure: Figure = {
     name: `${suite.toLowerCase()}-gemm-${dim}`,
     title,
-    caption: `GEMM throughput (2·M·N·K / median time) as ${dim.toUpperCase()} sweeps (${fixed}${panels.length > 1 ? ", one panel per size, each with its own y scale" : ""}); blue circles: ${dim.toUpperCase()} a multiple of 16, orange squares: of 8 only, red triangles: misaligned.${gpus.length > 1 ? " Line dash tells the GPUs apart." : ""} ${env}`,
+    caption: `GEMM throughput (2·M·N·K / median time) as ${dim.toUpperCase()} sweeps (${fixed}${panels.length > 1 ? ", one panel per size, each with its own y scale" : ""}). One colour and shape per GPU; ${ALIGNMENT_WORDS.replace(/multiple of/g, `${dim.toUpperCase()} a multiple of`)}. ${anyJoined ? "A line joins consecutive sizes only where every size between was measured" : "Points are not joined: the sweep skips sizes between them"}${published ? "; published points are never joined" : ""}. ${env}`,
     spec: chart({
       title,
-      subtitle: [gpus.join(", "), fixed, String(measured[0].params.dtype ?? "")],
+      subtitle: [gpus.join(", "), [fixed, String(measured[0].params.dtype ?? "")].filter(Boolean).join(", ")],
       rows,
       layer,
       facetWrap: panels.length > 1 ? { field: "panel", columns: 1 } : undefined,
-      width: 720,
-      height: panels.length > 1 ? 220 : 300,
+      width: panelWidth(1),
+      height: panels.length > 1 ? 200 : 280,
     }),
   };
   const tableRows: string[][] = [];

@@ -2,20 +2,35 @@
  * Latency against head_dim (the seeds' Figure 2 staircase) for S1, and the same view for C21
  * (forced backends), decode and GQA. One panel per variant (the params that differ between cases:
  * dtype/causal for S1, backend for C21, batch for decode, phase and batch for GQA), so a sparse
- * variant never hides behind a dense one; within a panel one line per GPU (dash per GPU when there
- * are several, a measured H200 beside a published A100). Points carry alignment by colour AND
- * shape; p10-p90 as error bars; a refused case is an x on the axis. The companion table gives each
+ * variant never hides behind a dense one; within a panel every GPU in its colour and shape (style.ts),
+ * alignment as the marker's fill, lines only where the sweep is dense, p10-p90 as error bars; a
+ * refused case is an x on the axis, with its own legend entry. The companion table gives each
  * misaligned dim's penalty against the next multiple of 8 measured in the same series.
  */
-import { ALIGNMENT_COLOR, ALIGNMENT_SHAPE } from "../theme.js";
-import { alignmentClass, roundUp } from "../alignment.js";
+import { alignmentClass, roundUp, type AlignmentClass } from "../alignment.js";
+import { PUBLISHED_SUFFIX } from "../profile-input.js";
+import {
+  ALIGNMENT_WORDS,
+  alignedTicks,
+  alignmentEncoding,
+  alignmentFill,
+  denseSegments,
+  gpuMarkEncoding,
+  joined,
+  gpuPalette,
+  gpuStroke,
+  legendValues,
+  panelWidth,
+  refusedEncoding,
+  X_SHAPE,
+} from "../style.js";
 import { environmentSentence } from "../environment.js";
 import { formatMs, formatPct } from "../markdown-table.js";
 import { describeKernels, environmentsOf, fixedShape, uniq, variantLabel, varyingKeys, type FlatRecord } from "../records.js";
 import { chart, makeTable, paddedDomain, tip, type Row } from "../spec.js";
 import type { Figure, Table } from "../types.js";
 
-interface LatencySuite {
+export interface LatencySuite {
   suite: string;
   name: string;
   title: string;
@@ -58,43 +73,81 @@ export const LATENCY_SUITES: readonly LatencySuite[] = [
     title: "GQA attention latency vs head_dim",
     lede: "Grouped-query attention (fewer KV heads than query heads), prefill and decode, across head_dim.",
     variantKeys: ["dtype", "q_len", "kv_len", "batch", "heads", "kv_heads", "causal"],
-    columns: 2,
+    columns: 3,
   },
 ];
 
 const SHAPE_KEYS = ["batch", "heads", "kv_heads", "seq", "q_len", "kv_len", "dtype", "backend"];
+/** Keys a phase word ("prefill" / "decode") stands for in a short panel title; the caption spells them out. */
+const PHASE_KEYS = ["q_len", "kv_len", "causal"];
 
-/** The panel label of a record: its variant over the keys that vary in this suite ("" when none do). */
+/** The full panel label of a record: its variant over the keys that vary in this suite ("" when none do). */
 function panelOf(keys: readonly string[]) {
   return (r: FlatRecord) => (keys.length > 0 ? variantLabel(r, keys) : "");
+}
+
+/**
+ * A short panel title: a query length of 1 is "decode", longer "prefill" (kv_len and causal then go
+ * to the caption), batch reads "batch 4", dtype and backend as they are.
+ */
+export function shortPanelTitle(r: FlatRecord, keys: readonly string[]): string {
+  const phase = keys.includes("q_len");
+  const parts: string[] = [];
+  if (phase) parts.push(r.params.q_len === 1 ? "decode" : "prefill");
+  for (const key of keys) {
+    if (phase && PHASE_KEYS.includes(key)) continue;
+    const v = r.params[key];
+    if (v === undefined || v === null) continue;
+    if (key === "causal") parts.push(v === true ? "causal" : "non-causal");
+    else if (key === "dtype" || key === "backend") parts.push(String(v));
+    else parts.push(`${key} ${String(v)}`);
+  }
+  return parts.join(", ");
 }
 
 export function buildLatencyVsHeadDim(s: LatencySuite, all: FlatRecord[]): { figures: Figure[]; tables: Table[] } {
   const records = all.filter((r) => r.suite === s.suite && typeof r.params.head_dim === "number");
   if (records.length === 0) return { figures: [], tables: [] };
   const keys = varyingKeys(records, s.variantKeys);
-  const panel = panelOf(keys);
-  const rows: Row[] = records.map((r) => ({
+  const palette = gpuPalette(all.map((r) => r.gpuLabel));
+  const title = (r: FlatRecord) => (keys.length > 0 ? shortPanelTitle(r, keys) : "");
+  const base = records.map((r) => ({
     gpu: r.gpuLabel,
-    panel: panel(r),
+    panel: title(r),
     head_dim: r.params.head_dim ?? 0,
     alignment: alignmentClass(r.params.head_dim ?? 0),
+    fill_opacity: alignmentFill(alignmentClass(r.params.head_dim ?? 0)),
     median_ms: r.stats?.median_ms ?? null,
     p10_ms: r.stats?.p10_ms ?? null,
     p90_ms: r.stats?.p90_ms ?? null,
     n: r.stats?.n ?? null,
     refused: !r.stats,
+    status: r.stats ? "measured" : "refused",
     zero: 0,
     reason: r.error ? `${r.error.type}: ${r.error.message}` : r.stats ? "" : "no measurement",
     kernels: describeKernels(r.kernels),
+    published: r.gpuLabel.endsWith(PUBLISHED_SUFFIX),
   }));
+  const segments = denseSegments(
+    base,
+    (r) => `${r.gpu} | ${r.panel}`,
+    (r) => r.head_dim,
+    (r) => r.refused || r.published,
+  );
+  const rows: Row[] = base.map((r, i) => ({ ...r, segment: segments[i] }));
   const figures: Figure[] = [];
   const env = environmentSentence(environmentsOf(records));
   const panels = uniq(rows.map((r) => String(r.panel)));
-  const gpus = uniq(rows.map((r) => String(r.gpu)));
+  const measured = rows.filter((r) => !r.refused);
+  const gpus = legendValues(
+    palette.domain,
+    rows.map((r) => String(r.gpu)),
+  );
   const hasRefusals = rows.some((r) => r.refused);
-  if (rows.some((r) => !r.refused)) {
-    const x = { field: "head_dim", type: "quantitative", title: "head_dim (elements)", scale: { domain: paddedDomain(rows.map((r) => Number(r.head_dim))), nice: false }, axis: { tickMinStep: 8 } };
+  if (measured.length > 0) {
+    const dims = rows.map((r) => Number(r.head_dim));
+    const domain = paddedDomain(dims);
+    const x = { field: "head_dim", type: "quantitative", title: "head_dim (elements)", scale: { domain, nice: false }, axis: { values: alignedTicks(domain[0], domain[1]) } };
     const y = { field: "median_ms", type: "quantitative", title: "Latency (ms, median)", scale: { zero: true } };
     const pointTip = [
       tip("gpu", "GPU"),
@@ -110,57 +163,62 @@ export function buildLatencyVsHeadDim(s: LatencySuite, all: FlatRecord[]): { fig
     const layer: unknown[] = [
       {
         transform: [{ filter: "!datum.refused" }],
-        mark: { type: "line", color: "#8a8a8a", strokeWidth: 1.3 },
-        encoding: {
-          x,
-          y,
-          detail: { field: "gpu" },
-          strokeDash: { field: "gpu", type: "nominal", title: "GPU (line)", legend: gpus.length > 1 ? { labelLimit: 420, orient: "bottom", direction: "vertical" } : null },
-        },
+        mark: { type: "line", strokeWidth: 1.2, opacity: 0.7 },
+        encoding: { x, y, detail: { field: "segment" }, stroke: gpuStroke(palette) },
       },
       {
         transform: [{ filter: "!datum.refused && isValid(datum.p10_ms) && isValid(datum.p90_ms)" }],
-        mark: { type: "rule", strokeWidth: 1.5 },
-        encoding: { x, y: { field: "p10_ms", type: "quantitative" }, y2: { field: "p90_ms" }, color: { field: "alignment", type: "nominal", title: "Alignment", scale: ALIGNMENT_COLOR } },
+        mark: { type: "rule", strokeWidth: 1.2, opacity: 0.8 },
+        encoding: { x, y: { field: "p10_ms", type: "quantitative" }, y2: { field: "p90_ms" }, stroke: gpuStroke(palette) },
       },
       {
         transform: [{ filter: "!datum.refused" }],
-        mark: { type: "point", filled: true, size: 60, opacity: 1 },
-        encoding: {
-          x,
-          y,
-          color: { field: "alignment", type: "nominal", title: "Alignment", scale: ALIGNMENT_COLOR },
-          shape: { field: "alignment", type: "nominal", title: "Alignment", scale: ALIGNMENT_SHAPE },
-          tooltip: pointTip,
-        },
+        mark: { type: "point", filled: true, size: 42, strokeWidth: 1.4, opacity: 1 },
+        encoding: { x, y, ...gpuMarkEncoding(palette, gpus), ...alignmentEncoding(measured.map((r) => r.alignment as AlignmentClass)), tooltip: pointTip },
       },
     ];
     if (hasRefusals) {
       layer.push({
         transform: [{ filter: "datum.refused" }],
-        mark: { type: "point", shape: "cross", angle: 45, size: 70, color: "#333333", strokeWidth: 1.6, filled: true },
-        encoding: { x, y: { field: "zero", type: "quantitative" }, tooltip: [tip("gpu", "GPU"), tip("panel", "Variant"), tip("head_dim", "head_dim", "d"), tip("reason", "Refused")] },
+        mark: { type: "point", shape: X_SHAPE, strokeWidth: 0, filled: true },
+        encoding: {
+          x,
+          y: { value: "height" },
+          fill: gpuStroke(palette),
+          size: refusedEncoding(),
+          tooltip: [tip("gpu", "GPU"), tip("panel", "Variant"), tip("head_dim", "head_dim", "d"), tip("reason", "Refused")],
+        },
       });
     }
     const subtitle = [gpus.join(", "), fixedShape(records, SHAPE_KEYS)];
-    const wide = s.columns === 1 || panels.length === 1;
+    const columns = panels.length === 1 ? 1 : Math.min(s.columns, panels.length >= 5 ? 3 : 2);
+    const anyJoined = rows.some((r) => joined(String(r.segment)));
+    const published = rows.some((r) => r.published);
     figures.push({
       name: s.name,
       title: s.title,
-      caption: `${s.lede} Median latency per head_dim (y from zero); bars span p10-p90. Blue circles: multiple of 16; orange squares: multiple of 8 only; red triangles: misaligned.${panels.length > 1 ? ` One panel per variant (${keys.join(", ")}), each with its own y scale.` : ""}${gpus.length > 1 ? " Line dash tells the GPUs apart." : ""}${hasRefusals ? " An x on the axis: refused." : ""} ${env}`,
+      caption: `${s.lede} Median latency per head_dim (y from zero); bars span p10-p90. One colour and shape per GPU; ${ALIGNMENT_WORDS}. ${anyJoined ? "A line joins consecutive head_dims only where every value between was measured" : "Points are not joined: the sweep skips values between them"}${published ? "; published points are never joined" : ""}.${panels.length > 1 ? ` One panel per variant (${keys.join(", ")}), each with its own y scale.${phaseCaption(records, keys)}` : ""}${hasRefusals ? " An x on the axis: refused (reason in the table)." : ""} ${env}`,
       spec: chart({
         title: s.title,
         subtitle,
         rows,
         layer,
         // Panels in the order the bench ran them: S1's dense fp16 sweep first, then its sparser variants.
-        facetWrap: panels.length > 1 ? { field: "panel", columns: s.columns, order: panels } : undefined,
-        width: wide ? 720 : 380,
-        height: panels.length > 1 ? (s.columns === 1 ? 200 : 220) : 300,
+        facetWrap: panels.length > 1 ? { field: "panel", columns, order: panels } : undefined,
+        width: panelWidth(columns),
+        height: panels.length > 1 ? (columns === 1 ? 190 : 200) : 280,
       }),
     });
   }
   return { figures, tables: [penaltyTable(s, records, keys, env)] };
+}
+
+/** "prefill: q_len=2048 kv_len=2048 causal; decode: q_len=1 kv_len=4096 non-causal" when short titles dropped those. */
+function phaseCaption(records: FlatRecord[], keys: readonly string[]): string {
+  if (!keys.includes("q_len")) return "";
+  const phaseKeys = PHASE_KEYS.filter((k) => keys.includes(k) || records.some((r) => r.params[k] !== undefined));
+  const pairs = uniq(records.map((r) => `${r.params.q_len === 1 ? "decode" : "prefill"}: ${variantLabel(r, phaseKeys)}`));
+  return ` Panel titles: ${pairs.join("; ")}.`;
 }
 
 /** Each misaligned (or refused) point against the next multiple of 8 in the same GPU x variant series. */

@@ -13,8 +13,8 @@ import { environmentSentence } from "../environment.js";
 import { placeLabels } from "../label-layout.js";
 import { formatMs, formatPct } from "../markdown-table.js";
 import { uniq } from "../records.js";
-import { chart, makeTable, tip, type Row } from "../spec.js";
-import { VEGA_CONFIG } from "../theme.js";
+import { chart, chartTitle, makeTable, tip, type Row } from "../spec.js";
+import { VEGA_CONFIG, legendValues, panelWidth } from "../style.js";
 import type { BenchRecord, Environment, Figure, RepairSummary, ScanDoc, Table } from "../types.js";
 import { buildModelBenchTable, measuredAs, predictedSpeedup, scanModelName } from "./model-bench.js";
 import { scanLabel, scanSentence, shortPath } from "./scan-dims.js";
@@ -47,7 +47,7 @@ interface Group {
 
 /** Okabe-Ito colours dark enough for text labels on white, in the order of the strategies. */
 const STRATEGY_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
-const PANEL_WIDTH = 300;
+const PANEL_WIDTH = panelWidth(3, 110);
 const PANEL_HEIGHT = 210;
 const LABEL_FONT = 11;
 
@@ -110,7 +110,7 @@ function domainOf(values: number[], padFrac: number, minPad: number): [number, n
 }
 
 /** One panel's rows (points, the predicted-measured link, placed labels) and its layered spec. */
-function panel(source: string, groups: Group[], strategyOrder: string[]): { rows: Row[]; spec: unknown } {
+function panel(source: string, groups: Group[], strategyOrder: string[], kinds: string[]): { rows: Row[]; spec: unknown } {
   const xDomain = domainOf(
     groups.map((g) => g.overhead),
     0.25,
@@ -135,14 +135,14 @@ function panel(source: string, groups: Group[], strategyOrder: string[]): { rows
   placeLabels(anchors, markers, { xDomain, yDomain, width: PANEL_WIDTH, height: PANEL_HEIGHT, fontSize: LABEL_FONT }).forEach((l, i) => {
     rows.push({ panel: source, strategy: color(groups[i]), kind: "label", label: l.text, overhead_pct: l.x, speedup_pct: l.y });
   });
-  const x = { field: "overhead_pct", type: "quantitative", title: "Parameter memory overhead (%)", scale: { domain: xDomain, nice: false }, axis: { tickCount: 5 } };
+  const x = { field: "overhead_pct", type: "quantitative", title: "Parameter memory overhead (%)", scale: { domain: xDomain, nice: false }, axis: { tickCount: 4, labelOverlap: true } };
   const y = { field: "speedup_pct", type: "quantitative", title: "Speedup (%)", scale: { domain: yDomain, nice: false } };
   const colorEnc = { field: "strategy", type: "nominal", title: "Strategy", scale: { domain: strategyOrder, range: STRATEGY_COLORS.slice(0, strategyOrder.length) } };
   const only = (kinds: string[]) => [{ filter: { field: "panel", equal: source } }, { filter: { field: "kind", oneOf: kinds } }];
   return {
     rows,
     spec: {
-      title: { text: source, fontSize: 13 },
+      title: { text: source, fontSize: 12 },
       width: PANEL_WIDTH,
       height: PANEL_HEIGHT,
       layer: [
@@ -155,7 +155,7 @@ function panel(source: string, groups: Group[], strategyOrder: string[]): { rows
             x,
             y,
             color: colorEnc,
-            shape: { field: "kind", type: "nominal", title: "Speedup", scale: { domain: ["predicted", "measured"], range: ["diamond", "circle"] } },
+            shape: { field: "kind", type: "nominal", title: "Speedup", scale: { domain: ["predicted", "measured"], range: ["diamond", "circle"] }, legend: { values: kinds } },
             tooltip: [tip("label", "Strategy"), tip("panel", "Model"), tip("kind", "Speedup kind"), tip("overhead_pct", "overhead (%)", ".2f"), tip("speedup_pct", "speedup (%)", ".1f")],
           },
         },
@@ -190,7 +190,9 @@ export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairSummary[], 
   const pts = points(scans, repairs, summaries);
   const benchTables = buildModelBenchTable(scans, summaries);
   if (pts.length === 0) return { figures: [], tables: benchTables };
-  const env = [envs.length > 0 ? environmentSentence(envs) : "", ...scans.map(scanSentence)]
+  // One sentence for the scans (not one per scan: the profile and GPU are in the subtitle), then the environments cited.
+  const scanFiles = scans.map((sc) => shortPath(sc.file));
+  const env = [scans.length === 1 ? scanSentence(scans[0]) : scans.length > 1 ? `Scans: ${scanFiles.join(", ")}.` : "", envs.length > 0 ? environmentSentence(envs) : ""]
     .filter(Boolean)
     .map((t) => ` ${t}`)
     .join("");
@@ -203,21 +205,27 @@ export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairSummary[], 
   let figure: Figure;
   if (groups.length > 0) {
     const strategyOrder = uniq(pts.map((p) => p.strategy));
+    // The legend names only the kinds drawn: no "measured" entry when nothing was measured.
+    const kinds = legendValues(
+      ["predicted", "measured"],
+      groups.flatMap((g) => [...(g.predicted !== null ? ["predicted"] : []), ...(g.measured !== null ? ["measured"] : [])]),
+    );
     const panels = uniq(groups.map((g) => g.source)).map((source) =>
       panel(
         source,
         groups.filter((g) => g.source === source),
         strategyOrder,
+        kinds,
       ),
     );
     const columns = panels.length >= 5 || panels.length === 3 ? 3 : Math.min(2, panels.length);
     const subtitle = subtitleLines(scans, pts);
     const spec = {
-      title: { text: title, subtitle },
+      title: chartTitle(title, subtitle),
       config: VEGA_CONFIG,
       data: { values: panels.flatMap((p) => p.rows) },
       columns,
-      spacing: { row: 20, column: 24 },
+      spacing: { row: 20, column: 16 },
       concat: panels.map((p) => p.spec),
       resolve: { scale: { x: "independent", y: "independent", color: "shared", shape: "shared" } },
     };
