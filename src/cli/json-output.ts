@@ -19,6 +19,7 @@ export const JSON_SCHEMAS = {
   repair: "gac-repair/1",
   verify: "gac-verify/1",
   demo: "gac-demo/1",
+  quant: "gac-quant/1",
   benchList: "gac-bench-list/1",
   benchSummary: "gac-bench-summary/1",
   fixturesList: "gac-fixtures-list/1",

@@ -42,6 +42,7 @@ export async function jsonSamples(): Promise<Map<JsonSchemaTag, unknown[]>> {
       await run(JSON_SCHEMAS.plan, ["plan", m, "--json", "--strategy", "MINIMAL"]);
       await run(JSON_SCHEMAS.repair, ["repair", m, "--out", `${m}-fixed`, "--json", "--strategy", "MINIMAL"]);
       await run(JSON_SCHEMAS.verify, ["verify", m, `${m}-fixed`, "--json"]);
+      await run(JSON_SCHEMAS.quant, ["quant", m, "--json"]);
     }
     await writeGguf(join(root, "m.gguf"), [{ key: "general.architecture", value: "llama" }], [{ name: "blk.0.ffn_down.weight", shape: [11000, 64], type: 1, bytes: 64 }]);
     await run(JSON_SCHEMAS.ggufScan, ["scan", "m.gguf", "--json"]);
