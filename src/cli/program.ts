@@ -10,6 +10,10 @@ import type { Command, CommandIO, ParsedValues } from "./command.js";
 /** Help wraps at a fixed width, so that it reads the same in every terminal and in pinned tests. */
 const HELP_WIDTH = 100;
 
+const EXIT_CODES_HELP =
+  "Exit codes: 0 ok, 1 input error, 2 bug in gac, 3 verify failed, 4 scan --fail-on found collapse,\n" +
+  "130/143 interrupted (SIGINT/SIGTERM). Under --json, errors are a gac-error/1 object on stdout (docs/cli.md).";
+
 const PROGRAM_SUMMARY = "GPU-Aligned Compression: find and repair dimensional collapse in compressed LLMs";
 
 /** commander wants `<x>` (required value) or `[x]` (optional); command files may write a bare name. */
@@ -100,6 +104,7 @@ export async function runProgram(argv: string[], io: CommandIO, commands: Comman
       failedCommand = commandPath(sub);
     });
   for (const c of commands) addCommand(program, c, (inv) => (invocation = inv));
+  program.addHelpText("after", `\n${EXIT_CODES_HELP}\n`);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {
