@@ -14,7 +14,7 @@ import { runProgram } from "./program.js";
 import { COMMANDS } from "./registry.js";
 
 /** After a signal, how long a command may take to stop by itself before gac removes its temp output and exits. */
-const SIGNAL_GRACE_MS = 3000;
+const SIGNAL_GRACE_MS = 5000;
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
