@@ -43,9 +43,13 @@ class E2eParams(unittest.TestCase):
         with self.assertRaisesRegex(JobError, "checkpoint must be a directory"):
             validate_e2e("e2e", e2e(model={**MODEL, "weights": "checkpoint"}))
 
-    def test_refuses_a_base_for_checkpoint_weights(self):
-        with self.assertRaisesRegex(JobError, "only meaningful with weights = random"):
-            validate_e2e("e2e", e2e(model={**MODEL, "weights": "checkpoint", "checkpoint": "/x", "base": {"spec": SPEC, "edits": []}}))
+    def test_accepts_a_base_for_checkpoint_weights_read_from_the_original(self):
+        p = validate_e2e("e2e", e2e(model={**MODEL, "weights": "checkpoint", "checkpoint": "/x", "base": {"spec": SPEC, "edits": []}}))
+        self.assertEqual(p["model"]["base"]["edits"], [])
+
+    def test_refuses_base_edits_that_are_not_a_list(self):
+        with self.assertRaisesRegex(JobError, "base.edits must be a list"):
+            validate_e2e("e2e", e2e(model={**MODEL, "base": {"spec": SPEC, "edits": {}}}))
 
     def test_requires_the_spec_fields_the_engine_reads(self):
         bad = {k: v for k, v in SPEC.items() if k != "lmHead"}

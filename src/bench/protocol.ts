@@ -10,7 +10,7 @@ export type BenchDtype = "fp16" | "bf16";
 
 /** The body of a job (everything but `type` and `id`, which the client adds). */
 export interface WorkerJobBody {
-  op: "sdpa" | "sdpa_hetero" | "gemm" | "linear";
+  op: "sdpa" | "sdpa_hetero" | "gemm" | "linear" | "e2e" | "e2e_logits";
   params: Record<string, JsonValue>;
   /** Overrides of the worker's measurement method (e.g. fewer samples for an acceptance probe). */
   method?: Record<string, JsonValue>;
@@ -18,7 +18,7 @@ export interface WorkerJobBody {
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-interface GpuInfo {
+export interface GpuInfo {
   name: string;
   index: number;
   sm_count?: number;
@@ -42,7 +42,7 @@ export interface CapabilityOk {
   [extra: string]: unknown;
 }
 
-interface CapabilityRefused {
+export interface CapabilityRefused {
   type: "capability";
   ok: false;
   reason: string;
@@ -73,7 +73,20 @@ export interface ResultMessage {
   warnings?: string[];
 }
 
-type WorkerErrorType = "backend_refused" | "oom" | "bad_job" | "cancelled" | "internal";
+/** Ops whose result is one JSON body under the op's own key instead of `stats` (docs/e2e-protocol.md). */
+export const BODY_OPS = ["e2e", "e2e_logits"] as const;
+export type BodyOp = (typeof BODY_OPS)[number];
+
+/** A whole-model result: `{"type":"result","id":..,"op":"e2e","e2e":{...},"wall_s":..}`; the body is checked by its reader (src/bench/e2e/result-body.ts). */
+export interface BodyResultMessage {
+  type: "result";
+  id: string;
+  op: BodyOp;
+  body: Record<string, unknown>;
+  wall_s?: number;
+}
+
+export type WorkerErrorType = "backend_refused" | "oom" | "bad_job" | "cancelled" | "internal";
 
 export interface ErrorMessage {
   type: "error";
@@ -81,20 +94,20 @@ export interface ErrorMessage {
   error: { type: WorkerErrorType | string; message: string; warnings?: string[] };
 }
 
-interface HeartbeatMessage {
+export interface HeartbeatMessage {
   type: "heartbeat";
   t: number;
   job: string | null;
 }
 
-interface ByeMessage {
+export interface ByeMessage {
   type: "bye";
 }
 
-type WorkerMessage = CapabilityOk | CapabilityRefused | ResultMessage | ErrorMessage | HeartbeatMessage | ByeMessage;
+export type WorkerMessage = CapabilityOk | CapabilityRefused | ResultMessage | BodyResultMessage | ErrorMessage | HeartbeatMessage | ByeMessage;
 
 /** A message type this client does not know: ignored, so that a newer worker can add messages. */
-interface UnknownMessage {
+export interface UnknownMessage {
   type: "unknown";
   raw: Record<string, unknown>;
 }
@@ -148,6 +161,12 @@ export function parseWorkerLine(line: string): WorkerMessage | UnknownMessage {
     }
     case "result": {
       if (typeof raw.id !== "string") throw violation("result without id", line);
+      const bodyOp = BODY_OPS.find((op) => op === raw.op);
+      if (bodyOp !== undefined) {
+        const body = raw[bodyOp];
+        if (!isRecord(body)) throw violation(`${bodyOp} result without its '${bodyOp}' object`, line);
+        return { type: "result", id: raw.id, op: bodyOp, body, ...(isFiniteNumber(raw.wall_s) ? { wall_s: raw.wall_s } : {}) };
+      }
       const msg: ResultMessage = { type: "result", id: raw.id, stats: parseStats(raw.stats, line) };
       if (Array.isArray(raw.samples_ms)) msg.samples_ms = raw.samples_ms.filter(isFiniteNumber);
       if (isFiniteNumber(raw.dropped_throttled)) msg.dropped_throttled = raw.dropped_throttled;

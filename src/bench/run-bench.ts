@@ -14,7 +14,7 @@ import type { CapabilityOk } from "./protocol.js";
 import { estimateSeconds, type BenchCase } from "./suites.js";
 import { WorkerClient, type JobOutcome, type SpawnWorker } from "./worker-client.js";
 
-interface BenchProgress {
+export interface BenchProgress {
   /** Cases finished in this invocation (measured, refused or failed). */
   done: number;
   /** Cases this invocation has to run (cases already in the directory are not counted). */
@@ -49,9 +49,23 @@ export interface BenchOptions {
   graceMs?: number;
   /** Worker restarts allowed per GPU after a crash or hang before the run gives up (default 3). */
   maxRestarts?: number;
+  /**
+   * The records one finished job writes (default: one record per case, toRecord). Whole-model jobs
+   * (`gac bench e2e`) write one record per grid point; their cases' ids are job ids, not record ids.
+   */
+  toRecords?: (benchCase: BenchCase, outcome: JobOutcome, base: RecordBase) => ResultRecord[];
 }
 
-interface FailedCase {
+/** What every record of a job shares: where and when it ran. */
+export interface RecordBase {
+  capability: CapabilityOk;
+  gpu: string;
+  gpu_index: number;
+  time: string;
+  wall_ms: number;
+}
+
+export interface FailedCase {
   case: string;
   gpu: number;
   message: string;
@@ -160,11 +174,14 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
           summary.cancelled = true;
           break;
         }
-        const record = toRecord(benchCase, outcome, client.capability, now() - caseStart, new Date(now()).toISOString());
-        await appender.append(record);
-        records.push(record);
-        if (record.stats) summary.measured++;
-        else summary.refused++;
+        const capability = client.capability;
+        const base: RecordBase = { capability, gpu: capability.gpu.name, gpu_index: capability.gpu.index, time: new Date(now()).toISOString(), wall_ms: Math.round(now() - caseStart) };
+        for (const record of options.toRecords ? options.toRecords(benchCase, outcome, base) : [toRecord(benchCase, outcome, base)]) {
+          await appender.append(record);
+          records.push(record);
+          if (record.stats) summary.measured++;
+          else summary.refused++;
+        }
         done++;
         progress();
       }
@@ -189,17 +206,19 @@ export function jobId(caseId: string): string {
 
 const MAX_JOB_ID = 200;
 
-function toRecord(benchCase: BenchCase, outcome: JobOutcome, capability: CapabilityOk, wallMs: number, time: string): ResultRecord {
+function toRecord(benchCase: BenchCase, outcome: JobOutcome, where: RecordBase): ResultRecord {
   const base = {
     suite: benchCase.suite,
     case: benchCase.case,
     params: benchCase.params,
-    gpu: capability.gpu.name,
-    gpu_index: capability.gpu.index,
-    time,
-    wall_ms: Math.round(wallMs),
+    gpu: where.gpu,
+    gpu_index: where.gpu_index,
+    time: where.time,
+    wall_ms: where.wall_ms,
   };
   if (outcome.type === "error") return { ...base, error: outcome.error };
+  // A whole-model body without its own toRecords: kept whole, so nothing the worker said is lost.
+  if ("body" in outcome) return { ...base, extra: { [outcome.op]: outcome.body } };
   return {
     ...base,
     stats: outcome.stats,

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { GacError } from "../errors.js";
-import { parseWorkerLine, type CapabilityOk, type ErrorMessage, type ResultMessage, type WorkerJobBody } from "./protocol.js";
+import { parseWorkerLine, type BodyResultMessage, type CapabilityOk, type ErrorMessage, type ResultMessage, type WorkerJobBody } from "./protocol.js";
 
 /** Starts the worker for one device; the child must have piped stdin, stdout and stderr. */
 export type SpawnWorker = (device: number) => ChildProcess;
@@ -61,7 +61,7 @@ interface WorkerClientOptions {
   graceMs?: number;
 }
 
-export type JobOutcome = ResultMessage | ErrorMessage;
+export type JobOutcome = ResultMessage | BodyResultMessage | ErrorMessage;
 
 interface PendingJob {
   id: string;

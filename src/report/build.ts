@@ -4,6 +4,7 @@
  * appears only when its data exists.
  */
 import { buildBackendMatrix } from "./figures/backend-matrix.js";
+import { buildE2eFigure } from "./figures/e2e.js";
 import { buildGemmThroughput } from "./figures/gemm-throughput.js";
 import { buildLatencyVsHeadDim, LATENCY_SUITES } from "./figures/latency-vs-head-dim.js";
 import { buildHeterogeneous, buildPaddingRescue } from "./figures/padding-rescue.js";
@@ -13,7 +14,7 @@ import { environmentsOf, flattenRuns } from "./records.js";
 import type { BuildOptions, Figure, Report, ReportInputs, Table } from "./types.js";
 
 /** Suites a figure is built for; anything else in the results is counted in a note. */
-export const REPORTED_SUITES = ["S1", "S2", "C21", "G3", "G4", "P1", "HET1", "decode", "GQA", "model"] as const;
+export const REPORTED_SUITES = ["S1", "S2", "C21", "G3", "G4", "P1", "HET1", "decode", "GQA", "model", "e2e", "e2e_logits"] as const;
 
 export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Report {
   // One environment block per run, E1, E2, ... in input order; captions cite these names.
@@ -35,6 +36,7 @@ export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Repo
     buildHeterogeneous(records),
     buildScanDims(scans),
     buildRepairTradeoff(scans, inputs.repairs, environmentsOf(records.filter((r) => r.suite === "model")), records),
+    buildE2eFigure(records),
   ];
   const figures: Figure[] = parts.flatMap((p) => p.figures);
   const tables: Table[] = parts.flatMap((p) => p.tables);

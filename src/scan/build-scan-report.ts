@@ -4,6 +4,7 @@
  * verdict of seed 000 ch.5: does the attention kernel itself see the irregular dim (direct SVD of
  * Q/K/V, pruned head_dim), or only the projection GEMMs (PaLU/ASVD/SVD-LLM ranks, pruned MLP)?
  */
+import { dynamicCosts } from "../contract/dynamic-costs.js";
 import { judgeCall } from "../contract/judge.js";
 import { DEFAULT_GPU_NAME, gpuLabel, parseGpu } from "../contract/gpus.js";
 import { DEFAULT_RUNTIME, parseRuntime } from "../contract/runtimes.js";
@@ -20,7 +21,18 @@ import type { Strategy } from "../plan/types.js";
 import { gacVersion } from "./gac-version.js";
 import { describeProfile, profilePredictor, type LoadedProfile } from "./scan-profile.js";
 import { servingDtype, type ServingDtype } from "./serving-dtype.js";
-import { SCAN_SCHEMA, type ScanTensorParallel, type Applicability, type FamilySummary, type ScanCall, type ScanDim, type ScanReport, type ScanStrategy, type ScanSummary } from "./types.js";
+import {
+  SCAN_SCHEMA,
+  type ScanTensorParallel,
+  type Applicability,
+  type FamilySummary,
+  type ScanCall,
+  type ScanDim,
+  type ScanDynamicCost,
+  type ScanReport,
+  type ScanStrategy,
+  type ScanSummary,
+} from "./types.js";
 
 export interface ScanOptions {
   /** A runtime id as `--runtime` takes it ("vllm", "llama.cpp"); default pytorch-sdpa. */
@@ -68,7 +80,12 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
   const dimEntries = collectDims(perGpu);
   const kernelCalls = view.graph;
   const calls = view.calls;
-  const strategies = scanStrategies(spec, serving, runtime, workload, calls, predict, { tp, rank: view.shard.rank, choice });
+  const unrepairedDynamic = scanDynamicCosts(
+    kernelCalls.map((c) => served(c, serving)),
+    runtime,
+    gpu,
+  );
+  const strategies = scanStrategies(spec, serving, runtime, gpu, workload, calls, predict, { tp, rank: view.shard.rank, choice }, unrepairedDynamic);
   const gpuName = givenName.toLowerCase() === gpu ? gpuLabel(gpu) : `${givenName.toLowerCase()} (${gpu})`;
   return {
     schema: SCAN_SCHEMA,
@@ -95,6 +112,7 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
     strategies,
     summary: summarize(dimEntries, kernelCalls, calls, strategies, runtime, gpuName, spec.numLayers),
     profile: opts.profile ? describeProfile(opts.profile, serving, calls) : null,
+    dynamic_costs: unrepairedDynamic,
     tensor_parallel: tensorParallelSection(spec, tp, pp, choice, view.shard, ranks.map(collapsedOf)),
   };
 }
@@ -129,6 +147,20 @@ function tensorParallelSection(spec: ModelSpec, tp: number, pp: number, choice: 
     collapsed_calls_by_rank: collapsedByRank,
     refusals: shard.refusals.map((r) => ({ id: r.id, value: r.value, reason: r.reason, source: r.source })),
   };
+}
+
+/** The shape-dynamics findings of a model's calls, as the scan schema writes them. */
+export function scanDynamicCosts(calls: readonly KernelCall[], runtime: RuntimeId, gpu: GpuId): ScanDynamicCost[] {
+  return dynamicCosts(calls, runtime, gpu).map((f) => ({
+    rule: f.rule,
+    phase: f.phase,
+    calls: f.calls,
+    first_call: f.first_call,
+    trigger: f.trigger,
+    cost: f.cost,
+    fixes: [...f.fixes],
+    sources: [...f.sources],
+  }));
 }
 
 function scanDim(d: DimEntry): ScanDim {
@@ -182,21 +214,30 @@ function scanStrategies(
   spec: ModelSpec,
   dtype: ServingDtype,
   runtime: RuntimeId,
+  gpu: GpuId,
   workload: Workload,
   before: readonly ScanCall[],
   predict: Predict | undefined,
   sharding: { tp: number; rank: number; choice: TensorParallelChoice | null },
+  unrepairedDynamic: readonly ScanDynamicCost[],
 ): Record<Strategy, ScanStrategy> {
   const beforeMs = new Map(before.map((c) => [c.id, c.predicted_ms]));
   const perGpu = (repaired: ModelSpec) => (sharding.choice ? shardModelSpec(repaired, sharding.tp, sharding.rank, sharding.choice.rule).spec : repaired);
   const one = (s: Strategy): ScanStrategy => {
     const plan = planRepair(spec, s, { runtime, tp: sharding.tp });
+    const repairedCalls = buildKernelGraph(perGpu(applyPlanToSpec(spec, plan)), workload);
+    const dynamic = scanDynamicCosts(
+      repairedCalls.map((c) => served(c, dtype)),
+      runtime,
+      gpu,
+    );
+    const had = new Set(unrepairedDynamic.map((d) => `${d.rule}/${d.phase}`));
     let predicted: Pick<ScanStrategy, "predicted_ms" | "predicted_calls" | "predicted_speedup_pct"> = { predicted_ms: null, predicted_calls: 0, predicted_speedup_pct: null };
     if (predict) {
       let baseline = 0;
       let repaired = 0;
       let covered = 0;
-      for (const call of buildKernelGraph(perGpu(applyPlanToSpec(spec, plan)), workload)) {
+      for (const call of repairedCalls) {
         const was = beforeMs.get(call.id);
         const now = predict(served(call, dtype));
         if (was === undefined || was === null || now === null) continue;
@@ -213,6 +254,8 @@ function scanStrategies(
       dims_changed: plan.changes.length,
       refusals: plan.refusals.map((r) => ({ ...r })),
       ...predicted,
+      dynamic_costs: dynamic,
+      dynamic_costs_introduced: [...new Set(dynamic.filter((d) => !had.has(`${d.rule}/${d.phase}`)).map((d) => d.rule))],
     };
   };
   return { MINIMAL: one("MINIMAL"), OPTIMAL: one("OPTIMAL"), PREDEFINED: one("PREDEFINED"), TRADEOFF: one("TRADEOFF") };

@@ -7,7 +7,7 @@
  * disagreements.
  */
 import type { DimName } from "../model/dims.js";
-import { STRATEGIES } from "../plan/types.js";
+import { STRATEGIES, type Strategy } from "../plan/types.js";
 import { textTable } from "./text-table.js";
 import type { FamilySummary, ScanCall, ScanProfile, ScanReport } from "./types.js";
 
@@ -215,6 +215,8 @@ export function renderScanText(report: ScanReport): string {
   for (const k of STRATEGIES) for (const r of report.strategies[k].refusals) refusals.set(r.reason, (refusals.get(r.reason) ?? 0) + 1);
   for (const [reason] of refusals) out.push(`  refused: ${reason}`);
 
+  out.push(...renderDynamicCosts(report));
+
   out.push("", `Applicability: ${s.applicability.verdict}`, `  ${s.applicability.explanation}`);
 
   if (m.config_disagreements.length > 0) {
@@ -222,4 +224,30 @@ export function renderScanText(report: ScanReport): string {
     for (const d of m.config_disagreements) out.push(`  - ${d}`);
   }
   return out.join("\n") + "\n";
+}
+
+/**
+ * Costs that depend on how shapes change between calls, for the unrepaired model and for each
+ * strategy that introduces one (a repair can make decode slower in a stock runtime).
+ */
+export function renderDynamicCosts(report: Pick<ScanReport, "dynamic_costs" | "strategies">): string[] {
+  const out: string[] = [];
+  const introducedBy = new Map<string, Strategy[]>();
+  for (const k of STRATEGIES) for (const rule of report.strategies[k]?.dynamic_costs_introduced ?? []) introducedBy.set(rule, [...(introducedBy.get(rule) ?? []), k]);
+  const findings = [
+    ...(report.dynamic_costs ?? []).map((d) => ({ d, who: "the unrepaired model" })),
+    ...[...introducedBy].flatMap(([rule, strategies]) => {
+      const d = STRATEGIES.map((k) => report.strategies[k]?.dynamic_costs?.find((x) => x.rule === rule)).find((x) => x !== undefined);
+      return d ? [{ d, who: `after repair (${strategies.join(", ")}): the repair introduces it` }] : [];
+    }),
+  ];
+  if (findings.length === 0) return out;
+  out.push("", "Costs that depend on how shapes change between calls (decode as generate() runs it: a growing cache)");
+  for (const { d, who } of findings) {
+    out.push(`  ${d.phase}: ${d.rule}, ${who} (${d.calls} calls)`);
+    out.push(`      why:    ${d.trigger}`);
+    out.push(`      cost:   ${d.cost}`);
+    for (const f of d.fixes) out.push(`      fix:    ${f}`);
+  }
+  return out;
 }

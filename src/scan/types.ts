@@ -77,6 +77,22 @@ interface ScanRefusal {
   reason: string;
 }
 
+/**
+ * A cost that depends on how shapes change between calls (contract/rules/shape-dynamics.ts), as
+ * the runtime runs decode by default (transformers' generate(): a growing cache).
+ */
+export interface ScanDynamicCost {
+  rule: string;
+  phase: Phase;
+  /** Calls of the forward pass that pay it. */
+  calls: number;
+  first_call: string;
+  trigger: string;
+  cost: string;
+  fixes: string[];
+  sources: string[];
+}
+
 export interface ScanStrategy {
   param_overhead_pct: number;
   params_added: number;
@@ -93,6 +109,10 @@ export interface ScanStrategy {
   predicted_calls: number;
   /** 100 * (unrepaired / repaired - 1) over the same calls; positive is faster. */
   predicted_speedup_pct: number | null;
+  /** Shape-dependent costs of the repaired model (added in gac-scan/1; absent in older reports). */
+  dynamic_costs: ScanDynamicCost[];
+  /** Rule ids the repaired model pays and the unrepaired one does not: the repair introduces them. */
+  dynamic_costs_introduced: string[];
 }
 
 export interface FamilySummary {
@@ -169,6 +189,8 @@ export interface ScanReport {
   summary: ScanSummary;
   /** null when no profile matched the GPU and none was given. */
   profile: ScanProfile | null;
+  /** Shape-dependent costs of the unrepaired model (added in gac-scan/1; absent in older reports). */
+  dynamic_costs: ScanDynamicCost[];
   /** Absent in reports written before gac had --tp (the whole model on one GPU). */
   tensor_parallel?: ScanTensorParallel;
 }

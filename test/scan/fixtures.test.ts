@@ -12,6 +12,7 @@ import type { Applicability } from "../../src/scan/types.js";
 const EXPECTED_VERDICT: Record<FixtureKind, Applicability> = {
   "llama-aligned": "nothing-to-repair",
   "llama-direct-svd": "repair-helps-attention",
+  "llama-pruned-mlp": "projection-gemms-only",
   "qwen2-bias": "projection-gemms-only",
   "mistral-llama3rope": "repair-helps-attention",
   "pruned-flap": "projection-gemms-only",

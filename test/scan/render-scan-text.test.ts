@@ -29,6 +29,8 @@ const strategy = (dims: number, pct: number, bytes: number, refusals: ScanStrate
   predicted_ms: null,
   predicted_calls: 0,
   predicted_speedup_pct: null,
+  dynamic_costs: [],
+  dynamic_costs_introduced: [],
 });
 
 const report: ScanReport = {
@@ -115,6 +117,7 @@ const report: ScanReport = {
     predicted_calls: 0,
   },
   profile: null,
+  dynamic_costs: [],
 };
 
 const EXPECTED = `Model: dense (llama), 4 layers, hidden 4096, heads 32/8, head_dim 100, vocab 128256, BF16, heterogeneous layers

@@ -40,8 +40,9 @@ def config_from_dict(hf_config: dict):
 
 
 def build(model: dict, tensors: Optional[dict], attn: str, dtype: torch.dtype, device: str):
-    """The HF model with `tensors` (the same values the gac engine gets) copied in, or loaded from
-    the checkpoint directory when tensors is None."""
+    """The HF model built from its config with `tensors` (the same values the gac engine gets,
+    read from the checkpoint or drawn, a repaired model's derived by gac's edits) copied in; or
+    from_pretrained on the checkpoint directory when tensors is None."""
     from transformers import AutoModelForCausalLM
 
     impl = "eager" if attn == "eager" else "sdpa"

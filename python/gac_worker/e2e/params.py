@@ -67,8 +67,6 @@ def validate_model(where: str, raw: Any) -> dict:
         _obj(f"{where}.base.spec", b.get("spec"))
         if not isinstance(b.get("edits"), list):
             raise _bad(f"{where}.base.edits must be a list of TensorEdits")
-        if weights != "random":
-            raise _bad(f"{where}.base is only meaningful with weights = random")
     hf = m.get("hf_config")
     if hf is not None:
         _obj(f"{where}.hf_config", hf)

@@ -155,7 +155,7 @@ def run_here(p: dict, device_index: int) -> dict:
             m = GacModel(spec, tensors, hf_config=model["hf_config"], attention_scale=model["attention_scale"], device=device)
             STATE.engine = ("gac", m)
         else:
-            hf = hf_engine.build(model, None if model["weights"] == "checkpoint" else tensors, p["config"], dtype, device)
+            hf = hf_engine.build(model, tensors, p["config"], dtype, device)
             STATE.engine = ("hf", hf)
         STATE.engine_key = key
     kind, obj = STATE.engine
@@ -324,8 +324,7 @@ def _logits(engine: str, model: dict, tensors: dict, ids: torch.Tensor, fp32: bo
             out = m.prefill(ids, all_logits=True).float()
             del m
         else:
-            hf = hf_engine.build(model, None if model["weights"] == "checkpoint" else tensors,
-                                 "sdpa", torch.float32 if fp32 else dtype, str(ids.device))
+            hf = hf_engine.build(model, tensors, "sdpa", torch.float32 if fp32 else dtype, str(ids.device))
             out = hf_engine.HfRunner(hf, "dynamic").logits_all(ids).float()
             del hf
     finally:

@@ -129,11 +129,17 @@ def read_checkpoint(directory: str, names: list[str], dtype: torch.dtype, device
 def model_weights(model: dict, seed: int, dtype: torch.dtype, device: str) -> dict[str, torch.Tensor]:
     """The tensors of a validated model description, on the device, in `dtype`."""
     spec = model["spec"]
-    if model["weights"] == "checkpoint":
-        return read_checkpoint(model["checkpoint"], list(tensor_shapes(spec)), dtype, device)
     if model["base"] is not None:
-        base = draw_all(model["base"]["spec"], seed, dtype, device)
+        # A repaired model: its original's tensors (read from the original checkpoint, or drawn),
+        # then gac's edits; no repaired checkpoint needs to exist.
+        base_spec = model["base"]["spec"]
+        if model["weights"] == "checkpoint":
+            base = read_checkpoint(model["checkpoint"], list(tensor_shapes(base_spec)), dtype, device)
+        else:
+            base = draw_all(base_spec, seed, dtype, device)
         out = derive(base, model["base"]["edits"])
+    elif model["weights"] == "checkpoint":
+        return read_checkpoint(model["checkpoint"], list(tensor_shapes(spec)), dtype, device)
     else:
         out = draw_all(spec, seed, dtype, device)
     want = tensor_shapes(spec)

@@ -17,10 +17,11 @@ import { parseStrategies } from "../../bench/model-suite.js";
 import { renderModelBenchPlan, renderModelBenchSummary } from "../../bench/render-model-bench.js";
 import { planModelBench, runModelBench } from "../../bench/run-model-bench.js";
 import { packagedProfilesDir } from "../../profile/profile-store.js";
+import { E2E_OPTIONS, runE2eCommand } from "./bench-e2e.js";
 import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
 import { parallelOptions } from "./plan.js";
 
-interface BenchDeps {
+export interface BenchDeps {
   spawn?: SpawnWorker;
   /** `git rev-parse HEAD` of the gac checkout, or null. */
   gitCommit?: () => string | null;
@@ -122,7 +123,9 @@ function renderSummary(io: CommandIO, summary: BenchSummary): void {
  * strategy (src/bench/model-suite.ts); rerunning into the same --out skips what was measured.
  */
 async function runModelCommand(values: ParsedValues, io: CommandIO, deps: BenchDeps): Promise<number> {
-  const checkpointArg = stringValue(values, "checkpoint");
+  const checkpoints = stringList(values, "checkpoint");
+  if (checkpoints.length > 1) throw new GacError("BAD_ARGS", "gac bench model takes one --checkpoint; run it once per checkpoint (or use gac bench e2e, which takes several)");
+  const checkpointArg = checkpoints[0];
   if (checkpointArg === undefined) throw new GacError("BAD_ARGS", "gac bench model needs --checkpoint <dir> (headers only are read)");
   const checkpoint = await resolveCheckpointDir(checkpointArg, { cwd: io.cwd });
   const { tp } = parallelOptions(values);
@@ -201,6 +204,25 @@ function createBenchModelCommand(deps: BenchDeps = {}): Command {
   });
 }
 
+/** `gac bench e2e`: whole-model runs (src/cli/commands/bench-e2e.ts), as its own subcommand with its own options. */
+function createBenchE2eCommand(deps: BenchDeps = {}): Command {
+  return defineCommand({
+    name: "e2e",
+    summary: "Measure whole-model prefill and decode of checkpoints and their repairs end to end, with the logits compared",
+    options: {
+      checkpoint: { type: "string", multiple: true, valueName: "<dir>", description: "The checkpoints to measure (one or more)" },
+      strategies: { type: "string", valueName: "<list>", description: "none,MINIMAL,OPTIMAL (default)" },
+      ...E2E_OPTIONS,
+      gpus: GPUS_OPTION,
+      out: { type: "string", valueName: "<dir>", description: "Run directory; rerunning into it skips finished jobs" },
+      list: { type: "boolean", description: "List the jobs and exit" },
+    },
+    positionals: [],
+    examples: ["gac bench e2e --checkpoint ./llama-direct-svd --parent ./llama-aligned --grid quick"],
+    run: ({ values, io }) => runE2eCommand(values, commandLine(["e2e"], values), io, { ...deps, gitCommit: deps.gitCommit ?? gitCommitOfPackage }),
+  });
+}
+
 export function createBenchCommand(deps: BenchDeps = {}): Command {
   return defineCommand({
     name: "bench",
@@ -215,7 +237,7 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       json: JSON_OPTION,
     },
     positionals: [{ name: "suite", description: "Suites to run, or all", required: false, variadic: true }],
-    subcommands: [createBenchModelCommand(deps)],
+    subcommands: [createBenchModelCommand(deps), createBenchE2eCommand(deps)],
     examples: [
       "gac bench all",
       "gac bench S1 S2 --gpus 0,1,2,3",
@@ -224,9 +246,11 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       "gac bench --list",
       "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL",
       "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8",
+      "gac bench e2e --checkpoint ./llama-direct-svd --parent ./llama-aligned --grid quick",
     ],
     async run({ values, positionals, io }) {
-      if (positionals[0]?.toLowerCase() === "model") throw new GacError("BAD_ARGS", "`gac bench model` is its own command: put its options after `model` (see `gac help bench model`)");
+      if (positionals[0]?.toLowerCase() === "model" || positionals[0]?.toLowerCase() === "e2e")
+        throw new GacError("BAD_ARGS", `\`gac bench ${positionals[0]}\` is its own command: put its options after \`${positionals[0]}\` (see \`gac help bench ${positionals[0]}\`)`);
       const overrides = parseOverrides(stringList(values, "set"));
       let quick = booleanValue(values, "quick");
       if (booleanValue(values, "list")) {

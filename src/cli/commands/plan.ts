@@ -5,6 +5,15 @@ import { MAX_PP, MAX_TP } from "../../graph/shard-spec.js";
 import { STRATEGIES, type Strategy } from "../../plan/types.js";
 import { proposeRepair } from "../../repair/repair-checkpoint.js";
 import { proposalJson, renderProposal } from "../../repair/render-plan.js";
+import { introducedDynamicCosts, type DynamicCostFinding } from "../../contract/dynamic-costs.js";
+import { buildKernelGraph } from "../../graph/build-kernel-graph.js";
+import { applyPlanToSpec } from "../../plan/apply-plan.js";
+import { DEFAULT_GPU_NAME, parseGpu } from "../../contract/gpus.js";
+
+/** The GPU generation plan judges introduced costs on (h200: sm90), as scan does by default. */
+const DEFAULT_GPU = parseGpu(DEFAULT_GPU_NAME);
+import { servingDtype } from "../../scan/serving-dtype.js";
+import type { RepairProposal } from "../../repair/repair-checkpoint.js";
 import type { ScaleMode } from "../../repair/tensor-edits.js";
 import { resolveCheckpointDir } from "../../input/resolve-input.js";
 import { JSON_SCHEMAS, printJson } from "../json-output.js";
@@ -53,6 +62,26 @@ export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   ...PARALLEL_OPTIONS,
 };
 
+/**
+ * Shape-dependent costs the repaired model pays and the original does not, judged for `runtime`
+ * (default PyTorch SDPA, what stock transformers runs) on sm90 (H100/H200), decode with a growing cache.
+ */
+export function repairIntroducedCosts(p: Pick<RepairProposal, "spec" | "plan" | "changes">, runtime: RuntimeId = DEFAULT_RUNTIME): DynamicCostFinding[] {
+  const dtype = servingDtype(p.spec.dtype);
+  const calls = (spec: RepairProposal["spec"]) => buildKernelGraph(spec).map((c) => ({ ...c, dtype }));
+  return introducedDynamicCosts(calls(p.spec), calls(applyPlanToSpec(p.spec, { ...p.plan, changes: p.changes })), runtime, DEFAULT_GPU);
+}
+
+function renderIntroduced(costs: readonly DynamicCostFinding[], runtime: RuntimeId): string {
+  if (costs.length === 0) return "";
+  const lines = ["", `Warning: after this repair, ${runtime} on ${DEFAULT_GPU} pays a cost that depends on how shapes change between calls:`];
+  for (const c of costs) {
+    lines.push(`  ${c.phase}: ${c.trigger}`, `    cost: ${c.cost}`);
+    for (const f of c.fixes) lines.push(`    fix:  ${f}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 /** What plan and repair pass to proposeRepair besides the strategy: the runtime and the TP degree. */
 export function shardingOptions(values: ParsedValues): { runtime: RuntimeId; tp: number; pp: number } {
   return { runtime: parseRuntime(stringValue(values, "runtime") ?? DEFAULT_RUNTIME), ...parallelOptions(values) };
@@ -60,9 +89,11 @@ export function shardingOptions(values: ParsedValues): { runtime: RuntimeId; tp:
 
 export async function printPlan(input: string, values: ParsedValues, io: CommandIO): Promise<void> {
   const dir = await resolveCheckpointDir(input, { cwd: io.cwd });
-  const proposal = await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values), ...shardingOptions(values) });
-  if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.plan, proposalJson(proposal));
-  else io.out(renderProposal(proposal));
+  const sharding = shardingOptions(values);
+  const proposal = await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values), ...sharding });
+  const introduced = repairIntroducedCosts(proposal, sharding.runtime);
+  if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.plan, { ...proposalJson(proposal), dynamic_costs_introduced: introduced });
+  else io.out(renderProposal(proposal) + renderIntroduced(introduced, sharding.runtime));
 }
 
 export const planCommand = defineCommand({

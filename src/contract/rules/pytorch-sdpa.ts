@@ -62,7 +62,7 @@ function cudnnHeadDimLimit(call: AttentionCall, gpu: GpuId): number {
  * (q 1, kv 4096) takes cuDNN. The decode suite recorded no kernel names; its timings agree (aligned
  * head_dims at memory-bandwidth speed, 107 4.0-8.2x slower than 112).
  */
-const sdpaCudnn: Backend<AttentionCall> = {
+export const sdpaCudnn: Backend<AttentionCall> = {
   name: "cuDNN",
   aliases: ["CUDNN_ATTENTION"],
   source: `${SDP_UTILS} can_use_cudnn_attention, check_cudnn_tensor_shapes`,

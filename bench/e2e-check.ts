@@ -1,0 +1,81 @@
+/**
+ * Whole-model predictions against end-to-end measurements: for every committed `gac bench e2e` grid
+ * point, the prediction of src/profile/predict-e2e.ts (per-call predictions of the GPU's profile
+ * summed over the model's calls, plus elementwise bytes and launches), the measurement, their
+ * ratio, and for every point off by more than 15% the reason where gac can tell it
+ * (src/bench/e2e/prediction-table.ts: the cuDNN re-plan rule, a math fallback, eager attention).
+ * Also prints the gac engine's CUDA-graph decode at batch 1 against the memory roofline.
+ *
+ *   node --import tsx bench/e2e-check.ts [--profile profiles/nvidia-h200.json] [--jobs jobs.jsonl] [results dirs...]
+ *
+ * Results dirs default to results/*-e2e*. A `gac bench e2e` run directory has its store rows and
+ * e2e-models.json (the models' specs); a directory of raw worker output (worker-results.jsonl, the
+ * committed sweep of bench/gpu-e2e-worker.sh) needs the job lines it answered, for the specs:
+ * `npx tsx bench/e2e-jobs.ts <fixture root> tmp/jobs-e2e.jsonl` rebuilds them (see its README).
+ * Only rows measured on the profile's GPU are compared. Exit 1 when a point is off and not explained.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { readE2eRows, type E2eRow } from "../src/bench/e2e/measurements.js";
+import { readModelsFile } from "../src/bench/e2e/models-file.js";
+import { rowsFromWorkerLines } from "../src/bench/e2e/worker-lines.js";
+import { predictionRows, renderPredictionTable, type ModelWithSpec } from "../src/bench/e2e/prediction-table.js";
+import { loadProfile } from "../src/profile/profile-store.js";
+import { loadResults } from "../src/store/results-store.js";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { profile: { type: "string", default: join(ROOT, "profiles", "nvidia-h200.json") }, jobs: { type: "string" } } });
+
+async function defaultDirs(): Promise<string[]> {
+  const dir = join(ROOT, "results");
+  return (await readdir(dir))
+    .filter((n) => /-e2e/.test(n))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+const profilePath = resolve(values.profile ?? "");
+const profile = await loadProfile(profilePath);
+const dirs = positionals.length > 0 ? positionals.map((d) => resolve(d)) : await defaultDirs();
+if (dirs.length === 0) {
+  process.stdout.write("no e2e results (results/*-e2e*); run bench/gpu-e2e-run.sh on a GPU machine first\n");
+  process.exit(0);
+}
+const models: ModelWithSpec[] = (await Promise.all(dirs.map((d) => readModelsFile(d)))).flat();
+const hasWorkerOutput = async (d: string) => (await readdir(d)).includes("worker-results.jsonl");
+const storeDirs: string[] = [];
+for (const d of dirs) if (!(await hasWorkerOutput(d)) || (await readdir(d)).some((f) => /^results.*\.jsonl/.test(f))) storeDirs.push(d);
+const loaded = storeDirs.length > 0 ? await loadResults(storeDirs) : { records: [] };
+const all: E2eRow[] = [...loaded.records];
+const jobLines = values.jobs ? (await readFile(resolve(values.jobs), "utf8")).split("\n") : null;
+for (const dir of dirs) {
+  const raw = await readFile(join(dir, "worker-results.jsonl"), "utf8").catch(() => null);
+  if (raw === null) continue;
+  if (!jobLines) {
+    process.stdout.write(`${relative(ROOT, dir)} holds raw worker output: give --jobs <the job lines it answered> (bench/e2e-jobs.ts rebuilds them)\n`);
+    process.exit(2);
+  }
+  const imported = rowsFromWorkerLines(raw.split("\n"), jobLines);
+  all.push(...imported.rows);
+  models.push(...imported.models);
+  if (imported.unmatched.length > 0) process.stdout.write(`${imported.unmatched.length} results have no job line in ${values.jobs} (first: ${imported.unmatched[0]}): skipped\n`);
+}
+const rows = all.filter((r) => r.gpu === profile.gpu.name);
+const data = readE2eRows(rows);
+const table = predictionRows(data.measurements, models, profile);
+process.stdout.write(
+  `results: ${dirs.map((d) => relative(ROOT, d) || d).join(", ")}; profile ${relative(ROOT, profilePath)} (${profile.gpu.name})` +
+    `${all.length > rows.length ? `; ${all.length - rows.length} rows of other GPUs skipped` : ""}\n\n`,
+);
+process.stdout.write(renderPredictionTable(table));
+
+const graphB1 = data.measurements.filter((m) => m.config === "gac/graph/static" && m.phase === "decode" && m.batch === 1 && m.roofline);
+if (graphB1.length > 0) {
+  process.stdout.write("\ngac engine, CUDA-graph decode at batch 1 against the memory roofline (acceptance: within 2x):\n");
+  for (const m of graphB1) {
+    const ratio = m.median_ms / (m.roofline?.ms ?? NaN);
+    process.stdout.write(`  ${m.model} ${m.point}: ${m.median_ms.toFixed(3)} ms, roofline ${m.roofline?.ms.toFixed(3)} ms, ${ratio.toFixed(2)}x ${ratio <= 2 ? "(within 2x)" : "(MORE THAN 2x)"}\n`);
+  }
+}
+process.exit(table.some((r) => r.off && r.explanation === null) ? 1 : 0);
