@@ -63,7 +63,12 @@ function addCommand(parent: Commander, c: Command, onAction: (inv: Invocation) =
     // Options the user gave first, then defaults (the order parseArgs had; `gac bench` records it in run.json).
     const given = attributes.filter(([, a]) => cmd.getOptionValueSource(a) !== "default");
     const defaults = attributes.filter(([, a]) => cmd.getOptionValueSource(a) === "default");
-    for (const [name, attribute] of [...given, ...defaults]) if (opts[attribute] !== undefined) values[name] = opts[attribute] as ParsedValues[string];
+    for (const [name, attribute] of [...given, ...defaults]) {
+      // commander reads `--no-x` as x = false (true by default); commands read the flag as written: "no-x" is true when given.
+      if (name.startsWith("no-") && c.options[name].type === "boolean") {
+        if (opts[attribute] === false) values[name] = true;
+      } else if (opts[attribute] !== undefined) values[name] = opts[attribute] as ParsedValues[string];
+    }
     onAction({ command: c, values, positionals: [...cmd.args] });
   });
 }

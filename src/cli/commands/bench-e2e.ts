@@ -24,7 +24,7 @@ import { packagedProfilesDir } from "../../profile/profile-store.js";
 import { findGpuProfile } from "../../scan/scan-profile.js";
 import { readRunInfo } from "../../store/results-store.js";
 import { scaleOption } from "./plan.js";
-import type { BenchDeps } from "./bench.js";
+import type { BenchDeps } from "./bench-deps.js";
 
 export const E2E_SCHEMA = "gac-e2e/1";
 

@@ -4,6 +4,7 @@ import { stat } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GacError } from "../../errors.js";
+import type { BenchDeps } from "./bench-deps.js";
 import { resolveCheckpointDir } from "../../input/resolve-input.js";
 import { booleanValue, defineCommand, stringList, stringValue, type Command, type CommandIO, type OptionSpec, type ParsedValues } from "../command.js";
 import { JSON_SCHEMAS, printJson } from "../json-output.js";
@@ -20,13 +21,6 @@ import { packagedProfilesDir } from "../../profile/profile-store.js";
 import { E2E_OPTIONS, runE2eCommand } from "./bench-e2e.js";
 import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
 import { parallelOptions } from "./plan.js";
-
-export interface BenchDeps {
-  spawn?: SpawnWorker;
-  /** `git rev-parse HEAD` of the gac checkout, or null. */
-  gitCommit?: () => string | null;
-  now?: () => Date;
-}
 
 /**
  * The commit of the gac checkout this code runs from, recorded in run.json. GAC_GIT_COMMIT names it
@@ -184,7 +178,7 @@ function createBenchModelCommand(deps: BenchDeps = {}): Command {
     name: "model",
     summary: "Measure a checkpoint's own kernel calls, unrepaired and after each repair strategy (headers only are read)",
     options: {
-      checkpoint: { type: "string", valueName: "<dir>", description: "The checkpoint whose kernel calls to measure (a directory, HF cache snapshot or org/name)" },
+      checkpoint: { type: "string", multiple: true, valueName: "<dir>", description: "The checkpoint whose kernel calls to measure (a directory, HF cache snapshot or org/name)" },
       strategies: { type: "string", valueName: "<list>", description: "Repair strategies to measure besides unrepaired (default: all)" },
       name: { type: "string", valueName: "<name>", description: "The model's short name in case ids and reports (default: the directory name, + -tp<n> with --tp)" },
       tp: { type: "string", valueName: "<n>", description: "Measure one GPU's shard of a tensor-parallel deployment (docs/tensor-parallel.md)" },
