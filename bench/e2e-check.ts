@@ -29,7 +29,10 @@ const { values, positionals } = parseArgs({ allowPositionals: true, options: { p
 
 async function defaultDirs(): Promise<string[]> {
   const dir = join(ROOT, "results");
-  return (await readdir(dir)).filter((n) => /-e2e/.test(n)).sort().map((n) => join(dir, n));
+  return (await readdir(dir))
+    .filter((n) => /-e2e/.test(n))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 const profilePath = resolve(values.profile ?? "");
@@ -61,8 +64,10 @@ for (const dir of dirs) {
 const rows = all.filter((r) => r.gpu === profile.gpu.name);
 const data = readE2eRows(rows);
 const table = predictionRows(data.measurements, models, profile);
-process.stdout.write(`results: ${dirs.map((d) => relative(ROOT, d) || d).join(", ")}; profile ${relative(ROOT, profilePath)} (${profile.gpu.name})` +
-  `${all.length > rows.length ? `; ${all.length - rows.length} rows of other GPUs skipped` : ""}\n\n`);
+process.stdout.write(
+  `results: ${dirs.map((d) => relative(ROOT, d) || d).join(", ")}; profile ${relative(ROOT, profilePath)} (${profile.gpu.name})` +
+    `${all.length > rows.length ? `; ${all.length - rows.length} rows of other GPUs skipped` : ""}\n\n`,
+);
 process.stdout.write(renderPredictionTable(table));
 
 const graphB1 = data.measurements.filter((m) => m.config === "gac/graph/static" && m.phase === "decode" && m.batch === 1 && m.roofline);

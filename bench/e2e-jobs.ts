@@ -42,9 +42,15 @@ interface ModelDesc {
   base: { spec: ModelSpec; edits: unknown[] } | null;
 }
 
-const PREFILL = [{ batch: 1, seq: 2048 }, { batch: 4, seq: 2048 }];
+const PREFILL = [
+  { batch: 1, seq: 2048 },
+  { batch: 4, seq: 2048 },
+];
 const LONG = [{ batch: 1, seq: 16384 }];
-const DECODE = [{ batch: 1, context: 4096 }, { batch: 32, context: 1024 }];
+const DECODE = [
+  { batch: 1, context: 4096 },
+  { batch: 32, context: 1024 },
+];
 const TIMING = { prefill_repeats: 5, decode_steps: 10, warmup: 1 };
 
 function original(src: Source): ModelDesc {
@@ -85,11 +91,16 @@ function reshaped(src: Source, label: string, shape: (name: string, s: readonly 
 
 /** Uniform MLP pruning: every layer's MLP at `width` (gate/up rows, down columns). */
 function prunedMlp(dense: Source, width: number): Source {
-  return reshaped(dense, `llama3-8b-pruned-mlp-${width}`, (name, s) => {
-    if (/mlp\.(gate|up)_proj\.weight$/.test(name)) return [width, s[1]];
-    if (/mlp\.down_proj\.weight$/.test(name)) return [s[0], width];
-    return s;
-  }, { intermediate_size: width });
+  return reshaped(
+    dense,
+    `llama3-8b-pruned-mlp-${width}`,
+    (name, s) => {
+      if (/mlp\.(gate|up)_proj\.weight$/.test(name)) return [width, s[1]];
+      if (/mlp\.down_proj\.weight$/.test(name)) return [s[0], width];
+      return s;
+    },
+    { intermediate_size: width },
+  );
 }
 
 /** SVD-LLM with the attention rank `ra` and MLP rank `rm` everywhere. */

@@ -24,7 +24,10 @@ const { values, positionals } = parseArgs({
 
 async function defaultDirs(): Promise<string[]> {
   const dir = join(ROOT, "results");
-  return (await readdir(dir)).filter((n) => /-model-/.test(n)).sort().map((n) => join(dir, n));
+  return (await readdir(dir))
+    .filter((n) => /-model-/.test(n))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 const profilePath = resolve(values.profile ?? "");
@@ -39,7 +42,8 @@ process.stdout.write(renderAccuracy(report, `${relative(ROOT, profilePath)} (${p
 if (values.calls) {
   process.stdout.write("\nCalls (measured ms, predicted ms, basis):\n");
   for (const c of report.calls) {
-    const shape = c.call.kind === "gemm" ? `m=${c.call.m} n=${c.call.n} k=${c.call.k}` : `B=${c.call.batch} H=${c.call.numHeads}/${c.call.numKvHeads} L=${c.call.qLen}x${c.call.kvLen} d=${c.call.headDimQk}`;
+    const shape =
+      c.call.kind === "gemm" ? `m=${c.call.m} n=${c.call.n} k=${c.call.k}` : `B=${c.call.batch} H=${c.call.numHeads}/${c.call.numKvHeads} L=${c.call.qLen}x${c.call.kvLen} d=${c.call.headDimQk}`;
     process.stdout.write(`${c.group}  ${shape}  ${c.measured_ms.toPrecision(3)}  ${c.predicted_ms?.toPrecision(3) ?? "—"}  ${c.basis ?? ""}\n`);
   }
 }

@@ -78,9 +78,7 @@ function layersFor(gb: number): number {
 /** Writes a sparse sharded checkpoint; returns its size in bytes. */
 async function writeSparseCheckpoint(dir: string, layers: number): Promise<number> {
   const tensors = llama3Tensors(layers);
-  await writeShardedCheckpoint(dir, { config: llama3Config(layers), tensors, maxShardBytes: SHARD_BYTES }, (path, shard) =>
-    writeSparseSafetensorsFile(path, shard, { format: "pt" }),
-  );
+  await writeShardedCheckpoint(dir, { config: llama3Config(layers), tensors, maxShardBytes: SHARD_BYTES }, (path, shard) => writeSparseSafetensorsFile(path, shard, { format: "pt" }));
   let total = 0;
   for (const f of await readdir(dir)) if (f.endsWith(".safetensors")) total += (await stat(join(dir, f))).size;
   return total;

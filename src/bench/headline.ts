@@ -28,7 +28,7 @@ const HEADLINES: Record<string, HeadlineSpec> = {
   GQA: { where: { q_len: 1 }, by: "head_dim", values: [96, 107, 112, 128], baseline: 112 },
 };
 
-export interface HeadlineRow {
+interface HeadlineRow {
   suite: string;
   /** e.g. "head_dim=107" or "k=107 (m=8192)" when the suite has several shapes. */
   label: string;
@@ -92,12 +92,16 @@ export function renderHeadline(rows: readonly HeadlineRow[]): string {
   const cells = rows.map((r) => [
     r.suite,
     r.label,
-    r.median_ms !== undefined ? `${r.median_ms.toFixed(3)} ms` : r.error ?? "",
+    r.median_ms !== undefined ? `${r.median_ms.toFixed(3)} ms` : (r.error ?? ""),
     r.p10_ms !== undefined && r.p90_ms !== undefined ? `[${r.p10_ms.toFixed(3)}-${r.p90_ms.toFixed(3)}]` : "",
     r.vsBaseline !== undefined ? `${r.vsBaseline >= 0 ? "+" : ""}${(r.vsBaseline * 100).toFixed(1)}% vs ${r.baselineLabel}` : "",
   ]);
   const header = ["suite", "case", "median", "p10-p90", ""];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i])).join("  ").trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => x.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...cells.map(line)].join("\n") + "\n";
 }

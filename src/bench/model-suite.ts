@@ -88,7 +88,10 @@ export interface ModelBench {
 
 /** "MINIMAL,optimal" -> strategies, each known; "all" -> every strategy. */
 export function parseStrategies(text: string): Strategy[] {
-  const parts = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const parts = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (parts.length === 1 && parts[0].toLowerCase() === "all") return [...STRATEGIES];
   const out: Strategy[] = [];
   for (const p of parts) {
@@ -193,5 +196,9 @@ function toCase(model: string, variant: Variant, variantCalls: number, g: CallGr
 /** The job a case runs, as a key: cases of different variants with the same key time the same kernel. */
 export function jobKey(params: Record<string, unknown>): string {
   const { model: _m, variant: _v, phase: _p, count: _c, variant_calls: _n, tp: _t, tp_rank: _r, ...job } = params;
-  return JSON.stringify(Object.keys(job).sort().map((k) => [k, job[k]]));
+  return JSON.stringify(
+    Object.keys(job)
+      .sort()
+      .map((k) => [k, job[k]]),
+  );
 }

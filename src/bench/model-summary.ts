@@ -24,14 +24,14 @@ export interface ModelBenchRecord {
   gpu: string;
 }
 
-export interface PhaseTotal {
+interface PhaseTotal {
   /** Sum of median x count over the phase's calls; null unless the whole variant was measured. */
   total_ms: number | null;
   calls: number;
   measured_calls: number;
 }
 
-export interface VariantTotal {
+interface VariantTotal {
   /** Sum of median x count over ALL calls of one forward pass; null unless every call was measured. */
   total_ms: number | null;
   /** Calls of one forward pass (prefill + decode). */
@@ -106,7 +106,11 @@ function summarizeOne(records: readonly ModelBenchRecord[]): ModelBenchSummary {
     const variant = str(r.params.variant) ?? UNREPAIRED;
     const phase: Phase = r.params.phase === "decode" ? "decode" : "prefill";
     const v = (variants[variant] ??= {
-      total_ms: 0, calls: count(r.params.variant_calls), measured_calls: 0, missing: [], unrun_calls: 0,
+      total_ms: 0,
+      calls: count(r.params.variant_calls),
+      measured_calls: 0,
+      missing: [],
+      unrun_calls: 0,
       phases: { prefill: { total_ms: 0, calls: 0, measured_calls: 0 }, decode: { total_ms: 0, calls: 0, measured_calls: 0 } },
     });
     const n = count(r.params.count);

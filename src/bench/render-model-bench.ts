@@ -4,7 +4,16 @@ import type { ModelBenchSummary } from "./model-summary.js";
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n") + "\n";
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
 }
 
 function seconds(s: number): string {
@@ -13,7 +22,10 @@ function seconds(s: number): string {
 
 /** What `--list` prints: per variant its calls and distinct cases, then the total and the GPU time it should take. */
 export function renderModelBenchPlan(bench: ModelBench, estimateS: number): string {
-  const rows = [["variant", "calls", "cases", "overhead"], ...bench.variants.map((v) => [v.variant, String(v.calls), v.sameAs ? `0 (same calls as ${v.sameAs})` : String(v.cases), `${v.paramOverheadPct.toFixed(2)}%`])];
+  const rows = [
+    ["variant", "calls", "cases", "overhead"],
+    ...bench.variants.map((v) => [v.variant, String(v.calls), v.sameAs ? `0 (same calls as ${v.sameAs})` : String(v.cases), `${v.paramOverheadPct.toFixed(2)}%`]),
+  ];
   return (
     `model ${bench.name} (${bench.dtype}): one prefill + one decode step per variant, calls deduplicated by (phase, kind, shape)\n` +
     table(rows) +

@@ -99,8 +99,16 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
   const skipped = options.cases.length - pending.length;
   const records = [...before.records];
   const summary: BenchSummary = {
-    runId: options.runId, outDir: options.outDir, total: options.cases.length, skipped, measured: 0, refused: 0,
-    failed: [], cancelled: false, truncated: [...before.truncated], records,
+    runId: options.runId,
+    outDir: options.outDir,
+    total: options.cases.length,
+    skipped,
+    measured: 0,
+    refused: 0,
+    failed: [],
+    cancelled: false,
+    truncated: [...before.truncated],
+    records,
   };
   if (pending.length === 0) return summary;
   // Before any worker starts or run.json gains a resume: an archived run is read-only.
@@ -109,7 +117,8 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
   // Round-robin over the GPUs, skipping GPUs that would get nothing.
   const shards = options.gpus.map((gpu, i) => ({ gpu, cases: pending.filter((_, j) => j % options.gpus.length === i) })).filter((s) => s.cases.length > 0);
   const workerOptions = (gpu: number) => ({
-    spawn: options.spawn, device: gpu,
+    spawn: options.spawn,
+    device: gpu,
     ...(options.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeoutMs } : {}),
     ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
     ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
@@ -130,7 +139,7 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
     for (const a of appenders) if (a.repaired && !summary.truncated.some((t) => t.file === a.file)) summary.truncated.push(a.repaired);
 
     let done = 0;
-    const estimateMs = estimateSeconds(pending) * 1000 / shards.length;
+    const estimateMs = (estimateSeconds(pending) * 1000) / shards.length;
     const progress = (current?: string) => {
       const elapsedMs = now() - startedAt;
       const etaMs = done === 0 ? Math.max(0, estimateMs - elapsedMs) : (elapsedMs / done) * (pending.length - done);
@@ -199,8 +208,13 @@ const MAX_JOB_ID = 200;
 
 function toRecord(benchCase: BenchCase, outcome: JobOutcome, where: RecordBase): ResultRecord {
   const base = {
-    suite: benchCase.suite, case: benchCase.case, params: benchCase.params,
-    gpu: where.gpu, gpu_index: where.gpu_index, time: where.time, wall_ms: where.wall_ms,
+    suite: benchCase.suite,
+    case: benchCase.case,
+    params: benchCase.params,
+    gpu: where.gpu,
+    gpu_index: where.gpu_index,
+    time: where.time,
+    wall_ms: where.wall_ms,
   };
   if (outcome.type === "error") return { ...base, error: outcome.error };
   // A whole-model body without its own toRecords: kept whole, so nothing the worker said is lost.
@@ -228,8 +242,15 @@ async function recordRunInfo(options: BenchOptions, existing: RunInfo | null, ca
     return;
   }
   await writeRunInfo(options.outDir, {
-    run_id: options.runId, created: time, command: options.command, git_commit: options.gitCommit, host: hostname(),
-    capability, suites: options.suites, gpus: options.gpus, quick: options.quick,
+    run_id: options.runId,
+    created: time,
+    command: options.command,
+    git_commit: options.gitCommit,
+    host: hostname(),
+    capability,
+    suites: options.suites,
+    gpus: options.gpus,
+    quick: options.quick,
   });
 }
 

@@ -25,7 +25,7 @@ import { buildModelBench, MODEL_SUITE, type ModelBench } from "./model-suite.js"
 import { summarizeModelBench, type ModelBenchSummary } from "./model-summary.js";
 import { runBench, type BenchOptions, type BenchSummary } from "./run-bench.js";
 
-export interface ModelBenchPlanOptions {
+interface ModelBenchPlanOptions {
   checkpoint: string;
   name: string;
   strategies?: readonly Strategy[];
@@ -51,12 +51,12 @@ export async function planModelBench(opts: ModelBenchPlanOptions): Promise<{ spe
   return { spec, bench };
 }
 
-export interface ModelBenchRunOptions extends ModelBenchPlanOptions, Omit<BenchOptions, "cases" | "suites" | "quick"> {
+interface ModelBenchRunOptions extends ModelBenchPlanOptions, Omit<BenchOptions, "cases" | "suites" | "quick"> {
   /** Where predicted times may come from: ./profiles and the packaged profiles/. */
   profileDirs: readonly string[];
 }
 
-export interface ModelBenchRunResult {
+interface ModelBenchRunResult {
   bench: ModelBench;
   run: BenchSummary;
   /** This model's measured totals (one per GPU model measured on). */
@@ -65,7 +65,7 @@ export interface ModelBenchRunResult {
   scanPath: string;
 }
 
-export function modelScanFileName(name: string): string {
+function modelScanFileName(name: string): string {
   return `scan-${name}.json`;
 }
 
@@ -79,7 +79,7 @@ export async function runModelBench(opts: ModelBenchRunOptions): Promise<ModelBe
 }
 
 /** Compute capability "9.0" -> sm90 when gac knows that generation. */
-export function gpuIdOf(capability: Pick<CapabilityOk, "gpu"> | undefined): GpuId | undefined {
+function gpuIdOf(capability: Pick<CapabilityOk, "gpu"> | undefined): GpuId | undefined {
   const cc = capability?.gpu.compute_capability;
   const id = typeof cc === "string" ? `sm${cc.replace(".", "")}` : undefined;
   return GPU_IDS.find((g) => g === id);

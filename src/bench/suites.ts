@@ -31,7 +31,7 @@ export interface BenchCase {
 /** A suite's knobs: every key has a default; overrides must keep the default's kind. */
 export type SuiteConfig = Record<string, number | boolean | string | number[] | string[]>;
 
-export interface Suite {
+interface Suite {
   name: string;
   /** One line: what it measures and which seed experiment it reproduces. */
   summary: string;
@@ -80,12 +80,6 @@ function strs(c: SuiteConfig, key: string): string[] {
   if (!Array.isArray(v) || !v.every((x): x is string => typeof x === "string")) throw new Error(`suite config '${key}' is not a string list`);
   return v;
 }
-function bool(c: SuiteConfig, key: string): boolean {
-  const v = c[key];
-  if (typeof v !== "boolean") throw new Error(`suite config '${key}' is not a boolean`);
-  return v;
-}
-
 /** lo..hi inclusive, every `step`. */
 export function range(lo: number, hi: number, step = 1): number[] {
   const out: number[] = [];
@@ -159,9 +153,16 @@ const S1: Suite = {
   name: "S1",
   summary: "SDPA latency for every head_dim 64..160 (seed S1: the staircase, d=107 +88% vs 96 on A100)",
   defaults: {
-    batch: 4, heads: 32, seq: 2048, dim_lo: 64, dim_hi: 160,
+    batch: 4,
+    heads: 32,
+    seq: 2048,
+    dim_lo: 64,
+    dim_hi: 160,
     // The bf16 and causal variants cover the PaLU band densely and the rest every 8 (time budget).
-    variant_dim_lo: 96, variant_dim_hi: 128, variant_dim_step: 1, variants: ["bf16", "causal"],
+    variant_dim_lo: 96,
+    variant_dim_hi: 128,
+    variant_dim_step: 1,
+    variants: ["bf16", "causal"],
   },
   quick: { batch: 1, heads: 2, seq: 128, dim_lo: 96, dim_hi: 97, variant_dim_lo: 96, variant_dim_hi: 97, variants: ["causal"] },
   build(c) {
@@ -186,7 +187,19 @@ const S2: Suite = {
     const out: CaseInput[] = [];
     for (const d of nums(c, "head_dims")) {
       for (const b of strs(c, "backends")) {
-        out.push(sdpaCase({ batch: num(c, "batch"), heads: num(c, "heads"), kv_heads: num(c, "heads"), q_len: num(c, "seq"), kv_len: num(c, "seq"), head_dim: d, dtype: "fp16", causal: false, backend: backendOf(b) }));
+        out.push(
+          sdpaCase({
+            batch: num(c, "batch"),
+            heads: num(c, "heads"),
+            kv_heads: num(c, "heads"),
+            q_len: num(c, "seq"),
+            kv_len: num(c, "seq"),
+            head_dim: d,
+            dtype: "fp16",
+            causal: false,
+            backend: backendOf(b),
+          }),
+        );
       }
     }
     return out;
@@ -250,7 +263,18 @@ const P1: Suite = {
     for (const d of nums(c, "head_dims")) {
       for (const strategy of strs(c, "strategies")) {
         const padTo = paddedSize(d, strategy);
-        const shape: SdpaShape = { batch: num(c, "batch"), heads: num(c, "heads"), kv_heads: num(c, "heads"), q_len: num(c, "seq"), kv_len: num(c, "seq"), head_dim: d, dtype: "fp16", causal: false, backend: "AUTO", scale: 1 / Math.sqrt(d) };
+        const shape: SdpaShape = {
+          batch: num(c, "batch"),
+          heads: num(c, "heads"),
+          kv_heads: num(c, "heads"),
+          q_len: num(c, "seq"),
+          kv_len: num(c, "seq"),
+          head_dim: d,
+          dtype: "fp16",
+          causal: false,
+          backend: "AUTO",
+          scale: 1 / Math.sqrt(d),
+        };
         out.push(sdpaCase(padTo === undefined ? shape : { ...shape, pad_to: padTo }, { strategy, scale: "logical" }));
       }
     }
@@ -283,14 +307,26 @@ const HET1: Suite = {
   name: "HET1",
   summary: "Heterogeneous per-group head dims (PaLU-like): per-group raw, per-group padded, one padded call",
   defaults: {
-    batch: 4, heads_per_group: 4, seq: 2048, group_head_dims: [114, 116, 117, 118, 120, 121, 122, 123, 124, 125], dtype: "fp16",
-    pad_multiple: 8, modes: ["per_group_raw", "per_group_padded", "single_padded"],
+    batch: 4,
+    heads_per_group: 4,
+    seq: 2048,
+    group_head_dims: [114, 116, 117, 118, 120, 121, 122, 123, 124, 125],
+    dtype: "fp16",
+    pad_multiple: 8,
+    modes: ["per_group_raw", "per_group_padded", "single_padded"],
   },
   quick: { batch: 1, heads_per_group: 1, seq: 128, group_head_dims: [107, 114] },
   build(c) {
     const params = {
-      batch: num(c, "batch"), heads_per_group: num(c, "heads_per_group"), q_len: num(c, "seq"), kv_len: num(c, "seq"),
-      group_head_dims: nums(c, "group_head_dims"), dtype: dtypeOf(String(c.dtype)), causal: false, backend: "AUTO", pad_multiple: num(c, "pad_multiple"),
+      batch: num(c, "batch"),
+      heads_per_group: num(c, "heads_per_group"),
+      q_len: num(c, "seq"),
+      kv_len: num(c, "seq"),
+      group_head_dims: nums(c, "group_head_dims"),
+      dtype: dtypeOf(String(c.dtype)),
+      causal: false,
+      backend: "AUTO",
+      pad_multiple: num(c, "pad_multiple"),
     };
     return strs(c, "modes").map((mode) => {
       if (!HETERO_MODES.some((m) => m === mode)) throw new GacError("BAD_SUITE", `HET1 mode '${mode}' is unknown; known: ${HETERO_MODES.join(", ")}`);
@@ -368,7 +404,7 @@ const G5: Suite = {
 
 export const SUITES: readonly Suite[] = [S1, S2, C21, G3, G4, P1, HET1, DECODE, GQA, G5];
 
-export function suiteNames(): string[] {
+function suiteNames(): string[] {
   return SUITES.map((s) => s.name);
 }
 
@@ -417,11 +453,13 @@ function formatParam(v: ParamValue): string {
 
 /** The stable id of a case: suite, then key=value for every param but op, sorted by key. */
 export function caseId(suite: string, params: Record<string, ParamValue>): string {
-  const keys = Object.keys(params).filter((k) => k !== "op").sort();
+  const keys = Object.keys(params)
+    .filter((k) => k !== "op")
+    .sort();
   return [suite, ...keys.map((k) => `${k}=${formatParam(params[k])}`)].join("/");
 }
 
-export interface ExpandOptions {
+interface ExpandOptions {
   quick?: boolean;
   /** Setting overrides, applied after --quick's. */
   overrides?: SuiteConfig;
@@ -473,7 +511,10 @@ export function parseOverride(text: string): { suite: string; key: string; value
     return n;
   };
   if (Array.isArray(def)) {
-    const parts = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const parts = raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
     const numeric = def.length > 0 ? typeof def[0] === "number" : parts.every((p) => Number.isFinite(Number(p)));
     return { suite: suiteName, key, value: numeric ? parts.map(asNumber) : parts };
   }

@@ -20,11 +20,11 @@ import { parseWorkerLine, type BodyResultMessage, type CapabilityOk, type ErrorM
 export type SpawnWorker = (device: number) => ChildProcess;
 
 /** The worker beats every 5 s; six missed beats mean it hangs (a stuck kernel, a dead driver). */
-export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 /** Importing torch and initialising CUDA takes 5-40 s on a cold machine. */
-export const DEFAULT_START_TIMEOUT_MS = 180_000;
+const DEFAULT_START_TIMEOUT_MS = 180_000;
 /** Time a worker gets to answer `cancel` or `shutdown` before it is killed. */
-export const DEFAULT_GRACE_MS = 5_000;
+const DEFAULT_GRACE_MS = 5_000;
 /** Bytes of the worker's stderr kept for error messages. */
 const STDERR_KEEP = 4096;
 
@@ -33,7 +33,7 @@ export function workerPythonDir(): string {
   return fileURLToPath(new URL("../../python/", import.meta.url));
 }
 
-export interface PythonSpawnOptions {
+interface PythonSpawnOptions {
   python?: string;
   /** Set CUDA_VISIBLE_DEVICES to the one device and pass --device 0 (the worker sees one GPU). */
   isolate?: boolean;
@@ -53,7 +53,7 @@ export function pythonWorkerSpawner(options: PythonSpawnOptions = {}): SpawnWork
   };
 }
 
-export interface WorkerClientOptions {
+interface WorkerClientOptions {
   spawn: SpawnWorker;
   device: number;
   heartbeatTimeoutMs?: number;
@@ -278,7 +278,10 @@ export class WorkerClient {
   }
 
   private stderrSummary(): string {
-    const lines = this.stderrTail.trim().split("\n").filter((l) => l.trim() !== "");
+    const lines = this.stderrTail
+      .trim()
+      .split("\n")
+      .filter((l) => l.trim() !== "");
     const last = lines[lines.length - 1];
     return last ? `; its stderr ends with: ${last.trim().slice(0, 300)}` : "";
   }

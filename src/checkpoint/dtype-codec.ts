@@ -32,7 +32,7 @@ const MINIFLOATS = {
 type MinifloatDtype = keyof typeof MINIFLOATS;
 
 function decodeMinifloat(bits: number, f: Minifloat): number {
-  const sign = bits >> (f.expBits + f.mantBits) & 1 ? -1 : 1;
+  const sign = (bits >> (f.expBits + f.mantBits)) & 1 ? -1 : 1;
   const expMax = (1 << f.expBits) - 1;
   const exp = (bits >> f.mantBits) & expMax;
   const mant = bits & ((1 << f.mantBits) - 1);
@@ -263,14 +263,14 @@ export function decodeInto(bytes: Uint8Array, dtype: Dtype, out: Float64Array | 
 }
 
 export function decodeToFloat64(bytes: Uint8Array, dtype: Dtype): Float64Array {
-  const out = new Float64Array(bytes.byteLength / DTYPES[dtype].bytes | 0);
+  const out = new Float64Array((bytes.byteLength / DTYPES[dtype].bytes) | 0);
   decodeInto(bytes, dtype, out);
   return out;
 }
 
 /** Float32 decode (halves memory for the CPU reference forward; F64 and large I64/I32 round). */
 export function decodeToFloat32(bytes: Uint8Array, dtype: Dtype): Float32Array {
-  const out = new Float32Array(bytes.byteLength / DTYPES[dtype].bytes | 0);
+  const out = new Float32Array((bytes.byteLength / DTYPES[dtype].bytes) | 0);
   decodeInto(bytes, dtype, out);
   return out;
 }

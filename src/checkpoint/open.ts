@@ -9,7 +9,8 @@
  * runtime serves.
  */
 import { realpath, readdir, stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isSnapshotDir } from "../input/hf-cache.js";
 import { GacError, describeValue, formatCount, fsError, quoteName, withFsErrors } from "../errors.js";
 import { readJsonFile } from "../util/read-json-file.js";
 import { pathExists } from "../util/fs.js";
@@ -108,7 +109,8 @@ async function openCheckpointDir(abs: string): Promise<Checkpoint> {
   const shardNames = [...new Set(Object.values(index.weightMap))];
   if (shardNames.length === 0) throw new GacError("BAD_INDEX", `${indexPath} has an empty weight_map`);
   if (shardNames.length > MAX_SHARDS) throw new GacError("BAD_INDEX", `${indexPath} names ${formatCount(shardNames.length)} shards, over the ${formatCount(MAX_SHARDS)} limit`);
-  const realDir = await realpath(abs);
+  // An HF cache snapshot's files are links into the repo's blobs/ (src/input/hf-cache.ts): inside the repo is inside.
+  const realDir = await realpath(isSnapshotDir(abs) ? dirname(dirname(abs)) : abs);
   const files: SafetensorsFileInfo[] = [];
   const fileByName = new Map<string, SafetensorsFileInfo>();
   for (const name of shardNames) {

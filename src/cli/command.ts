@@ -16,7 +16,7 @@ export interface OptionSpec {
   multiple?: boolean;
 }
 
-export interface PositionalSpec {
+interface PositionalSpec {
   name: string;
   description: string;
   required: boolean;
@@ -33,13 +33,13 @@ export interface CommandIO {
   errIsTTY: boolean;
   /** The working directory the user ran gac from. */
   cwd: string;
-  /** Aborted on SIGINT. */
+  /** Aborted on SIGINT and SIGTERM: stop, remove temp output, return or throw ABORTED. */
   signal: AbortSignal;
 }
 
 export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-export interface CommandContext {
+interface CommandContext {
   values: ParsedValues;
   positionals: string[];
   io: CommandIO;
@@ -52,6 +52,8 @@ export interface Command {
   positionals: PositionalSpec[];
   /** Extra help text after the option list (examples). */
   examples?: string[];
+  /** Nested commands, e.g. `gac bench model`: the first positional that names one runs it instead. */
+  subcommands?: Command[];
   run(ctx: CommandContext): Promise<number>;
 }
 

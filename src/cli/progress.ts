@@ -1,10 +1,10 @@
 /**
- * A progress line on stderr: done/total, percent, ETA and the current case. On a terminal it
- * redraws one line in place; elsewhere (CI logs, pipes) it prints a line every ~10%.
+ * A progress line on stderr: done/total, percent, ETA and the current case, redrawn in place. Only
+ * on a terminal: CI logs and pipes get no progress (the summary at the end says what happened).
  */
 import type { CommandIO } from "./command.js";
 
-export interface ProgressState {
+interface ProgressState {
   done: number;
   total: number;
   etaMs: number;
@@ -24,7 +24,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** One progress line, without newline or cursor codes. */
-export function formatProgress(p: ProgressState): string {
+function formatProgress(p: ProgressState): string {
   const fraction = p.total === 0 ? 1 : p.done / p.total;
   const filled = Math.round(fraction * BAR_WIDTH);
   const bar = `[${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}]`;
@@ -32,30 +32,22 @@ export function formatProgress(p: ProgressState): string {
   return `${bar} ${p.done}/${p.total} ${Math.floor(fraction * 100)}%  ETA ${formatDuration(p.etaMs)}${current}`;
 }
 
-export interface ProgressReporter {
+interface ProgressReporter {
   update(p: ProgressState): void;
   /** Finish the line (a newline on a terminal). */
   end(): void;
 }
 
 export function createProgress(io: Pick<CommandIO, "err" | "errIsTTY">): ProgressReporter {
-  let lastDecile = -1;
   let drawn = false;
   return {
     update(p) {
-      if (io.errIsTTY) {
-        io.err(`\r\x1b[2K${formatProgress(p)}`);
-        drawn = true;
-        return;
-      }
-      const decile = p.total === 0 ? 10 : Math.floor((p.done / p.total) * 10);
-      if (decile > lastDecile) {
-        lastDecile = decile;
-        io.err(formatProgress({ done: p.done, total: p.total, etaMs: p.etaMs }) + "\n");
-      }
+      if (!io.errIsTTY) return;
+      io.err(`\r\x1b[2K${formatProgress(p)}`);
+      drawn = true;
     },
     end() {
-      if (io.errIsTTY && drawn) io.err("\n");
+      if (drawn) io.err("\n");
     },
   };
 }

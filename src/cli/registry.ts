@@ -12,5 +12,20 @@ import { repairCommand } from "./commands/repair.js";
 import { demoCommand } from "./commands/demo.js";
 import { compressCommand } from "./commands/compress.js";
 import { quantCommand } from "./commands/quant.js";
+import { createCompletionCommand } from "./commands/completion.js";
 
-export const COMMANDS: Command[] = [scanCommand, planCommand, repairCommand, verifyCommand, evalCommand, compressCommand, quantCommand, demoCommand, benchCommand, profileCommand, reportCommand, fixturesCommand];
+export const COMMANDS: Command[] = [
+  scanCommand,
+  planCommand,
+  repairCommand,
+  verifyCommand,
+  evalCommand,
+  compressCommand,
+  quantCommand,
+  demoCommand,
+  benchCommand,
+  profileCommand,
+  reportCommand,
+  fixturesCommand,
+  createCompletionCommand(() => COMMANDS),
+];

@@ -5,7 +5,7 @@
 import { GacError } from "../errors.js";
 import type { GpuId } from "./types.js";
 
-export interface GpuSpec {
+interface GpuSpec {
   id: GpuId;
   /** Compute capability major and minor (sm90 -> 9, 0). */
   major: number;
@@ -21,6 +21,9 @@ export const GPUS: Record<GpuId, GpuSpec> = {
   sm90: { id: "sm90", major: 9, minor: 0, names: ["h100", "h200", "h800", "h20", "gh200"] },
   sm100: { id: "sm100", major: 10, minor: 0, names: ["b200", "gb200"] },
 };
+
+/** The GPU every command assumes without --gpu: the one gac's measured profiles come from. */
+export const DEFAULT_GPU_NAME = "h200";
 
 export const GPU_IDS: readonly GpuId[] = ["sm80", "sm86", "sm89", "sm90", "sm100"];
 

@@ -11,7 +11,7 @@ import type { AttentionCall, GemmCall, KernelCall } from "../graph/types.js";
 import type { Backend, GpuId, Rejection, RuntimeId, RuntimeRule, Verdict } from "./types.js";
 import { RUNTIMES } from "./runtimes.js";
 
-export interface JudgeOptions {
+interface JudgeOptions {
   /** Force one attention backend by name (vLLM's VLLM_ATTENTION_BACKEND, PyTorch's sdpa_kernel context); GEMMs ignore it. */
   backend?: string;
 }

@@ -38,7 +38,9 @@ export function renderDemo(d: DemoResult): string {
   out.push("");
   const o = repair.manifest.overhead;
   out.push(`Repair (${repair.manifest.strategy}, scale ${repair.manifest.scaleMode}):`);
-  out.push(`  ${repair.changes.length} dims padded, ${repair.skipped.length} skipped; params ${o.paramsBefore.toLocaleString("en-US")} -> ${o.paramsAfter.toLocaleString("en-US")} (+${o.paramOverheadPct.toFixed(2)}%)`);
+  out.push(
+    `  ${repair.changes.length} dims padded, ${repair.skipped.length} skipped; params ${o.paramsBefore.toLocaleString("en-US")} -> ${o.paramsAfter.toLocaleString("en-US")} (+${o.paramOverheadPct.toFixed(2)}%)`,
+  );
   out.push("");
   out.push("After repair:");
   out.push(`  ${irregularLine(after)}`);

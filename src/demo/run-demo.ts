@@ -13,7 +13,7 @@ import { verifyCheckpoints, type VerifyReport } from "../verify/verify-checkpoin
 import type { Strategy } from "../plan/types.js";
 import { measuredEffects, type MeasuredEffect } from "./measured-effect.js";
 
-export interface DemoOptions {
+interface DemoOptions {
   /** Directory that receives original/ and repaired/ (created if missing). */
   workDir: string;
   strategy: Strategy;

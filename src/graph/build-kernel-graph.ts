@@ -40,10 +40,7 @@ function gemm(spec: ModelSpec, phase: Phase, layer: number, role: string, w: Wei
 
 function attentionCall(spec: ModelSpec, layer: LayerSpec, phase: Phase, w: Workload): AttentionCall {
   const role = `layers.${layer.index}.self_attn.attention`;
-  const shape =
-    phase === "prefill"
-      ? { batch: w.prefillBatch, qLen: w.prefillLen, kvLen: w.prefillLen, causal: true }
-      : { batch: w.decodeBatch, qLen: 1, kvLen: w.kvLen, causal: false };
+  const shape = phase === "prefill" ? { batch: w.prefillBatch, qLen: w.prefillLen, kvLen: w.prefillLen, causal: true } : { batch: w.decodeBatch, qLen: 1, kvLen: w.kvLen, causal: false };
   return {
     id: `${phase}:${role}`,
     kind: "attention",

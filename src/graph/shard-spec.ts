@@ -118,7 +118,13 @@ function shardLayer(layer: LayerSpec, tp: number, rank: number, rule: TensorPara
   attn.k = shardColumns(attn.k, kv, attn.headDim);
   attn.v = shardColumns(attn.v, kv, attn.headDimV);
   if (attn.o.in !== attn.numHeads * attn.headDimV) {
-    refuse("o_proj", attnRole, attn.o.in, `o_proj takes ${attn.o.in} inputs, not heads x head_dim = ${attn.numHeads * attn.headDimV}: gac cannot tell which columns each rank holds`, rule.sources.rowParallel.file);
+    refuse(
+      "o_proj",
+      attnRole,
+      attn.o.in,
+      `o_proj takes ${attn.o.in} inputs, not heads x head_dim = ${attn.numHeads * attn.headDimV}: gac cannot tell which columns each rank holds`,
+      rule.sources.rowParallel.file,
+    );
     attn.o = shardRows(attn.o, Math.ceil(attn.o.in / tp));
   } else {
     attn.o = shardRows(attn.o, q.count * attn.headDimV);

@@ -29,10 +29,41 @@ export interface ModelConfig {
 const DEFAULT_RMS_NORM_EPS = 1e-6;
 const DEFAULT_ROPE_THETA = 10000;
 
+/**
+ * Architectures whose layers are state-space or recurrent blocks (all of them, or some of them in
+ * a hybrid): gac's kernel graph, plans and verify model transformer attention + MLP layers, so it
+ * names these and refuses them instead of failing later on a missing head count.
+ */
+const UNSUPPORTED_MODEL_TYPES: Readonly<Record<string, string>> = {
+  mamba: "a state-space model (Mamba)",
+  mamba2: "a state-space model (Mamba-2)",
+  falcon_mamba: "a state-space model (Falcon Mamba)",
+  rwkv: "a recurrent model (RWKV)",
+  rwkv5: "a recurrent model (RWKV-5)",
+  rwkv6: "a recurrent model (RWKV-6)",
+  rwkv7: "a recurrent model (RWKV-7)",
+  xlstm: "a recurrent model (xLSTM)",
+  recurrent_gemma: "a recurrent model (RecurrentGemma)",
+  jamba: "a hybrid attention/state-space model (Jamba)",
+  bamba: "a hybrid attention/state-space model (Bamba)",
+  zamba: "a hybrid attention/state-space model (Zamba)",
+  zamba2: "a hybrid attention/state-space model (Zamba2)",
+  falcon_h1: "a hybrid attention/state-space model (Falcon-H1)",
+  nemotron_h: "a hybrid attention/state-space model (Nemotron-H)",
+  granitemoehybrid: "a hybrid attention/state-space model (Granite 4 hybrid)",
+};
+
 export function readModelConfig(config: Record<string, unknown>): ModelConfig {
   const modelType = config.model_type;
   if (modelType !== undefined && modelType !== null && typeof modelType !== "string") {
     throw badConfig("model_type", modelType, "a string");
+  }
+  const unsupported = typeof modelType === "string" ? UNSUPPORTED_MODEL_TYPES[modelType.toLowerCase()] : undefined;
+  if (unsupported !== undefined) {
+    throw new GacError(
+      "UNSUPPORTED",
+      `config.json model_type '${modelType}' is ${unsupported}: gac models transformer attention and MLP layers (llama, mistral, qwen2/3, gemma, phi3 and their compressed forms) and cannot scan or repair it`,
+    );
   }
   return {
     modelType: typeof modelType === "string" ? modelType : "",
@@ -58,10 +89,7 @@ export function readModelConfig(config: Record<string, unknown>): ModelConfig {
 export function readRope(config: Record<string, unknown>): RopeSpec {
   const parameters = optionalObject(config, "rope_parameters");
   const scalingRaw = parameters ?? optionalObject(config, "rope_scaling");
-  const theta =
-    (parameters !== undefined ? positiveNumber(parameters, "rope_theta", "rope_parameters.") : undefined) ??
-    positiveNumber(config, "rope_theta") ??
-    DEFAULT_ROPE_THETA;
+  const theta = (parameters !== undefined ? positiveNumber(parameters, "rope_theta", "rope_parameters.") : undefined) ?? positiveNumber(config, "rope_theta") ?? DEFAULT_ROPE_THETA;
   const factor = positiveNumber(config, "partial_rotary_factor") ?? 1;
   if (factor > 1) throw badConfig("partial_rotary_factor", factor, "a number in (0, 1]");
   return {
@@ -74,10 +102,7 @@ export function readRope(config: Record<string, unknown>): RopeSpec {
 function readScaling(raw: Record<string, unknown>, field: string): RopeScaling {
   const name = raw.rope_type ?? raw.type;
   if (typeof name !== "string") {
-    throw new GacError(
-      "BAD_CONFIG",
-      `config.json ${field} has no string rope_type or type (got ${JSON.stringify(name)}): gac cannot tell which RoPE variant the model uses`,
-    );
+    throw new GacError("BAD_CONFIG", `config.json ${field} has no string rope_type or type (got ${JSON.stringify(name)}): gac cannot tell which RoPE variant the model uses`);
   }
   const where = `${field}.`;
   switch (name) {

@@ -5,15 +5,7 @@
  */
 import type { LayerSpec, LinearSpec, WeightRef } from "./types.js";
 
-export const LINEAR_MODULES = [
-  "self_attn.q_proj",
-  "self_attn.k_proj",
-  "self_attn.v_proj",
-  "self_attn.o_proj",
-  "mlp.gate_proj",
-  "mlp.up_proj",
-  "mlp.down_proj",
-] as const;
+export const LINEAR_MODULES = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"] as const;
 
 export type LinearModule = (typeof LINEAR_MODULES)[number];
 

@@ -46,7 +46,7 @@ export class TensorPlacer {
 }
 
 /** "layers.2.x" < "layers.10.x": runs of digits compare by value, everything else by code unit. */
-export function naturalCompare(a: string, b: string): number {
+function naturalCompare(a: string, b: string): number {
   const ra = a.match(/\d+|\D+/g) ?? [];
   const rb = b.match(/\d+|\D+/g) ?? [];
   for (let i = 0; i < Math.min(ra.length, rb.length); i++) {

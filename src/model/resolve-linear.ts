@@ -43,10 +43,7 @@ export function resolveLinear(placer: TensorPlacer, layerPrefix: string, module:
     );
   }
   if (found.length > 1) {
-    throw new GacError(
-      "UNKNOWN_LAYOUT",
-      `'${base}' is stored in two forms at once ('${anchors[found[0]]}' and '${anchors[found[1]]}'): gac cannot tell which one the model uses`,
-    );
+    throw new GacError("UNKNOWN_LAYOUT", `'${base}' is stored in two forms at once ('${anchors[found[0]]}' and '${anchors[found[1]]}'): gac cannot tell which one the model uses`);
   }
   const form = found[0];
   switch (form) {
@@ -72,10 +69,7 @@ function takePair(placer: TensorPlacer, second: string, first: string, what: str
 
 function lowRank(first: WeightRef, second: WeightRef): LinearSpec {
   if (first.out !== second.in) {
-    throw new GacError(
-      "CONFIG_MISMATCH",
-      `'${first.tensor}' has rank ${first.out} rows but '${second.tensor}' takes ${second.in} inputs: the factor pair does not chain`,
-    );
+    throw new GacError("CONFIG_MISMATCH", `'${first.tensor}' has rank ${first.out} rows but '${second.tensor}' takes ${second.in} inputs: the factor pair does not chain`);
   }
   return { kind: "lowrank", in: first.in, out: second.out, rank: first.out, first, second };
 }
@@ -92,10 +86,7 @@ function grouped(placer: TensorPlacer, base: string): LinearSpec {
   const groupDim = groups[0].out;
   for (const u of groups) {
     if (u.out !== groupDim) {
-      throw new GacError(
-        "CONFIG_MISMATCH",
-        `'${u.tensor}' has ${u.out} rows but '${groups[0].tensor}' has ${groupDim}: PaLU groups of one projection share one group width`,
-      );
+      throw new GacError("CONFIG_MISMATCH", `'${u.tensor}' has ${u.out} rows but '${groups[0].tensor}' has ${groupDim}: PaLU groups of one projection share one group width`);
     }
   }
   const ranks = groups.map((u) => u.in);

@@ -12,19 +12,19 @@
 import { GacError } from "../errors.js";
 import type { Strategy } from "./types.js";
 
-export const DEFAULT_BUDGET_PCT = 10;
+const DEFAULT_BUDGET_PCT = 10;
 
 /** Alignments TRADEOFF tries, coarsest first. */
 const TRADEOFF_ALIGNMENTS = [32, 16, 8] as const;
 
-export interface PadTargetOptions {
+interface PadTargetOptions {
   /** Compiled sizes for PREDEFINED (ascending or not); absent for GEMM dims. */
   predefined?: readonly number[];
   /** TRADEOFF's memory budget per dim, in percent of the value. */
   budgetPct?: number;
 }
 
-export function roundUpTo(value: number, multiple: number): number {
+function roundUpTo(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
 }
 

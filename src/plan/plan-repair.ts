@@ -161,16 +161,15 @@ function headDimGrowths(spec: ModelSpec, layer: LayerSpec, d: number, D: number)
   if (attn.o.in !== attn.numHeads * d) {
     return `o_proj takes ${attn.o.in} inputs, not heads x head_dim = ${attn.numHeads * d} (latent-V layout): not handled`;
   }
-  for (const [name, linear, heads] of [["q_proj", attn.q, attn.numHeads], ["k_proj", attn.k, attn.numKvHeads], ["v_proj", attn.v, attn.numKvHeads]] as const) {
+  for (const [name, linear, heads] of [
+    ["q_proj", attn.q, attn.numHeads],
+    ["k_proj", attn.k, attn.numKvHeads],
+    ["v_proj", attn.v, attn.numKvHeads],
+  ] as const) {
     if (linear.out !== heads * d) return `${name} has ${linear.out} outputs, not ${heads} heads x ${d}: not handled`;
   }
   const by = D - d;
-  const growths = [
-    ...outputRows(attn.q, attn.numHeads, by),
-    ...outputRows(attn.k, attn.numKvHeads, by),
-    ...outputRows(attn.v, attn.numKvHeads, by),
-    ...inputColumns(attn.o, attn.numHeads * by),
-  ];
+  const growths = [...outputRows(attn.q, attn.numHeads, by), ...outputRows(attn.k, attn.numKvHeads, by), ...outputRows(attn.v, attn.numKvHeads, by), ...inputColumns(attn.o, attn.numHeads * by)];
   if (layer.rotaryInvFreq !== undefined) growths.push({ tensor: layer.rotaryInvFreq, axis: 0, by: by / 2 });
   return growths;
 }

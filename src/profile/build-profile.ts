@@ -10,7 +10,12 @@ import { PROFILE_SCHEMA, type GpuProfile, type ProfileOp, type ProfilePoint, typ
 
 /** "NVIDIA H100 80GB HBM3" -> "nvidia-h100-80gb-hbm3": the profile's file name. */
 export function gpuSlug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "gpu";
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "gpu"
+  );
 }
 
 function numParam(params: Record<string, ParamValue>, key: string): number | undefined {
@@ -70,7 +75,7 @@ function dtypeOf(r: ResultRecord): "fp16" | "bf16" | null {
   return r.params.dtype === "fp16" || r.params.dtype === "bf16" ? r.params.dtype : null;
 }
 
-export interface BuildProfileOptions {
+interface BuildProfileOptions {
   created?: Date;
 }
 
@@ -95,11 +100,15 @@ export function buildProfile(records: readonly ResultRecord[], runs: readonly Ru
     let s = series.get(key);
     if (!s) {
       s = {
-        op: placement.op, key, dtype,
+        op: placement.op,
+        key,
+        dtype,
         ...(placement.causal !== undefined ? { causal: placement.causal } : {}),
         ...(placement.backend !== undefined ? { backend: placement.backend } : {}),
         ...(placement.layout !== undefined ? { layout: placement.layout } : {}),
-        shape: placement.shape, experiments: [], points: [],
+        shape: placement.shape,
+        experiments: [],
+        points: [],
       };
       series.set(key, s);
     }
@@ -129,12 +138,16 @@ export function buildProfile(records: readonly ResultRecord[], runs: readonly Ru
   return {
     schema: PROFILE_SCHEMA,
     gpu: {
-      name: gpuName, slug: gpuSlug(gpuName),
+      name: gpuName,
+      slug: gpuSlug(gpuName),
       ...(gpuInfo.compute_capability ? { compute_capability: gpuInfo.compute_capability } : {}),
       ...(gpuInfo.sm_count ? { sm_count: gpuInfo.sm_count } : {}),
       ...(gpuInfo.memory_bytes ? { memory_bytes: gpuInfo.memory_bytes } : {}),
     },
-    env, source: "measured", source_runs: [...new Set(runs.map((r) => r.run_id))],
-    created: (options.created ?? new Date()).toISOString(), series: out,
+    env,
+    source: "measured",
+    source_runs: [...new Set(runs.map((r) => r.run_id))],
+    created: (options.created ?? new Date()).toISOString(),
+    series: out,
   };
 }

@@ -128,10 +128,11 @@ export function kernelCount(spec: ModelSpec): number {
 
 /** The calls of one phase at the point's shape. */
 export function pointCalls(spec: ModelSpec, point: E2ePointSpec, dtype: ServingDtype): KernelCall[] {
-  const workload = point.phase === "prefill"
-    ? { prefillBatch: point.batch, prefillLen: point.length, decodeBatch: 1, kvLen: 1 }
-    : { prefillBatch: 1, prefillLen: 1, decodeBatch: point.batch, kvLen: point.length };
-  return buildKernelGraph(spec, workload).filter((c) => c.phase === point.phase).map((c) => ({ ...c, dtype }));
+  const workload =
+    point.phase === "prefill" ? { prefillBatch: point.batch, prefillLen: point.length, decodeBatch: 1, kvLen: 1 } : { prefillBatch: 1, prefillLen: 1, decodeBatch: point.batch, kvLen: point.length };
+  return buildKernelGraph(spec, workload)
+    .filter((c) => c.phase === point.phase)
+    .map((c) => ({ ...c, dtype }));
 }
 
 /** The M of the profile's compute-bound GEMM tables (G5: M = 1 and M = 2048). */
@@ -157,7 +158,7 @@ export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: G
   let attention = 0;
   let predicted = 0;
   for (const call of calls) {
-    const ms = call.kind === "gemm" ? predictGemmRows(profile, call) : predictCall(profile, call)?.ms ?? null;
+    const ms = call.kind === "gemm" ? predictGemmRows(profile, call) : (predictCall(profile, call)?.ms ?? null);
     const p = ms === null ? null : { ms };
     if (!p) continue;
     predicted++;
@@ -174,7 +175,15 @@ export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: G
   const extra = opts.extraHostMs ?? 0;
   const ms = predicted < calls.length ? null : graph ? gpu + launch + extra : Math.max(gpu, launch + extra);
   return {
-    ms, gemm_ms: gemm, attention_ms: attention, elementwise_ms: elementwise, launch_ms: launch, extra_host_ms: extra,
-    predicted_calls: predicted, calls: calls.length, kernels, combine: graph ? "gpu + graph gaps" : "max(gpu, host)",
+    ms,
+    gemm_ms: gemm,
+    attention_ms: attention,
+    elementwise_ms: elementwise,
+    launch_ms: launch,
+    extra_host_ms: extra,
+    predicted_calls: predicted,
+    calls: calls.length,
+    kernels,
+    combine: graph ? "gpu + graph gaps" : "max(gpu, host)",
   };
 }

@@ -91,8 +91,14 @@ function predictAttention(profile: GpuProfile, call: AttentionCall, dtype: "fp16
   if (!picked) return null;
   const sh = series.shape;
   const ref: AttentionCall = {
-    ...call, batch: sh.batch, numHeads: sh.heads, numKvHeads: sh.kv_heads, qLen: sh.q_len, kvLen: sh.kv_len,
-    headDimQk: picked.point.dim, headDimV: picked.point.dim,
+    ...call,
+    batch: sh.batch,
+    numHeads: sh.heads,
+    numKvHeads: sh.kv_heads,
+    qLen: sh.q_len,
+    kvLen: sh.kv_len,
+    headDimQk: picked.point.dim,
+    headDimV: picked.point.dim,
   };
   const ratio = attentionWork(call) / attentionWork(ref);
   if (!withinReach(ratio)) return null;
@@ -102,7 +108,8 @@ function predictAttention(profile: GpuProfile, call: AttentionCall, dtype: "fp16
   const scaledBy = call.qLen === 1 ? "KV-cache bytes" : "FLOPs";
   return {
     ms: picked.point.median_ms * ratio,
-    basis: `${sourceText(profile, series)} ${op} ${series.dtype} ${series.backend ?? ""} B=${sh.batch} H=${sh.heads}/${sh.kv_heads} L=${sh.q_len}x${sh.kv_len} ` +
+    basis:
+      `${sourceText(profile, series)} ${op} ${series.dtype} ${series.backend ?? ""} B=${sh.batch} H=${sh.heads}/${sh.kv_heads} L=${sh.q_len}x${sh.kv_len} ` +
       `d=${picked.point.dim}: ${fmt(picked.point.median_ms)} ms (${notes.join("; ")}), scaled by the ${scaledBy} ratio ${ratio.toPrecision(3)}`,
   };
 }
@@ -167,11 +174,13 @@ function predictGemm(profile: GpuProfile, call: GemmCall, dtype: "fp16" | "bf16"
   for (const axes of axisGroups) {
     const ranked = axes
       .flatMap((ax) => gemmCandidates(profile, call, ax))
-      .sort((a, b) =>
-        Number(b.series.dtype === dtype) - Number(a.series.dtype === dtype) ||
-        Number(b.sameClass) - Number(a.sameClass) ||
-        a.distance - b.distance ||
-        b.series.points.length - a.series.points.length);
+      .sort(
+        (a, b) =>
+          Number(b.series.dtype === dtype) - Number(a.series.dtype === dtype) ||
+          Number(b.sameClass) - Number(a.sameClass) ||
+          a.distance - b.distance ||
+          b.series.points.length - a.series.points.length,
+      );
     const best = ranked[0];
     if (!best) continue;
     const { series, ref, point } = best;
@@ -229,7 +238,8 @@ function paddedRun(profile: GpuProfile, padded: AttentionCall, logicalDim: numbe
     if (!withinReach(ratio)) continue;
     return {
       ms: point.median_ms * ratio,
-      basis: `head_dim ${logicalDim} padded to ${padded.headDimQk}: ${sourceText(profile, series)} padded run B=${sh.batch} H=${sh.heads} L=${sh.q_len}x${sh.kv_len}: ` +
+      basis:
+        `head_dim ${logicalDim} padded to ${padded.headDimQk}: ${sourceText(profile, series)} padded run B=${sh.batch} H=${sh.heads} L=${sh.q_len}x${sh.kv_len}: ` +
         `${fmt(point.median_ms)} ms, scaled by the FLOPs ratio ${ratio.toPrecision(3)}`,
     };
   }

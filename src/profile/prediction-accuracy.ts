@@ -26,7 +26,7 @@ function kernelDtype(v: unknown): Dtype | null {
 }
 
 /** The call scan would predict for a `model` suite record's params, or null when they are not one. */
-export function callOfParams(params: Record<string, unknown>): KernelCall | null {
+function callOfParams(params: Record<string, unknown>): KernelCall | null {
   const dtype = kernelDtype(params.dtype);
   const phase: Phase = params.phase === "decode" ? "decode" : "prefill";
   if (!dtype) return null;
@@ -40,20 +40,28 @@ export function callOfParams(params: Record<string, unknown>): KernelCall | null
     const [batch, heads, kvHeads, qLen, kvLen, headDim] = ["batch", "heads", "kv_heads", "q_len", "kv_len", "head_dim"].map((k) => num(params[k]));
     if (batch === undefined || heads === undefined || kvHeads === undefined || qLen === undefined || kvLen === undefined || headDim === undefined) return null;
     return {
-      ...base, kind: "attention", batch, numHeads: heads, numKvHeads: kvHeads, qLen, kvLen,
-      headDimQk: headDim, headDimV: num(params.head_dim_v) ?? headDim, causal: params.causal === true,
+      ...base,
+      kind: "attention",
+      batch,
+      numHeads: heads,
+      numKvHeads: kvHeads,
+      qLen,
+      kvLen,
+      headDimQk: headDim,
+      headDimV: num(params.head_dim_v) ?? headDim,
+      causal: params.causal === true,
     };
   }
   return null;
 }
 
 /** "linear prefill m>1", "linear decode m=1", "sdpa prefill": the rows of the accuracy table. */
-export function callGroup(call: KernelCall): string {
+function callGroup(call: KernelCall): string {
   if (call.kind === "attention") return `sdpa ${call.phase}`;
   return `linear ${call.phase} ${call.m === 1 ? "m=1" : "m>1"}`;
 }
 
-export interface CheckedCall {
+interface CheckedCall {
   group: string;
   call: KernelCall;
   measured_ms: number;
@@ -62,7 +70,7 @@ export interface CheckedCall {
   basis: string | null;
 }
 
-export interface GroupAccuracy {
+interface GroupAccuracy {
   group: string;
   /** Distinct kernels measured. */
   calls: number;
@@ -73,7 +81,7 @@ export interface GroupAccuracy {
   median_log2: number | null;
 }
 
-export interface SpeedupCheck {
+interface SpeedupCheck {
   model: string;
   strategy: string;
   /** 100 * (unrepaired / repaired - 1), whole forward pass and per phase; null where not every call is known. */
@@ -84,7 +92,7 @@ export interface SpeedupCheck {
   calls: number;
 }
 
-export interface AccuracyReport {
+interface AccuracyReport {
   calls: CheckedCall[];
   groups: GroupAccuracy[];
   speedups: SpeedupCheck[];
@@ -132,7 +140,9 @@ export function checkPredictions(profile: GpuProfile, records: readonly ModelBen
     const logs = mine.flatMap((c) => (c.predicted_ms === null ? [] : [Math.log2(c.predicted_ms / c.measured_ms)]));
     const abs = logs.map(Math.abs);
     return {
-      group, calls: mine.length, predicted: logs.length,
+      group,
+      calls: mine.length,
+      predicted: logs.length,
       median_abs_log2: logs.length ? median(abs) : null,
       p90_abs_log2: logs.length ? quantile(abs, 0.9) : null,
       median_log2: logs.length ? median(logs) : null,
@@ -173,16 +183,18 @@ function checkSpeedups(records: readonly ModelBenchRecord[], predict: (call: Ker
     const mine = records.filter((r) => r.params.model === summary.model && r.gpu === summary.gpu);
     const totals = predictedTotals(mine, predict);
     const base = totals.get(UNREPAIRED);
-    const total = (t: { phases: Record<Phase, number | null> } | undefined) =>
-      t && t.phases.prefill !== null && t.phases.decode !== null ? t.phases.prefill + t.phases.decode : null;
+    const total = (t: { phases: Record<Phase, number | null> } | undefined) => (t && t.phases.prefill !== null && t.phases.decode !== null ? t.phases.prefill + t.phases.decode : null);
     for (const [strategy, measuredTotal] of Object.entries(summary.speedup_pct)) {
       const t = totals.get(strategy);
       const predicted = { total: speedup(total(base), total(t)), prefill: null as number | null, decode: null as number | null };
       for (const p of PHASES) predicted[p] = speedup(base?.phases[p] ?? null, t?.phases[p] ?? null);
       out.push({
-        model: summary.model, strategy,
+        model: summary.model,
+        strategy,
         measured: { total: measuredTotal, ...summary.phase_speedup_pct[strategy] },
-        predicted, predicted_calls: t?.predicted ?? 0, calls: t?.calls ?? 0,
+        predicted,
+        predicted_calls: t?.predicted ?? 0,
+        calls: t?.calls ?? 0,
       });
     }
   }
@@ -201,20 +213,29 @@ function pctText(v: number | null): string {
 export function renderAccuracy(report: AccuracyReport, profileLabel: string): string {
   const lines: string[] = [`profile: ${profileLabel}`, "", "Per-call accuracy (distinct kernels; error = predicted / measured):"];
   const head = ["group", "calls", "predicted", "median |err|", "p90 |err|", "median err"];
-  const rows = report.groups.map((g) => [
-    g.group, String(g.calls), String(g.predicted), ratioText(g.median_abs_log2), ratioText(g.p90_abs_log2), ratioText(g.median_log2),
-  ]);
+  const rows = report.groups.map((g) => [g.group, String(g.calls), String(g.predicted), ratioText(g.median_abs_log2), ratioText(g.p90_abs_log2), ratioText(g.median_log2)]);
   const all = report.calls.flatMap((c) => (c.predicted_ms === null ? [] : [Math.log2(c.predicted_ms / c.measured_ms)]));
   rows.push([
-    "all", String(report.calls.length), String(all.length),
-    ratioText(all.length ? median(all.map(Math.abs)) : null), ratioText(all.length ? quantile(all.map(Math.abs), 0.9) : null), ratioText(all.length ? median(all) : null),
+    "all",
+    String(report.calls.length),
+    String(all.length),
+    ratioText(all.length ? median(all.map(Math.abs)) : null),
+    ratioText(all.length ? quantile(all.map(Math.abs), 0.9) : null),
+    ratioText(all.length ? median(all) : null),
   ]);
   lines.push(...table([head, ...rows], 1));
   lines.push("", "Whole-model speedup of each strategy over unrepaired (measured / predicted; — where a call has no prediction or measurement):");
   const sHead = ["model", "strategy", "total meas", "total pred", "prefill meas", "prefill pred", "decode meas", "decode pred", "calls predicted"];
   const sRows = report.speedups.map((s) => [
-    s.model, s.strategy, pctText(s.measured.total), pctText(s.predicted.total), pctText(s.measured.prefill), pctText(s.predicted.prefill),
-    pctText(s.measured.decode), pctText(s.predicted.decode), `${s.predicted_calls}/${s.calls}`,
+    s.model,
+    s.strategy,
+    pctText(s.measured.total),
+    pctText(s.predicted.total),
+    pctText(s.measured.prefill),
+    pctText(s.predicted.prefill),
+    pctText(s.measured.decode),
+    pctText(s.predicted.decode),
+    `${s.predicted_calls}/${s.calls}`,
   ]);
   lines.push(...table([sHead, ...sRows], 2));
   return lines.join("\n") + "\n";
@@ -223,5 +244,10 @@ export function renderAccuracy(report: AccuracyReport, profileLabel: string): st
 /** Columns before `textColumns` are names (left-aligned), the rest numbers (right-aligned). */
 function table(rows: readonly string[][], textColumns: number): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd(),
+  );
 }

@@ -32,8 +32,10 @@ export interface QuantFormat {
   rules: QuantRule[];
 }
 
-const MARLIN = "vllm-project/vllm vllm/model_executor/layers/quantization/utils/marlin_utils.py (GPTQ_MARLIN_MIN_THREAD_N = 64, GPTQ_MARLIN_MIN_THREAD_K = 128, MARLIN_SUPPORTED_GROUP_SIZES = [-1, 32, 64, 128])";
-const MP_KERNELS = "vllm-project/vllm vllm/model_executor/layers/quantization/kernels/mixed_precision/__init__.py (choose_mp_linear_kernel: the first kernel in priority order that can implement the layer, else an error at load)";
+const MARLIN =
+  "vllm-project/vllm vllm/model_executor/layers/quantization/utils/marlin_utils.py (GPTQ_MARLIN_MIN_THREAD_N = 64, GPTQ_MARLIN_MIN_THREAD_K = 128, MARLIN_SUPPORTED_GROUP_SIZES = [-1, 32, 64, 128])";
+const MP_KERNELS =
+  "vllm-project/vllm vllm/model_executor/layers/quantization/kernels/mixed_precision/__init__.py (choose_mp_linear_kernel: the first kernel in priority order that can implement the layer, else an error at load)";
 const CUBLAS_FP8 = "NVIDIA cuBLAS docs §2.1.11 (cublasLt FP8: leading dimensions and pointers 16-byte aligned, required), via research/kernel_constraints.md";
 const OCP_MX = "OCP Microscaling Formats (MX) v1.0 §5 (MXFP4: E2M1 elements, one E8M0 scale per block of 32)";
 const NVFP4 = "NVIDIA NVFP4 (Blackwell): E2M1 elements, one E4M3 scale per 16 elements plus a per-tensor FP32 scale; compressed-tensors nvfp4 layout weight_packed [N, K/2], weight_scale [N, K/16]";
@@ -45,7 +47,14 @@ export const QUANT_FORMATS: readonly QuantFormat[] = [
     hardware: "sm80+ (Marlin), sm90 (Machete)",
     rules: [
       { axis: "K", multiple: 8, kind: "format", why: "qweight packs 8 int4 values per int32 along K ([K/8, N])", outcome: "refused", source: "AutoGPTQ/GPTQModel packing (qweight [in/8, out] int32)" },
-      { axis: "N", multiple: 8, kind: "format", why: "qzeros pack 8 zero-points per int32 along N ([K/g, N/8])", outcome: "refused", source: "AutoGPTQ/GPTQModel packing (qzeros [in/g, out/8] int32)" },
+      {
+        axis: "N",
+        multiple: 8,
+        kind: "format",
+        why: "qzeros pack 8 zero-points per int32 along N ([K/g, N/8])",
+        outcome: "refused",
+        source: "AutoGPTQ/GPTQModel packing (qzeros [in/g, out/8] int32)",
+      },
       { axis: "K", multiple: 128, kind: "format", why: "one scale per group of 128 input channels ([K/128, N])", outcome: "refused", source: MARLIN },
       { axis: "N", multiple: 64, kind: "kernel", why: "Marlin's thread block covers 64 output columns", outcome: "fallback-kernel", source: `${MARLIN}; ${MP_KERNELS}` },
       { axis: "K", multiple: 128, kind: "kernel", why: "Marlin's thread block covers 128 input rows", outcome: "fallback-kernel", source: MARLIN },
@@ -56,7 +65,14 @@ export const QUANT_FORMATS: readonly QuantFormat[] = [
     name: "AWQ int4, group 128 (vLLM AWQ-Marlin)",
     hardware: "sm80+",
     rules: [
-      { axis: "N", multiple: 8, kind: "format", why: "qweight packs 8 int4 values per int32 along N ([K, N/8])", outcome: "refused", source: "casper-hansen/AutoAWQ packing (qweight [in, out/8] int32)" },
+      {
+        axis: "N",
+        multiple: 8,
+        kind: "format",
+        why: "qweight packs 8 int4 values per int32 along N ([K, N/8])",
+        outcome: "refused",
+        source: "casper-hansen/AutoAWQ packing (qweight [in, out/8] int32)",
+      },
       { axis: "K", multiple: 128, kind: "format", why: "one scale and zero-point per group of 128 input channels", outcome: "refused", source: "AutoAWQ (q_group_size 128)" },
       { axis: "N", multiple: 64, kind: "kernel", why: "Marlin's thread block covers 64 output columns", outcome: "fallback-kernel", source: MARLIN },
       { axis: "K", multiple: 128, kind: "kernel", why: "Marlin's thread block covers 128 input rows", outcome: "fallback-kernel", source: MARLIN },
@@ -78,8 +94,22 @@ export const QUANT_FORMATS: readonly QuantFormat[] = [
     rules: [
       { axis: "K", multiple: 16, kind: "kernel", why: "FP8 operands need 16-byte aligned rows", outcome: "refused", source: CUBLAS_FP8 },
       { axis: "N", multiple: 16, kind: "kernel", why: "FP8 operands need 16-byte aligned rows", outcome: "refused", source: CUBLAS_FP8 },
-      { axis: "K", multiple: 128, kind: "format", why: "a partial last scale block: vLLM checks each tensor-parallel partition against the block size", outcome: "refused", source: "vllm-project/vllm vllm/model_executor/layers/quantization/utils/fp8_utils.py (validate_fp8_block_shape) and fp8.py (Fp8LinearMethod.create_weights)" },
-      { axis: "N", multiple: 128, kind: "format", why: "a partial last scale block: vLLM checks each tensor-parallel partition against the block size", outcome: "refused", source: "vllm-project/vllm vllm/model_executor/layers/quantization/utils/fp8_utils.py (validate_fp8_block_shape)" },
+      {
+        axis: "K",
+        multiple: 128,
+        kind: "format",
+        why: "a partial last scale block: vLLM checks each tensor-parallel partition against the block size",
+        outcome: "refused",
+        source: "vllm-project/vllm vllm/model_executor/layers/quantization/utils/fp8_utils.py (validate_fp8_block_shape) and fp8.py (Fp8LinearMethod.create_weights)",
+      },
+      {
+        axis: "N",
+        multiple: 128,
+        kind: "format",
+        why: "a partial last scale block: vLLM checks each tensor-parallel partition against the block size",
+        outcome: "refused",
+        source: "vllm-project/vllm vllm/model_executor/layers/quantization/utils/fp8_utils.py (validate_fp8_block_shape)",
+      },
     ],
   },
   {
@@ -88,7 +118,14 @@ export const QUANT_FORMATS: readonly QuantFormat[] = [
     hardware: "sm100 (Blackwell)",
     rules: [
       { axis: "K", multiple: 16, kind: "format", why: "one E4M3 scale per 16 consecutive input channels", outcome: "refused", source: NVFP4 },
-      { axis: "K", multiple: 32, kind: "kernel", why: "16-byte aligned rows of packed E2M1 (32 values)", outcome: "refused", source: "CUTLASS sm100 block-scaled GEMM operand alignment (128 bits); derived from the 16-byte rule, not measured here" },
+      {
+        axis: "K",
+        multiple: 32,
+        kind: "kernel",
+        why: "16-byte aligned rows of packed E2M1 (32 values)",
+        outcome: "refused",
+        source: "CUTLASS sm100 block-scaled GEMM operand alignment (128 bits); derived from the 16-byte rule, not measured here",
+      },
     ],
   },
   {

@@ -70,10 +70,7 @@ function weightsOf(layer: LayerSpec, module: LinearModule, linear: LinearSpec, s
       const sum: SizeOrigin = { dim: "group_ranks", value: linear.ranks.reduce((x, y) => x + y, 0), ranks: [...linear.ranks] };
       const heads = outO.dim === "head_dim" ? outO.heads / linear.groups.length : 1;
       const d = outO.dim === "head_dim" ? outO.value : linear.groupDim;
-      return [
-        at(linear.first.tensor, sum, inO),
-        ...linear.groups.map((g, i) => at(g.tensor, { dim: "head_dim", value: d, heads }, { dim: "rank", value: linear.ranks[i] })),
-      ];
+      return [at(linear.first.tensor, sum, inO), ...linear.groups.map((g, i) => at(g.tensor, { dim: "head_dim", value: d, heads }, { dim: "rank", value: linear.ranks[i] }))];
     }
   }
 }
@@ -213,6 +210,9 @@ export function renderQuantText(report: QuantReport): string {
       lines.push(`  ${x.count} x ${x.axis} = ${x.value} (${x.dim}), e.g. ${x.example}: needs ${rule}. Fix: ${fix}`);
     }
   }
-  lines.push("", "Sources: each rule's `source` in --json. Padding targets are predictions of what the format needs; gac repair pads to 8/16 today (MINIMAL/OPTIMAL), so a format needing 64 or 128 is not yet one repair flag.");
+  lines.push(
+    "",
+    "Sources: each rule's `source` in --json. Padding targets are predictions of what the format needs; gac repair pads to 8/16 today (MINIMAL/OPTIMAL), so a format needing 64 or 128 is not yet one repair flag.",
+  );
   return lines.join("\n") + "\n";
 }

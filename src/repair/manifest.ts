@@ -1,6 +1,8 @@
 /**
- * `gac-repair.json`: what was done to a checkpoint, enough to audit it, to undo it (logical dims),
- * and for runtimes and verify/ to run it (scale mode, logical attention scale).
+ * `gac-repair.json`, the one owner of the repair manifest: its type, what repair writes, and every
+ * reader (verify's scale handling, a second repair's prior sizes, the report's summary). What was
+ * done to a checkpoint, enough to audit it, to undo it (logical dims), and for runtimes and verify/
+ * to run it (scale mode, logical attention scale).
  *
  * `scaleMode` is always written: verify/ reads it first. `logical.attention_scale` is written only
  * in logical mode, where the weights carry no scale correction and a runtime must pass d^-0.5
@@ -10,12 +12,16 @@ import type { DimChange, Refusal, Strategy } from "../plan/types.js";
 import type { ConfigFieldChange } from "./config-update.js";
 import type { FileDigest, OutputFile } from "./stream-shard.js";
 import type { ScaleMode, TensorEdit } from "./tensor-edits.js";
-import type { PriorRepair } from "../verify/repair-manifest.js";
+
+export type { ScaleMode };
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { GacError } from "../errors.js";
 
 export const REPAIR_MANIFEST_FILE = "gac-repair.json";
 export const MANIFEST_FORMAT = 1;
 
-export interface ManifestTensorEdit {
+interface ManifestTensorEdit {
   tensor: string;
   from: number[];
   to: number[];
@@ -92,5 +98,135 @@ export function logicalDims(changes: readonly DimChange[], scaleMode: ScaleMode,
     ...(originalHeadDim !== undefined ? { head_dim: originalHeadDim } : {}),
     ...(attentionScale !== undefined ? { attention_scale: attentionScale } : {}),
     dims: { ...Object.fromEntries(changes.map((c) => [c.id, c.from])), ...prior?.dims },
+  };
+}
+
+// Readers. How verify handles the softmax scale: "fold": sqrt(D/d) is multiplied into q_proj, the
+// forward uses head_dim^-0.5 as any HF loader would. "logical": weights are only zero-padded and
+// the manifest records the scale per layer (`logical.attention_scale`), which the forward must use.
+
+export interface RepairScale {
+  /** Path of the manifest, or null when the directory has none (not a gac repair output). */
+  manifest: string | null;
+  /** null without a manifest: the forward uses each layer's head_dim^-0.5. */
+  mode: ScaleMode | null;
+  attentionScale?: number | number[];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isScale(v: unknown): v is number | number[] {
+  const ok = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
+  return ok(v) || (Array.isArray(v) && v.length > 0 && v.every(ok));
+}
+
+/** Reads the scale handling from a parsed manifest (pure; exported for tests). */
+function repairScaleFromManifest(manifest: unknown, path: string): RepairScale {
+  if (!isRecord(manifest)) throw new GacError("BAD_MANIFEST", `${path} is not a JSON object`);
+  const mode = manifest.scaleMode;
+  if (mode !== "fold" && mode !== "logical") {
+    throw new GacError("BAD_MANIFEST", `${path} has scaleMode ${JSON.stringify(mode ?? null)}; expected "fold" or "logical"`);
+  }
+  if (mode === "fold") return { manifest: path, mode };
+  const scale = isRecord(manifest.logical) ? manifest.logical.attention_scale : undefined;
+  if (scale === undefined) return { manifest: path, mode }; // no head_dim change: head_dim^-0.5 is still right
+  if (!isScale(scale)) {
+    throw new GacError("BAD_MANIFEST", `${path} logical.attention_scale is ${JSON.stringify(scale)}; expected a positive number or a list of them`);
+  }
+  return { manifest: path, mode, attentionScale: scale };
+}
+
+/**
+ * What a gac output hands on when it is repaired again: the scale handling (a logical-mode input's
+ * runtime must keep passing the ORIGINAL d^-0.5, whatever later passes pad) and the original sizes.
+ */
+export interface PriorRepair extends RepairScale {
+  /** The original head_dim (`logical.head_dim`), when an earlier pass changed it. */
+  headDim?: number;
+  /** Every dim an earlier pass changed, with its original size (`logical.dims`). */
+  dims: Record<string, number>;
+}
+
+/** Reads a prior repair from a parsed manifest (pure; exported for tests). */
+export function priorRepairFromManifest(manifest: unknown, path: string): PriorRepair {
+  const scale = repairScaleFromManifest(manifest, path);
+  const logical = isRecord(manifest) && isRecord(manifest.logical) ? manifest.logical : {};
+  const headDim = logical.head_dim;
+  if (headDim !== undefined && !(typeof headDim === "number" && Number.isSafeInteger(headDim) && headDim > 0)) {
+    throw new GacError("BAD_MANIFEST", `${path} logical.head_dim is ${JSON.stringify(headDim)}; expected a positive integer`);
+  }
+  const dims: Record<string, number> = {};
+  if (isRecord(logical.dims)) for (const [id, v] of Object.entries(logical.dims)) if (typeof v === "number") dims[id] = v;
+  return { ...scale, ...(headDim !== undefined ? { headDim } : {}), dims };
+}
+
+/** The parsed manifest of `dir`, or undefined when it has none. */
+async function readManifestJson(dir: string): Promise<{ path: string; parsed: unknown } | undefined> {
+  const path = join(dir, REPAIR_MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    return { path, parsed: JSON.parse(text) };
+  } catch (e) {
+    throw new GacError("BAD_MANIFEST", `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export async function readRepairScale(dir: string): Promise<RepairScale> {
+  const m = await readManifestJson(dir);
+  return m === undefined ? { manifest: null, mode: null } : repairScaleFromManifest(m.parsed, m.path);
+}
+
+/** The prior repair of a checkpoint directory that is itself a gac output, or undefined. */
+export async function readPriorRepair(dir: string): Promise<PriorRepair | undefined> {
+  const m = await readManifestJson(dir);
+  return m === undefined ? undefined : priorRepairFromManifest(m.parsed, m.path);
+}
+
+/** The parts of a manifest a report plots: what changed, the overhead, the speedups when recorded. */
+export interface RepairSummary {
+  file: string;
+  strategy: string;
+  changes: { id: string; from: number; to: number }[];
+  paramOverheadPct?: number;
+  predictedSpeedupPct?: number | null;
+  measuredSpeedupPct?: number | null;
+}
+
+function finiteNumber(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+function numberOrNull(v: unknown): number | null | undefined {
+  return v === null ? null : finiteNumber(v);
+}
+
+/**
+ * A report's view of a manifest: gac-repair.json as repair writes it (`overhead.paramOverheadPct`),
+ * `gac repair --json` (snake_case), and older flat spellings (`edits`, `param_overhead_pct`).
+ */
+export function repairSummaryFromJson(doc: Record<string, unknown>, file: string): RepairSummary {
+  const list = Array.isArray(doc.changes) ? doc.changes : Array.isArray(doc.edits) ? doc.edits : [];
+  const changes = list.filter(isRecord).flatMap((c) => {
+    const from = finiteNumber(c.from);
+    const to = finiteNumber(c.to);
+    return from !== undefined && to !== undefined ? [{ id: typeof c.id === "string" ? c.id : typeof c.id === "number" ? String(c.id) : "", from, to }] : [];
+  });
+  const speed = isRecord(doc.speedup) ? doc.speedup : {};
+  const overhead = isRecord(doc.overhead) ? doc.overhead : {};
+  return {
+    file,
+    strategy: String(doc.strategy),
+    changes,
+    paramOverheadPct: finiteNumber(overhead.paramOverheadPct) ?? finiteNumber(overhead.param_overhead_pct) ?? finiteNumber(doc.param_overhead_pct) ?? finiteNumber(doc.paramOverheadPct),
+    predictedSpeedupPct: numberOrNull(doc.predicted_speedup_pct) ?? numberOrNull(speed.predicted_pct),
+    measuredSpeedupPct: numberOrNull(doc.measured_speedup_pct) ?? numberOrNull(speed.measured_pct),
   };
 }

@@ -77,8 +77,7 @@ export function renderProposal(p: RepairProposal): string {
         ? "No dim to change: the checkpoint is already aligned for this strategy."
         : `No dim can be changed exactly: all ${p.skipped.length} misaligned dim(s) this strategy would pad are refused (below).`,
     );
-  }
-  else {
+  } else {
     lines.push(`Dim changes (${p.changes.length}):`);
     const dims = fold(p.changes.map((c) => ({ name: c.id, detail: `${c.from} -> ${c.to}`, addedBytes: 0 })));
     for (const g of dims) lines.push(`  ${groupName(g).padEnd(48)} ${groupDetail(g)}${g.count > 1 ? `  (${g.count} dims)` : ""}`);
@@ -117,7 +116,9 @@ export function renderProposal(p: RepairProposal): string {
 /** "Overhead per TP degree" table: what aligning every GPU's shard costs at TP 1/2/4/8 with this strategy. */
 function tpOverheadLines(p: RepairProposal): string[] {
   const rows = p.parallel.byTp ?? [];
-  const lines = [`Tensor parallel: planned for TP ${p.parallel.tp} on ${p.parallel.runtime}${p.parallel.pp > 1 ? ` (PP ${p.parallel.pp}: whole layers per stage, no shape changes)` : ""}; overhead per TP degree:`];
+  const lines = [
+    `Tensor parallel: planned for TP ${p.parallel.tp} on ${p.parallel.runtime}${p.parallel.pp > 1 ? ` (PP ${p.parallel.pp}: whole layers per stage, no shape changes)` : ""}; overhead per TP degree:`,
+  ];
   const rows2 = rows.map((r) => {
     const per = r.intermediatePerGpu.length > 4 ? `${r.intermediatePerGpu[0]}..${r.intermediatePerGpu[r.intermediatePerGpu.length - 1]}` : r.intermediatePerGpu.join(", ");
     return [String(r.tp), per, String(r.dimsChanged), formatCount(r.paramsAdded), `${r.paramOverheadPct.toFixed(2)}%`, String(r.shardingRefusals)];

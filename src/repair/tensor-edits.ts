@@ -196,4 +196,3 @@ export function tensorEdits(spec: ModelSpec, changes: readonly DimChange[], scal
   }
   return [...book.edits.values()];
 }
-

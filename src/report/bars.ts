@@ -29,7 +29,10 @@ export function barPanelHeight(categories: number, gpus: number): number {
 }
 
 export function gpuBarLayers(o: GpuBarOptions): unknown[] {
-  const gpus = legendValues(o.palette.domain, o.rows.map((r) => String(r.gpu)));
+  const gpus = legendValues(
+    o.palette.domain,
+    o.rows.map((r) => String(r.gpu)),
+  );
   const y = { field: "category", type: "nominal", title: null, sort: { field: "order", op: "min" }, axis: { labelLimit: 150, ticks: false } };
   const yOffset = { field: "gpu", type: "nominal", scale: { domain: gpus }, sort: gpus };
   const x = { field: "value", type: "quantitative", title: o.valueTitle, scale: { domain: [0, o.xMax], nice: false, zero: true }, axis: { tickCount: 6 } };

@@ -25,7 +25,9 @@ export function environmentFields(env: Environment): [string, string][] {
 
 /** "E2: NVIDIA H200, run ..., sm 9.0, driver ..., commit not recorded, date 2026-11-21" (one line). */
 export function describeEnvironment(env: Environment): string {
-  const fields = environmentFields(env).slice(1).map(([k, v]) => `${k === "Run" ? "run" : k === "Commit" ? "commit" : k === "Date" ? "date" : k === "Driver" ? "driver" : k} ${v}`);
+  const fields = environmentFields(env)
+    .slice(1)
+    .map(([k, v]) => `${k === "Run" ? "run" : k === "Commit" ? "commit" : k === "Date" ? "date" : k === "Driver" ? "driver" : k} ${v}`);
   return `${env.ref ? `${env.ref}: ` : ""}${[env.gpu, ...fields].join(", ")}`;
 }
 

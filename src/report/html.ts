@@ -85,13 +85,20 @@ export function renderHtml(report: Report): string {
   const specJson = JSON.stringify(specs).replace(/</g, "\\u003c");
   const envHead = ["", ...(report.environments[0] ? environmentFields(report.environments[0]).map(([k]) => k) : [])];
   const envRows = report.environments
-    .map((e) => `<tr id="env-${escapeHtml(e.ref ?? "")}"><td class="ref">${escapeHtml(e.ref ?? "")}</td>${environmentFields(e).map(([, v]) => `<td>${escapeHtml(v)}</td>`).join("")}</tr>`)
+    .map(
+      (e) =>
+        `<tr id="env-${escapeHtml(e.ref ?? "")}"><td class="ref">${escapeHtml(e.ref ?? "")}</td>${environmentFields(e)
+          .map(([, v]) => `<td>${escapeHtml(v)}</td>`)
+          .join("")}</tr>`,
+    )
     .join("\n");
   const figures = report.figures
-    .map((f) => `<figure id="figure-${f.name}"><h2>${escapeHtml(f.title)}</h2>
+    .map(
+      (f) => `<figure id="figure-${f.name}"><h2>${escapeHtml(f.title)}</h2>
 <div class="chart" data-figure="${escapeHtml(f.name)}" role="img" aria-label="${escapeHtml(f.title)}"></div>
 <figcaption>${escapeHtml(f.caption)}</figcaption>
-<p class="links">Static: <a href="figures/${f.name}.svg">SVG</a> · <a href="figures/${f.name}.png">PNG</a></p></figure>`)
+<p class="links">Static: <a href="figures/${f.name}.svg">SVG</a> · <a href="figures/${f.name}.png">PNG</a></p></figure>`,
+    )
     .join("\n");
   const notes = report.notes.length > 0 ? `<section class="notes"><h2>Notes</h2><ul>${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul></section>` : "";
   return `<!doctype html>

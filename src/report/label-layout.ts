@@ -5,13 +5,13 @@
  * steps of one line until it overlaps no label placed before it and no point.
  */
 
-export interface LabelAnchor {
+interface LabelAnchor {
   x: number;
   y: number;
   text: string;
 }
 
-export interface PlacedLabel {
+interface PlacedLabel {
   /** Data x of the label's left edge. */
   x: number;
   /** Data y of the label's baseline middle (the text mark uses baseline "middle"). */
@@ -19,7 +19,7 @@ export interface PlacedLabel {
   text: string;
 }
 
-export interface Frame {
+interface Frame {
   xDomain: [number, number];
   yDomain: [number, number];
   width: number;

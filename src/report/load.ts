@@ -14,7 +14,8 @@ import { parseBoundedJson } from "../util/bounded-json.js";
 import { readJsonFile, readUtf8File } from "../util/read-json-file.js";
 import { MAX_MANIFEST_BYTES } from "../verify/repair-manifest.js";
 import { isProfileDoc, profileToRun } from "./profile-input.js";
-import type { BenchRecord, BenchRun, Environment, RepairManifest, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
+import type { BenchRecord, BenchRun, Environment, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
+import { repairSummaryFromJson } from "../repair/manifest.js";
 
 /** A parent directory is searched this deep for runs: results/<run>/ and results/<suite>/<run>/. */
 const MAX_SEARCH_DEPTH = 3;
@@ -107,7 +108,7 @@ function toRecord(v: unknown): BenchRecord | undefined {
   };
 }
 
-export type JsonInputKind = "scan" | "repair" | "run" | "profile" | "unknown";
+type JsonInputKind = "scan" | "repair" | "run" | "profile" | "unknown";
 
 export function detectJsonKind(doc: unknown): JsonInputKind {
   if (!isObject(doc)) return "unknown";
@@ -151,7 +152,16 @@ export function parseScan(doc: Json, file: string): ScanDoc {
   const dims = (doc.dims as unknown[]).filter(isObject).flatMap((d) => {
     const value = num(d.value);
     if (value === undefined) return [];
-    return [{ id: str(d.id) ?? "", role: str(d.role) ?? "dim", name: str(d.name), value, aligned8: typeof d.aligned8 === "boolean" ? d.aligned8 : undefined, aligned16: typeof d.aligned16 === "boolean" ? d.aligned16 : undefined }];
+    return [
+      {
+        id: str(d.id) ?? "",
+        role: str(d.role) ?? "dim",
+        name: str(d.name),
+        value,
+        aligned8: typeof d.aligned8 === "boolean" ? d.aligned8 : undefined,
+        aligned16: typeof d.aligned16 === "boolean" ? d.aligned16 : undefined,
+      },
+    ];
   });
   const calls = (doc.calls as unknown[]).filter(isObject).map((c) => ({
     id: str(c.id) ?? "",
@@ -166,39 +176,37 @@ export function parseScan(doc: Json, file: string): ScanDoc {
   }));
   const gpu = isObject(doc.gpu) ? str(doc.gpu.name) : str(doc.gpu);
   const profile = isObject(doc.profile) ? doc.profile : undefined;
-  const runtime = isObject(doc.runtime) ? str(doc.runtime.name) ?? JSON.stringify(doc.runtime) : str(doc.runtime);
+  const runtime = isObject(doc.runtime) ? (str(doc.runtime.name) ?? JSON.stringify(doc.runtime)) : str(doc.runtime);
   return {
     file,
-    model: { family: str(model.family), model_type: str(model.model_type), layers: num(model.layers), hidden_size: num(model.hidden_size), num_heads: num(model.num_heads), num_kv_heads: num(model.num_kv_heads), head_dim: num(model.head_dim), name: str(model.name) },
+    model: {
+      family: str(model.family),
+      model_type: str(model.model_type),
+      layers: num(model.layers),
+      hidden_size: num(model.hidden_size),
+      num_heads: num(model.num_heads),
+      num_kv_heads: num(model.num_kv_heads),
+      head_dim: num(model.head_dim),
+      name: str(model.name),
+    },
     dims,
     calls,
     strategies,
     baselineMs: numOrNull(summary.predicted_ms) ?? numOrNull(summary.baseline_ms) ?? sumPredicted(calls),
     gpu,
     runtime,
-    profile: profile ? { gpu: str(profile.gpu) ?? "unknown GPU", source: str(profile.source) ?? "unknown", ...(Array.isArray(profile.runs) ? { runs: profile.runs.filter((r): r is string => typeof r === "string") } : {}) } : undefined,
+    profile: profile
+      ? {
+          gpu: str(profile.gpu) ?? "unknown GPU",
+          source: str(profile.source) ?? "unknown",
+          ...(Array.isArray(profile.runs) ? { runs: profile.runs.filter((r): r is string => typeof r === "string") } : {}),
+        }
+      : undefined,
   };
 }
 
-export function parseRepair(doc: Json, file: string): RepairManifest {
-  const list = Array.isArray(doc.changes) ? doc.changes : Array.isArray(doc.edits) ? doc.edits : [];
-  const changes = list.filter(isObject).flatMap((c) => {
-    const from = num(c.from);
-    const to = num(c.to);
-    return from !== undefined && to !== undefined ? [{ id: str(c.id) ?? "", from, to }] : [];
-  });
-  const speed = isObject(doc.speedup) ? doc.speedup : {};
-  // gac repair writes `overhead: { paramOverheadPct, ... }` (src/repair/manifest.ts); flat spellings are read too.
-  const overhead = isObject(doc.overhead) ? doc.overhead : {};
-  return {
-    file,
-    strategy: String(doc.strategy),
-    changes,
-    paramOverheadPct: num(overhead.paramOverheadPct) ?? num(overhead.param_overhead_pct) ?? num(doc.param_overhead_pct) ?? num(doc.paramOverheadPct),
-    predictedSpeedupPct: numOrNull(doc.predicted_speedup_pct) ?? numOrNull(speed.predicted_pct),
-    measuredSpeedupPct: numOrNull(doc.measured_speedup_pct) ?? numOrNull(speed.measured_pct),
-  };
-}
+/** See repairSummaryFromJson (src/repair/manifest.ts, the manifest's one owner). */
+export const parseRepair = repairSummaryFromJson;
 
 async function isDir(p: string): Promise<boolean> {
   return (await stat(p)).isDirectory();

@@ -10,7 +10,12 @@ export function renderMarkdown(report: Report): string {
   if (report.environments.length > 0) {
     out.push("One block per run; captions name the blocks their numbers come from.", "");
     const head = ["", ...environmentFields(report.environments[0]).map(([k]) => k)];
-    out.push(markdownTable(head, report.environments.map((e) => [e.ref ?? "", ...environmentFields(e).map(([, v]) => v)])));
+    out.push(
+      markdownTable(
+        head,
+        report.environments.map((e) => [e.ref ?? "", ...environmentFields(e).map(([, v]) => v)]),
+      ),
+    );
     for (const e of report.environments) if (e.command) out.push(`- ${e.ref ?? e.gpu}: \`${e.command}\``);
   }
   out.push("");

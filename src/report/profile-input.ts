@@ -85,7 +85,16 @@ export function profileToRun(doc: Json, file: string, notes: string[]): BenchRun
   return {
     runId: str(gpuInfo.slug) ?? file,
     dir: file,
-    env: { gpu, driver: str(envInfo.driver), torch: str(envInfo.torch), cuda: str(envInfo.cuda), cudnn: str(envInfo.cudnn), date: str(doc.created), computeCapability: str(gpuInfo.compute_capability), command: str(doc.citation) },
+    env: {
+      gpu,
+      driver: str(envInfo.driver),
+      torch: str(envInfo.torch),
+      cuda: str(envInfo.cuda),
+      cudnn: str(envInfo.cudnn),
+      date: str(doc.created),
+      computeCapability: str(gpuInfo.compute_capability),
+      command: str(doc.citation),
+    },
     records,
   };
 }

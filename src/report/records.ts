@@ -86,7 +86,7 @@ const MAX_KERNEL_CHARS = 64;
  * A profiler kernel name as a reader wants it: no `void`, template arguments or parameter list
  * ("void pytorch_flash::flash_fwd_kernel<Flash_fwd_kernel_traits<...>>(...)" -> "pytorch_flash::flash_fwd_kernel").
  */
-export function shortKernelName(name: string): string {
+function shortKernelName(name: string): string {
   let s = name.replace(/^void\s+/, "");
   let depth = 0;
   let out = "";

@@ -54,7 +54,10 @@ export function chart(p: ChartParts): TopLevelSpec {
       facet: { field: p.facetWrap.field, type: "nominal", title: null, ...(p.facetWrap.order ? { sort: p.facetWrap.order } : {}) },
       columns: p.facetWrap.columns,
       spec: { ...size, layer: p.layer },
-      resolve: { scale: { x: p.facetWrap.independentX ? "independent" : "shared", y: p.facetWrap.independentY === false ? "shared" : "independent", ...extra }, axis: { x: "independent", y: "independent" } },
+      resolve: {
+        scale: { x: p.facetWrap.independentX ? "independent" : "shared", y: p.facetWrap.independentY === false ? "shared" : "independent", ...extra },
+        axis: { x: "independent", y: "independent" },
+      },
     };
   } else if (p.facetRow && panels > 1) {
     spec = {

@@ -33,7 +33,20 @@ export const VEGA_CONFIG: Config = {
   padding: 8,
   title: { font: FONT_FAMILY, fontSize: 15, anchor: "start", subtitleFontSize: 12, subtitleFont: FONT_FAMILY, subtitleColor: "#333333" },
   axis: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 11, titleFontSize: 12, gridColor: "#e6e6e6" },
-  legend: { symbolOpacity: 1, labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 11, titleFontSize: 11, symbolSize: 80, orient: "bottom", direction: "horizontal", labelLimit: 300, titleLimit: 300, columns: 3, symbolStrokeWidth: 1.5 },
+  legend: {
+    symbolOpacity: 1,
+    labelFont: FONT_FAMILY,
+    titleFont: FONT_FAMILY,
+    labelFontSize: 11,
+    titleFontSize: 11,
+    symbolSize: 80,
+    orient: "bottom",
+    direction: "horizontal",
+    labelLimit: 300,
+    titleLimit: 300,
+    columns: 3,
+    symbolStrokeWidth: 1.5,
+  },
   header: { labelFont: FONT_FAMILY, titleFont: FONT_FAMILY, labelFontSize: 12, titleFontSize: 12, labelFontWeight: "bold" },
   text: { font: FONT_FAMILY, fontSize: 11 },
   view: { stroke: "#cccccc" },
@@ -133,14 +146,20 @@ export function patchVegaSpec<T>(spec: T): T {
   root.config = { ...config, legend: { ...(config.legend as VegaNode | undefined), layout: { bottom: { direction: "vertical", anchor: "start", margin: 4 } } } };
   const fill = `datum.value === 'misaligned' ? 0 : datum.value === '8-aligned' ? ${ALIGNMENT_FILL.range[1]} : 1`;
   const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
     if (typeof node !== "object" || node === null) return;
     const n = node as VegaNode;
     if (Array.isArray(n.legends)) {
       for (const legend of n.legends as VegaNode[]) {
         if (legend.description !== ALIGNMENT_LEGEND) continue;
         delete legend.description;
-        legend.encode = { ...(legend.encode as VegaNode | undefined), symbols: { update: { fill: { value: "#444444" }, stroke: { value: "#444444" }, strokeWidth: { value: 1.5 }, fillOpacity: { signal: fill }, opacity: { value: 1 } } } };
+        legend.encode = {
+          ...(legend.encode as VegaNode | undefined),
+          symbols: { update: { fill: { value: "#444444" }, stroke: { value: "#444444" }, strokeWidth: { value: 1.5 }, fillOpacity: { signal: fill }, opacity: { value: 1 } } },
+        };
       }
     }
     for (const v of Object.values(n)) if (typeof v === "object") visit(v);
@@ -154,7 +173,14 @@ export const X_SHAPE = "M-0.552,-0.863L0,-0.311L0.552,-0.863L0.863,-0.552L0.311,
 
 /** A legend entry for the refused cases drawn as an x on the axis (field `status` = "refused"). */
 export function refusedEncoding(label = "refused (x on the axis)"): Record<string, unknown> {
-  return { field: "status", type: "ordinal", sort: ["refused"], title: null, scale: { domain: ["refused"], range: [60, 60] }, legend: { symbolType: X_SHAPE, symbolStrokeColor: "#333333", symbolFillColor: "#333333", labelExpr: `'${label}'` } };
+  return {
+    field: "status",
+    type: "ordinal",
+    sort: ["refused"],
+    title: null,
+    scale: { domain: ["refused"], range: [60, 60] },
+    legend: { symbolType: X_SHAPE, symbolStrokeColor: "#333333", symbolFillColor: "#333333", labelExpr: `'${label}'` },
+  };
 }
 
 /** Consecutive swept values at most this far apart are joined by a line: the sweep measured every value between. */

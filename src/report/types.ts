@@ -39,7 +39,7 @@ export interface BenchParams {
   [key: string]: unknown;
 }
 
-export interface BenchStats {
+interface BenchStats {
   median_ms: number;
   p10_ms?: number;
   p90_ms?: number;
@@ -122,20 +122,14 @@ export interface ScanDoc {
   profile?: { gpu: string; source: string; runs?: string[] };
 }
 
-/** The parts of a repair manifest (gac-repair.json) a report uses. */
-export interface RepairManifest {
-  file: string;
-  strategy: string;
-  changes: { id: string; from: number; to: number }[];
-  paramOverheadPct?: number;
-  predictedSpeedupPct?: number | null;
-  measuredSpeedupPct?: number | null;
-}
+import type { RepairSummary } from "../repair/manifest.js";
+
+export type { RepairSummary };
 
 export interface ReportInputs {
   runs: BenchRun[];
   scans: ScanDoc[];
-  repairs: RepairManifest[];
+  repairs: RepairSummary[];
   /** Things read but left out, said once each ("suite 'X' is not plotted; 12 records ignored"). */
   notes: string[];
 }

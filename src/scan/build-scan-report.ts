@@ -7,8 +7,8 @@
 import { unknownModelTypeNote } from "../model/model-types.js";
 import { dynamicCosts } from "../contract/dynamic-costs.js";
 import { judgeCall } from "../contract/judge.js";
-import { gpuLabel } from "../contract/gpus.js";
-import { DEFAULT_RUNTIME } from "../contract/runtimes.js";
+import { DEFAULT_GPU_NAME, gpuLabel, parseGpu } from "../contract/gpus.js";
+import { DEFAULT_RUNTIME, parseRuntime } from "../contract/runtimes.js";
 import type { GpuId, RuntimeId } from "../contract/types.js";
 import { requireTensorParallelRule, type TensorParallelChoice } from "../contract/rules/tensor-parallel.js";
 import { buildKernelGraph } from "../graph/build-kernel-graph.js";
@@ -29,8 +29,10 @@ import { SCAN_SCHEMA, type ScanTensorParallel, type Applicability, type FamilySu
 export const DEFAULT_GPU: GpuId = "sm90";
 
 export interface ScanOptions {
-  runtime?: RuntimeId;
-  gpu?: GpuId;
+  /** A runtime id as `--runtime` takes it ("vllm", "llama.cpp"); default pytorch-sdpa. */
+  runtime?: RuntimeId | (string & {});
+  /** A GPU as `--gpu` takes it: a name ("h200", "A100") or a generation ("sm90"); default h200. */
+  gpu?: GpuId | (string & {});
   workload?: Workload;
   /** The name the user gave the GPU ("h200"), shown in reports; defaults to the generation's first name. */
   gpuName?: string;
@@ -48,8 +50,8 @@ export interface ScanOptions {
 const WIDTH_DIMS: readonly DimName[] = ["head_dim", "head_dim_v", "rank", "intermediate", "hidden", "vocab"];
 
 export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanReport {
-  const runtime = opts.runtime ?? DEFAULT_RUNTIME;
-  const gpu = opts.gpu ?? DEFAULT_GPU;
+  const runtime = parseRuntime(opts.runtime ?? DEFAULT_RUNTIME);
+  const gpu = parseGpu(opts.gpu ?? DEFAULT_GPU_NAME);
   const workload = opts.workload ?? DEFAULT_WORKLOAD;
   const serving = servingDtype(spec.dtype);
   const predict = opts.profile ? profilePredictor(opts.profile.profile) : undefined;
@@ -73,7 +75,8 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
   const calls = view.calls;
   const unrepairedDynamic = scanDynamicCosts(kernelCalls.map((c) => served(c, serving)), runtime, gpu);
   const strategies = scanStrategies(spec, serving, runtime, gpu, workload, calls, predict, { tp, rank: view.shard.rank, choice }, unrepairedDynamic);
-  const gpuName = opts.gpuName === undefined || opts.gpuName.toLowerCase() === gpu ? gpuLabel(gpu) : `${opts.gpuName.toLowerCase()} (${gpu})`;
+  const givenName = opts.gpuName ?? opts.gpu ?? DEFAULT_GPU_NAME;
+  const gpuName = givenName.toLowerCase() === gpu ? gpuLabel(gpu) : `${givenName.toLowerCase()} (${gpu})`;
   return {
     schema: SCAN_SCHEMA,
     gac_version: opts.gacVersion ?? gacVersion(),

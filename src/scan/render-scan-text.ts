@@ -82,7 +82,10 @@ function irregularValues(report: ScanReport, names: readonly DimName[]): string 
   const counts = new Map<number, number>();
   for (const d of report.dims) if (names.includes(d.name) && !d.aligned8) counts.set(d.value, (counts.get(d.value) ?? 0) + 1);
   if (counts.size === 0) return "-";
-  return [...counts].sort(([a], [b]) => a - b).map(([v, n]) => `${v} (x${n})`).join(", ");
+  return [...counts]
+    .sort(([a], [b]) => a - b)
+    .map(([v, n]) => `${v} (x${n})`)
+    .join(", ");
 }
 
 function familyRow(name: string, f: FamilySummary, irregular: string): string[] {
@@ -102,12 +105,7 @@ function collapsedGroups(calls: readonly ScanCall[]): { calls: ScanCall[]; first
   // Refusals first, attention before GEMMs, then the most frequent; ties keep forward order.
   return [...groups.values()]
     .flatMap((list) => (list[0] ? [{ calls: list, first: list[0] }] : []))
-    .sort(
-      (a, b) =>
-        VERDICT_ORDER[a.first.verdict] - VERDICT_ORDER[b.first.verdict] ||
-        Number(a.first.kind === "gemm") - Number(b.first.kind === "gemm") ||
-        b.calls.length - a.calls.length,
-    );
+    .sort((a, b) => VERDICT_ORDER[a.first.verdict] - VERDICT_ORDER[b.first.verdict] || Number(a.first.kind === "gemm") - Number(b.first.kind === "gemm") || b.calls.length - a.calls.length);
 }
 
 /** The TP/PP lines: whose shapes the report shows, one GPU's share, what the runtime refuses to split. */
@@ -154,9 +152,7 @@ export function renderScanText(report: ScanReport): string {
       `head_dim ${m.head_dim}, vocab ${m.vocab_size}, ${m.dtype}${m.serving_dtype !== m.dtype ? ` (judged and predicted as ${m.serving_dtype} serving)` : ""}` +
       `${m.heterogeneous ? ", heterogeneous layers" : ""}`,
   );
-  out.push(
-    `Runtime: ${report.runtime} on ${report.gpu.name}; prefill ${w.prefill_batch}x${w.prefill_len}, decode ${w.decode_batch} at kv ${w.kv_len}; gac ${report.gac_version}`,
-  );
+  out.push(`Runtime: ${report.runtime} on ${report.gpu.name}; prefill ${w.prefill_batch}x${w.prefill_len}, decode ${w.decode_batch} at kv ${w.kv_len}; gac ${report.gac_version}`);
   out.push(...profileLines(report.profile, report.gpu.name));
   out.push(...parallelLines(report));
 
@@ -180,7 +176,10 @@ export function renderScanText(report: ScanReport): string {
   if (total !== null) out.push(total);
   for (const g of groups.slice(0, GROUPS_SHOWN)) {
     const c = g.first;
-    const ids = g.calls.slice(0, EXAMPLES_SHOWN).map((x) => x.id).join(", ");
+    const ids = g.calls
+      .slice(0, EXAMPLES_SHOWN)
+      .map((x) => x.id)
+      .join(", ");
     const more = g.calls.length > EXAMPLES_SHOWN ? `, ... (+${g.calls.length - EXAMPLES_SHOWN})` : "";
     out.push(`  [${c.verdict}] ${g.calls.length}x ${c.kind} ${c.phase} ${shapeText(c)}`);
     out.push(`      kernel: ${c.kernel}`);

@@ -1,5 +1,5 @@
 /** Plain-text tables for terminal reports: widths computed from the cells, numbers right-aligned. */
-export type Align = "left" | "right";
+type Align = "left" | "right";
 
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));

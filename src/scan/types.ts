@@ -13,7 +13,7 @@ import type { ServingDtype } from "./serving-dtype.js";
 
 export const SCAN_SCHEMA = "gac-scan/1";
 
-export interface ScanModel {
+interface ScanModel {
   family: Family;
   model_type: string;
   layers: number;
@@ -40,13 +40,13 @@ export interface ScanDim {
   aligned16: boolean;
 }
 
-export interface GemmShape {
+interface GemmShape {
   m: number;
   n: number;
   k: number;
 }
 
-export interface AttentionShape {
+interface AttentionShape {
   batch: number;
   q_len: number;
   kv_len: number;
@@ -74,7 +74,7 @@ interface ScanCallBase {
 
 export type ScanCall = (ScanCallBase & { kind: "gemm"; shape: GemmShape; quantization?: CallQuantization }) | (ScanCallBase & { kind: "attention"; shape: AttentionShape });
 
-export interface ScanRefusal {
+interface ScanRefusal {
   id: string;
   value: number;
   reason: string;

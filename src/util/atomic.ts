@@ -12,6 +12,7 @@ import { link, lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } fr
 import { basename, dirname, join, resolve } from "node:path";
 import { GacError } from "../errors.js";
 import { pathExists } from "./fs.js";
+import { trackTempPath } from "./temp-paths.js";
 
 function tempName(base: string, kind: "tmp" | "old"): string {
   return `.${base}.gac-${kind}-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -51,6 +52,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   const target = resolve(path);
   const tmp = join(dirname(target), tempName(basename(target), "tmp"));
   const fh = await open(tmp, "wx");
+  trackTempPath(tmp);
   try {
     await fh.writeFile(data);
     await fh.sync();
@@ -128,6 +130,7 @@ export async function publishDirectoryAtomically(target: string, build: (tmpDir:
     await cleanStaleTemps(parent, base);
     const tmp = join(parent, tempName(base, "tmp"));
     await mkdir(tmp);
+    trackTempPath(tmp);
     try {
       await build(tmp);
       await syncTree(tmp);

@@ -92,10 +92,7 @@ export function applyRope(x: Float64Array, seqLen: number, numHeads: number, hea
   }
   const half = headDim / 2;
   if (t.half !== half) {
-    throw new GacError(
-      "UNSUPPORTED",
-      `RoPE covers ${2 * t.half} of head_dim ${headDim} dims (partial_rotary_factor != 1): HF Llama applies RoPE to the whole head and would fail to broadcast`,
-    );
+    throw new GacError("UNSUPPORTED", `RoPE covers ${2 * t.half} of head_dim ${headDim} dims (partial_rotary_factor != 1): HF Llama applies RoPE to the whole head and would fail to broadcast`);
   }
   for (let p = 0; p < seqLen; p++) {
     const row = p * numHeads * headDim;

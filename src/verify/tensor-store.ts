@@ -20,10 +20,7 @@ export function requireWeight(weights: Weights, name: string, elements: number):
   const w = weights.get(name);
   if (w === undefined) throw new GacError("UNKNOWN_LAYOUT", `tensor '${name}' is not loaded: the model spec names a tensor the checkpoint lacks`);
   if (w.length !== elements) {
-    throw new GacError(
-      "SHAPE_SIZE_MISMATCH",
-      `tensor '${name}' has ${formatCount(w.length)} values but the model spec expects ${formatCount(elements)}`,
-    );
+    throw new GacError("SHAPE_SIZE_MISMATCH", `tensor '${name}' has ${formatCount(w.length)} values but the model spec expects ${formatCount(elements)}`);
   }
   return w;
 }
@@ -67,7 +64,7 @@ function refNames(r: WeightRef): string[] {
   return r.bias === undefined ? [r.tensor] : [r.tensor, r.bias];
 }
 
-export function linearTensorNames(l: LinearSpec): string[] {
+function linearTensorNames(l: LinearSpec): string[] {
   switch (l.kind) {
     case "dense":
       return refNames(l.weight);
@@ -81,15 +78,11 @@ export function linearTensorNames(l: LinearSpec): string[] {
 /** Every tensor one decoder layer reads. */
 export function layerTensorNames(layer: LayerSpec): string[] {
   const { attn, mlp } = layer;
-  return [
-    layer.inputNorm,
-    layer.postAttentionNorm,
-    ...[attn.q, attn.k, attn.v, attn.o, mlp.gate, mlp.up, mlp.down].flatMap(linearTensorNames),
-  ];
+  return [layer.inputNorm, layer.postAttentionNorm, ...[attn.q, attn.k, attn.v, attn.o, mlp.gate, mlp.up, mlp.down].flatMap(linearTensorNames)];
 }
 
 /** Tensors outside the decoder layers: embeddings, final norm, lm_head (once when tied). */
-export function outerTensorNames(spec: ModelSpec): string[] {
+function outerTensorNames(spec: ModelSpec): string[] {
   return [...new Set([spec.embedTokens, spec.finalNorm, spec.lmHead])];
 }
 

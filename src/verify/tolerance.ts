@@ -6,9 +6,9 @@
  */
 import { GacError } from "../errors.js";
 import type { Dtype } from "../checkpoint/types.js";
-import type { ScaleMode } from "./repair-manifest.js";
+import type { ScaleMode } from "../repair/manifest.js";
 
-export interface Tolerance {
+interface Tolerance {
   value: number;
   /** One line for the report: why this threshold. */
   reason: string;
@@ -31,9 +31,7 @@ export function defaultTolerance(dtype: Dtype, scaleMode: ScaleMode | null): Tol
     case "F32":
       return {
         value: 1e-5,
-        reason: folded
-          ? "float32 weights: a folded sqrt(D/d) rounds each q_proj weight to float32 (relative step 6e-8)"
-          : "float32 weights: padding is exact up to summation order",
+        reason: folded ? "float32 weights: a folded sqrt(D/d) rounds each q_proj weight to float32 (relative step 6e-8)" : "float32 weights: padding is exact up to summation order",
       };
     case "F16":
     case "BF16":

@@ -7,6 +7,7 @@
  * that is itself a logical-mode gac output (a second repair pass checked on its own) runs with its
  * own manifest's scale likewise, or it would not compute the model it stands for.
  */
+import type { ModelSpec } from "../model/types.js";
 import type { Dtype } from "../checkpoint/types.js";
 import type { Family } from "../model/types.js";
 import { GacError } from "../errors.js";
@@ -15,7 +16,7 @@ import { forwardLogits, type ForwardOptions } from "./forward.js";
 import { useLayerwise, verifyLayerwise, type LayerDiff } from "./layerwise.js";
 import { loadModel, openModel, type ModelHandle } from "./load-model.js";
 import { randomTokenIds } from "../util/prng.js";
-import { readRepairScale, type RepairScale } from "./repair-manifest.js";
+import { readRepairScale, type RepairScale } from "../repair/manifest.js";
 import { modelTensorNames } from "./tensor-store.js";
 import { coarserDtype, defaultTolerance } from "./tolerance.js";
 
@@ -82,6 +83,22 @@ async function logitsOf(h: ModelHandle, tokenIds: number[], opts?: ForwardOption
   }
 }
 
+/**
+ * What `gac repair` never changes (it pads head_dim, ranks and the MLP width only): when one of
+ * these differs the two are different models, and comparing their logits would report a
+ * meaningless FAIL. Returns the first difference, or undefined.
+ */
+function unrelatedModels(a: ModelSpec, b: ModelSpec): string | undefined {
+  const fields: [string, string | number, string | number][] = [
+    ["model_type", a.modelType, b.modelType],
+    ["num_hidden_layers", a.numLayers, b.numLayers],
+    ["hidden_size", a.hiddenSize, b.hiddenSize],
+    ["vocab_size", a.vocabSize, b.vocabSize],
+  ];
+  const diff = fields.find(([, x, y]) => x !== y);
+  return diff === undefined ? undefined : `${diff[0]} differs (${JSON.stringify(diff[1])} vs ${JSON.stringify(diff[2])})`;
+}
+
 export async function verifyCheckpoints(originalDir: string, repairedDir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const seed = checkInteger("seed", opts.seed ?? DEFAULT_SEED, 0, 2 ** 32 - 1);
   const tokens = checkInteger("tokens", opts.tokens ?? DEFAULT_TOKENS, 1, MAX_TOKENS);
@@ -90,8 +107,9 @@ export async function verifyCheckpoints(originalDir: string, repairedDir: string
   const repaired = await openModel(repairedDir);
   const scale = await readRepairScale(repaired.dir);
   const originalScale = await readRepairScale(original.dir);
-  if (original.spec.vocabSize !== repaired.spec.vocabSize) {
-    throw new GacError("VERIFY_FAILED", `vocabularies differ (${original.spec.vocabSize} vs ${repaired.spec.vocabSize}): repair never changes the vocabulary`);
+  const unrelated = unrelatedModels(original.spec, repaired.spec);
+  if (unrelated !== undefined) {
+    throw new GacError("CONFIG_MISMATCH", `${repaired.dir} is not a repair of ${original.dir}: ${unrelated}, which repair never changes; compare a checkpoint with the output of \`gac repair\` on it`);
   }
   const tol = defaultTolerance(coarserDtype(original.spec.dtype, repaired.spec.dtype), scale.mode);
   const tolerance = opts.tolerance ?? tol.value;

@@ -10,6 +10,7 @@ import { captureIO } from "../helpers/capture-io.js";
 
 function harness(cwd: string) {
   const io = captureIO(cwd);
+  io.errIsTTY = true; // progress is drawn on a terminal only
   const command = createBenchCommand({ spawn: fakeSpawner(), gitCommit: () => "deadbeef", now: () => new Date(2026, 0, 31, 14, 25, 0) });
   return { io, run: (argv: string[]) => runCli(argv, io, [command]) };
 }

@@ -1,8 +1,5 @@
 /** Test helpers: a spawner for the fake worker fixture and a scratch directory. */
 import { spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SpawnWorker } from "../../src/bench/worker-client.js";
 
@@ -13,6 +10,4 @@ export function fakeSpawner(env: Record<string, string> = {}): SpawnWorker {
   return (device) => spawn(process.execPath, [FAKE_WORKER, "--device", String(device)], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
 }
 
-export async function scratchDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `gac-${prefix}-`));
-}
+export { scratchDir } from "../helpers/scratch.js";

@@ -16,8 +16,9 @@ async function fixtureSpec(kind: "llama-direct-svd" | "palu", dtype: "F32" | "BF
   return loadModelSpec(await openCheckpoint(dir));
 }
 
-const headDims = (cases: ReturnType<typeof buildModelBench>["cases"], variant: string) =>
-  [...new Set(cases.filter((c) => c.params.variant === variant && c.job.op === "sdpa").map((c) => c.params.head_dim))];
+const headDims = (cases: ReturnType<typeof buildModelBench>["cases"], variant: string) => [
+  ...new Set(cases.filter((c) => c.params.variant === variant && c.job.op === "sdpa").map((c) => c.params.head_dim)),
+];
 
 test("direct-SVD's head_dim 52 is benched as is unrepaired and as 56 under MINIMAL, as GQA-native causal prefill and decode", async () => {
   const bench = buildModelBench(await fixtureSpec("llama-direct-svd"), { name: "dsvd", strategies: ["MINIMAL"] });
@@ -39,10 +40,17 @@ test("each variant's counts add up to the kernel graph's call count, and no shap
   const spec = await fixtureSpec("palu");
   const bench = buildModelBench(spec, { name: "palu" });
   const calls = buildKernelGraph(spec).length;
-  assert.deepEqual(bench.variants.map((v) => v.variant), ["unrepaired", "MINIMAL", "OPTIMAL", "PREDEFINED", "TRADEOFF"]);
+  assert.deepEqual(
+    bench.variants.map((v) => v.variant),
+    ["unrepaired", "MINIMAL", "OPTIMAL", "PREDEFINED", "TRADEOFF"],
+  );
   for (const v of bench.variants.filter((x) => x.sameAs === undefined)) {
     const mine = bench.cases.filter((c) => c.params.variant === v.variant);
-    assert.equal(mine.reduce((s, c) => s + Number(c.params.count), 0), calls, v.variant);
+    assert.equal(
+      mine.reduce((s, c) => s + Number(c.params.count), 0),
+      calls,
+      v.variant,
+    );
     assert.ok(mine.every((c) => c.params.variant_calls === calls));
     const keys = mine.map((c) => `${String(c.params.phase)} ${jobKey(c.params)}`);
     assert.equal(new Set(keys).size, keys.length, v.variant);
@@ -67,7 +75,10 @@ test("case ids are stable and name model, variant, phase and count", async () =>
   const spec = await fixtureSpec("llama-direct-svd");
   const a = buildModelBench(spec, { name: "dsvd", strategies: ["MINIMAL"] });
   const b = buildModelBench(spec, { name: "dsvd", strategies: ["MINIMAL", "OPTIMAL"] });
-  assert.deepEqual(a.cases.map((c) => c.case), b.cases.filter((c) => c.params.variant !== "OPTIMAL").map((c) => c.case));
+  assert.deepEqual(
+    a.cases.map((c) => c.case),
+    b.cases.filter((c) => c.params.variant !== "OPTIMAL").map((c) => c.case),
+  );
   assert.ok(a.cases.some((c) => c.case === "model/count=2/dtype=fp16/k=256/m=2048/model=dsvd/n=208/phase=prefill/variant=unrepaired/variant_calls=34"));
 });
 
@@ -75,8 +86,14 @@ test("strategy lists and model names are checked", async () => {
   const spec = await fixtureSpec("llama-direct-svd");
   assert.deepEqual(parseStrategies("minimal, OPTIMAL,minimal"), ["MINIMAL", "OPTIMAL"]);
   assert.equal(parseStrategies("all").length, 4);
-  assert.throws(() => parseStrategies("FAST"), (e: unknown) => e instanceof GacError && /'FAST' is not a strategy/.test(e.message));
-  assert.throws(() => buildModelBench(spec, { name: "a/b" }), (e: unknown) => e instanceof GacError && /model name 'a\/b'/.test(e.message));
+  assert.throws(
+    () => parseStrategies("FAST"),
+    (e: unknown) => e instanceof GacError && /'FAST' is not a strategy/.test(e.message),
+  );
+  assert.throws(
+    () => buildModelBench(spec, { name: "a/b" }),
+    (e: unknown) => e instanceof GacError && /model name 'a\/b'/.test(e.message),
+  );
 });
 
 test("a strategy with exactly an earlier variant's calls is not measured again: PaLU's PREDEFINED pads like OPTIMAL", async () => {
@@ -99,7 +116,10 @@ test("with --tp 8 the suite times one GPU's shard: a 11472-wide MLP is benched a
   // q_proj of 4 heads x 128 on each GPU; the shard params do not change which kernel a job times.
   assert.ok(gateNs(tp8, "unrepaired").includes(512));
   const whole = buildModelBench(spec, { name: "pm", strategies: ["MINIMAL"], runtime: "vllm" });
-  assert.ok(whole.cases.every((c) => !("tp" in c.params)), "TP 1 case ids stay those of earlier runs");
+  assert.ok(
+    whole.cases.every((c) => !("tp" in c.params)),
+    "TP 1 case ids stay those of earlier runs",
+  );
   assert.equal(whole.variants[1].sameAs, "unrepaired", "11472 is aligned for one GPU");
   const q = tp8.cases.find((c) => c.job.op === "linear" && c.params.n === 512 && c.params.k === 4096 && c.params.phase === "decode");
   assert.ok(q);

@@ -24,11 +24,7 @@ test("totals are median x count over every call, split by phase, and the speedup
 });
 
 test("a refused case or a case not run yet leaves the variant's total null and says which", () => {
-  const [s] = summarizeModelBench([
-    rec("unrepaired", "prefill", 107, 2, 1.0),
-    rec("unrepaired", "decode", 107, 1, null),
-    rec("MINIMAL", "prefill", 112, 2, 0.75),
-  ]);
+  const [s] = summarizeModelBench([rec("unrepaired", "prefill", 107, 2, 1.0), rec("unrepaired", "decode", 107, 1, null), rec("MINIMAL", "prefill", 112, 2, 0.75)]);
   assert.equal(s.variants.unrepaired.total_ms, null);
   assert.deepEqual(s.variants.unrepaired.missing, ["model/unrepaired/decode/107 (backend_refused)"]);
   assert.equal(s.variants.unrepaired.measured_calls, 2);
@@ -39,10 +35,7 @@ test("a refused case or a case not run yet leaves the variant's total null and s
 });
 
 test("a shape measured in two variants costs the median of its measurements in both", () => {
-  const [s] = summarizeModelBench([
-    rec("unrepaired", "prefill", 4096, 1, 1.0, 1),
-    rec("MINIMAL", "prefill", 4096, 1, 1.2, 1),
-  ]);
+  const [s] = summarizeModelBench([rec("unrepaired", "prefill", 4096, 1, 1.0, 1), rec("MINIMAL", "prefill", 4096, 1, 1.2, 1)]);
   assert.equal(s.variants.unrepaired.total_ms, 1.1);
   assert.equal(s.variants.MINIMAL.total_ms, 1.1);
   assert.equal(s.speedup_pct.MINIMAL, 0);
@@ -51,6 +44,9 @@ test("a shape measured in two variants costs the median of its measurements in b
 test("other suites are ignored and each model gets its own summary", () => {
   const other = { ...rec("unrepaired", "prefill", 8, 1, 1), params: { ...rec("unrepaired", "prefill", 8, 1, 1).params, model: "m2" } };
   const out = summarizeModelBench([rec("unrepaired", "prefill", 107, 3, 1), other, { ...rec("unrepaired", "prefill", 9, 1, 1), suite: "G3" }]);
-  assert.deepEqual(out.map((s) => s.model), ["m1", "m2"]);
+  assert.deepEqual(
+    out.map((s) => s.model),
+    ["m1", "m2"],
+  );
   assert.equal(out[0].variants.unrepaired.total_ms, 3);
 });

@@ -10,8 +10,16 @@ import { fakeSpawner, scratchDir } from "./helpers.js";
 
 function options(outDir: string, extra: Partial<BenchOptions> = {}): BenchOptions {
   return {
-    cases: expandSuites(["S1", "S2", "P1"], { quick: true }), outDir, runId: "run-a", gpus: [0], spawn: fakeSpawner(),
-    command: "gac bench S1 S2 P1 --quick", gitCommit: "abc123", suites: ["S1", "S2", "P1"], quick: true, ...extra,
+    cases: expandSuites(["S1", "S2", "P1"], { quick: true }),
+    outDir,
+    runId: "run-a",
+    gpus: [0],
+    spawn: fakeSpawner(),
+    command: "gac bench S1 S2 P1 --quick",
+    gitCommit: "abc123",
+    suites: ["S1", "S2", "P1"],
+    quick: true,
+    ...extra,
   };
 }
 
@@ -36,13 +44,18 @@ test("a run writes run.json and one line per case, refusals recorded with their 
 
 test("a run stopped midway and rerun measures only the missing cases", async () => {
   const dir = await scratchDir("resume");
-  const log = join(dir, "..", `jobs-${Date.now()}.log`);
+  const log = join(await scratchDir("resume-log"), "jobs.log");
   const controller = new AbortController();
   let seen = 0;
-  const first = await runBench(options(dir, {
-    spawn: fakeSpawner({ FAKE_JOB_LOG: log }), signal: controller.signal,
-    onProgress: (p) => { if (p.done >= 4 && seen++ === 0) controller.abort(); },
-  }));
+  const first = await runBench(
+    options(dir, {
+      spawn: fakeSpawner({ FAKE_JOB_LOG: log }),
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.done >= 4 && seen++ === 0) controller.abort();
+      },
+    }),
+  );
   assert.equal(first.cancelled, true);
   const afterFirst = (await loadResults([dir])).records.length;
   assert.ok(afterFirst >= 4 && afterFirst < 10, `first run kept ${afterFirst}`);
@@ -54,7 +67,10 @@ test("a run stopped midway and rerun measures only the missing cases", async () 
   assert.equal(duplicates, 0);
   const info = await readRunInfo(dir);
   assert.equal(info?.resumes?.length, 1);
-  const jobs = (await readFile(log, "utf8")).trim().split("\n").map((l) => l.split(" ")[1]);
+  const jobs = (await readFile(log, "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" ")[1]);
   assert.equal(new Set(jobs).size, 10, "every case ran, none twice except the one cancelled mid-job");
 });
 

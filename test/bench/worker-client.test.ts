@@ -108,7 +108,15 @@ test("protocol lines are checked: a result without stats is refused, unknown typ
 
 test("keeps the reasons PyTorch gives for a refused backend beside the error message", () => {
   const msg = parseWorkerLine(
-    JSON.stringify({ type: "error", id: "j1", error: { type: "backend_refused", message: "No available kernel. Aborting execution.", warnings: ["Mem efficient attention requires last dimension of inputs to be divisible by 8. Got Query.size(-1): 107"] } }),
+    JSON.stringify({
+      type: "error",
+      id: "j1",
+      error: {
+        type: "backend_refused",
+        message: "No available kernel. Aborting execution.",
+        warnings: ["Mem efficient attention requires last dimension of inputs to be divisible by 8. Got Query.size(-1): 107"],
+      },
+    }),
   );
   assert.equal(msg.type, "error");
   if (msg.type !== "error") return;

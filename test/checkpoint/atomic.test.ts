@@ -68,10 +68,15 @@ test("a failing build removes its temp dir, rethrows, and leaves an existing tar
   await mkdir(target);
   await writeFile(join(target, "old.txt"), "old");
   await assert.rejects(
-    () => publishDirectoryAtomically(target, async (tmp) => {
-      await writeFile(join(tmp, "half.txt"), "partial");
-      throw new Error("disk full");
-    }, { force: true }),
+    () =>
+      publishDirectoryAtomically(
+        target,
+        async (tmp) => {
+          await writeFile(join(tmp, "half.txt"), "partial");
+          throw new Error("disk full");
+        },
+        { force: true },
+      ),
     /disk full/,
   );
   assert.deepEqual(await readdir(parent), ["out"]);

@@ -1,10 +1,11 @@
 /** Helpers that craft raw safetensors bytes (valid or hostile) in a temp dir. */
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { scratchDir } from "../helpers/scratch.js";
 
+/** A temp dir removed when the test process exits. */
 export async function tempDir(prefix = "gac-ckpt-"): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  return scratchDir(prefix);
 }
 
 /** 8-byte length + header text + data; `declaredLength` overrides the length prefix. */

@@ -23,7 +23,12 @@ test("F16 decode and encode agree with an independent implementation on every bi
     else assert.ok(Object.is(decoded[i], ref), `pattern ${i.toString(16)}: ${decoded[i]} vs ${ref}`);
   }
   const finite = [...decoded].map((v, i) => [v, i] as const).filter(([v]) => !Number.isNaN(v));
-  const reenc = bits16(encodeFromFloat64(finite.map(([v]) => v), "F16"));
+  const reenc = bits16(
+    encodeFromFloat64(
+      finite.map(([v]) => v),
+      "F16",
+    ),
+  );
   finite.forEach(([, i], k) => assert.equal(reenc[k], i));
 });
 
@@ -42,7 +47,12 @@ test("BF16 round-trips every finite bit pattern", () => {
   const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
   const decoded = decodeToFloat64(new Uint8Array(all.buffer), "BF16");
   const finite = [...all].filter((i) => !Number.isNaN(decoded[i]));
-  const reenc = bits16(encodeFromFloat64(finite.map((i) => decoded[i]), "BF16"));
+  const reenc = bits16(
+    encodeFromFloat64(
+      finite.map((i) => decoded[i]),
+      "BF16",
+    ),
+  );
   finite.forEach((i, k) => assert.equal(reenc[k], i, `pattern ${i.toString(16)}`));
   assert.equal(decoded[0x3f80], 1);
   assert.ok(Object.is(decoded[0x8000], -0));
@@ -66,7 +76,10 @@ test("F8 encoders round-trip every non-NaN code and send out-of-range values to 
     const codes = Uint8Array.from({ length: 256 }, (_, i) => i);
     const decoded = decodeToFloat64(codes, dtype);
     const keep = [...codes].filter((c) => !Number.isNaN(decoded[c]));
-    const reenc = encodeFromFloat64(keep.map((c) => decoded[c]), dtype);
+    const reenc = encodeFromFloat64(
+      keep.map((c) => decoded[c]),
+      dtype,
+    );
     keep.forEach((c, k) => assert.equal(reenc[k], c, `${dtype} code ${c}`));
   }
   assert.deepEqual([...encodeFromFloat64([464, 465, 1e6], "F8_E4M3")], [0x7e, 0x7f, 0x7f]);
@@ -78,7 +91,10 @@ test("F32 and F64 round-trip values including subnormals, -0 and inf; F32 rounds
   const f64 = decodeToFloat64(encodeFromFloat64(values, "F64"), "F64");
   values.forEach((v, i) => assert.ok(Object.is(f64[i], v)));
   const f32 = decodeToFloat64(encodeFromFloat64(values, "F32"), "F32");
-  assert.deepEqual([...f32], values.map((v) => Math.fround(v)));
+  assert.deepEqual(
+    [...f32],
+    values.map((v) => Math.fround(v)),
+  );
   assert.ok(Object.is(f32[1], -0));
   assert.ok(Number.isNaN(decodeToFloat64(encodeFromFloat64([NaN], "F32"), "F32")[0]));
 });

@@ -1,8 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  decodeE2M1, decodeE4M3, decodeE8M0, E2M1_VALUES, encodeE2M1, encodeE4M3, encodeE8M0, packE2M1, unpackE2M1,
-} from "../../src/checkpoint/fp4-codec.js";
+import { decodeE2M1, decodeE4M3, decodeE8M0, E2M1_VALUES, encodeE2M1, encodeE4M3, encodeE8M0, packE2M1, unpackE2M1 } from "../../src/checkpoint/fp4-codec.js";
 
 test("all 16 E2M1 codes decode to the OCP table and encode back to themselves", () => {
   assert.deepEqual([...Array(16).keys()].map(decodeE2M1), [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6]);
@@ -12,7 +10,19 @@ test("all 16 E2M1 codes decode to the OCP table and encode back to themselves", 
 
 test("E2M1 rounds to nearest with ties to the even code, and saturates at 6", () => {
   const cases: [number, number][] = [
-    [0.25, 0], [0.26, 0.5], [0.75, 1], [1.25, 1], [1.75, 2], [2.5, 2], [3.5, 4], [5, 4], [5.01, 6], [7, 6], [1e9, 6], [-0.75, -1], [-5, -4],
+    [0.25, 0],
+    [0.26, 0.5],
+    [0.75, 1],
+    [1.25, 1],
+    [1.75, 2],
+    [2.5, 2],
+    [3.5, 4],
+    [5, 4],
+    [5.01, 6],
+    [7, 6],
+    [1e9, 6],
+    [-0.75, -1],
+    [-5, -4],
   ];
   for (const [x, want] of cases) assert.equal(decodeE2M1(encodeE2M1(x)), want, `${x}`);
   assert.throws(() => encodeE2M1(Number.NaN), /no NaN/);

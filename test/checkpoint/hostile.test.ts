@@ -189,10 +189,13 @@ test("a tensor in a shard but absent from the index is a bad index", async () =>
 });
 
 test("the same tensor in two shards is a bad index", async () => {
-  const dir = await shardedDir({ a: "s1.safetensors", c: "s2.safetensors" }, {
-    "s1.safetensors": oneTensor(),
-    "s2.safetensors": rawSafetensors({ ...f32("a", [1], 0, 4), ...f32("c", [1], 4, 8) }, 8),
-  });
+  const dir = await shardedDir(
+    { a: "s1.safetensors", c: "s2.safetensors" },
+    {
+      "s1.safetensors": oneTensor(),
+      "s2.safetensors": rawSafetensors({ ...f32("a", [1], 0, 4), ...f32("c", [1], 4, 8) }, 8),
+    },
+  );
   await rejectsWith(() => openCheckpoint(dir), "BAD_INDEX", "stored in both");
 });
 

@@ -28,7 +28,10 @@ test("a written file reads back with the same names, dtypes, shapes, metadata an
   await writeSafetensorsFile(path, tensors, { format: "pt" });
   const info = await readSafetensorsFileInfo(path);
   assert.deepEqual(info.metadata, { format: "pt" });
-  assert.deepEqual(info.tensors.map((t) => t.name), ["z.first", "a.second", "empty", "scalar"]);
+  assert.deepEqual(
+    info.tensors.map((t) => t.name),
+    ["z.first", "a.second", "empty", "scalar"],
+  );
   for (const t of tensors) {
     const e = info.tensors.find((x) => x.name === t.name)!;
     assert.equal(e.dtype, t.dtype);
@@ -65,7 +68,10 @@ test("a streamed tensor is written chunk by chunk and reads back identical", asy
   assert.deepEqual(await readTensorBytes(entry), whole);
   const chunks: Uint8Array[] = [];
   for await (const c of streamTensorBytes(entry, 1024)) chunks.push(c);
-  assert.deepEqual(chunks.map((c) => c.byteLength), [1024, 1024, 1024, 928]);
+  assert.deepEqual(
+    chunks.map((c) => c.byteLength),
+    [1024, 1024, 1024, 928],
+  );
   assert.deepEqual(Buffer.concat(chunks), Buffer.from(whole));
   assert.deepEqual(await readTensorBytes(entry, { offset: 100, length: 7 }), whole.subarray(100, 107));
   await assert.rejects(() => readTensorBytes(entry, { offset: 3999, length: 2 }), RangeError);
@@ -89,7 +95,10 @@ test("a stream that delivers too few or too many bytes is refused and leaves no 
 test("shards split in order when the next tensor would pass the limit; an oversized tensor gets its own shard", () => {
   const t = (name: string, n: number) => ({ name, dtype: "U8" as const, shape: [n] });
   const shards = planShards([t("a", 40), t("b", 50), t("c", 20), t("d", 500), t("e", 1)], 100);
-  assert.deepEqual(shards.map((s) => s.map((x) => x.name)), [["a", "b"], ["c"], ["d"], ["e"]]);
+  assert.deepEqual(
+    shards.map((s) => s.map((x) => x.name)),
+    [["a", "b"], ["c"], ["d"], ["e"]],
+  );
 });
 
 test("a sharded checkpoint is written with HF names and an index, and opens back with the same tensors", async () => {
@@ -131,7 +140,14 @@ test("a checkpoint under the shard limit is one model.safetensors with no index"
 });
 
 test("duplicate tensor names are refused when planning a layout", () => {
-  assert.throws(() => planSafetensorsLayout([{ name: "w", dtype: "F32", shape: [1] }, { name: "w", dtype: "F32", shape: [1] }]), /listed twice/);
+  assert.throws(
+    () =>
+      planSafetensorsLayout([
+        { name: "w", dtype: "F32", shape: [1] },
+        { name: "w", dtype: "F32", shape: [1] },
+      ]),
+    /listed twice/,
+  );
 });
 
 test("the header decoder is a pure function of header bytes and file size", () => {

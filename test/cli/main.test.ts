@@ -26,7 +26,8 @@ test("runs a command with its parsed options and positionals", async () => {
 test("lists every command in the main help", async () => {
   const io = captureIO();
   assert.equal(await runCli(["--help"], io, [echo]), 0);
-  assert.match(io.stdout, /Commands:\n {2}echo {7}Print its argument/);
+  assert.match(io.stdout, /Commands:\n {2}echo \[options\] <text> +Print its argument\n/);
+  assert.match(io.stdout, /help \[command\] +Show the help of a command/);
 });
 
 test("renders a command's options and defaults in its help", async () => {
@@ -35,17 +36,17 @@ test("renders a command's options and defaults in its help", async () => {
   assert.equal(
     io.stdout,
     [
-      "gac echo <text>",
+      "Usage: gac echo [options] <text>",
       "",
       "Print its argument",
       "",
       "Arguments:",
-      "  text                   What to print",
+      "  text             What to print",
       "",
       "Options:",
-      "  --upper                Upper-case it",
-      "  --prefix <text>        Prefix (default: >)",
-      "  -h, --help             Show this help",
+      "  --upper          Upper-case it",
+      "  --prefix <text>  Prefix (default: >)",
+      "  -h, --help       Show this help",
       "",
     ].join("\n"),
   );
@@ -56,6 +57,6 @@ test("rejects an unknown command with a typed one-line error", async () => {
 });
 
 test("rejects a missing positional and an unknown option", async () => {
-  await assert.rejects(runCli(["echo"], captureIO(), [echo]), /missing argument <text>/);
+  await assert.rejects(runCli(["echo"], captureIO(), [echo]), /^GacError: missing required argument 'text' \(see `gac help echo`\)$/);
   await assert.rejects(runCli(["echo", "x", "--bogus"], captureIO(), [echo]), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && !e.message.includes("\n"));
 });

@@ -140,12 +140,18 @@ test("GPU names map to generations and unknown names list the valid ones", () =>
   assert.equal(parseGpu("l40s"), "sm89");
   assert.equal(parseGpu("b200"), "sm100");
   assert.equal(parseGpu("sm86"), "sm86");
-  assert.throws(() => parseGpu("v100"), (e: unknown) => e instanceof GacError && e.code === "UNKNOWN_GPU" && /h100/.test(e.message));
+  assert.throws(
+    () => parseGpu("v100"),
+    (e: unknown) => e instanceof GacError && e.code === "UNKNOWN_GPU" && /h100/.test(e.message),
+  );
 });
 
 test("runtime names parse and unknown ones list the valid ids", () => {
   assert.equal(parseRuntime("vLLM"), "vllm");
-  assert.throws(() => parseRuntime("onnx"), (e: unknown) => e instanceof GacError && e.code === "UNKNOWN_RUNTIME" && /tensorrt-llm/.test(e.message));
+  assert.throws(
+    () => parseRuntime("onnx"),
+    (e: unknown) => e instanceof GacError && e.code === "UNKNOWN_RUNTIME" && /tensorrt-llm/.test(e.message),
+  );
 });
 
 test("PyTorch's SDPBackend names force a backend: EFFICIENT_ATTENTION is mem-efficient, and an unknown name lists the contract's", () => {

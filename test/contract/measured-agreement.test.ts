@@ -162,7 +162,11 @@ test("unforced, the contract names the backend PyTorch launched for every head_d
   for (const row of profiled) assertSameBackend(row, row.record.kernels ?? []);
   for (const run of SM90_RUNS) {
     const dims = profiled.filter((r) => r.run === run).map((r) => param(r, "head_dim"));
-    assert.deepEqual(dims.sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => 104 + i), `${run}: C21 kernel profiles`);
+    assert.deepEqual(
+      dims.sort((a, b) => a - b),
+      Array.from({ length: 25 }, (_, i) => 104 + i),
+      `${run}: C21 kernel profiles`,
+    );
   }
 });
 
@@ -182,10 +186,17 @@ test("forced to one backend, the contract refuses exactly where PyTorch refused,
     assert.match(v.reason, /not a multiple of 8/, where);
     // The 20261121T051808Z-all run kept PyTorch's reasons; the forced backend's own reason is the alignment one.
     const warnings = "warnings" in error && Array.isArray(error.warnings) ? error.warnings.map(String) : [];
-    if (warnings.length > 0) assert.ok(warnings.some((w) => /multiple of 8|divisible by 8/.test(w)), `${where}; PyTorch's reasons: ${warnings.join(" ")}`);
+    if (warnings.length > 0)
+      assert.ok(
+        warnings.some((w) => /multiple of 8|divisible by 8/.test(w)),
+        `${where}; PyTorch's reasons: ${warnings.join(" ")}`,
+      );
   }
   assert.deepEqual([...backends].sort(), ["CUDNN", "EFFICIENT", "FLASH", "MATH"]);
-  assert.ok(forced.some((r) => r.record.error), "some forced rows are refusals");
+  assert.ok(
+    forced.some((r) => r.record.error),
+    "some forced rows are refusals",
+  );
 });
 
 test("decode (q_len 1, kv 4096): cuDNN takes aligned head_dims, 107 pads into flash, and the GPU was 3x+ slower there", () => {
@@ -244,9 +255,7 @@ test("cuDNN takes head_dim 136..160 on sm90 with cuDNN 9.19: S1 ran them faster 
     const flash128 = rows.filter((r) => r.run === run && r.record.params["backend"] === "FLASH" && param(r, "head_dim") === 128);
     assert.ok(flash128.length > 0, `${run}: a forced-flash row at 128`);
     const fastestFlash = Math.min(...flash128.map(median));
-    const wide = rows.filter(
-      (r) => r.run === run && r.record.suite === "S1" && r.record.params["dtype"] === "fp16" && param(r, "head_dim") > 128 && param(r, "head_dim") % 8 === 0,
-    );
+    const wide = rows.filter((r) => r.run === run && r.record.suite === "S1" && r.record.params["dtype"] === "fp16" && param(r, "head_dim") > 128 && param(r, "head_dim") % 8 === 0);
     assert.ok(wide.length > 0, `${run}: S1 rows above 128`);
     for (const row of wide) {
       const v = judge(row);

@@ -42,7 +42,10 @@ test("dynamicCosts groups the calls per rule and phase; a repair from 106 to 112
   assert.equal(f.first_call, "decode:0");
   assert.equal(dynamicCosts(layers, "pytorch-sdpa", "sm90", "fixed").length, 0);
   const introduced = introducedDynamicCosts([decode(106)], [decode(112)], "pytorch-sdpa", "sm90");
-  assert.deepEqual(introduced.map((c) => c.rule), ["cudnn-sdpa-replan-per-kv-length"]);
+  assert.deepEqual(
+    introduced.map((c) => c.rule),
+    ["cudnn-sdpa-replan-per-kv-length"],
+  );
   assert.equal(introducedDynamicCosts([decode(128)], [decode(128)], "pytorch-sdpa", "sm90").length, 0);
 });
 
@@ -52,7 +55,10 @@ test("gac scan --json flags the re-plan for an aligned model's decode and as int
   const aligned = await generateFixture("llama-aligned", join(root, "aligned"), { dtype: "BF16" });
   const dsvd = await generateFixture("llama-direct-svd", join(root, "dsvd"), { dtype: "BF16" });
   const a = await scanCheckpoint(aligned.dir, { gpu: "sm90", gacVersion: "test" });
-  assert.deepEqual(a.dynamic_costs.map((d) => [d.rule, d.phase, d.calls]), [["cudnn-sdpa-replan-per-kv-length", "decode", 2]]);
+  assert.deepEqual(
+    a.dynamic_costs.map((d) => [d.rule, d.phase, d.calls]),
+    [["cudnn-sdpa-replan-per-kv-length", "decode", 2]],
+  );
   assert.deepEqual(a.strategies.MINIMAL.dynamic_costs_introduced, []);
   const d = await scanCheckpoint(dsvd.dir, { gpu: "sm90", gacVersion: "test" });
   assert.deepEqual(d.dynamic_costs, [], "head_dim 52 is not cuDNN-eligible");

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
@@ -20,7 +20,16 @@ const profile: GpuProfile = {
   created: "2026-01-01",
   series: [
     { op: "gemm_k", key: "g", dtype: "fp16", shape: { m: 4096, n: 4096 }, experiments: ["G3"], points: [point(114, 0.04), point(120, 0.02), point(128, 0.02)] },
-    { op: "sdpa_prefill", key: "s", dtype: "fp16", causal: false, backend: "AUTO", shape: { batch: 4, heads: 32, kv_heads: 32, q_len: 2048, kv_len: 2048 }, experiments: ["S1"], points: [point(52, 0.9), point(56, 0.3)] },
+    {
+      op: "sdpa_prefill",
+      key: "s",
+      dtype: "fp16",
+      causal: false,
+      backend: "AUTO",
+      shape: { batch: 4, heads: 32, kv_heads: 32, q_len: 2048, kv_len: 2048 },
+      experiments: ["S1"],
+      points: [point(52, 0.9), point(56, 0.3)],
+    },
   ],
 };
 
@@ -56,5 +65,21 @@ test("gac demo scans, repairs, rescans and verifies the bundled PaLU case, then 
     assert.equal(await runCli(["demo", "--out", "d", "--force"], captureIO(root)), 0);
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("gac demo without --out removes its temp checkpoints when it is done", async () => {
+  const tmp = await mkdtemp(join(tmpdir(), "gac-demo-tmp-"));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    const io = captureIO(tmp);
+    assert.equal(await runCli(["demo"], io), 0);
+    assert.match(io.stdout, /the checkpoints were in a temp directory, now removed/);
+    assert.deepEqual(await readdir(tmp), []);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    await rm(tmp, { recursive: true, force: true });
   }
 });

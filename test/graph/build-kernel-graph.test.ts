@@ -36,8 +36,19 @@ test("emits one attention call per layer and phase with prefill and decode shape
   const calls = buildKernelGraph(buildModelSpec(llamaConfig(o), denseShapes(o)), WORKLOAD);
   const { id: _p, ...prefill } = attention(calls, "prefill:layers.1.self_attn.attention");
   assert.deepEqual(prefill, {
-    kind: "attention", phase: "prefill", layer: 1, role: "layers.1.self_attn.attention",
-    batch: 2, qLen: 16, kvLen: 16, numHeads: 4, numKvHeads: 2, headDimQk: 52, headDimV: 52, causal: true, dtype: "BF16",
+    kind: "attention",
+    phase: "prefill",
+    layer: 1,
+    role: "layers.1.self_attn.attention",
+    batch: 2,
+    qLen: 16,
+    kvLen: 16,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDimQk: 52,
+    headDimV: 52,
+    causal: true,
+    dtype: "BF16",
   });
   const decode = attention(calls, "decode:layers.1.self_attn.attention");
   assert.deepEqual([decode.batch, decode.qLen, decode.kvLen, decode.causal, decode.headDimQk], [3, 1, 40, false, 52]);
@@ -94,7 +105,10 @@ test("emits both GEMMs of ASVD and SVD-LLM factor pairs under their stored names
   const svd = buildKernelGraph(buildModelSpec(llamaConfig(), asSvdLlm(denseShapes(), 0, "self_attn.q_proj", 99)), WORKLOAD);
   assert.deepEqual(mnk(gemm(svd, "decode:layers.0.self_attn.q_v_proj")), [3, 99, 256]);
   assert.deepEqual(mnk(gemm(svd, "decode:layers.0.self_attn.q_u_proj")), [3, 256, 99]);
-  assert.equal(svd.some((c) => c.role === "layers.0.self_attn.q_proj"), false);
+  assert.equal(
+    svd.some((c) => c.role === "layers.0.self_attn.q_proj"),
+    false,
+  );
 });
 
 test("gives each GEMM its own weight's dtype", () => {

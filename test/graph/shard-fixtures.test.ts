@@ -32,8 +32,7 @@ after(async () => {
 });
 
 /** Whether vLLM splits every layer's heads and kv heads over tp GPUs. */
-const headsSplit = (spec: ModelSpec, tp: number) =>
-  spec.layers.every((l) => l.attn.numHeads % tp === 0 && (l.attn.numKvHeads >= tp ? l.attn.numKvHeads % tp === 0 : tp % l.attn.numKvHeads === 0));
+const headsSplit = (spec: ModelSpec, tp: number) => spec.layers.every((l) => l.attn.numHeads % tp === 0 && (l.attn.numKvHeads >= tp ? l.attn.numKvHeads % tp === 0 : tp % l.attn.numKvHeads === 0));
 
 for (const { kind } of FIXTURE_KINDS) {
   test(`${kind}: after the TP-aware MINIMAL plan every GPU's GEMMs are aligned at TP 1/2/4/8 where the heads split, and refused where they do not`, () => {
@@ -43,14 +42,21 @@ for (const { kind } of FIXTURE_KINDS) {
       const plan = planRepair(spec, "MINIMAL", { runtime: "vllm", tp });
       const shards = shardModelSpecs(applyPlanToSpec(spec, plan), tp, VLLM_TP);
       if (!headsSplit(spec, tp)) {
-        assert.ok(shards[0].refusals.some((r) => /heads$/.test(r.id)), `${kind} TP ${tp}: the heads rule refuses`);
+        assert.ok(
+          shards[0].refusals.some((r) => /heads$/.test(r.id)),
+          `${kind} TP ${tp}: the heads rule refuses`,
+        );
         assert.ok(plan.refusals.some((r) => /heads$/.test(r.id) && /padding whole heads is not implemented/.test(r.reason)));
         continue;
       }
       for (const shard of shards) {
         assert.deepEqual(shard.refusals, [], `${kind} TP ${tp} rank ${shard.rank}`);
         const bad = buildKernelGraph(shard.spec).filter((c) => c.kind === "gemm" && (c.n % 8 !== 0 || c.k % 8 !== 0));
-        assert.deepEqual(bad.map((c) => c.id), [], `${kind} TP ${tp} rank ${shard.rank}`);
+        assert.deepEqual(
+          bad.map((c) => c.id),
+          [],
+          `${kind} TP ${tp} rank ${shard.rank}`,
+        );
       }
     }
   });
@@ -60,6 +66,12 @@ test("the tiny fixtures' 4 heads split over 2 and 4 GPUs but not 8, and FLAP's 3
   const aligned = specs.get("llama-aligned");
   const flap = specs.get("pruned-flap");
   assert.ok(aligned && flap);
-  assert.deepEqual([1, 2, 4, 8].map((tp) => headsSplit(aligned, tp)), [true, true, true, false]);
-  assert.deepEqual([1, 2, 4, 8].map((tp) => headsSplit(flap, tp)), [true, false, false, false]);
+  assert.deepEqual(
+    [1, 2, 4, 8].map((tp) => headsSplit(aligned, tp)),
+    [true, true, true, false],
+  );
+  assert.deepEqual(
+    [1, 2, 4, 8].map((tp) => headsSplit(flap, tp)),
+    [true, false, false, false],
+  );
 });

@@ -49,7 +49,10 @@ test("a pruned MLP of 11472 is aligned whole but 1434 per GPU at TP 8, and 11469
   assert.equal(odd.spec.layers[0].mlp.intermediate, 1434, "the shard holds the first chunk, ceil(11469 / 8)");
   assert.deepEqual(
     odd.refusals.map((r) => [r.id, r.role, r.value]),
-    [["layers.0.mlp.intermediate", "layers.0.mlp", 11469], ["layers.1.mlp.intermediate", "layers.1.mlp", 11469]],
+    [
+      ["layers.0.mlp.intermediate", "layers.0.mlp", 11469],
+      ["layers.1.mlp.intermediate", "layers.1.mlp", 11469],
+    ],
   );
   assert.match(odd.refusals[0].reason, /MLP intermediate 11469 does not split over TP 8 \(MergedColumnParallelLinear/);
   assert.match(odd.refusals[0].source, /vllm\/model_executor\/layers\/linear\.py/);
@@ -59,7 +62,10 @@ test("heads that do not divide by TP and kv heads that cannot replicate evenly a
   const spec = craftSpec({ heads: 6, kvHeads: 3, intermediate: 768, vocab: 1152, layers: 1 });
   for (const rule of [VLLM_TP, TRTLLM_TP]) {
     const shard = shardModelSpec(spec, 4, 0, rule);
-    assert.deepEqual(shard.refusals.map((r) => r.id), ["layers.0.self_attn.heads", "layers.0.self_attn.kv_heads"]);
+    assert.deepEqual(
+      shard.refusals.map((r) => r.id),
+      ["layers.0.self_attn.heads", "layers.0.self_attn.kv_heads"],
+    );
     assert.match(shard.refusals[1].reason, /TP 4 is not a multiple of 3 kv heads/);
     assert.equal(shard.refusals[0].source, rule.sources.heads.file);
   }
@@ -73,7 +79,11 @@ test("vLLM pads the vocabulary to 64 before splitting it, TensorRT-LLM to a mult
   assert.equal(shardModelSpec(spec, 8, 0, VLLM_TP).spec.vocabSize, 32064 / 8);
   assert.equal(shardModelSpec(spec, 8, 0, TRTLLM_TP).spec.vocabSize, 32008 / 8);
   const three = shardModelSpec(craftSpec({ heads: 6, kvHeads: 6, intermediate: 768, vocab: 32000, layers: 1 }), 3, 0, VLLM_TP);
-  assert.deepEqual(three.refusals.map((r) => r.id), ["vocab_size"], "32000 is a multiple of 64 but not of 3");
+  assert.deepEqual(
+    three.refusals.map((r) => r.id),
+    ["vocab_size"],
+    "32000 is a multiple of 64 but not of 3",
+  );
 });
 
 test("low-rank pairs: a column-parallel projection keeps its first factor whole and splits the second's rows; a row-parallel one splits the first factor's columns", () => {
@@ -128,7 +138,10 @@ test("PaLU groups go with their heads: a 2-head group split over 2 GPUs keeps on
     { vt: 121, u: ["U.1 [64, 121]"] },
   ]);
   // TP 8 > 4 kv heads: each kv head is replicated on two GPUs.
-  assert.deepEqual(describe(8).map((d) => d?.u[0]), ["U.0 [64, 114]", "U.0 [64, 114]", "U.0 [64, 114]", "U.0 [64, 114]", "U.1 [64, 121]", "U.1 [64, 121]", "U.1 [64, 121]", "U.1 [64, 121]"]);
+  assert.deepEqual(
+    describe(8).map((d) => d?.u[0]),
+    ["U.0 [64, 114]", "U.0 [64, 114]", "U.0 [64, 114]", "U.0 [64, 114]", "U.1 [64, 121]", "U.1 [64, 121]", "U.1 [64, 121]", "U.1 [64, 121]"],
+  );
   assert.deepEqual(byRank(1)[0], spec.layers[0].attn.k);
 });
 
@@ -136,17 +149,35 @@ test("the whole model is the sum of its shards: q rows and MLP channels add back
   const spec = craftSpec({ heads: 16, kvHeads: 4, headDim: 96, intermediate: 2816, layers: 1 });
   for (const tp of TP_DEGREES) {
     const shards = shardModelSpecs(spec, tp, VLLM_TP).map((s) => s.spec.layers[0]);
-    assert.equal(shards.reduce((a, l) => a + l.attn.q.out, 0), 16 * 96);
-    assert.equal(shards.reduce((a, l) => a + l.mlp.intermediate, 0), 2816);
-    assert.equal(shards.reduce((a, l) => a + l.attn.o.in, 0), 16 * 96);
+    assert.equal(
+      shards.reduce((a, l) => a + l.attn.q.out, 0),
+      16 * 96,
+    );
+    assert.equal(
+      shards.reduce((a, l) => a + l.mlp.intermediate, 0),
+      2816,
+    );
+    assert.equal(
+      shards.reduce((a, l) => a + l.attn.o.in, 0),
+      16 * 96,
+    );
   }
 });
 
 test("--tp and --pp outside their range, and a runtime without head-wise TP, are one-line errors", () => {
-  assert.throws(() => checkTensorParallel(0), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tp expects a whole number from 1 to 64/.test(e.message));
-  assert.throws(() => checkTensorParallel(2, 0), (e: unknown) => e instanceof GacError && /--pp expects/.test(e.message));
+  assert.throws(
+    () => checkTensorParallel(0),
+    (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tp expects a whole number from 1 to 64/.test(e.message),
+  );
+  assert.throws(
+    () => checkTensorParallel(2, 0),
+    (e: unknown) => e instanceof GacError && /--pp expects/.test(e.message),
+  );
   assert.equal(tensorParallelRule("llama.cpp"), null);
-  assert.throws(() => requireTensorParallelRule("llama.cpp"), (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED" && /--split-mode/.test(e.message));
+  assert.throws(
+    () => requireTensorParallelRule("llama.cpp"),
+    (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED" && /--split-mode/.test(e.message),
+  );
   assert.match(tensorParallelRule("pytorch-sdpa")?.note ?? "", /no tensor parallelism of its own/);
   assert.equal(tensorParallelRule("tensorrt-llm")?.rule, TRTLLM_TP);
 });

@@ -165,11 +165,7 @@ describe("configs that shapes cannot reconcile", () => {
   });
 
   test("names the first missing layer tensor when config promises more layers than the checkpoint has", () => {
-    throwsGac(
-      () => buildModelSpec(llamaConfig({ layers: 4 }), denseShapes({ layers: 3 })),
-      "CONFIG_MISMATCH",
-      "config num_hidden_layers is 4 but 'model.layers.3.input_layernorm.weight' is missing",
-    );
+    throwsGac(() => buildModelSpec(llamaConfig({ layers: 4 }), denseShapes({ layers: 3 })), "CONFIG_MISMATCH", "config num_hidden_layers is 4 but 'model.layers.3.input_layernorm.weight' is missing");
   });
 
   test("names a layer missing from the middle of the stack", () => {
@@ -251,10 +247,18 @@ describe("PaLU", () => {
     return { shapes, config };
   };
   const headWiseRanks = (ranks: number[][]) =>
-    Object.fromEntries(ranks.flatMap((r, i) => [[`model.layers.${i}.self_attn.k_proj`, r], [`model.layers.${i}.self_attn.v_proj`, r]]));
+    Object.fromEntries(
+      ranks.flatMap((r, i) => [
+        [`model.layers.${i}.self_attn.k_proj`, r],
+        [`model.layers.${i}.self_attn.v_proj`, r],
+      ]),
+    );
 
   test("reads each group's rank from its own U.{g} in-dim, not one size for the module", () => {
-    const ranks = [[50, 46], [32, 64]];
+    const ranks = [
+      [50, 46],
+      [32, 64],
+    ];
     const { shapes, config } = palu(ranks, { head_wise_ranks: headWiseRanks(ranks) });
     const spec = buildModelSpec(config, shapes);
     assert.equal(spec.family, "palu");
@@ -263,25 +267,40 @@ describe("PaLU", () => {
     assert.equal(k0.groupDim, 64);
     assert.equal(k0.out, 128);
     assert.deepEqual(k0.first, { tensor: "model.layers.0.self_attn.k_proj.VT.weight", out: 96, in: 256, dtype: "BF16" });
-    assert.deepEqual(k0.groups.map((u) => [u.tensor, u.out, u.in]), [
-      ["model.layers.0.self_attn.k_proj.U.0.weight", 64, 50],
-      ["model.layers.0.self_attn.k_proj.U.1.weight", 64, 46],
-    ]);
+    assert.deepEqual(
+      k0.groups.map((u) => [u.tensor, u.out, u.in]),
+      [
+        ["model.layers.0.self_attn.k_proj.U.0.weight", 64, 50],
+        ["model.layers.0.self_attn.k_proj.U.1.weight", 64, 46],
+      ],
+    );
     assert.deepEqual(grouped(spec.layers[1].attn.v).ranks, [32, 64]);
     assert.equal(spec.layers[0].attn.q.kind, "dense");
     assert.deepEqual(spec.configDisagreements, []);
   });
 
   test("keeps U.{g} biases of a PaLU Qwen2", () => {
-    const ranks = [[32, 32], [32, 32]];
+    const ranks = [
+      [32, 32],
+      [32, 32],
+    ];
     const { shapes, config } = palu(ranks, { head_wise_ranks: headWiseRanks(ranks), model_type: "paluqwen2" }, true);
     const v = grouped(buildModelSpec(config, shapes).layers[0].attn.v);
-    assert.deepEqual(v.groups.map((u) => u.bias), ["model.layers.0.self_attn.v_proj.U.0.bias", "model.layers.0.self_attn.v_proj.U.1.bias"]);
+    assert.deepEqual(
+      v.groups.map((u) => u.bias),
+      ["model.layers.0.self_attn.v_proj.U.0.bias", "model.layers.0.self_attn.v_proj.U.1.bias"],
+    );
   });
 
   test("reports head_wise_ranks that disagree with the U.{g} shapes and keeps the shapes", () => {
-    const ranks = [[50, 46], [32, 64]];
-    const stale = headWiseRanks([[32, 32], [32, 64]]);
+    const ranks = [
+      [50, 46],
+      [32, 64],
+    ];
+    const stale = headWiseRanks([
+      [32, 32],
+      [32, 64],
+    ]);
     const { shapes, config } = palu(ranks, { head_wise_ranks: stale });
     const spec = buildModelSpec(config, shapes);
     assert.deepEqual(grouped(spec.layers[0].attn.k).ranks, [50, 46]);
@@ -292,7 +311,10 @@ describe("PaLU", () => {
   });
 
   test("refuses a VT whose rows differ from the sum of the group ranks", () => {
-    const { shapes, config } = palu([[50, 46], [32, 64]]);
+    const { shapes, config } = palu([
+      [50, 46],
+      [32, 64],
+    ]);
     shapes.set("model.layers.1.self_attn.k_proj.VT.weight", { dtype: "BF16", shape: [100, 256] });
     throwsGac(() => buildModelSpec(config, shapes), "CONFIG_MISMATCH", "'model.layers.1.self_attn.k_proj.VT.weight' has 100 latent rows", "sum to 96 (32 + 64)");
   });
@@ -303,7 +325,10 @@ describe("PaLU", () => {
   });
 
   test("refuses a VT with no U groups", () => {
-    const { shapes, config } = palu([[32, 32], [32, 32]]);
+    const { shapes, config } = palu([
+      [32, 32],
+      [32, 32],
+    ]);
     shapes.delete("model.layers.0.self_attn.v_proj.U.0.weight");
     shapes.delete("model.layers.0.self_attn.v_proj.U.1.weight");
     throwsGac(() => buildModelSpec(config, shapes), "UNKNOWN_LAYOUT", "'model.layers.0.self_attn.v_proj.U.0.weight'");
@@ -332,9 +357,7 @@ describe("ASVD and SVD-LLM factor pairs", () => {
   test("reports ASVD truncation_ranks that disagree with BLinear rows", () => {
     const shapes = asAsvd(denseShapes(), 0, "self_attn.q_proj", 107);
     const config = llamaConfig({}, { truncation_ranks: { "model.layers.0.self_attn.q_proj": 128 } });
-    assert.deepEqual(buildModelSpec(config, shapes).configDisagreements, [
-      "layers.0.self_attn.q_proj: rank 107 in BLinear rows but config truncation_ranks says 128",
-    ]);
+    assert.deepEqual(buildModelSpec(config, shapes).configDisagreements, ["layers.0.self_attn.q_proj: rank 107 in BLinear rows but config truncation_ranks says 128"]);
   });
 
   test("reads every SVD-LLM v_proj/u_proj pair with its own rank", () => {

@@ -33,11 +33,7 @@ test("reads transformers 5 rope_parameters with rope_theta inside", () => {
 });
 
 test("refuses llama3 scaling without its low_freq_factor", () => {
-  throwsGac(
-    () => readRope({ rope_scaling: { rope_type: "llama3", factor: 8, high_freq_factor: 4, original_max_position_embeddings: 8192 } }),
-    "BAD_CONFIG",
-    "rope_scaling.low_freq_factor is nothing",
-  );
+  throwsGac(() => readRope({ rope_scaling: { rope_type: "llama3", factor: 8, high_freq_factor: 4, original_max_position_embeddings: 8192 } }), "BAD_CONFIG", "rope_scaling.low_freq_factor is nothing");
 });
 
 test("refuses rope_scaling that names no variant", () => {

@@ -56,10 +56,16 @@ test("lists one rank per SVD-LLM factor pair and flags only the irregular one", 
   asSvdLlm(shapes, 1, "mlp.down_proj", 128);
   const dims = collectDims(buildModelSpec(llamaConfig(o), shapes));
   const ranks = dims.filter((d) => d.name === "rank");
-  assert.deepEqual(ranks.map((d) => [d.id, d.value, d.aligned8]), [
-    ["layers.1.self_attn.q_proj.rank", 107, false],
-    ["layers.1.mlp.down_proj.rank", 128, true],
-  ]);
+  assert.deepEqual(
+    ranks.map((d) => [d.id, d.value, d.aligned8]),
+    [
+      ["layers.1.self_attn.q_proj.rank", 107, false],
+      ["layers.1.mlp.down_proj.rank", 128, true],
+    ],
+  );
   assert.deepEqual(ranks[0].site, { kind: "rank", layer: 1, linear: "self_attn.q_proj" });
-  assert.deepEqual(dims.filter((d) => !d.aligned16).map((d) => d.id), ["layers.1.self_attn.q_proj.rank"]);
+  assert.deepEqual(
+    dims.filter((d) => !d.aligned16).map((d) => d.id),
+    ["layers.1.self_attn.q_proj.rank"],
+  );
 });

@@ -29,7 +29,12 @@ function assertAgreesWithPlan(spec: ModelSpec, plan: RepairPlan, label: string):
 
 const paluSpec = () =>
   craftSpec({
-    layers: 2, heads: 8, kvHeads: 4, headDim: 100, hidden: 512, family: "palu",
+    layers: 2,
+    heads: 8,
+    kvHeads: 4,
+    headDim: 100,
+    hidden: 512,
+    family: "palu",
     linears: (i) => ({
       k: grouped(`model.layers.${i}.self_attn.k_proj`, 512, 200, [114, 121], true),
       v: grouped(`model.layers.${i}.self_attn.v_proj`, 512, 200, [117, 125]),
@@ -38,13 +43,20 @@ const paluSpec = () =>
 
 const asvdSpec = () =>
   craftSpec({
-    layers: 1, family: "asvd",
+    layers: 1,
+    family: "asvd",
     linears: (i) => ({ gate: lowrank(`model.layers.${i}.mlp.gate_proj.BLinear`, `model.layers.${i}.mlp.gate_proj.ALinear`, 512, 256, 83, true) }),
   });
 
 const svdllmSpec = () =>
   craftSpec({
-    layers: 1, headDim: 100, heads: 4, kvHeads: 2, hidden: 256, intermediate: 700, family: "svdllm",
+    layers: 1,
+    headDim: 100,
+    heads: 4,
+    kvHeads: 2,
+    hidden: 256,
+    intermediate: 700,
+    family: "svdllm",
     linears: (i) => {
       const p = `model.layers.${i}`;
       return {
@@ -68,11 +80,10 @@ test("a dense head_dim 100 -> 104 gives q 416 and k/v 208 outputs, o_proj 416 in
 
 test("a pruned intermediate 8806 -> 8808 grows gate/up outputs and down inputs in its own layer only", () => {
   const spec = craftSpec({
-    layers: 2, hidden: 256,
+    layers: 2,
+    hidden: 256,
     linears: (i) =>
-      i === 1
-        ? { gate: dense("model.layers.1.mlp.gate_proj", 8806, 256), up: dense("model.layers.1.mlp.up_proj", 8806, 256), down: dense("model.layers.1.mlp.down_proj", 256, 8806) }
-        : {},
+      i === 1 ? { gate: dense("model.layers.1.mlp.gate_proj", 8806, 256), up: dense("model.layers.1.mlp.up_proj", 8806, 256), down: dense("model.layers.1.mlp.down_proj", 256, 8806) } : {},
   });
   const after = assertAgreesWithPlan(spec, planRepair(spec, "MINIMAL"), "pruned");
   assert.deepEqual([after.layers[1]?.mlp.intermediate, after.layers[1]?.mlp.gate.out, after.layers[1]?.mlp.down.in], [8808, 8808, 8808]);
@@ -87,7 +98,13 @@ test("PaLU ranks are padded per group (VT rows are their sum) and head_dim grows
   if (k?.kind !== "grouped") return;
   assert.deepEqual(k.ranks, [120, 128]);
   assert.equal(k.first.out, 248);
-  assert.deepEqual(k.groups.map((g) => [g.out, g.in]), [[208, 120], [208, 128]]);
+  assert.deepEqual(
+    k.groups.map((g) => [g.out, g.in]),
+    [
+      [208, 120],
+      [208, 128],
+    ],
+  );
   assert.deepEqual([k.groupDim, k.out], [208, 416]);
   for (const s of STRATEGIES) assertAgreesWithPlan(spec, planRepair(spec, s), `palu ${s}`);
 });

@@ -5,7 +5,18 @@ import { RUNTIMES } from "../../src/contract/runtimes.js";
 import { GacError } from "../../src/errors.js";
 
 test("MINIMAL reproduces the seeds' PaLU mapping table (114..125 -> 120 or 128)", () => {
-  const seeds: [number, number][] = [[114, 120], [116, 120], [117, 120], [118, 120], [120, 120], [121, 128], [122, 128], [123, 128], [124, 128], [125, 128]];
+  const seeds: [number, number][] = [
+    [114, 120],
+    [116, 120],
+    [117, 120],
+    [118, 120],
+    [120, 120],
+    [121, 128],
+    [122, 128],
+    [123, 128],
+    [124, 128],
+    [125, 128],
+  ];
   for (const [from, to] of seeds) assert.equal(padTarget(from, "MINIMAL"), to, `${from}`);
   assert.equal(padTarget(107, "MINIMAL"), 112);
 });

@@ -50,7 +50,11 @@ export function grouped(prefix: string, inp: number, groupDim: number, ranks: nu
     out: groupDim * ranks.length,
     ranks,
     groupDim,
-    first: weight(`${prefix}.VT`, ranks.reduce((a, b) => a + b, 0), inp),
+    first: weight(
+      `${prefix}.VT`,
+      ranks.reduce((a, b) => a + b, 0),
+      inp,
+    ),
     groups: ranks.map((r, g) => weight(`${prefix}.U.${g}`, groupDim, r, bias)),
   };
 }

@@ -78,10 +78,23 @@ for (const [family, spec] of Object.entries(FAMILIES)) {
 test("an intermediate of 2868 is 717 per GPU at TP 4: the TP 1 plan (2872) leaves 718 per GPU, the TP 4 plan pads to 2880", () => {
   const spec = FAMILIES.dense;
   const atTp1 = planRepair(spec, "MINIMAL", { runtime: "vllm" });
-  assert.deepEqual(atTp1.changes.map((c) => [c.id, c.to]), [["layers.0.mlp.intermediate", 2872], ["layers.1.mlp.intermediate", 2872]]);
-  assert.ok(misalignedOnAnyGpu(applyPlanToSpec(spec, atTp1), 4).some((d) => /gate_proj n=718/.test(d)), "the whole-model plan collapses per GPU");
+  assert.deepEqual(
+    atTp1.changes.map((c) => [c.id, c.to]),
+    [
+      ["layers.0.mlp.intermediate", 2872],
+      ["layers.1.mlp.intermediate", 2872],
+    ],
+  );
+  assert.ok(
+    misalignedOnAnyGpu(applyPlanToSpec(spec, atTp1), 4).some((d) => /gate_proj n=718/.test(d)),
+    "the whole-model plan collapses per GPU",
+  );
   const atTp4 = planRepair(spec, "MINIMAL", { runtime: "vllm", tp: 4 });
-  assert.deepEqual(atTp4.changes.map((c) => c.to), [2880, 2880], "the smallest multiple of 8 x 4 at or above 2868");
+  assert.deepEqual(
+    atTp4.changes.map((c) => c.to),
+    [2880, 2880],
+    "the smallest multiple of 8 x 4 at or above 2868",
+  );
 });
 
 test("a pruned MLP of 11472 needs no padding at TP 1 or 2 but pads to 11520 (1440 per GPU) at TP 8", () => {
@@ -90,15 +103,25 @@ test("a pruned MLP of 11472 needs no padding at TP 1 or 2 but pads to 11520 (144
   assert.deepEqual(planRepair(spec, "MINIMAL", { runtime: "vllm", tp: 2 }).changes, [], "5736 per GPU is a multiple of 8");
   for (const strategy of ["MINIMAL", "OPTIMAL"] as const) {
     const plan = planRepair(spec, strategy, { runtime: "vllm", tp: 8 });
-    assert.deepEqual(plan.changes.map((c) => [c.from, c.to]), [[11472, 11520], [11472, 11520]], strategy);
+    assert.deepEqual(
+      plan.changes.map((c) => [c.from, c.to]),
+      [
+        [11472, 11520],
+        [11472, 11520],
+      ],
+      strategy,
+    );
   }
   const rows = overheadByTp(spec, "OPTIMAL", "vllm");
-  assert.deepEqual(rows.map((r) => [r.tp, r.intermediatePerGpu, r.dimsChanged]), [
-    [1, [11472], 0],
-    [2, [5744], 2],
-    [4, [2880], 2],
-    [8, [1440], 2],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.tp, r.intermediatePerGpu, r.dimsChanged]),
+    [
+      [1, [11472], 0],
+      [2, [5744], 2],
+      [4, [2880], 2],
+      [8, [1440], 2],
+    ],
+  );
   // 48 extra channels in gate, up and down of 2 layers: 2 x 3 x 48 x 4096 parameters.
   assert.equal(rows[3].paramsAdded, 2 * 3 * 48 * 4096);
   assert.ok(rows[3].paramOverheadPct > 0 && rows.every((r, i) => i === 0 || r.paramOverheadPct >= rows[i - 1].paramOverheadPct));
@@ -108,7 +131,10 @@ test("heads that TP cannot split are refusals of the TP plan, never silent, and 
   const spec = craftSpec({ heads: 12, kvHeads: 12, headDim: 64, hidden: 768, intermediate: 2048 });
   assert.deepEqual(planRepair(spec, "MINIMAL", { runtime: "vllm" }).refusals, []);
   const plan = planRepair(spec, "MINIMAL", { runtime: "tensorrt-llm", tp: 8 });
-  assert.deepEqual(plan.refusals.map((r) => r.id), ["layers.0.self_attn.heads", "layers.0.self_attn.kv_heads", "layers.1.self_attn.heads", "layers.1.self_attn.kv_heads"]);
+  assert.deepEqual(
+    plan.refusals.map((r) => r.id),
+    ["layers.0.self_attn.heads", "layers.0.self_attn.kv_heads", "layers.1.self_attn.heads", "layers.1.self_attn.kv_heads"],
+  );
   assert.match(plan.refusals[0].reason, /12 attention heads do not split over TP 8 .*padding whole heads is not implemented/);
   assert.equal(overheadByTp(spec, "MINIMAL", "vllm").find((r) => r.tp === 8)?.shardingRefusals, 4);
 });

@@ -4,7 +4,15 @@ import { fixtureSpec } from "../../src/fixtures/kinds.js";
 import { buildModelSpec } from "../../src/model/build-model-spec.js";
 import { predictCall } from "../../src/profile/predict.js";
 import {
-  COMPUTE_REFERENCE_M, ELEMENTWISE_BYTES, EAGER_HOST_US_PER_KERNEL, GRAPH_GAP_US_PER_KERNEL, elementwiseBytes, kernelCount, pointCalls, predictE2ePoint, predictGemmRows,
+  COMPUTE_REFERENCE_M,
+  ELEMENTWISE_BYTES,
+  EAGER_HOST_US_PER_KERNEL,
+  GRAPH_GAP_US_PER_KERNEL,
+  elementwiseBytes,
+  kernelCount,
+  pointCalls,
+  predictE2ePoint,
+  predictGemmRows,
 } from "../../src/profile/predict-e2e.js";
 import { PROFILE_SCHEMA, type GpuProfile, type ProfileSeries } from "../../src/profile/types.js";
 import { CUDNN_REPLAN_MS_PER_PLAN, distinctAttentionShapes, explainGap, predictionRows, replanPlans } from "../../src/bench/e2e/prediction-table.js";
@@ -18,12 +26,24 @@ function tinySpec(kind: "llama-aligned" | "llama-direct-svd" = "llama-aligned") 
 
 const dims = [32, 48, 52, 56, 64, 128, 256, 512, 1024];
 const points = (ms: (d: number) => number) => dims.map((dim) => ({ dim, median_ms: ms(dim) }));
-const series = (op: ProfileSeries["op"], shape: Record<string, number>, extra: Partial<ProfileSeries> = {}): ProfileSeries =>
-  ({ op, key: `${op}/${JSON.stringify(shape)}`, dtype: "fp16", shape, experiments: ["test"], points: points((d) => d / 1000), ...extra });
+const series = (op: ProfileSeries["op"], shape: Record<string, number>, extra: Partial<ProfileSeries> = {}): ProfileSeries => ({
+  op,
+  key: `${op}/${JSON.stringify(shape)}`,
+  dtype: "fp16",
+  shape,
+  experiments: ["test"],
+  points: points((d) => d / 1000),
+  ...extra,
+});
 
 function profile(withDecode = true): GpuProfile {
   return {
-    schema: PROFILE_SCHEMA, gpu: { name: "Test GPU", slug: "test" }, env: {}, source: "measured", source_runs: [], created: "2026-12-01",
+    schema: PROFILE_SCHEMA,
+    gpu: { name: "Test GPU", slug: "test" },
+    env: {},
+    source: "measured",
+    source_runs: [],
+    created: "2026-12-01",
     series: [
       series("gemm_k", { m: 1, n: 512 }, { layout: "linear" }),
       series("gemm_k", { m: 128, n: 512 }, { layout: "linear" }),
@@ -40,7 +60,7 @@ test("a whole-model prediction is the per-call predictions summed plus elementwi
   const calls = pointCalls(spec, point, "F16");
   // 2 layers x (q, k, v, attention, o, gate, up, down) + lm_head
   assert.equal(calls.length, 17);
-  const gemm = calls.filter((c) => c.kind === "gemm").reduce((a, c) => a + (c.kind === "gemm" ? predictGemmRows(prof, c) ?? NaN : 0), 0);
+  const gemm = calls.filter((c) => c.kind === "gemm").reduce((a, c) => a + (c.kind === "gemm" ? (predictGemmRows(prof, c) ?? NaN) : 0), 0);
   const attention = calls.filter((c) => c.kind === "attention").reduce((a, c) => a + (predictCall(prof, c)?.ms ?? NaN), 0);
   const eager = predictE2ePoint(spec, point, prof, { dtype: "F16", config: "gac/eager/static", copyBandwidthGbps: 1000 });
   assert.equal(eager.predicted_calls, 17);
@@ -55,8 +75,12 @@ test("a whole-model prediction is the per-call predictions summed plus elementwi
 test("elementwise bytes per token follow the per-op table, and a dynamic cache re-copies the whole KV cache every decode step", () => {
   const spec = tinySpec();
   const tokens = 128;
-  const perLayer = tokens * 256 * (2 * ELEMENTWISE_BYTES.rmsnorm + 2 * ELEMENTWISE_BYTES.residual) + tokens * 6 * 64 * ELEMENTWISE_BYTES.rope +
-    tokens * 512 * ELEMENTWISE_BYTES.act + tokens * 4 * 64 * ELEMENTWISE_BYTES.attnLayout + tokens * (2 * 128 * 2) * 2;
+  const perLayer =
+    tokens * 256 * (2 * ELEMENTWISE_BYTES.rmsnorm + 2 * ELEMENTWISE_BYTES.residual) +
+    tokens * 6 * 64 * ELEMENTWISE_BYTES.rope +
+    tokens * 512 * ELEMENTWISE_BYTES.act +
+    tokens * 4 * 64 * ELEMENTWISE_BYTES.attnLayout +
+    tokens * (2 * 128 * 2) * 2;
   const model = tokens * 256 * 2 * 2 + 1 * 256 * ELEMENTWISE_BYTES.rmsnorm;
   assert.equal(elementwiseBytes(spec, { phase: "prefill", batch: 1, length: 128 }, "transformers/sdpa/dynamic"), 2 * perLayer + model);
   const kvPerTokenPerLayer = 2 * 128 * 2;
@@ -71,8 +95,26 @@ test("a point with a call the profile cannot predict has no whole-model predicti
   assert.equal(p.ms, null);
   assert.equal(p.calls - p.predicted_calls, 2);
   const m: E2eMeasurement = {
-    model: "m/none", checkpoint: "m", variant: "none", role: "checkpoint", family: "dense", config: "gac/graph/static", phase: "decode", batch: 1, length: 256,
-    point: "decode/b1/c256", gpu: "NVIDIA H200", median_ms: 1, p10_ms: 1, p90_ms: 1, tokens_per_s: null, roofline: null, kernels: [], copy_bandwidth_gbps: 4000, weight_bytes: null, kv_bytes_per_token: null,
+    model: "m/none",
+    checkpoint: "m",
+    variant: "none",
+    role: "checkpoint",
+    family: "dense",
+    config: "gac/graph/static",
+    phase: "decode",
+    batch: 1,
+    length: 256,
+    point: "decode/b1/c256",
+    gpu: "NVIDIA H200",
+    median_ms: 1,
+    p10_ms: 1,
+    p90_ms: 1,
+    tokens_per_s: null,
+    roofline: null,
+    kernels: [],
+    copy_bandwidth_gbps: 4000,
+    weight_bytes: null,
+    kv_bytes_per_token: null,
   };
   const [row] = predictionRows([m], [{ label: "m/none", spec }], profile(false));
   assert.equal(row.off, true);
@@ -82,8 +124,26 @@ test("a point with a call the profile cannot predict has no whole-model predicti
 test("decode off by more than 15% with a growing KV length at a cuDNN-eligible head_dim is explained by the re-plan rule (transformers dynamic, gac eager), not with a fixed one or at head_dim 52; an unfused softmax is the math backend", () => {
   const prediction = { ms: 1, gemm_ms: 0, attention_ms: 0, elementwise_ms: 0, launch_ms: 0, extra_host_ms: 0, predicted_calls: 1, calls: 1, kernels: 1, combine: "max(gpu, host)" as const };
   const m = (config: string, kernels: string[]): E2eMeasurement => ({
-    model: "m", checkpoint: "m", variant: "none", role: "checkpoint", family: "dense", config, phase: "decode", batch: 1, length: 4096,
-    point: "decode/b1/c4096", gpu: "NVIDIA H200", median_ms: 40, p10_ms: 40, p90_ms: 40, tokens_per_s: null, roofline: null, kernels, copy_bandwidth_gbps: null, weight_bytes: null, kv_bytes_per_token: null,
+    model: "m",
+    checkpoint: "m",
+    variant: "none",
+    role: "checkpoint",
+    family: "dense",
+    config,
+    phase: "decode",
+    batch: 1,
+    length: 4096,
+    point: "decode/b1/c4096",
+    gpu: "NVIDIA H200",
+    median_ms: 40,
+    p10_ms: 40,
+    p90_ms: 40,
+    tokens_per_s: null,
+    roofline: null,
+    kernels,
+    copy_bandwidth_gbps: null,
+    weight_bytes: null,
+    kv_bytes_per_token: null,
   });
   assert.match(explainGap(m("transformers/sdpa/dynamic", ["cudnn_generated_fort_native_sdpa_sm90"]), tinySpec(), prediction) ?? "", /^cudnn-sdpa-replan-per-kv-length/);
   assert.equal(explainGap(m("transformers/sdpa-nocudnn/dynamic", []), tinySpec(), prediction), null);
@@ -109,7 +169,12 @@ test("the re-plan rule charges one plan build per distinct attention shape per d
 
 test("a GEMM with few rows takes the larger of its weight-read time (M=1 table) and its compute time (M=2048 table scaled by M), not M x the M=1 time", () => {
   const prof: GpuProfile = {
-    schema: PROFILE_SCHEMA, gpu: { name: "Test GPU", slug: "test" }, env: {}, source: "measured", source_runs: [], created: "2026-12-01",
+    schema: PROFILE_SCHEMA,
+    gpu: { name: "Test GPU", slug: "test" },
+    env: {},
+    source: "measured",
+    source_runs: [],
+    created: "2026-12-01",
     series: [
       { ...series("gemm_k", { m: 1, n: 4096 }, { layout: "linear" }), points: [{ dim: 4096, median_ms: 0.01 }] },
       { ...series("gemm_k", { m: 2048, n: 4096 }, { layout: "linear" }), points: [{ dim: 4096, median_ms: 0.1 }] },
@@ -117,7 +182,7 @@ test("a GEMM with few rows takes the larger of its weight-read time (M=1 table) 
   };
   const call = (m: number) => ({ id: "g", kind: "gemm" as const, phase: "decode" as const, layer: 0, role: "q", tensor: "q", m, n: 4096, k: 4096, dtype: "F16" as const });
   assert.equal(predictGemmRows(prof, call(32)), 0.01, "32 rows: still the weight read");
-  assert.equal(predictGemmRows(prof, call(1024)), 0.1 * 1024 / COMPUTE_REFERENCE_M, "1024 rows: compute-bound");
+  assert.equal(predictGemmRows(prof, call(1024)), (0.1 * 1024) / COMPUTE_REFERENCE_M, "1024 rows: compute-bound");
   assert.equal(predictCall(prof, call(32))?.ms, 0.01 * 32, "predictCall alone would scale the M=1 time by 32");
   assert.equal(predictGemmRows(prof, call(8192)), predictCall(prof, call(8192))?.ms);
 });

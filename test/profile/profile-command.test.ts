@@ -13,8 +13,15 @@ test("gac profile turns a two-GPU run into one profile per GPU name", async () =
   const cwd = await scratchDir("profile-cli");
   const outDir = join(cwd, "results", "r1");
   await runBench({
-    cases: expandSuites(["S1", "G3"], { quick: true }), outDir, runId: "r1", gpus: [0, 1], spawn: fakeSpawner(),
-    command: "gac bench S1 G3 --quick --gpus 0,1", gitCommit: null, suites: ["S1", "G3"], quick: true,
+    cases: expandSuites(["S1", "G3"], { quick: true }),
+    outDir,
+    runId: "r1",
+    gpus: [0, 1],
+    spawn: fakeSpawner(),
+    command: "gac bench S1 G3 --quick --gpus 0,1",
+    gitCommit: null,
+    suites: ["S1", "G3"],
+    quick: true,
   });
   const io = captureIO(cwd);
   assert.equal(await runCli(["profile", "results/r1", "--out", "profs"], io, [profileCommand]), 0);

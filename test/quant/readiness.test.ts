@@ -78,7 +78,10 @@ test("gac quant prints the readiness as text and JSON, and refuses an unknown fo
     assert.equal(await runCli(["quant", "svd", "--formats", "fp8-tensor", "--json"], json), 0);
     const report = JSON.parse(json.stdout);
     assert.equal(report.schema, "gac-quant/1");
-    assert.deepEqual(report.formats.map((f: { id: string }) => f.id), ["fp8-tensor"]);
+    assert.deepEqual(
+      report.formats.map((f: { id: string }) => f.id),
+      ["fp8-tensor"],
+    );
     await assert.rejects(runCli(["quant", "svd", "--formats", "int3"], captureIO(root)), { code: "BAD_ARGS", message: /unknown format int3/ });
   } finally {
     await rm(root, { recursive: true, force: true });

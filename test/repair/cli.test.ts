@@ -44,12 +44,16 @@ test("gac repair --dry-run prints the plan and writes nothing", async () => {
   await assert.rejects(readdir(out), /ENOENT/);
 });
 
-test("gac repair writes the output and reports progress on stderr", async () => {
+test("gac repair prints the plan, writes the output, and draws progress with ETA on a terminal only", async () => {
   const io = captureIO();
+  io.errIsTTY = true;
   const out = join(root, "out");
   assert.equal(await runCli(["repair", palu, "-o", out, "--strategy", "OPTIMAL"], io), 0);
-  assert.match(io.stderr, /repair: .* MiB \/ .* MiB \(100%\), \d+ MB\/s/);
-  assert.match(io.stdout, /Wrote .*out/);
+  assert.match(io.stderr, /repair: .* MiB \/ .* MiB \(100%\), \d+ MiB\/s, ETA \d+s\n$/);
+  assert.match(io.stdout, /Wrote .*out .*MiB\/s/);
+  const plain = captureIO();
+  assert.equal(await runCli(["repair", palu, "-o", join(root, "out-plain"), "--strategy", "OPTIMAL"], plain), 0);
+  assert.equal(plain.stderr, "", "no progress in a log or a pipe");
   assert.ok((await readdir(out)).includes("gac-repair.json"));
 });
 
@@ -66,6 +70,12 @@ test("gac repair --checksum-output records each output file's sha256 beside the 
   const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as { input: { files: { sha256: string }[] }; output: { files: { name: string; sha256?: string }[] } };
   assert.ok(manifest.input.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256)));
   for (const f of manifest.output.files) {
-    assert.equal(f.sha256, createHash("sha256").update(await readFile(join(out, f.name))).digest("hex"), f.name);
+    assert.equal(
+      f.sha256,
+      createHash("sha256")
+        .update(await readFile(join(out, f.name)))
+        .digest("hex"),
+      f.name,
+    );
   }
 });

@@ -10,8 +10,11 @@ test("a head_dim change sets head_dim and rope_theta^(D/d) so the original frequ
   assert.equal(config.rope_theta, 10000 ** (8 / 6));
   assert.equal(config.custom_field, "kept");
   // the frequency of pair j is theta^(-2j/d) before and theta'^(-2j/D) after
-  for (let j = 0; j < 3; j++) assert.ok(Math.abs((config.rope_theta as number) ** (-2 * j / 8) - 10000 ** (-2 * j / 6)) < 1e-12);
-  assert.deepEqual(changed.map((c) => c.field), ["head_dim", "rope_theta"]);
+  for (let j = 0; j < 3; j++) assert.ok(Math.abs((config.rope_theta as number) ** ((-2 * j) / 8) - 10000 ** ((-2 * j) / 6)) < 1e-12);
+  assert.deepEqual(
+    changed.map((c) => c.field),
+    ["head_dim", "rope_theta"],
+  );
   assert.equal(m.config.head_dim, 6, "the input config object is not modified");
 });
 

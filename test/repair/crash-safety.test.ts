@@ -59,7 +59,10 @@ test("a repair killed at any point leaves no partial output, an untouched input,
   for (const [i, delay] of delays.entries()) {
     const out = join(root, `out-${i}`);
     const { finished } = await runAndKill(out, delay);
-    const present = await readdir(out).then(() => true, () => false);
+    const present = await readdir(out).then(
+      () => true,
+      () => false,
+    );
     if (!finished) killed++;
     if (present) {
       // only a complete output may exist under the target name: every file its manifest lists, intact

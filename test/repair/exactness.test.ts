@@ -13,7 +13,10 @@ test("a head_dim change under default RoPE is accepted", () => {
 });
 
 test("llama3 and linear RoPE scaling are accepted because they depend only on each frequency's value", () => {
-  for (const rope_scaling of [{ rope_type: "linear", factor: 2 }, { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 }]) {
+  for (const rope_scaling of [
+    { rope_type: "linear", factor: 2 },
+    { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+  ]) {
     const m = tinyModel({ form: "dense", headDim: 6, config: { rope_scaling } });
     assert.equal(screenChanges(m.spec, [headDim(6, 8)], "fold").accepted.length, 1, rope_scaling.rope_type);
   }
@@ -22,7 +25,10 @@ test("llama3 and linear RoPE scaling are accepted because they depend only on ea
 test("yarn RoPE blocks a head_dim change and says why, while other dims still go through", () => {
   const m = tinyModel({ form: "dense", headDim: 6, config: { rope_scaling: { rope_type: "yarn", factor: 4 } } });
   const s = screenChanges(m.spec, [headDim(6, 8), change({ kind: "intermediate", layer: 0 }, 10, 16)], "fold");
-  assert.deepEqual(s.accepted.map((c) => c.id), ["layers.0.mlp.intermediate"]);
+  assert.deepEqual(
+    s.accepted.map((c) => c.id),
+    ["layers.0.mlp.intermediate"],
+  );
   assert.equal(s.refusals.length, 1);
   assert.match(s.refusals[0].reason, /rope type 'yarn'/);
 });

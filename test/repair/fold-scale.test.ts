@@ -22,7 +22,10 @@ test("folding BF16 rounds to the nearest BF16 and keeps zero bytes zero", () => 
 });
 
 test("folding into integer weights is refused", () => {
-  assert.throws(() => foldScaleBlock(new Uint8Array(4), "I8", 2), (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED");
+  assert.throws(
+    () => foldScaleBlock(new Uint8Array(4), "I8", 2),
+    (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED",
+  );
 });
 
 test("the table fold of F16 and BF16 gives the reference fold's bytes for every 16-bit code", () => {

@@ -32,7 +32,10 @@ async function fixture(kind: FixtureKind, name: string = kind): Promise<string> 
 
 async function checksums(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of (await readdir(dir)).sort()) out[f] = createHash("sha256").update(await readFile(join(dir, f))).digest("hex");
+  for (const f of (await readdir(dir)).sort())
+    out[f] = createHash("sha256")
+      .update(await readFile(join(dir, f)))
+      .digest("hex");
   return out;
 }
 
@@ -61,7 +64,10 @@ for (const { kind } of FIXTURE_KINDS) {
     // scan of the output: no repairable dim left unaligned except the ones reported as skipped
     const skipped = new Set(r.skipped.map((s) => s.id));
     const left = collectDims(loadModelSpec(outCkpt)).filter((d) => d.site && !d.aligned8 && !skipped.has(d.id));
-    assert.deepEqual(left.map((d) => `${d.id}=${d.value}`), []);
+    assert.deepEqual(
+      left.map((d) => `${d.id}=${d.value}`),
+      [],
+    );
     // config
     for (const c of r.changes) {
       if (c.site.kind === "head_dim") assert.equal(outCkpt.config.head_dim, c.to);
@@ -109,8 +115,15 @@ test("logical scale mode only adds zeros: removing them gives the original bytes
     const a = new Uint32Array((await readTensorBytes(t)).slice().buffer);
     const b = new Uint32Array((await readTensorBytes(outCkpt.tensors.get(name)!)).slice().buffer);
     // random normal weights hold no exact zero, so the non-zero words in order are the original words
-    assert.ok(a.every((w) => w !== 0), `${name} has no zero to confuse with padding`);
-    assert.deepEqual(b.filter((w) => w !== 0), a, name);
+    assert.ok(
+      a.every((w) => w !== 0),
+      `${name} has no zero to confuse with padding`,
+    );
+    assert.deepEqual(
+      b.filter((w) => w !== 0),
+      a,
+      name,
+    );
   }
   const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as RepairManifest;
   assert.equal(manifest.scaleMode, "logical");
@@ -134,7 +147,11 @@ test("the q heads keep each RoPE half in place in the padded file", async () => 
     assert.deepEqual(rowOf(b, h * 56 + 25), rowOf(a, h * 52 + 25));
     assert.deepEqual(rowOf(b, h * 56 + 28), rowOf(a, h * 52 + 26), "dim d/2 moves to D/2");
     assert.deepEqual(rowOf(b, h * 56 + 53), rowOf(a, h * 52 + 51));
-    for (const z of [26, 27, 54, 55]) assert.ok(rowOf(b, h * 56 + z).every((x) => x === 0), `row ${z} of head ${h} is zero`);
+    for (const z of [26, 27, 54, 55])
+      assert.ok(
+        rowOf(b, h * 56 + z).every((x) => x === 0),
+        `row ${z} of head ${h} is zero`,
+      );
   }
 });
 
@@ -143,7 +160,10 @@ test("with checksumOutput the manifest holds the sha256 of every output file, eq
   const out = join(root, "palu-checksum-output-out");
   const r = await repairCheckpoint(input, out, { strategy: "MINIMAL", checksumOutput: true });
   const onDisk = await checksums(out);
-  assert.deepEqual(r.manifest.output.files.map((f) => f.name).sort(), Object.keys(onDisk).filter((f) => f !== "gac-repair.json"));
+  assert.deepEqual(
+    r.manifest.output.files.map((f) => f.name).sort(),
+    Object.keys(onDisk).filter((f) => f !== "gac-repair.json"),
+  );
   for (const f of r.manifest.output.files) assert.equal(f.sha256, onDisk[f.name], `output ${f.name}`);
 });
 
@@ -207,7 +227,10 @@ test("a dim that cannot be repaired exactly is skipped and reported, or fails un
   const cfg = JSON.parse(await readFile(cfgPath, "utf8")) as Record<string, unknown>;
   await writeFile(cfgPath, JSON.stringify({ ...cfg, rope_scaling: { rope_type: "yarn", factor: 4, original_max_position_embeddings: 2048 } }));
   const proposal = await proposeRepair(input, { strategy: "MINIMAL" });
-  assert.ok(proposal.skipped.some((s) => s.id.endsWith("head_dim") && /yarn/.test(s.reason)), JSON.stringify(proposal.skipped));
+  assert.ok(
+    proposal.skipped.some((s) => s.id.endsWith("head_dim") && /yarn/.test(s.reason)),
+    JSON.stringify(proposal.skipped),
+  );
   assert.ok(!proposal.changes.some((c) => c.site.kind === "head_dim"));
   // The only misaligned dims are refused: the plan says so instead of calling the model aligned.
   const text = renderProposal(proposal);

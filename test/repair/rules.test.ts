@@ -52,7 +52,10 @@ test("the half-split layout pairs every original dim with its partner at distanc
 });
 
 test("an odd head_dim is refused because RoPE cannot pair its dims", () => {
-  assert.throws(() => padHeadsHalfSplit(2, 7, 8), (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED" && /odd head_dim/.test(e.message));
+  assert.throws(
+    () => padHeadsHalfSplit(2, 7, 8),
+    (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED" && /odd head_dim/.test(e.message),
+  );
 });
 
 test("a repeated layout applies the per-head layout to every head of a PaLU group", () => {
@@ -98,7 +101,10 @@ test("column padding as segments gives the copied bytes, rows as views of the bl
 test("row padding as segments copies nothing: source rows are views of the block, in layout order", () => {
   const block = rows(6);
   const segments = padRowsSegments(block, 0, padHeadsAtEnd(2, 3, 4), 1);
-  assert.deepEqual(segments.map((s) => [...s]), [[1, 2, 3], [0], [4, 5, 6], [0]]);
+  assert.deepEqual(
+    segments.map((s) => [...s]),
+    [[1, 2, 3], [0], [4, 5, 6], [0]],
+  );
   assert.equal(segments[0].buffer, block.buffer);
   assert.equal(segments[2].buffer, block.buffer);
 });
@@ -123,14 +129,34 @@ test("a tensor padded in many small row blocks gives the same bytes as in one bl
 
 test("the zero rows before a source row belong to that row's block, the trailing ones to the last block", () => {
   const layout = padSegments([2, 2], [4, 4]);
-  assert.deepEqual([0, 1, 2, 3, 4].map((i) => outputRowBoundary(layout, i)), [0, 1, 2, 5, 8]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4].map((i) => outputRowBoundary(layout, i)),
+    [0, 1, 2, 5, 8],
+  );
 });
 
 test("a block that is not whole rows is refused", () => {
-  assert.throws(() => padRowsBlock(new Uint8Array(5), 0, padAtEnd(2, 3), 2), (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED");
-  assert.throws(() => padColumnsBlock(new Uint8Array(5), padAtEnd(2, 3), 2), (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED");
+  assert.throws(
+    () => padRowsBlock(new Uint8Array(5), 0, padAtEnd(2, 3), 2),
+    (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED",
+  );
+  assert.throws(
+    () => padColumnsBlock(new Uint8Array(5), padAtEnd(2, 3), 2),
+    (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED",
+  );
 });
 
 test("a layout whose runs overlap is rejected before any byte moves", () => {
-  assert.throws(() => checkLayout({ from: 4, to: 6, runs: [{ src: 0, dst: 0, len: 2 }, { src: 2, dst: 1, len: 2 }] }), /overlaps/);
+  assert.throws(
+    () =>
+      checkLayout({
+        from: 4,
+        to: 6,
+        runs: [
+          { src: 0, dst: 0, len: 2 },
+          { src: 2, dst: 1, len: 2 },
+        ],
+      }),
+    /overlaps/,
+  );
 });

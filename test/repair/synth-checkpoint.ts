@@ -45,7 +45,16 @@ function randomF16(count: number, seed: number): () => AsyncIterable<Uint8Array>
 export function synthTensors(o: SynthOptions): WritableTensor[] {
   const tensors: WritableTensor[] = [];
   let seed = o.seed ?? 1;
-  const add = (name: string, shape: number[]) => tensors.push({ name, dtype: "F16", shape, data: randomF16(shape.reduce((a, b) => a * b, 1), seed++) });
+  const add = (name: string, shape: number[]) =>
+    tensors.push({
+      name,
+      dtype: "F16",
+      shape,
+      data: randomF16(
+        shape.reduce((a, b) => a * b, 1),
+        seed++,
+      ),
+    });
   const H = o.hidden;
   add("model.embed_tokens.weight", [o.vocab, H]);
   for (let i = 0; i < o.layers; i++) {

@@ -54,11 +54,12 @@ async function open(browser: Browser, html: string, names: string[]): Promise<{ 
   });
   await page.goto(pathToFileURL(html).href, { waitUntil: "load" });
   await page.waitForFunction(
-    (n) => n.every((name) => {
-      const views = (window as unknown as { gacViews?: Record<string, unknown> }).gacViews ?? {};
-      const g = document.querySelector(`.chart[data-figure="${name}"] svg`);
-      return name in views && g !== null && g.getBoundingClientRect().width > 100 && g.getBoundingClientRect().height > 50;
-    }),
+    (n) =>
+      n.every((name) => {
+        const views = (window as unknown as { gacViews?: Record<string, unknown> }).gacViews ?? {};
+        const g = document.querySelector(`.chart[data-figure="${name}"] svg`);
+        return name in views && g !== null && g.getBoundingClientRect().width > 100 && g.getBoundingClientRect().height > 50;
+      }),
     names,
     { timeout: 60_000 },
   );
@@ -122,8 +123,25 @@ test("the page checks catch a figure wider than the column and a legend entry wi
   const browser = await launch();
   try {
     const points = [{ x: 1, y: 2, kind: "drawn" }];
-    const wide: Figure = { name: "too-wide", title: "too wide", caption: "", spec: { config: VEGA_CONFIG, data: { values: points }, width: 1500, height: 100, mark: "point", encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } } } };
-    const ghost: Figure = { name: "ghost-legend", title: "ghost", caption: "", spec: { config: VEGA_CONFIG, data: { values: points }, width: 300, height: 100, mark: "point", encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, color: { field: "kind", type: "nominal", scale: { domain: ["drawn", "ghost"] } } } } };
+    const wide: Figure = {
+      name: "too-wide",
+      title: "too wide",
+      caption: "",
+      spec: { config: VEGA_CONFIG, data: { values: points }, width: 1500, height: 100, mark: "point", encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } } },
+    };
+    const ghost: Figure = {
+      name: "ghost-legend",
+      title: "ghost",
+      caption: "",
+      spec: {
+        config: VEGA_CONFIG,
+        data: { values: points },
+        width: 300,
+        height: 100,
+        mark: "point",
+        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, color: { field: "kind", type: "nominal", scale: { domain: ["drawn", "ghost"] } } },
+      },
+    };
     const report: Report = { title: "bad", generated: "now", environments: [], figures: [wide, ghost], tables: [], notes: [] };
     const html = join(root, "index.html");
     await writeFile(html, renderHtml(report));

@@ -14,7 +14,13 @@ test("gac report reads a results parent directory and writes the report where --
   try {
     await mkdir(join(root, "results", "r1"), { recursive: true });
     await writeFile(join(root, "results", "r1", "run.json"), runJson(A100, "r1"));
-    await writeFile(join(root, "results", "r1", "results.jsonl"), benchRecords(A100).filter((r) => r.suite === "S2" || r.suite === "C99").map((r) => JSON.stringify(r)).join("\n"));
+    await writeFile(
+      join(root, "results", "r1", "results.jsonl"),
+      benchRecords(A100)
+        .filter((r) => r.suite === "S2" || r.suite === "C99")
+        .map((r) => JSON.stringify(r))
+        .join("\n"),
+    );
     const io = captureIO(root);
     const code = await runCli(["report", "results", "--out", "rep"], io, [reportCommand]);
     assert.equal(code, 0);

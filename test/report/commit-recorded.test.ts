@@ -13,7 +13,10 @@ import { runJson } from "./fixtures.js";
 
 test("GAC_GIT_COMMIT names the commit run.json records, and a malformed one is refused", () => {
   assert.equal(gitCommitOfPackage({ GAC_GIT_COMMIT: "0123456789ABCDEF0123456789ABCDEF01234567" }), "0123456789abcdef0123456789abcdef01234567");
-  assert.throws(() => gitCommitOfPackage({ GAC_GIT_COMMIT: "main; rm -rf /" }), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /GAC_GIT_COMMIT/.test(e.message));
+  assert.throws(
+    () => gitCommitOfPackage({ GAC_GIT_COMMIT: "main; rm -rf /" }),
+    (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /GAC_GIT_COMMIT/.test(e.message),
+  );
 });
 
 test("the environment block shows a recorded commit and says 'not recorded' for a run without one", () => {

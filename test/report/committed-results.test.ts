@@ -68,7 +68,10 @@ test("every caption cites the H200 run's environment block, which names its driv
   const { report } = await rendered();
   for (const f of report.figures.filter((x) => BENCH_FIGURES.includes(x.name))) assert.match(f.caption, /E1 \(NVIDIA H200\)[^.]*; see the Environment table\./, f.name);
   const e1 = report.environments[0];
-  assert.match(describeEnvironment(e1), /^E1: NVIDIA H200, run 20261121T051256Z-all, sm 9\.0, driver 580\.159\.04, torch 2\.11\.0\+cu130, CUDA 13\.0, cuDNN 9\.19\.0, commit not recorded, date 2026-11-21$/);
+  assert.match(
+    describeEnvironment(e1),
+    /^E1: NVIDIA H200, run 20261121T051256Z-all, sm 9\.0, driver 580\.159\.04, torch 2\.11\.0\+cu130, CUDA 13\.0, cuDNN 9\.19\.0, commit not recorded, date 2026-11-21$/,
+  );
   const s1 = report.figures.find((f) => f.name === "s1-staircase")!;
   assert.match(s1.caption, /E3 \(NVIDIA A100-80GB \(published\)\)/);
   assert.ok(report.notes.some((n) => /table\(s\) C4 have no figure/.test(n)));
@@ -78,7 +81,10 @@ test("the PaLU model run gives the trade-off a measured point per strategy and t
   const { report } = await rendered();
   const table = report.tables.find((t) => t.name === "model-bench")!;
   const palu = table.rows.filter((r) => r[0] === "palu-llama3-8b");
-  assert.deepEqual(palu.map((r) => r[1]), ["unrepaired", "MINIMAL", "OPTIMAL", "PREDEFINED", "TRADEOFF"]);
+  assert.deepEqual(
+    palu.map((r) => r[1]),
+    ["unrepaired", "MINIMAL", "OPTIMAL", "PREDEFINED", "TRADEOFF"],
+  );
   for (const r of palu.slice(1)) {
     assert.match(r[4], /^\+\d+\.\d%$/, `${r[1]} predicted`);
     assert.match(r[6], /^\+\d+\.\d%/, `${r[1]} measured`);

@@ -43,10 +43,12 @@ test("the staircase draws a GPU as a colour and a shape and the alignment as the
 
 test("a GPU keeps its colour and shape in every figure of a report, and legends list only what is drawn", () => {
   const report = buildReport({ runs: [run(A100, "a"), run(H100, "h", 0.5)], scans: [], repairs: [], notes: [] });
-  const palettes = report.figures.filter((f) => ["s1-staircase", "g3-gemm-k", "decode-penalty"].includes(f.name)).map((f) => {
-    const enc = layers(f.spec).find((l) => (l.mark as Json).type === "point")!.encoding as Record<string, Json>;
-    return JSON.stringify([(enc.fill.scale as Json).domain, (enc.fill.scale as Json).range, (enc.shape.scale as Json).range]);
-  });
+  const palettes = report.figures
+    .filter((f) => ["s1-staircase", "g3-gemm-k", "decode-penalty"].includes(f.name))
+    .map((f) => {
+      const enc = layers(f.spec).find((l) => (l.mark as Json).type === "point")!.encoding as Record<string, Json>;
+      return JSON.stringify([(enc.fill.scale as Json).domain, (enc.fill.scale as Json).range, (enc.shape.scale as Json).range]);
+    });
   assert.equal(palettes.length, 3);
   assert.equal(new Set(palettes).size, 1);
   // decode measures 96..128 at 8-aligned, 16-aligned and misaligned dims; S1 holds all three; the legends say so.
@@ -63,8 +65,13 @@ test("lines join measured points only where the sweep is dense, and published po
   const two = json(buildLatencyVsHeadDim(S1, flattenRuns([run(A100, "a"), run(`${H100} (published)`, "p", 0.5)])).figures[0].spec);
   assert.deepEqual((two.facet as Json).sort, ["non-causal", "causal"]);
   const line = layers(two).find((l) => (l.mark as Json).type === "line")!;
-  assert.equal(((line.encoding as Record<string, Json>).detail).field, "segment");
-  const segmentsOf = (gpu: string) => new Set(values(two).filter((r) => r.gpu === gpu && r.panel === "non-causal").map((r) => String(r.segment)));
+  assert.equal((line.encoding as Record<string, Json>).detail.field, "segment");
+  const segmentsOf = (gpu: string) =>
+    new Set(
+      values(two)
+        .filter((r) => r.gpu === gpu && r.panel === "non-causal")
+        .map((r) => String(r.segment)),
+    );
   // A100 measured every head_dim 64..160: one segment; the published series: a segment of its own per point.
   assert.equal(segmentsOf(A100).size, 1);
   assert.equal(segmentsOf(`${H100} (published)`).size, 97);
@@ -92,7 +99,8 @@ test("the misaligned penalty table compares each dim with the next multiple of 8
   const row = tables[0].rows.find((r) => r[1] === "non-causal" && r[2] === "107")!;
   assert.equal(row[4], "112");
   // fixture: misaligned = 1.45 * base + 0.1 over the aligned base at the padded dim
-  const base107 = 0.8 + 43 * 0.008, base112 = 0.8 + 48 * 0.008;
+  const base107 = 0.8 + 43 * 0.008,
+    base112 = 0.8 + 48 * 0.008;
   const expected = ((base107 * 1.45 + 0.1) / base112 - 1) * 100;
   assert.equal(row[6], `+${expected.toFixed(1)}%`);
   // 97 dims (64..160), 13 multiples of 8, so 84 misaligned, in two causal variants
@@ -119,7 +127,14 @@ test("GEMM throughput is 2*M*N*K over the median time", () => {
   const k112 = values(g3.spec).find((r) => r.dim === 112)!;
   assert.ok(Math.abs(Number(k112.tflops) - 91) < 1e-6);
   const table = report.tables.find((t) => t.name === "g3-gemm-k")!;
-  assert.deepEqual(table.rows.map((r) => [r[1], r[2], r[4]]), [["M=8192 N=8192", "16-aligned", "91.0"], ["M=8192 N=8192", "8-aligned", "77.0"], ["M=8192 N=8192", "misaligned", "39.0"]]);
+  assert.deepEqual(
+    table.rows.map((r) => [r[1], r[2], r[4]]),
+    [
+      ["M=8192 N=8192", "16-aligned", "91.0"],
+      ["M=8192 N=8192", "8-aligned", "77.0"],
+      ["M=8192 N=8192", "misaligned", "39.0"],
+    ],
+  );
 });
 
 test("P1 bars carry memory overhead, speedup over raw and max |diff| in the table", () => {
@@ -133,7 +148,10 @@ test("P1 bars carry memory overhead, speedup over raw and max |diff| in the tabl
 
 test("a figure is built only when its data exists, and unknown suites are named in a note", () => {
   const report = buildReport({ runs: [], scans: [scanDoc(false)], repairs: [], notes: [] });
-  assert.deepEqual(report.figures.map((f) => f.name), ["scan-dims-llama3-8b-palu-r0-8", "repair-tradeoff"]);
+  assert.deepEqual(
+    report.figures.map((f) => f.name),
+    ["scan-dims-llama3-8b-palu-r0-8", "repair-tradeoff"],
+  );
   const full = buildReport(sampleInputs());
   assert.ok(full.notes.some((n) => n.includes("'C99'")));
   assert.ok(!full.figures.some((f) => f.name.includes("gqa")));
@@ -143,7 +161,13 @@ test("the dim distribution counts sites per value and role, and the collapsed ca
   const report = buildReport({ runs: [], scans: [scanDoc(true)], repairs: [], notes: [] });
   const dims = report.figures.find((f) => f.name === "scan-dims-llama3-8b-palu-r0-8")!;
   const inter = values(dims.spec).filter((r) => r.role === "intermediate");
-  assert.deepEqual(inter.map((r) => [r.value, r.count, r.alignment]), [[8806, 8, "misaligned"], [11008, 24, "16-aligned"]]);
+  assert.deepEqual(
+    inter.map((r) => [r.value, r.count, r.alignment]),
+    [
+      [8806, 8, "misaligned"],
+      [11008, 24, "16-aligned"],
+    ],
+  );
   const calls = report.tables.find((t) => t.name === "scan-collapsed-calls-llama3-8b-palu-r0-8")!;
   // 4 collapsed calls, two identical -> 3 groups; the fast call is not listed
   assert.equal(calls.rows.length, 3);
@@ -181,7 +205,13 @@ test("scan dims are panelled by kind, with ranks grouped by block and head count
   assert.equal(dimGroup({ id: "b", role: "layers.3.mlp.down_proj", name: "rank", value: 150 }), "rank · mlp");
   assert.equal(dimGroup({ id: "c", role: "layers.0.mlp", name: "intermediate", value: 700 }), "intermediate");
   const scan = scanDoc(false);
-  scan.dims = [{ id: "h", role: "model", name: "heads", value: 7 }, { id: "r", role: "layers.0.self_attn.k_proj", name: "rank", value: 117 }];
+  scan.dims = [
+    { id: "h", role: "model", name: "heads", value: 7 },
+    { id: "r", role: "layers.0.self_attn.k_proj", name: "rank", value: 117 },
+  ];
   const fig = buildReport({ runs: [], scans: [scan], repairs: [], notes: [] }).figures.find((f) => f.name.startsWith("scan-dims-"))!;
-  assert.deepEqual(values(fig.spec).map((r) => [r.role, r.value]), [["rank · self_attn", 117]]);
+  assert.deepEqual(
+    values(fig.spec).map((r) => [r.role, r.value]),
+    [["rank · self_attn", 117]],
+  );
 });

@@ -5,7 +5,13 @@ const A100 = "NVIDIA A100-SXM4-80GB";
 const H100 = "NVIDIA H100 80GB HBM3";
 
 export function runJson(gpu: string, runId: string): string {
-  return JSON.stringify({ run_id: runId, created: "2026-01-19T22:48:05Z", command: "gac bench S1 S2", git_commit: "0123456789abcdef", capability: { gpu: { name: gpu, sm_count: 108, l2_bytes: 41943040, memory_bytes: 85899345920, compute_capability: [8, 0] }, driver: "550.54.15", torch: "2.5.1", cuda: "12.4", cudnn: "90100" } });
+  return JSON.stringify({
+    run_id: runId,
+    created: "2026-01-19T22:48:05Z",
+    command: "gac bench S1 S2",
+    git_commit: "0123456789abcdef",
+    capability: { gpu: { name: gpu, sm_count: 108, l2_bytes: 41943040, memory_bytes: 85899345920, compute_capability: [8, 0] }, driver: "550.54.15", torch: "2.5.1", cuda: "12.4", cudnn: "90100" },
+  });
 }
 
 function rec(suite: string, params: BenchRecord["params"], median: number | null, gpu: string, extra?: BenchRecord["extra"], error?: BenchRecord["error"]): BenchRecord {
@@ -24,40 +30,106 @@ export function s1Latency(d: number, scale = 1): number {
 
 export function benchRecords(gpu: string, scale = 1): BenchRecord[] {
   const out: BenchRecord[] = [];
-  for (let d = 64; d <= 160; d += 1) for (const causal of [false, true]) out.push(rec("S1", { op: "sdpa", head_dim: d, dtype: "fp16", causal, backend: "AUTO", batch: 4, heads: 32, seq: 2048 }, s1Latency(d, scale) * (causal ? 0.6 : 1), gpu));
+  for (let d = 64; d <= 160; d += 1)
+    for (const causal of [false, true])
+      out.push(rec("S1", { op: "sdpa", head_dim: d, dtype: "fp16", causal, backend: "AUTO", batch: 4, heads: 32, seq: 2048 }, s1Latency(d, scale) * (causal ? 0.6 : 1), gpu));
   for (const d of [96, 104, 107, 112, 120, 128]) {
     for (const backend of ["AUTO", "FLASH", "MEM_EFFICIENT", "MATH", "CUDNN"]) {
       const refused = (backend === "MEM_EFFICIENT" && d % 8 !== 0) || (backend === "CUDNN" && d % 8 !== 0);
       const ms = backend === "MATH" ? 26 + d * 0.01 : backend === "MEM_EFFICIENT" ? 2.4 + d * 0.002 : s1Latency(d, scale);
-      out.push(rec("S2", { op: "sdpa", head_dim: d, dtype: "fp16", causal: false, backend, batch: 4, heads: 32, seq: 2048 }, refused ? null : ms, gpu, undefined, refused ? { type: "backend_refused", message: `${backend} requires head_dim % 8 == 0 (got ${d})` } : undefined));
+      out.push(
+        rec(
+          "S2",
+          { op: "sdpa", head_dim: d, dtype: "fp16", causal: false, backend, batch: 4, heads: 32, seq: 2048 },
+          refused ? null : ms,
+          gpu,
+          undefined,
+          refused ? { type: "backend_refused", message: `${backend} requires head_dim % 8 == 0 (got ${d})` } : undefined,
+        ),
+      );
     }
   }
   for (let k = 96; k <= 136; k++) {
     const tf = k % 16 === 0 ? 91 : k % 8 === 0 ? 77 : 39;
-    out.push(rec("G3", { op: "gemm", m: 8192, n: 8192, k, dtype: "fp16" }, (2 * 8192 * 8192 * k) / (tf * 1e12) * 1e3, gpu));
+    out.push(rec("G3", { op: "gemm", m: 8192, n: 8192, k, dtype: "fp16" }, ((2 * 8192 * 8192 * k) / (tf * 1e12)) * 1e3, gpu));
   }
   out.push(rec("P1", { op: "sdpa", head_dim: 107, dtype: "fp16" }, 2.192, gpu, { max_abs_diff: 0 }));
   out.push(rec("P1", { op: "sdpa", head_dim: 107, dtype: "fp16", pad_to: 112 }, 1.523, gpu, { max_abs_diff: 0.00048828125 }));
   out.push(rec("P1", { op: "sdpa", head_dim: 107, dtype: "fp16", pad_to: 128 }, 1.445, gpu, { max_abs_diff: 0.0009765625 }));
-  for (const [mode, ms] of [["per_group_raw", 3.1], ["per_group_padded", 2.4], ["single_padded", 2.0]] as const) out.push(rec("HET1", { op: "sdpa_hetero", mode, dtype: "fp16", heads: 32 }, ms, gpu));
+  for (const [mode, ms] of [
+    ["per_group_raw", 3.1],
+    ["per_group_padded", 2.4],
+    ["single_padded", 2.0],
+  ] as const)
+    out.push(rec("HET1", { op: "sdpa_hetero", mode, dtype: "fp16", heads: 32 }, ms, gpu));
   for (const d of [96, 104, 107, 112, 114, 120, 128]) out.push(rec("decode", { op: "sdpa", head_dim: d, dtype: "fp16", q_len: 1, kv_len: 4096, batch: 8 }, 0.05 * (d % 8 === 0 ? 1 : 1.3), gpu));
   out.push(rec("C99", { op: "mystery" }, 1, gpu));
   return out;
 }
 
 export function run(gpu: string, runId: string, scale = 1): BenchRun {
-  return { runId, dir: `/results/${runId}`, env: { gpu, driver: "550.54.15", torch: "2.5.1", cuda: "12.4", cudnn: "90100", commit: "0123456789abcdef", date: "2026-01-19T22:48:05Z" }, records: benchRecords(gpu, scale) };
+  return {
+    runId,
+    dir: `/results/${runId}`,
+    env: { gpu, driver: "550.54.15", torch: "2.5.1", cuda: "12.4", cudnn: "90100", commit: "0123456789abcdef", date: "2026-01-19T22:48:05Z" },
+    records: benchRecords(gpu, scale),
+  };
 }
 
 export function scanDoc(withPredictions: boolean): ScanDoc {
   const ranks = [114, 116, 117, 118, 120, 121, 122, 123, 124, 125];
-  const dims = Array.from({ length: 64 }, (_, i) => ({ id: `layers.${i >> 1}.self_attn.${i % 2 ? "v" : "k"}_proj.rank`, role: "kv_rank", value: ranks[(i * 7) % ranks.length], aligned8: false, aligned16: false }));
+  const dims = Array.from({ length: 64 }, (_, i) => ({
+    id: `layers.${i >> 1}.self_attn.${i % 2 ? "v" : "k"}_proj.rank`,
+    role: "kv_rank",
+    value: ranks[(i * 7) % ranks.length],
+    aligned8: false,
+    aligned16: false,
+  }));
   dims.push(...Array.from({ length: 32 }, (_, i) => ({ id: `layers.${i}.mlp.intermediate`, role: "intermediate", value: i % 4 === 0 ? 8806 : 11008, aligned8: false, aligned16: false })));
   const calls = [
-    { id: "layers.0.attn.prefill", kind: "attention", phase: "prefill", shape: { batch: 1, heads: 32, head_dim: 117 }, verdict: "slow", kernel: "FA2 (padded 117->128)", reason: "head_dim 117 is not a multiple of 8", source: "sdp_utils.cpp", predicted_ms: withPredictions ? 0.5 : null },
-    { id: "layers.1.attn.prefill", kind: "attention", phase: "prefill", shape: { batch: 1, heads: 32, head_dim: 117 }, verdict: "slow", kernel: "FA2 (padded 117->128)", reason: "head_dim 117 is not a multiple of 8", source: "sdp_utils.cpp", predicted_ms: withPredictions ? 0.5 : null },
-    { id: "layers.0.mlp.down", kind: "gemm", phase: "prefill", shape: [2048, 4096, 8806], verdict: "slow", kernel: "cuBLAS align2", reason: "K | 8806 breaks 16-byte alignment", source: "cublasLt", predicted_ms: null },
-    { id: "layers.0.cudnn", kind: "attention", phase: "decode", shape: { head_dim: 117 }, verdict: "refused", kernel: "cuDNN SDPA", reason: "cuDNN needs head_dim % 8 == 0 | got 117", source: "sdp_utils.cpp" },
+    {
+      id: "layers.0.attn.prefill",
+      kind: "attention",
+      phase: "prefill",
+      shape: { batch: 1, heads: 32, head_dim: 117 },
+      verdict: "slow",
+      kernel: "FA2 (padded 117->128)",
+      reason: "head_dim 117 is not a multiple of 8",
+      source: "sdp_utils.cpp",
+      predicted_ms: withPredictions ? 0.5 : null,
+    },
+    {
+      id: "layers.1.attn.prefill",
+      kind: "attention",
+      phase: "prefill",
+      shape: { batch: 1, heads: 32, head_dim: 117 },
+      verdict: "slow",
+      kernel: "FA2 (padded 117->128)",
+      reason: "head_dim 117 is not a multiple of 8",
+      source: "sdp_utils.cpp",
+      predicted_ms: withPredictions ? 0.5 : null,
+    },
+    {
+      id: "layers.0.mlp.down",
+      kind: "gemm",
+      phase: "prefill",
+      shape: [2048, 4096, 8806],
+      verdict: "slow",
+      kernel: "cuBLAS align2",
+      reason: "K | 8806 breaks 16-byte alignment",
+      source: "cublasLt",
+      predicted_ms: null,
+    },
+    {
+      id: "layers.0.cudnn",
+      kind: "attention",
+      phase: "decode",
+      shape: { head_dim: 117 },
+      verdict: "refused",
+      kernel: "cuDNN SDPA",
+      reason: "cuDNN needs head_dim % 8 == 0 | got 117",
+      source: "sdp_utils.cpp",
+    },
     { id: "layers.0.q_proj", kind: "gemm", phase: "prefill", shape: [2048, 4096, 4096], verdict: "fast", kernel: "cuBLAS", reason: "", source: "" },
   ];
   return {
@@ -81,7 +153,9 @@ export function sampleInputs(): ReportInputs {
   return {
     runs: [run(A100, "2026-01-19-a100"), run(H100, "2026-01-20-h100", 0.55)],
     scans: [scanDoc(true)],
-    repairs: [{ file: "gac-repair.json", strategy: "MINIMAL", changes: [{ id: "layers.0.self_attn.k_proj.rank", from: 117, to: 120 }], paramOverheadPct: 3.7, predictedSpeedupPct: 25, measuredSpeedupPct: 22 }],
+    repairs: [
+      { file: "gac-repair.json", strategy: "MINIMAL", changes: [{ id: "layers.0.self_attn.k_proj.rank", from: 117, to: 120 }], paramOverheadPct: 3.7, predictedSpeedupPct: 25, measuredSpeedupPct: 22 },
+    ],
     notes: [],
   };
 }

@@ -11,7 +11,7 @@ import { fakeSpawner, scratchDir } from "../bench/helpers.js";
 import { captureIO } from "../helpers/capture-io.js";
 
 type Json = Record<string, unknown>;
-const rowsOf = (spec: unknown): Json[] => ((spec as { data: { values: Json[] } }).data.values);
+const rowsOf = (spec: unknown): Json[] => (spec as { data: { values: Json[] } }).data.values;
 
 test("a gac bench model run directory gives the trade-off figure a measured point beside each predicted one", async () => {
   const cwd = await scratchDir("report-model");
@@ -27,7 +27,13 @@ test("a gac bench model run directory gives the trade-off figure a measured poin
   const figure = report.figures.find((f) => f.name === "repair-tradeoff");
   assert.ok(figure);
   const measured = rowsOf(figure.spec).filter((r) => r.kind === "measured");
-  assert.deepEqual(measured.map((r) => String(r.label).split(" = ")).flat().filter((s) => s === "MINIMAL" || s === "OPTIMAL").sort(), ["MINIMAL", "OPTIMAL"]);
+  assert.deepEqual(
+    measured
+      .flatMap((r) => String(r.label).split(" = "))
+      .filter((s) => s === "MINIMAL" || s === "OPTIMAL")
+      .sort(),
+    ["MINIMAL", "OPTIMAL"],
+  );
   assert.ok(measured.every((r) => Number(r.speedup_pct) > 0 && Number(r.overhead_pct) > 0));
   assert.match(figure.caption, /circles measured/);
   const table = report.tables.find((t) => t.name === "model-bench");
@@ -36,7 +42,11 @@ test("a gac bench model run directory gives the trade-off figure a measured poin
   assert.match(minimal?.[6] ?? "", /^\+\d+\.\d%$/);
   // PREDEFINED was not asked for, and without a profile the scan cannot say it equals a measured strategy.
   assert.equal(table?.rows.find((r) => r[1] === "PREDEFINED")?.[6], "not measured");
-  assert.equal(report.tables.find((t) => t.name === "repair-tradeoff"), undefined, "a benched model's strategies are in the model-bench table only");
+  assert.equal(
+    report.tables.find((t) => t.name === "repair-tradeoff"),
+    undefined,
+    "a benched model's strategies are in the model-bench table only",
+  );
 });
 
 test("a scan written by hand matches by its file name: scan-<name>.json or <name>.scan.json", () => {

@@ -20,9 +20,12 @@ function call(model: string, variant: string, phase: string, n: number, count: n
 /** Unrepaired: 2 prefill calls of 2 ms + 1 decode call of 1 ms = 5 ms; MINIMAL 2.5 ms; OPTIMAL 2 ms. */
 function benchRecords(model: string): BenchRecord[] {
   return [
-    call(model, "unrepaired", "prefill", 117, 2, 2), call(model, "unrepaired", "decode", 117, 1, 1),
-    call(model, "MINIMAL", "prefill", 120, 2, 1), call(model, "MINIMAL", "decode", 120, 1, 0.5),
-    call(model, "OPTIMAL", "prefill", 128, 2, 0.75), call(model, "OPTIMAL", "decode", 128, 1, 0.5),
+    call(model, "unrepaired", "prefill", 117, 2, 2),
+    call(model, "unrepaired", "decode", 117, 1, 1),
+    call(model, "MINIMAL", "prefill", 120, 2, 1),
+    call(model, "MINIMAL", "decode", 120, 1, 0.5),
+    call(model, "OPTIMAL", "prefill", 128, 2, 0.75),
+    call(model, "OPTIMAL", "decode", 128, 1, 0.5),
   ];
 }
 
@@ -44,7 +47,10 @@ const values = (spec: unknown): Json[] => (spec as { data: { values: Json[] } })
 test("the trade-off draws one panel per model, each with its own scales", () => {
   const fig = buildReport(inputs()).figures.find((f) => f.name === "repair-tradeoff")!;
   const spec = fig.spec as unknown as { concat: { title: { text: string } }[]; columns: number; resolve: { scale: Json } };
-  assert.deepEqual(spec.concat.map((p) => p.title.text), ["model-a", "model-b"]);
+  assert.deepEqual(
+    spec.concat.map((p) => p.title.text),
+    ["model-a", "model-b"],
+  );
   assert.equal(spec.columns, 2);
   assert.equal(spec.resolve.scale.y, "independent");
   assert.equal(spec.resolve.scale.x, "independent");
@@ -53,10 +59,20 @@ test("the trade-off draws one panel per model, each with its own scales", () => 
 test("a strategy's predicted and measured points are joined by a line from one to the other", () => {
   const rows = values(buildReport(inputs()).figures.find((f) => f.name === "repair-tradeoff")!.spec).filter((r) => r.panel === "model-a");
   const minimal = rows.filter((r) => r.label === "MINIMAL");
-  assert.deepEqual(minimal.filter((r) => r.kind !== "label").map((r) => [r.kind, r.speedup_pct]), [["predicted", 25], ["measured", 100], ["link", 25]]);
+  assert.deepEqual(
+    minimal.filter((r) => r.kind !== "label").map((r) => [r.kind, r.speedup_pct]),
+    [
+      ["predicted", 25],
+      ["measured", 100],
+      ["link", 25],
+    ],
+  );
   assert.equal(minimal.find((r) => r.kind === "link")?.speedup2_pct, 100);
   // TRADEOFF was not measured: a diamond alone, no line.
-  assert.deepEqual(rows.filter((r) => r.label === "TRADEOFF" && r.kind !== "label").map((r) => r.kind), ["predicted"]);
+  assert.deepEqual(
+    rows.filter((r) => r.label === "TRADEOFF" && r.kind !== "label").map((r) => r.kind),
+    ["predicted"],
+  );
 });
 
 test("strategies that coincide are one point with one label, and the measurement stands for both", () => {
@@ -64,7 +80,10 @@ test("strategies that coincide are one point with one label, and the measurement
   const labels = rows.filter((r) => r.kind === "label");
   assert.deepEqual(labels.map((r) => `${r.panel}: ${r.label}`).sort(), ["model-a: MINIMAL", "model-a: OPTIMAL = PREDEFINED", "model-a: TRADEOFF", "model-b: MINIMAL = OPTIMAL"]);
   const optimal = rows.filter((r) => r.label === "OPTIMAL = PREDEFINED" && r.kind === "measured");
-  assert.deepEqual(optimal.map((r) => r.speedup_pct), [100 * (5 / 2 - 1)]);
+  assert.deepEqual(
+    optimal.map((r) => r.speedup_pct),
+    [100 * (5 / 2 - 1)],
+  );
 });
 
 test("the subtitle says what measured and predicted mean and where they come from", () => {
@@ -74,12 +93,23 @@ test("the subtitle says what measured and predicted mean and where they come fro
   assert.ok(text.includes("circle measured = sum over the model's kernel calls of median x count on Fake H200 (per-call microbenchmarks, not an end-to-end run)"), text);
   assert.ok(text.includes("diamond predicted = gac scan from the Fake H200 profile (measured, run run-1)"), text);
   assert.match(text, /diamond alone: not measured/);
-  assert.ok(spec.title.subtitle.every((l) => l.length <= 90), "no subtitle line widens the figure");
+  assert.ok(
+    spec.title.subtitle.every((l) => l.length <= 90),
+    "no subtitle line widens the figure",
+  );
 });
 
 test("labels at one point are stacked a line apart and stay inside the frame", () => {
   const frame = { xDomain: [0, 1] as [number, number], yDomain: [0, 100] as [number, number], width: 300, height: 200, fontSize: 11 };
-  const placed = placeLabels([{ x: 0.5, y: 50, text: "MINIMAL" }, { x: 0.5, y: 50, text: "OPTIMAL" }, { x: 0.5, y: 50, text: "TRADEOFF" }], [], frame);
+  const placed = placeLabels(
+    [
+      { x: 0.5, y: 50, text: "MINIMAL" },
+      { x: 0.5, y: 50, text: "OPTIMAL" },
+      { x: 0.5, y: 50, text: "TRADEOFF" },
+    ],
+    [],
+    frame,
+  );
   const ys = placed.map((l) => l.y).sort((a, b) => a - b);
   const linePx = 14;
   for (let i = 1; i < ys.length; i++) assert.ok(((ys[i] - ys[i - 1]) / 100) * 200 >= linePx - 1e-9, `labels ${ys.join(", ")} overlap`);
@@ -90,7 +120,19 @@ test("labels at one point are stacked a line apart and stay inside the frame", (
 
 test("the model-bench table gives per strategy the overhead, predicted and measured speedups per phase and the calls", () => {
   const table = buildReport(inputs()).tables.find((t) => t.name === "model-bench")!;
-  assert.deepEqual(table.columns, ["Model", "Strategy", "Param overhead", "Predicted (ms)", "Predicted speedup", "Measured (ms)", "Measured speedup", "Measured prefill", "Measured decode", "Calls measured", "GPU"]);
+  assert.deepEqual(table.columns, [
+    "Model",
+    "Strategy",
+    "Param overhead",
+    "Predicted (ms)",
+    "Predicted speedup",
+    "Measured (ms)",
+    "Measured speedup",
+    "Measured prefill",
+    "Measured decode",
+    "Calls measured",
+    "GPU",
+  ]);
   assert.deepEqual(table.rows, [
     ["model-a", "unrepaired", "-", "10.00", "-", "5.000", "-", "-", "-", "3 of 3", GPU],
     ["model-a", "MINIMAL", "0.10%", "8.000", "+25.0%", "2.500", "+100.0%", "+100.0%", "+100.0%", "3 of 3", GPU],
@@ -99,7 +141,12 @@ test("the model-bench table gives per strategy the overhead, predicted and measu
     ["model-a", "TRADEOFF", "0.20%", "6.000", "+66.7%", "-", "not measured", "-", "-", "-", GPU],
   ]);
   // model-b has no bench results: it stays in the plain strategies table.
-  assert.deepEqual(buildReport(inputs()).tables.find((t) => t.name === "repair-tradeoff")!.rows.map((r) => `${r[1]} ${r[0]}`), ["model-b MINIMAL", "model-b OPTIMAL"]);
+  assert.deepEqual(
+    buildReport(inputs())
+      .tables.find((t) => t.name === "repair-tradeoff")!
+      .rows.map((r) => `${r[1]} ${r[0]}`),
+    ["model-b MINIMAL", "model-b OPTIMAL"],
+  );
 });
 
 test("the paneled trade-off renders without vega-lite warnings and shows every label", async () => {

@@ -32,7 +32,12 @@ test("every figure of the sample report fits the column and has no legend entry 
 });
 
 test("the legend check reports an entry whose value no mark carries", async () => {
-  const spec = { config: VEGA_CONFIG, data: { values: [{ x: 1, y: 1, k: "drawn" }] }, mark: "point", encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, color: { field: "k", type: "nominal", scale: { domain: ["drawn", "8-aligned"] } } } } as const;
+  const spec = {
+    config: VEGA_CONFIG,
+    data: { values: [{ x: 1, y: 1, k: "drawn" }] },
+    mark: "point",
+    encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, color: { field: "k", type: "nominal", scale: { domain: ["drawn", "8-aligned"] } } },
+  } as const;
   const view = await figureView(spec as never);
   try {
     assert.deepEqual(legendEntriesWithoutMarks(sceneRoot(view)).missing, [{ legend: "k", value: "8-aligned" }]);
@@ -53,13 +58,24 @@ test("GPU colours and shapes come from the sorted labels, so every figure agrees
 
 test("dense sweeps are joined, gaps and never-joined series are not", () => {
   const rows = [1, 2, 3, 8, 16, 17].map((x) => ({ s: "a", x }));
-  const seg = denseSegments(rows, (r) => r.s, (r) => r.x);
+  const seg = denseSegments(
+    rows,
+    (r) => r.s,
+    (r) => r.x,
+  );
   assert.equal(new Set(seg.slice(0, 3)).size, 1);
   assert.ok(seg.slice(0, 3).every(joined));
   assert.ok(!joined(seg[3]));
   assert.equal(seg[4], seg[5]);
   assert.notEqual(seg[4], seg[0]);
-  assert.ok(denseSegments(rows, (r) => r.s, (r) => r.x, () => true).every((s) => !joined(s)));
+  assert.ok(
+    denseSegments(
+      rows,
+      (r) => r.s,
+      (r) => r.x,
+      () => true,
+    ).every((s) => !joined(s)),
+  );
 });
 
 test("ticks fall on multiples of 8, wider steps for wide ranges", () => {

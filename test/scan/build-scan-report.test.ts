@@ -23,7 +23,12 @@ test("a direct-SVD head_dim 100 model: attention sees it, every attention call c
 
 test("a PaLU model with ranks 114/121 and head_dim 128: only projection GEMMs see the irregular dims", () => {
   const spec = craftSpec({
-    layers: 1, heads: 8, kvHeads: 4, headDim: 128, hidden: 512, family: "palu",
+    layers: 1,
+    heads: 8,
+    kvHeads: 4,
+    headDim: 128,
+    hidden: 512,
+    family: "palu",
     linears: (i) => ({ k: grouped(`model.layers.${i}.self_attn.k_proj`, 512, 256, [114, 121]) }),
   });
   const r = buildScanReport(spec, opts);
@@ -73,12 +78,21 @@ test("without a profile every predicted time is null and no strategy claims a sp
 /** Attention tables at exactly craftSpec's shapes (4 heads / 2 kv heads, the default workload), so each prediction is the point itself. */
 function attentionProfile(prefill: Record<number, number>, decode: Record<number, number>): LoadedProfile {
   const series = (op: "sdpa_prefill" | "sdpa_decode", causal: boolean, qLen: number, kvLen: number, points: Record<number, number>): ProfileSeries => ({
-    op, key: `${op}/crafted`, dtype: "bf16", causal, backend: "AUTO",
-    shape: { batch: 1, heads: 4, kv_heads: 2, q_len: qLen, kv_len: kvLen }, experiments: ["crafted"],
+    op,
+    key: `${op}/crafted`,
+    dtype: "bf16",
+    causal,
+    backend: "AUTO",
+    shape: { batch: 1, heads: 4, kv_heads: 2, q_len: qLen, kv_len: kvLen },
+    experiments: ["crafted"],
     points: Object.entries(points).map(([dim, ms]) => ({ dim: Number(dim), median_ms: ms })),
   });
   const profile: GpuProfile = {
-    schema: PROFILE_SCHEMA, gpu: { name: "Crafted GPU", slug: "crafted-gpu" }, env: {}, source: "measured", source_runs: ["run-1"],
+    schema: PROFILE_SCHEMA,
+    gpu: { name: "Crafted GPU", slug: "crafted-gpu" },
+    env: {},
+    source: "measured",
+    source_runs: ["run-1"],
     created: "2026-01-01T00:00:00.000Z",
     series: [series("sdpa_prefill", true, 2048, 2048, prefill), series("sdpa_decode", false, 1, 4096, decode)],
   };
@@ -106,7 +120,11 @@ test("each strategy's predicted time is the repaired model's calls through the s
   }
   assert.ok((r.strategies.MINIMAL.predicted_speedup_pct ?? 0) > 33 && (r.strategies.PREDEFINED.predicted_speedup_pct ?? 0) < 11);
   assert.deepEqual(r.profile, {
-    path: "/profiles/crafted.json", gpu: "Crafted GPU", source: "measured", runs: ["run-1"], created: "2026-01-01T00:00:00.000Z",
+    path: "/profiles/crafted.json",
+    gpu: "Crafted GPU",
+    source: "measured",
+    runs: ["run-1"],
+    created: "2026-01-01T00:00:00.000Z",
     notes: ["the profile has no table for GEMM: those calls have no prediction"],
   });
 });
@@ -122,7 +140,10 @@ test("an F32 checkpoint is judged and predicted as F16 serving, and a BF16 one a
   const f32 = { ...craftSpec({ layers: 1, headDim: 100 }), dtype: "F32" as const };
   const r = buildScanReport(f32, opts);
   assert.equal(r.model.serving_dtype, "F16");
-  assert.ok(r.calls.every((c) => c.dtype === "F32"), "calls keep the stored dtype");
+  assert.ok(
+    r.calls.every((c) => c.dtype === "F32"),
+    "calls keep the stored dtype",
+  );
   // At F32 mem-efficient takes head_dim 100 (it needs % 4); at F16 it needs % 8, so flash pads.
   assert.equal(r.calls.find((c) => c.id === "prefill:layers.0.self_attn.attention")?.kernel, "FA2 (padded 100->104, hdim128 template)");
   assert.equal(buildScanReport(craftSpec({ layers: 1 }), opts).model.serving_dtype, "BF16");

@@ -29,7 +29,10 @@ test("scanning every generated fixture finds exactly the planted irregular dims 
     for (const { kind } of FIXTURE_KINDS) {
       const info = await generateFixture(kind, join(root, kind), { dtype: "BF16" });
       const report = await scanCheckpoint(info.dir, { gpu: "sm90", gacVersion: "test" });
-      const found = report.dims.filter((d) => !d.aligned8).map((d) => `${d.id}=${d.value}`).sort();
+      const found = report.dims
+        .filter((d) => !d.aligned8)
+        .map((d) => `${d.id}=${d.value}`)
+        .sort();
       const planted = info.expectedIrregular.map((d) => `${d.id}=${d.value}`).sort();
       assert.deepEqual(found, planted, kind);
       assert.equal(report.summary.applicability.verdict, EXPECTED_VERDICT[kind], kind);

@@ -190,7 +190,11 @@ const profiled: ScanReport = {
   },
   summary: { ...report.summary, predicted_ms: 11.2957, predicted_calls: 6 },
   profile: {
-    path: "/opt/gac/profiles/nvidia-h200.json", gpu: "NVIDIA H200", source: "measured", runs: ["20261121T051256Z-all"], created: "2026-11-21T05:16:29.511Z",
+    path: "/opt/gac/profiles/nvidia-h200.json",
+    gpu: "NVIDIA H200",
+    source: "measured",
+    runs: ["20261121T051256Z-all"],
+    created: "2026-11-21T05:16:29.511Z",
     notes: ["1 of 7 calls predict under 5 µs, below a kernel launch"],
   },
 };

@@ -17,7 +17,7 @@ test("gac scan prints text by default and the JSON report with --json, honouring
     const text = captureIO(root);
     assert.equal(await runCli(["scan", "svd"], text), 0);
     assert.match(text.stdout, /^Model: dense \(llama\)/);
-    assert.match(text.stdout, /Runtime: pytorch-sdpa on h100 \(sm90\)/);
+    assert.match(text.stdout, /Runtime: pytorch-sdpa on h200 \(sm90\)/);
     assert.match(text.stdout, /Applicability: repair-helps-attention/);
     const textJson = captureIO(root);
     await runCli(["scan", "svd", "--json", "--gpu", "b200"], textJson);

@@ -104,7 +104,10 @@ test("scan --tp 8 of the real-size FLAP, direct-SVD and PaLU fixtures shows what
   const palu8 = await scanJson("palu", "--tp", "8");
   const fastWhole = paluWhole.filter((c) => c.verdict === "fast");
   assert.ok(fastWhole.length > 0, "some layers' 8 ranks sum to a multiple of 8");
-  assert.ok(vt(palu8).every((c) => c.verdict !== "fast"), "one rank per GPU is never a multiple of 8 here");
+  assert.ok(
+    vt(palu8).every((c) => c.verdict !== "fast"),
+    "one rank per GPU is never a multiple of 8 here",
+  );
   const ranks = palu8.tensor_parallel?.collapsed_calls_by_rank ?? [];
   assert.equal(palu8.tensor_parallel?.rank, ranks.indexOf(Math.max(...ranks)), "the report shows the worst GPU");
 });
@@ -135,5 +138,8 @@ test("--pp is accepted by scan and plan and said to change nothing; --tp with ll
   assert.equal(await runCli(["plan", "small", "--pp", "2"], plan), 0, plan.stderr);
   assert.match(plan.stdout, /Pipeline parallel: PP 2 places whole layers on each stage, so no shape changes/);
   await assert.rejects(runCli(["scan", "small", "--runtime", "llama.cpp", "--tp", "2"], captureIO(root)), (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED");
-  await assert.rejects(runCli(["plan", "small", "--tp", "0"], captureIO(root)), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tp expects a whole number from 1 to 64/.test(e.message));
+  await assert.rejects(
+    runCli(["plan", "small", "--tp", "0"], captureIO(root)),
+    (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tp expects a whole number from 1 to 64/.test(e.message),
+  );
 });

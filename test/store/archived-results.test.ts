@@ -21,14 +21,27 @@ import { fakeSpawner, scratchDir } from "../bench/helpers.js";
 import { captureIO } from "../helpers/capture-io.js";
 
 const record = (dim: number, median = 1.5): ResultRecord => ({
-  suite: "S1", case: `S1/head_dim=${dim}`, params: { op: "sdpa", head_dim: dim },
-  stats: { median_ms: median, p10_ms: median * 0.9, p90_ms: median * 1.1, n: 20 }, samples_ms: [median, median * 1.01], gpu: "G", gpu_index: 0,
-  time: "2026-01-31T00:00:00.000Z", wall_ms: 400,
+  suite: "S1",
+  case: `S1/head_dim=${dim}`,
+  params: { op: "sdpa", head_dim: dim },
+  stats: { median_ms: median, p10_ms: median * 0.9, p90_ms: median * 1.1, n: 20 },
+  samples_ms: [median, median * 1.01],
+  gpu: "G",
+  gpu_index: 0,
+  time: "2026-01-31T00:00:00.000Z",
+  wall_ms: 400,
 });
 
 const runInfo = (id: string): RunInfo => ({
-  run_id: id, created: "2026-01-31T00:00:00.000Z", command: "gac bench S1", git_commit: null, host: "h",
-  capability: { type: "capability", ok: true, gpu: { name: "G", index: 0 } }, suites: ["S1"], gpus: [0, 1], quick: false,
+  run_id: id,
+  created: "2026-01-31T00:00:00.000Z",
+  command: "gac bench S1",
+  git_commit: null,
+  host: "h",
+  capability: { type: "capability", ok: true, gpu: { name: "G", index: 0 } },
+  suites: ["S1"],
+  gpus: [0, 1],
+  quick: false,
 });
 
 /** What `gzip -9 <dir>/results*.jsonl` does: each file replaced by its .gz. */
@@ -59,7 +72,14 @@ test("a gzipped run reads back the same records, duplicates and unfinished line 
   const a = await loadResults([plain]);
   const b = await loadResults([archived]);
   assert.deepEqual(b.records, a.records);
-  assert.deepEqual(b.records.map((r) => [r.case, r.stats?.median_ms]), [["S1/head_dim=96", 1], ["S1/head_dim=107", 2], ["S1/head_dim=112", 3]]);
+  assert.deepEqual(
+    b.records.map((r) => [r.case, r.stats?.median_ms]),
+    [
+      ["S1/head_dim=96", 1],
+      ["S1/head_dim=107", 2],
+      ["S1/head_dim=112", 3],
+    ],
+  );
   assert.equal(b.duplicates, 1);
   assert.deepEqual(b.truncated, [{ file: join(archived, "results-gpu1.jsonl.gz"), line: 3, bytes: 17 }]);
 });
@@ -102,9 +122,18 @@ test("appending to an archived run is refused, for every GPU", async () => {
 });
 
 const S1 = () => expandSuites(["S1"], { quick: true });
-const bench = (outDir: string, cases = S1()) => runBench({
-  cases, outDir, runId: "r1", gpus: [0], spawn: fakeSpawner(), command: "gac bench S1 --quick", gitCommit: null, suites: ["S1"], quick: true,
-});
+const bench = (outDir: string, cases = S1()) =>
+  runBench({
+    cases,
+    outDir,
+    runId: "r1",
+    gpus: [0],
+    spawn: fakeSpawner(),
+    command: "gac bench S1 --quick",
+    gitCommit: null,
+    suites: ["S1"],
+    quick: true,
+  });
 
 test("resuming an archived run with cases left is refused before any worker starts or run.json changes", async () => {
   const dir = await scratchDir("archived-resume");
@@ -131,8 +160,15 @@ test("rerunning an archived run that has nothing left to measure reads it and wr
 test("gac profile and the report read a gzipped run as they read the plain one", async () => {
   const cwd = await scratchDir("archived-profile");
   await runBench({
-    cases: expandSuites(["S1", "G3"], { quick: true }), outDir: join(cwd, "plain"), runId: "r1", gpus: [0, 1], spawn: fakeSpawner(),
-    command: "gac bench S1 G3 --quick --gpus 0,1", gitCommit: null, suites: ["S1", "G3"], quick: true,
+    cases: expandSuites(["S1", "G3"], { quick: true }),
+    outDir: join(cwd, "plain"),
+    runId: "r1",
+    gpus: [0, 1],
+    spawn: fakeSpawner(),
+    command: "gac bench S1 G3 --quick --gpus 0,1",
+    gitCommit: null,
+    suites: ["S1", "G3"],
+    quick: true,
   });
   await cp(join(cwd, "plain"), join(cwd, "archived"), { recursive: true });
   await archive(join(cwd, "archived"));
@@ -146,6 +182,9 @@ test("gac profile and the report read a gzipped run as they read the plain one",
   const plainInputs = await loadReportInputs([join(cwd, "plain")]);
   const archivedInputs = await loadReportInputs([join(cwd, "archived")]);
   assert.ok(plainInputs.runs[0].records.length > 0);
-  assert.deepEqual(archivedInputs.runs.map(({ dir: _, ...run }) => run), plainInputs.runs.map(({ dir: _, ...run }) => run));
+  assert.deepEqual(
+    archivedInputs.runs.map(({ dir: _, ...run }) => run),
+    plainInputs.runs.map(({ dir: _, ...run }) => run),
+  );
   assert.deepEqual(archivedInputs.notes, plainInputs.notes);
 });

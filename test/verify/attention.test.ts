@@ -4,8 +4,14 @@ import { causalAttention, kvHeadFor } from "../../src/verify/attention.js";
 import { randomNormals } from "../../src/util/prng.js";
 
 test("q head h reads kv head floor(h / (heads / kv_heads))", () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((h) => kvHeadFor(h, 8, 2)), [0, 0, 0, 0, 1, 1, 1, 1]);
-  assert.deepEqual([0, 1, 2, 3].map((h) => kvHeadFor(h, 4, 4)), [0, 1, 2, 3]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6, 7].map((h) => kvHeadFor(h, 8, 2)),
+    [0, 0, 0, 0, 1, 1, 1, 1],
+  );
+  assert.deepEqual(
+    [0, 1, 2, 3].map((h) => kvHeadFor(h, 4, 4)),
+    [0, 1, 2, 3],
+  );
 });
 
 test("position i attends to positions 0..i only: later keys and values leave it unchanged", () => {

@@ -52,7 +52,10 @@ export async function writeCase(dir: string, c: CaseSpec, o: WriteOptions): Prom
 }
 
 /** A Llama config for the matrix; `extra` overrides or adds keys (`head_dim: undefined` drops it). */
-export function llamaCaseConfig(c: { hidden: number; heads: number; kvHeads: number; headDim?: number; intermediate: number; layers: number; vocab: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function llamaCaseConfig(
+  c: { hidden: number; heads: number; kvHeads: number; headDim?: number; intermediate: number; layers: number; vocab: number },
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const config: Record<string, unknown> = {
     architectures: ["LlamaForCausalLM"],
     model_type: "llama",
@@ -111,10 +114,18 @@ export async function assertOnlyZerosAdded(originalDir: string, repairedDir: str
     const r = b.get(name)!;
     assert.equal(r.dtype, t.dtype, `${name} keeps its dtype`);
     const elem = t.bytes.length / t.values.length;
-    const expected = scaled.tensors.has(name) ? encodeFromFloat64(t.values.map((x) => x * scaled.factor), t.dtype) : t.bytes;
+    const expected = scaled.tensors.has(name)
+      ? encodeFromFloat64(
+          t.values.map((x) => x * scaled.factor),
+          t.dtype,
+        )
+      : t.bytes;
     const got = nonZeroElements(r.bytes, elem);
     const want = nonZeroElements(expected, elem);
     assert.equal(got.length, want.length, `${name}: ${got.length} nonzero elements after repair, ${want.length} before`);
-    assert.ok(got.every((x, i) => x === want[i]), `${name}: the nonzero elements differ from the original's (${scaled.tensors.has(name) ? "scaled " : ""}bytes)`);
+    assert.ok(
+      got.every((x, i) => x === want[i]),
+      `${name}: the nonzero elements differ from the original's (${scaled.tensors.has(name) ? "scaled " : ""}bytes)`,
+    );
   }
 }

@@ -27,7 +27,12 @@ test("a low-rank linear equals the dense product of its factors (ASVD / SVD-LLM)
   const B = randomNormals(1, r * inDim);
   const A = randomNormals(2, out * r);
   const bias = randomNormals(3, out);
-  const weights = new Map([["B", B], ["A", A], ["b", bias], ["W", matmul(A, B, out, r, inDim)]]);
+  const weights = new Map([
+    ["B", B],
+    ["A", A],
+    ["b", bias],
+    ["W", matmul(A, B, out, r, inDim)],
+  ]);
   const lowrank: LinearSpec = { kind: "lowrank", in: inDim, out, rank: r, first: { tensor: "B", out: r, in: inDim }, second: { tensor: "A", bias: "b", out, in: r } };
   const dense: LinearSpec = { kind: "dense", in: inDim, out, weight: { tensor: "W", bias: "b", out, in: inDim } };
   const x = randomNormals(4, rows * inDim);
@@ -46,7 +51,14 @@ test("a PaLU grouped linear equals the dense matrix whose group g rows are U_g V
   W.set(matmul(U1, VT.subarray(2 * inDim, 5 * inDim), groupDim, 3, inDim), groupDim * inDim);
   const bias = new Float64Array(2 * groupDim);
   bias.set(b1, groupDim);
-  const weights = new Map([["VT", VT], ["U0", U0], ["U1", U1], ["b1", b1], ["W", W], ["b", bias]]);
+  const weights = new Map([
+    ["VT", VT],
+    ["U0", U0],
+    ["U1", U1],
+    ["b1", b1],
+    ["W", W],
+    ["b", bias],
+  ]);
   const grouped: LinearSpec = {
     kind: "grouped",
     in: inDim,

@@ -26,7 +26,7 @@ import type { ScaleMode } from "../../src/repair/tensor-edits.js";
 import type { Strategy } from "../../src/plan/types.js";
 import { verifyCheckpoints, type VerifyReport } from "../../src/verify/verify-checkpoints.js";
 import { renderVerifyReport } from "../../src/verify/render-report.js";
-import { priorRepairFromManifest } from "../../src/verify/repair-manifest.js";
+import { priorRepairFromManifest } from "../../src/repair/manifest.js";
 import { assertOnlyZerosAdded, llamaCaseConfig, writeCase, type CaseSpec } from "./case-checkpoint.js";
 
 let root: string;
@@ -99,7 +99,10 @@ function qwen2(heads: number, kvHeads: number, headDim: number): CaseSpec {
   const hidden = 64;
   const shape: LayerShape = { hidden, numHeads: heads, numKvHeads: kvHeads, headDim, intermediate: 48, qkvBias: true };
   return {
-    config: llamaCaseConfig({ hidden, heads, kvHeads, headDim, intermediate: 48, layers: 2, vocab: VOCAB }, { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", tie_word_embeddings: true, rope_theta: 1e6 }),
+    config: llamaCaseConfig(
+      { hidden, heads, kvHeads, headDim, intermediate: 48, layers: 2, vocab: VOCAB },
+      { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", tie_word_embeddings: true, rope_theta: 1e6 },
+    ),
     vocab: VOCAB,
     hidden,
     layers: [shape, shape],
@@ -111,7 +114,10 @@ for (const [heads, kvHeads, d, D] of [
   [8, 2, 12, 16],
   [8, 1, 20, 32],
 ] as const) {
-  for (const [dtype, scaleMode] of [["F64", "fold"], ["F32", "logical"]] as const) {
+  for (const [dtype, scaleMode] of [
+    ["F64", "fold"],
+    ["F32", "logical"],
+  ] as const) {
     test(`Qwen2 q/k/v biases, GQA ${heads / kvHeads}, tied embeddings: head_dim ${d} -> ${D} in ${dtype} ${scaleMode} mode computes the same logits`, async () => {
       const r = await repairAndVerify(qwen2(heads, kvHeads, d), { dtype, scaleMode });
       assertChanged(r, perLayer(2, "self_attn.head_dim"));
@@ -141,7 +147,10 @@ for (const [label, extra, d, D] of [
   ["linear rope scaling, factor 2", LINEAR2, 36, 48],
   ["transformers-5 rope_parameters (linear, factor 2)", ROPE_PARAMETERS, 12, 16],
 ] as const) {
-  for (const [dtype, scaleMode] of [["F64", "fold"], ["F32", "logical"]] as const) {
+  for (const [dtype, scaleMode] of [
+    ["F64", "fold"],
+    ["F32", "logical"],
+  ] as const) {
     test(`${label}: head_dim ${d} -> ${D} in ${dtype} ${scaleMode} mode computes the same logits`, async () => {
       const r = await repairAndVerify(llama(d, 64, 4, 2, extra), { dtype, scaleMode });
       assertChanged(r, perLayer(2, "self_attn.head_dim"));
@@ -170,7 +179,10 @@ test("a config without head_dim (hidden/heads = 12) gets an explicit head_dim 16
   assert.equal(r.config.hidden_size, 48);
   assert.equal(r.config.num_attention_heads, 4);
   assert.notEqual((r.config.hidden_size as number) / (r.config.num_attention_heads as number), r.config.head_dim, "hidden/heads no longer is head_dim");
-  assert.deepEqual(r.result.manifest.config.find((c) => c.field === "head_dim"), { field: "head_dim", from: null, to: 16 });
+  assert.deepEqual(
+    r.result.manifest.config.find((c) => c.field === "head_dim"),
+    { field: "head_dim", from: null, to: 16 },
+  );
   // The repaired checkpoint read back as a stock loader would: q_proj rows are heads x 16.
   const spec = loadModelSpec(await openCheckpoint(r.output));
   assert.equal(spec.headDim, 16);
@@ -202,7 +214,10 @@ function palu(hidden: number, heads: number, ranks: { k: number[]; v: number[] }
   const headWiseRanks: Record<string, number[]> = {};
   for (const i of [0, 1]) for (const p of ["k", "v"] as const) headWiseRanks[`model.layers.${i}.self_attn.${p}_proj`] = ranks[p];
   return {
-    config: llamaCaseConfig({ hidden, heads, kvHeads: heads, intermediate: 48, layers: 2, vocab: VOCAB }, { architectures: ["PaluLlamaForCausalLM"], model_type: "palullama", head_wise_ranks: headWiseRanks }),
+    config: llamaCaseConfig(
+      { hidden, heads, kvHeads: heads, intermediate: 48, layers: 2, vocab: VOCAB },
+      { architectures: ["PaluLlamaForCausalLM"], model_type: "palullama", head_wise_ranks: headWiseRanks },
+    ),
     vocab: VOCAB,
     hidden,
     layers,
@@ -212,7 +227,10 @@ function palu(hidden: number, heads: number, ranks: { k: number[]; v: number[] }
 
 const paluRankIds = (groups: number) => [0, 1].flatMap((i) => ["k", "v"].flatMap((p) => Array.from({ length: groups }, (_, g) => `layers.${i}.self_attn.${p}_proj.rank.g${g}`)));
 
-for (const [dtype, scaleMode] of [["F64", "fold"], ["F32", "logical"]] as const) {
+for (const [dtype, scaleMode] of [
+  ["F64", "fold"],
+  ["F32", "logical"],
+] as const) {
   test(`PaLU, head_group_size 2 (U.g rows = 2 heads of 12), k/v biases: head_dim 12 -> 16 and group ranks padded per group in ${dtype} ${scaleMode} mode`, async () => {
     // 4 heads of 12 (hidden 48), two groups of two heads: U.g is [24, r_g] -> [32, R_g].
     const r = await repairAndVerify(palu(48, 4, { k: [13, 11], v: [9, 18] }, true), { dtype, scaleMode });
@@ -245,18 +263,19 @@ function lowRank(kind: "asvd" | "svdllm", headDim: number, intermediate: number,
   const forms = { q: f(13), k: f(11), v: f(7), o: f(9), gate: f(21), up: f(19), down: f(23) };
   const shape: LayerShape = { hidden, numHeads: heads, numKvHeads: heads, headDim, intermediate, qkvBias, forms };
   const truncation: Record<string, number> = {};
-  for (const i of [0, 1]) for (const [p, form] of Object.entries(forms)) truncation[`model.layers.${i}.${["gate", "up", "down"].includes(p) ? "mlp" : "self_attn"}.${p}_proj`] = (form as { rank: number }).rank;
+  for (const i of [0, 1])
+    for (const [p, form] of Object.entries(forms)) truncation[`model.layers.${i}.${["gate", "up", "down"].includes(p) ? "mlp" : "self_attn"}.${p}_proj`] = (form as { rank: number }).rank;
   const extra = kind === "asvd" ? { architectures: ["ASVDLlamaForCausalLM"], truncation_ranks: truncation } : {};
   return { config: llamaCaseConfig({ hidden, heads, kvHeads: heads, headDim, intermediate, layers: 2, vocab: VOCAB }, extra), vocab: VOCAB, hidden, layers: [shape, shape], tied: false };
 }
 
-const rankIds = [0, 1].flatMap((i) => [
-  ...["q", "k", "v", "o"].map((p) => `layers.${i}.self_attn.${p}_proj.rank`),
-  ...["gate", "up", "down"].map((p) => `layers.${i}.mlp.${p}_proj.rank`),
-]);
+const rankIds = [0, 1].flatMap((i) => [...["q", "k", "v", "o"].map((p) => `layers.${i}.self_attn.${p}_proj.rank`), ...["gate", "up", "down"].map((p) => `layers.${i}.mlp.${p}_proj.rank`)]);
 
 for (const kind of ["asvd", "svdllm"] as const) {
-  for (const [dtype, scaleMode] of [["F64", "fold"], ["F32", "logical"]] as const) {
+  for (const [dtype, scaleMode] of [
+    ["F64", "fold"],
+    ["F32", "logical"],
+  ] as const) {
     test(`${kind}${kind === "asvd" ? " with q/k/v ALinear biases" : ""}: every rank, the intermediate and head_dim 12 -> 16 at once in ${dtype} ${scaleMode} mode`, async () => {
       const r = await repairAndVerify(lowRank(kind, 12, 37, kind === "asvd"), { dtype, scaleMode });
       assertChanged(r, [...rankIds, ...perLayer(2, "self_attn.head_dim"), ...perLayer(2, "mlp.intermediate")]);
@@ -308,7 +327,10 @@ test("FLAP layers of 3 and 4 heads, intermediate 48 (aligned) and 37 with down_p
   await assertBytes(r);
 });
 
-for (const [dtype, scaleMode] of [["F64", "fold"], ["F32", "logical"]] as const) {
+for (const [dtype, scaleMode] of [
+  ["F64", "fold"],
+  ["F32", "logical"],
+] as const) {
   test(`FLAP layers of 3 and 4 heads with o/down biases: head_dim 12 -> 16 in both and layer 1's intermediate in ${dtype} ${scaleMode} mode`, async () => {
     const r = await repairAndVerify(flap(12), { dtype, scaleMode, strategy: "MINIMAL" });
     assertChanged(r, [...perLayer(2, "self_attn.head_dim"), "layers.1.mlp.intermediate"]);
@@ -355,7 +377,10 @@ for (const [d, D, strategy, extra] of [
   [4, 16, "OPTIMAL", LLAMA3],
   [2, 16, "OPTIMAL", {}],
 ] as const) {
-  for (const [dtype, scaleMode] of [["F64", "fold"], ["F32", "logical"]] as const) {
+  for (const [dtype, scaleMode] of [
+    ["F64", "fold"],
+    ["F32", "logical"],
+  ] as const) {
     test(`head_dim ${d} -> ${D} (halves of ${d / 2}, rope_theta^${(D / d).toFixed(2)}) in ${dtype} ${scaleMode} mode computes the same logits`, async () => {
       const r = await repairAndVerify(llama(d, 64, 4, 2, extra), { dtype, scaleMode, strategy });
       assertChanged(r, perLayer(2, "self_attn.head_dim"));
@@ -400,7 +425,10 @@ for (const scaleMode of ["fold", "logical"] as const) {
   });
 }
 
-for (const [dtype, scaleMode] of [["F64", "fold"], ["F32", "logical"]] as const) {
+for (const [dtype, scaleMode] of [
+  ["F64", "fold"],
+  ["F32", "logical"],
+] as const) {
   test(`PaLU under GQA 2 (8 heads, 4 kv heads of 12, groups of 2 kv heads): head_dim and group ranks in ${dtype} ${scaleMode} mode`, async () => {
     const base = palu(96, 8, { k: [13, 27], v: [5, 21] }, true);
     const spec: CaseSpec = { ...base, layers: base.layers.map((l) => ({ ...l, numKvHeads: 4 })), config: { ...base.config, num_key_value_heads: 4 } };
@@ -421,7 +449,10 @@ test("a logical-mode output repaired again (MINIMAL, then OPTIMAL in logical mod
   await repairCheckpoint(join(dir, "in"), join(dir, "once"), { strategy: "MINIMAL", scaleMode: "logical" });
   const twice = await repairCheckpoint(join(dir, "once"), join(dir, "twice"), { strategy: "OPTIMAL", scaleMode: "logical" });
   // The second pass pads the intermediate 40 -> 48 only; head_dim is 16 already.
-  assert.deepEqual(twice.changes.map((c) => c.id), perLayer(2, "mlp.intermediate"));
+  assert.deepEqual(
+    twice.changes.map((c) => c.id),
+    perLayer(2, "mlp.intermediate"),
+  );
   assert.equal(twice.manifest.scaleMode, "logical");
   assert.equal(twice.manifest.logical.attention_scale, 12 ** -0.5);
   assert.equal(twice.manifest.logical.head_dim, 12);
@@ -435,7 +466,10 @@ test("a logical-mode output repaired again with a head_dim change in logical mod
   await repairCheckpoint(join(dir, "in"), join(dir, "once"), { strategy: "MINIMAL", scaleMode: "logical" });
   // 12 -> 16 first; a second pass to the next compiled size would be 16 -> 32 only with PREDEFINED.
   const twice = await repairCheckpoint(join(dir, "once"), join(dir, "twice"), { strategy: "PREDEFINED", scaleMode: "logical" });
-  assert.deepEqual(twice.changes.map((c) => `${c.id} ${c.from}->${c.to}`), perLayer(2, "self_attn.head_dim 16->32"));
+  assert.deepEqual(
+    twice.changes.map((c) => `${c.id} ${c.from}->${c.to}`),
+    perLayer(2, "self_attn.head_dim 16->32"),
+  );
   assert.equal(twice.manifest.logical.attention_scale, 12 ** -0.5);
   const report = await verifyCheckpoints(join(dir, "in"), join(dir, "twice"), { tokens: TOKENS, seed: 9 });
   assert.ok(report.stats.maxRelDiff < 1e-12, `max rel diff ${report.stats.maxRelDiff}`);
@@ -460,5 +494,8 @@ test("fold mode on a logical-mode output is refused: folding cannot reach the sc
 test("a prior manifest's logical record is read with its original head_dim and dims, and a malformed head_dim is BAD_MANIFEST", () => {
   const prior = priorRepairFromManifest({ scaleMode: "logical", logical: { head_dim: 12, attention_scale: 12 ** -0.5, dims: { "layers.0.self_attn.head_dim": 12 } } }, "m.json");
   assert.deepEqual(prior, { manifest: "m.json", mode: "logical", attentionScale: 12 ** -0.5, headDim: 12, dims: { "layers.0.self_attn.head_dim": 12 } });
-  assert.throws(() => priorRepairFromManifest({ scaleMode: "fold", logical: { head_dim: "12", dims: {} } }, "m.json"), (e: unknown) => e instanceof Error && "code" in e && e.code === "BAD_MANIFEST");
+  assert.throws(
+    () => priorRepairFromManifest({ scaleMode: "fold", logical: { head_dim: "12", dims: {} } }, "m.json"),
+    (e: unknown) => e instanceof Error && "code" in e && e.code === "BAD_MANIFEST",
+  );
 });

@@ -57,11 +57,7 @@ test("llama3 scaling keeps high frequencies, divides low ones by factor and inte
 test("rope_theta' = theta^(D/d) restores the first d/2 frequencies of a head padded to D, for default, linear and llama3", () => {
   const d = 80;
   const D = 128;
-  const scalings: RopeSpec["scaling"][] = [
-    { type: "default" },
-    { type: "linear", factor: 2 },
-    { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
-  ];
+  const scalings: RopeSpec["scaling"][] = [{ type: "default" }, { type: "linear", factor: 2 }, { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 }];
   for (const s of scalings) {
     const orig = ropeInvFreq(d, rope(500000, s));
     const padded = ropeInvFreq(D, rope(Math.pow(500000, D / d), s));
@@ -78,7 +74,10 @@ test("refuses yarn and other rope types with an UNSUPPORTED error naming the typ
 
 test("refuses an odd head_dim and a partial rotary factor", () => {
   const t = ropeTables(ropeInvFreq(6, rope(10000)), 1);
-  assert.throws(() => applyRope(new Float64Array(5), 1, 1, 5, t), (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED");
+  assert.throws(
+    () => applyRope(new Float64Array(5), 1, 1, 5, t),
+    (e: unknown) => e instanceof GacError && e.code === "UNSUPPORTED",
+  );
   const partial = ropeTables(ropeInvFreq(8, { theta: 10000, scaling: { type: "default" }, partialRotaryFactor: 0.5 }), 1);
   assert.throws(() => applyRope(new Float64Array(8), 1, 1, 8, partial), /partial_rotary_factor/);
 });

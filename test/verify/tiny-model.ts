@@ -65,7 +65,12 @@ export function tinyModel(o: TinyOptions = {}): TinyModel {
       const groups = kvHeads; // one kv head per group keeps the tiny model small
       const groupDim = out / groups;
       const ranks = Array.from({ length: groups }, (_, g) => rank + g); // unequal ranks exercise the offsets
-      const first = ref(`${name}.VT`, ranks.reduce((a, b) => a + b, 0), inDim, false);
+      const first = ref(
+        `${name}.VT`,
+        ranks.reduce((a, b) => a + b, 0),
+        inDim,
+        false,
+      );
       const gs = ranks.map((r, g) => ref(`${name}.U.${g}`, groupDim, r, bias));
       return { kind: "grouped", in: inDim, out, ranks, groupDim, first, groups: gs };
     }
@@ -77,8 +82,14 @@ export function tinyModel(o: TinyOptions = {}): TinyModel {
   for (let i = 0; i < numLayers; i++) {
     const inputNorm = `${P(i)}.input_layernorm.weight`;
     const postAttentionNorm = `${P(i)}.post_attention_layernorm.weight`;
-    weights.set(inputNorm, randomNormals(seed++, hidden).map((x) => 1 + 0.1 * x));
-    weights.set(postAttentionNorm, randomNormals(seed++, hidden).map((x) => 1 + 0.1 * x));
+    weights.set(
+      inputNorm,
+      randomNormals(seed++, hidden).map((x) => 1 + 0.1 * x),
+    );
+    weights.set(
+      postAttentionNorm,
+      randomNormals(seed++, hidden).map((x) => 1 + 0.1 * x),
+    );
     const qb = o.qkvBias ?? false;
     const attn: AttentionSpec = {
       numHeads: heads,
@@ -98,7 +109,10 @@ export function tinyModel(o: TinyOptions = {}): TinyModel {
     };
     layers.push({ index: i, inputNorm, postAttentionNorm, attn, mlp });
   }
-  weights.set("model.norm.weight", randomNormals(seed++, hidden).map((x) => 1 + 0.1 * x));
+  weights.set(
+    "model.norm.weight",
+    randomNormals(seed++, hidden).map((x) => 1 + 0.1 * x),
+  );
   const tied = o.tied ?? false;
   if (!tied) put("lm_head.weight", vocab * hidden, 1 / Math.sqrt(hidden));
   const spec: ModelSpec = {
@@ -173,8 +187,15 @@ export function padHeadDim(m: TinyModel, p: HeadDimPadding): TinyModel {
     const rowsOf = (l: LinearSpec, heads: number, map: (i: number) => number, scale: number): void => {
       const w = denseRef(l);
       const wt = out.weights.get(w.tensor)!;
-      out.weights.set(w.tensor, remapRows(wt, w.out, w.in, heads * D, (r) => perHead(r, map)).map((x) => x * scale));
-      if (w.bias) out.weights.set(w.bias, remapRows(out.weights.get(w.bias)!, w.out, 1, heads * D, (r) => perHead(r, map)).map((x) => x * scale));
+      out.weights.set(
+        w.tensor,
+        remapRows(wt, w.out, w.in, heads * D, (r) => perHead(r, map)).map((x) => x * scale),
+      );
+      if (w.bias)
+        out.weights.set(
+          w.bias,
+          remapRows(out.weights.get(w.bias)!, w.out, 1, heads * D, (r) => perHead(r, map)).map((x) => x * scale),
+        );
       w.out = heads * D;
       l.out = heads * D;
     };
@@ -182,7 +203,10 @@ export function padHeadDim(m: TinyModel, p: HeadDimPadding): TinyModel {
     rowsOf(a.k, a.numKvHeads, qkMap, 1);
     rowsOf(a.v, a.numKvHeads, vMap, 1);
     const o = denseRef(a.o);
-    out.weights.set(o.tensor, remapCols(out.weights.get(o.tensor)!, o.out, o.in, a.numHeads * D, (c) => perHead(c, vMap)));
+    out.weights.set(
+      o.tensor,
+      remapCols(out.weights.get(o.tensor)!, o.out, o.in, a.numHeads * D, (c) => perHead(c, vMap)),
+    );
     o.in = a.numHeads * D;
     a.o.in = a.numHeads * D;
     a.headDim = D;
@@ -200,12 +224,18 @@ export function padIntermediate(m: TinyModel, to: number): TinyModel {
     const { gate, up, down } = layer.mlp;
     for (const l of [gate, up]) {
       const w = denseRef(l);
-      out.weights.set(w.tensor, remapRows(out.weights.get(w.tensor)!, w.out, w.in, to, (r) => r));
+      out.weights.set(
+        w.tensor,
+        remapRows(out.weights.get(w.tensor)!, w.out, w.in, to, (r) => r),
+      );
       w.out = to;
       l.out = to;
     }
     const w = denseRef(down);
-    out.weights.set(w.tensor, remapCols(out.weights.get(w.tensor)!, w.out, w.in, to, (c) => c));
+    out.weights.set(
+      w.tensor,
+      remapCols(out.weights.get(w.tensor)!, w.out, w.in, to, (c) => c),
+    );
     w.in = to;
     down.in = to;
     layer.mlp.intermediate = to;
@@ -222,8 +252,14 @@ export function padRanks(m: TinyModel, extra: number): TinyModel {
       const R = l.rank + extra;
       const f = l.first;
       const s = l.second;
-      out.weights.set(f.tensor, remapRows(out.weights.get(f.tensor)!, f.out, f.in, R, (r) => r));
-      out.weights.set(s.tensor, remapCols(out.weights.get(s.tensor)!, s.out, s.in, R, (c) => c));
+      out.weights.set(
+        f.tensor,
+        remapRows(out.weights.get(f.tensor)!, f.out, f.in, R, (r) => r),
+      );
+      out.weights.set(
+        s.tensor,
+        remapCols(out.weights.get(s.tensor)!, s.out, s.in, R, (c) => c),
+      );
       f.out = R;
       s.in = R;
       l.rank = R;
@@ -234,10 +270,16 @@ export function padRanks(m: TinyModel, extra: number): TinyModel {
       const total = newRanks.reduce((a, b) => a + b, 0);
       const groupOf = (row: number): number => oldOffsets.filter((o) => o <= row).length - 1;
       const f = l.first;
-      out.weights.set(f.tensor, remapRows(out.weights.get(f.tensor)!, f.out, f.in, total, (r) => newOffsets[groupOf(r)] + r - oldOffsets[groupOf(r)]));
+      out.weights.set(
+        f.tensor,
+        remapRows(out.weights.get(f.tensor)!, f.out, f.in, total, (r) => newOffsets[groupOf(r)] + r - oldOffsets[groupOf(r)]),
+      );
       f.out = total;
       l.groups.forEach((g, gi) => {
-        out.weights.set(g.tensor, remapCols(out.weights.get(g.tensor)!, g.out, g.in, newRanks[gi], (c) => c));
+        out.weights.set(
+          g.tensor,
+          remapCols(out.weights.get(g.tensor)!, g.out, g.in, newRanks[gi], (c) => c),
+        );
         g.in = newRanks[gi];
       });
       l.ranks = newRanks;

@@ -84,5 +84,8 @@ test("gac verify fails with VERIFY_FAILED carrying the figures past the toleranc
 });
 
 test("a non-numeric --tokens is a BAD_ARGS error", async () => {
-  await assert.rejects(runCli(["verify", "a", "b", "--tokens", "many"], captureIO(), [verifyCommand]), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tokens expects an integer/.test(e.message));
+  await assert.rejects(
+    runCli(["verify", "a", "b", "--tokens", "many"], captureIO(), [verifyCommand]),
+    (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tokens expects an integer/.test(e.message),
+  );
 });

@@ -46,7 +46,12 @@ export function parseEngines(text: string): Engine[] {
 }
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return new RegExp(
+    `^${glob
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
 }
 
 /**
@@ -57,7 +62,10 @@ function globToRegExp(glob: string): RegExp {
 export function selectConfigs(engines: readonly Engine[], configs?: string): EngineConfig[] {
   const pool = ENGINE_CONFIGS.filter((c) => engines.includes(c.engine));
   if (configs === undefined) return pool;
-  const patterns = configs.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const patterns = configs
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (patterns.length === 0) throw new GacError("BAD_ARGS", "--configs is empty; `gac bench e2e --list` shows the configurations");
   for (const p of patterns) {
     const re = globToRegExp(p.includes("/") ? p : `*/${p}/*`);

@@ -31,8 +31,14 @@ export const GRID_PRESETS: Record<GridName, E2eGrid> = {
   /** The research note's points: prefill 1x2048 and 4x2048, decode B1 and B32 after 4096 tokens. */
   default: {
     name: "default",
-    prefill: [{ batch: 1, seq: 2048 }, { batch: 4, seq: 2048 }],
-    decode: [{ batch: 1, context: 4096 }, { batch: 32, context: 4096 }],
+    prefill: [
+      { batch: 1, seq: 2048 },
+      { batch: 4, seq: 2048 },
+    ],
+    decode: [
+      { batch: 1, context: 4096 },
+      { batch: 32, context: 4096 },
+    ],
     prefillRepeats: 10,
     decodeSteps: 16,
     warmup: 2,
@@ -41,8 +47,18 @@ export const GRID_PRESETS: Record<GridName, E2eGrid> = {
   /** Long sequences where attention dominates prefill (up to 32k where memory allows). */
   long: {
     name: "long",
-    prefill: [{ batch: 1, seq: 2048 }, { batch: 4, seq: 2048 }, { batch: 1, seq: 8192 }, { batch: 1, seq: 16384 }, { batch: 1, seq: 32768 }],
-    decode: [{ batch: 1, context: 4096 }, { batch: 32, context: 4096 }, { batch: 1, context: 16384 }],
+    prefill: [
+      { batch: 1, seq: 2048 },
+      { batch: 4, seq: 2048 },
+      { batch: 1, seq: 8192 },
+      { batch: 1, seq: 16384 },
+      { batch: 1, seq: 32768 },
+    ],
+    decode: [
+      { batch: 1, context: 4096 },
+      { batch: 32, context: 4096 },
+      { batch: 1, context: 16384 },
+    ],
     prefillRepeats: 10,
     decodeSteps: 16,
     warmup: 2,
@@ -55,7 +71,10 @@ const MAX_TOKENS_PER_POINT = 8 * 1024 * 1024;
 
 /** "1x2048,4x2048" -> [[1, 2048], [4, 2048]]; GacError BAD_ARGS naming the flag and the bad item. */
 export function parsePairs(text: string, flag: string): [number, number][] {
-  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const items = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (items.length === 0) throw new GacError("BAD_ARGS", `${flag} is empty; give BATCHxLENGTH pairs like 1x2048,4x2048`);
   return items.map((item) => {
     const m = /^(\d+)x(\d+)$/i.exec(item);

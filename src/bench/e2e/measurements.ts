@@ -108,11 +108,26 @@ export function readE2eRows(rows: readonly E2eRow[]): E2eData {
     const x = isRecord(r.extra) ? r.extra : {};
     const roof = isRecord(x.roofline) && n(x.roofline.ms) !== null ? { bytes: Number(x.roofline.bytes), ms: Number(x.roofline.ms), fraction: Number(x.roofline.fraction) } : null;
     out.measurements.push({
-      model: s(p.model), checkpoint: s(p.checkpoint), variant: s(p.variant), role: s(p.role), family: s(p.family), config: configOf(p),
-      phase, batch, length, point, gpu: r.gpu,
-      median_ms: r.stats.median_ms, p10_ms: r.stats.p10_ms ?? r.stats.median_ms, p90_ms: r.stats.p90_ms ?? r.stats.median_ms,
-      tokens_per_s: n(x.tokens_per_s), roofline: roof, kernels: r.kernels ?? [],
-      copy_bandwidth_gbps: n(x.copy_bandwidth_gbps), weight_bytes: n(x.weight_bytes), kv_bytes_per_token: n(x.kv_bytes_per_token),
+      model: s(p.model),
+      checkpoint: s(p.checkpoint),
+      variant: s(p.variant),
+      role: s(p.role),
+      family: s(p.family),
+      config: configOf(p),
+      phase,
+      batch,
+      length,
+      point,
+      gpu: r.gpu,
+      median_ms: r.stats.median_ms,
+      p10_ms: r.stats.p10_ms ?? r.stats.median_ms,
+      p90_ms: r.stats.p90_ms ?? r.stats.median_ms,
+      tokens_per_s: n(x.tokens_per_s),
+      roofline: roof,
+      kernels: r.kernels ?? [],
+      copy_bandwidth_gbps: n(x.copy_bandwidth_gbps),
+      weight_bytes: n(x.weight_bytes),
+      kv_bytes_per_token: n(x.kv_bytes_per_token),
     });
   }
   return out;

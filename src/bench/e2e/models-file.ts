@@ -38,9 +38,20 @@ export interface ModelsFile {
 
 export function savedModel(m: E2eModel): SavedModel {
   return {
-    label: m.description.label, name: m.name, variant: m.variant, role: m.role, scale: m.scale, family: m.description.spec.family,
-    same_as: m.sameAs ?? null, changes: m.changes, skipped: m.skipped, param_overhead_pct: m.paramOverheadPct,
-    weights: m.description.weights, weights_note: m.weightsNote, attention_scale: m.description.attention_scale, spec: m.description.spec,
+    label: m.description.label,
+    name: m.name,
+    variant: m.variant,
+    role: m.role,
+    scale: m.scale,
+    family: m.description.spec.family,
+    same_as: m.sameAs ?? null,
+    changes: m.changes,
+    skipped: m.skipped,
+    param_overhead_pct: m.paramOverheadPct,
+    weights: m.description.weights,
+    weights_note: m.weightsNote,
+    attention_scale: m.description.attention_scale,
+    spec: m.description.spec,
   };
 }
 

@@ -20,7 +20,7 @@ import { logicalDims } from "../../repair/manifest.js";
 import { proposeRepair } from "../../repair/repair-checkpoint.js";
 import type { ScaleMode } from "../../repair/tensor-edits.js";
 import { SPARSE_FILE_METADATA } from "../../fixtures/sparse-checkpoint.js";
-import { readPriorRepair } from "../../verify/repair-manifest.js";
+import { readPriorRepair } from "../../repair/manifest.js";
 import type { ModelDescription, WeightsSource } from "./wire.js";
 
 /** The unrepaired model's name among the strategies. */
@@ -135,7 +135,12 @@ export async function describeCheckpoint(dir: string, opts: DescribeOptions): Pr
     const sameAs = seen.get(key);
     if (sameAs === undefined) seen.set(key, variant);
     models.push({
-      ...common, description, variant, changes: p.changes.length, skipped: p.skipped, paramOverheadPct: p.plan.paramOverheadPct,
+      ...common,
+      description,
+      variant,
+      changes: p.changes.length,
+      skipped: p.skipped,
+      paramOverheadPct: p.plan.paramOverheadPct,
       ...(sameAs !== undefined ? { sameAs } : {}),
     });
   }

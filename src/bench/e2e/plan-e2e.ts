@@ -114,13 +114,22 @@ export function planE2e(models: readonly E2eModel[], configs: readonly EngineCon
       plan.alreadyDone += points.length - missing.length;
       if (missing.length === 0) continue;
       const job: E2eJobParams = {
-        model: model.description, engine: cfg.engine, config: cfg.config, cache: cfg.cache, dtype: modelDtype(model), seed: SEED,
+        model: model.description,
+        engine: cfg.engine,
+        config: cfg.config,
+        cache: cfg.cache,
+        dtype: modelDtype(model),
+        seed: SEED,
         prefill: missing.filter((p) => p.phase === "prefill").map((p) => ({ batch: p.batch, seq: p.length })),
         decode: missing.filter((p) => p.phase === "decode").map((p) => ({ batch: p.batch, context: p.length })),
-        prefill_repeats: grid.prefillRepeats, decode_steps: grid.decodeSteps, warmup: grid.warmup,
+        prefill_repeats: grid.prefillRepeats,
+        decode_steps: grid.decodeSteps,
+        warmup: grid.warmup,
       };
       plan.jobs.push({
-        suite: E2E_SUITE, case: id, params: { ...params, phase: "all", points: missing.length },
+        suite: E2E_SUITE,
+        case: id,
+        params: { ...params, phase: "all", points: missing.length },
         job: { op: "e2e", params: toJson(job) },
         estimateS: ESTIMATE_S_PER_JOB + ESTIMATE_S_PER_POINT * missing.length,
       });
@@ -153,12 +162,25 @@ function addLogitsJob(plan: E2ePlan, model: E2eModel, models: readonly E2eModel[
   }
   const { engines, refused } = logitsEngines(original, model);
   const job: E2eLogitsJobParams = {
-    original: original.description, repaired: model.description, engines,
-    batch: grid.logits.batch, seq: grid.logits.seq, dtype: modelDtype(model), seed: SEED,
+    original: original.description,
+    repaired: model.description,
+    engines,
+    batch: grid.logits.batch,
+    seq: grid.logits.seq,
+    dtype: modelDtype(model),
+    seed: SEED,
   };
   plan.jobs.push({
-    suite: E2E_LOGITS_SUITE, case: id,
-    params: { op: E2E_LOGITS_SUITE, ...modelParams(model), engines: engines.join(","), batch: grid.logits.batch, seq: grid.logits.seq, ...(refused.length > 0 ? { engines_refused: refused.join("; ") } : {}) },
+    suite: E2E_LOGITS_SUITE,
+    case: id,
+    params: {
+      op: E2E_LOGITS_SUITE,
+      ...modelParams(model),
+      engines: engines.join(","),
+      batch: grid.logits.batch,
+      seq: grid.logits.seq,
+      ...(refused.length > 0 ? { engines_refused: refused.join("; ") } : {}),
+    },
     job: { op: "e2e_logits", params: toJson(job) },
     estimateS: ESTIMATE_S_PER_LOGITS_JOB,
   });

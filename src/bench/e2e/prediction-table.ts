@@ -89,13 +89,23 @@ export function predictionRows(measurements: readonly E2eMeasurement[], models: 
     const spec = specs.get(m.model);
     if (!spec) continue;
     const { ms, ...parts } = predictE2ePoint(spec, { phase: m.phase, batch: m.batch, length: m.length }, profile, {
-      dtype: servingDtype(spec.dtype), config: m.config, ...(m.copy_bandwidth_gbps !== null ? { copyBandwidthGbps: m.copy_bandwidth_gbps } : {}),
+      dtype: servingDtype(spec.dtype),
+      config: m.config,
+      ...(m.copy_bandwidth_gbps !== null ? { copyBandwidthGbps: m.copy_bandwidth_gbps } : {}),
       extraHostMs: replanPlans(m, spec) * CUDNN_REPLAN_MS_PER_PLAN,
     });
     const ratio = ms === null ? null : m.median_ms / ms;
     const off = ratio === null || Math.abs(ratio - 1) > PREDICTION_TOLERANCE;
     rows.push({
-      model: m.model, config: m.config, point: m.point, gpu: m.gpu, measured_ms: m.median_ms, predicted_ms: ms, parts, ratio, off,
+      model: m.model,
+      config: m.config,
+      point: m.point,
+      gpu: m.gpu,
+      measured_ms: m.median_ms,
+      predicted_ms: ms,
+      parts,
+      ratio,
+      off,
       explanation: off ? explainGap(m, spec, { ms, ...parts }) : null,
     });
   }
@@ -104,7 +114,11 @@ export function predictionRows(measurements: readonly E2eMeasurement[], models: 
 
 export function renderPredictionTable(rows: readonly PredictionRow[]): string {
   const body = rows.map((r) => [
-    r.model, r.config, r.point, formatMs(r.measured_ms), r.predicted_ms === null ? "-" : formatMs(r.predicted_ms),
+    r.model,
+    r.config,
+    r.point,
+    formatMs(r.measured_ms),
+    r.predicted_ms === null ? "-" : formatMs(r.predicted_ms),
     `${formatMs(r.parts.gemm_ms)} / ${formatMs(r.parts.attention_ms)} / ${formatMs(r.parts.elementwise_ms)} / ${formatMs(r.parts.launch_ms)}${r.parts.extra_host_ms > 0 ? ` + ${formatMs(r.parts.extra_host_ms)} re-plan` : ""} (${r.parts.combine})`,
     r.ratio === null ? "-" : `${r.ratio.toFixed(2)}`,
     r.off ? `OFF >${Math.round(PREDICTION_TOLERANCE * 100)}%: ${r.explanation ?? "not explained"}` : "within 15%",
@@ -112,6 +126,8 @@ export function renderPredictionTable(rows: readonly PredictionRow[]): string {
   ]);
   const off = rows.filter((r) => r.off);
   const unexplained = off.filter((r) => r.explanation === null).length;
-  return markdownTable(["Model", "Configuration", "Point", "Measured ms", "Predicted ms", "GEMM / attention / elementwise / launch (+ re-plan) ms", "Measured / predicted", "Check", "GPU"], body) +
-    `\n${rows.length - off.length} of ${rows.length} points within ${Math.round(PREDICTION_TOLERANCE * 100)}%; ${off.length - unexplained} off and explained, ${unexplained} off and not explained.\n`;
+  return (
+    markdownTable(["Model", "Configuration", "Point", "Measured ms", "Predicted ms", "GEMM / attention / elementwise / launch (+ re-plan) ms", "Measured / predicted", "Check", "GPU"], body) +
+    `\n${rows.length - off.length} of ${rows.length} points within ${Math.round(PREDICTION_TOLERANCE * 100)}%; ${off.length - unexplained} off and explained, ${unexplained} off and not explained.\n`
+  );
 }

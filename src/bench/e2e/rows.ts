@@ -47,11 +47,20 @@ function jobLevelRow(benchCase: BenchCase, base: RecordBase, ctx: RowContext, er
 /** The records one finished e2e or e2e_logits job writes. */
 export function e2eRecords(benchCase: BenchCase, outcome: JobOutcome, base: RecordBase, ctx: RowContext): ResultRecord[] {
   if (outcome.type === "error") return [jobLevelRow(benchCase, base, ctx, { type: outcome.error.type, message: outcome.error.message })];
-  if (!("body" in outcome)) return [jobLevelRow(benchCase, base, ctx, { type: "bad_result", message: `the worker answered ${benchCase.suite} job with a plain timing result, not an '${benchCase.suite}' body` })];
+  if (!("body" in outcome))
+    return [jobLevelRow(benchCase, base, ctx, { type: "bad_result", message: `the worker answered ${benchCase.suite} job with a plain timing result, not an '${benchCase.suite}' body` })];
   try {
     if (benchCase.suite === E2E_LOGITS_SUITE) {
       const body = parseLogitsBody(outcome.body);
-      return [{ suite: benchCase.suite, case: benchCase.case, params: benchCase.params, ...where(base), extra: { e2e_logits: body, env: environmentOf(base.capability, ctx.gitCommit), ...(outcome.wall_s !== undefined ? { wall_s: outcome.wall_s } : {}) } }];
+      return [
+        {
+          suite: benchCase.suite,
+          case: benchCase.case,
+          params: benchCase.params,
+          ...where(base),
+          extra: { e2e_logits: body, env: environmentOf(base.capability, ctx.gitCommit), ...(outcome.wall_s !== undefined ? { wall_s: outcome.wall_s } : {}) },
+        },
+      ];
     }
     return pointRecords(benchCase, parseE2eBody(outcome.body), base, ctx);
   } catch (e) {
@@ -69,9 +78,14 @@ function pointRecords(benchCase: BenchCase, body: E2eBody, base: RecordBase, ctx
   const model = ctx.models.get(String(benchCase.params.model));
   const env = environmentOf(base.capability, ctx.gitCommit);
   const shared = {
-    weights: body.weights, load_s: body.load_s ?? null, copy_bandwidth_gbps: body.copy_bandwidth_gbps,
-    model_params: body.model.params, weight_bytes: body.model.weight_bytes, kv_bytes_per_token: body.model.kv_bytes_per_token,
-    attn_impl: body.model.attn_impl ?? null, env,
+    weights: body.weights,
+    load_s: body.load_s ?? null,
+    copy_bandwidth_gbps: body.copy_bandwidth_gbps,
+    model_params: body.model.params,
+    weight_bytes: body.model.weight_bytes,
+    kv_bytes_per_token: body.model.kv_bytes_per_token,
+    attn_impl: body.model.attn_impl ?? null,
+    env,
   };
   const rows: ResultRecord[] = [];
   const asked = new Set(gridPoints(ctx.grid).map((p) => p.key));
@@ -79,7 +93,9 @@ function pointRecords(benchCase: BenchCase, body: E2eBody, base: RecordBase, ctx
     const key = pointKey(p.phase, p.batch, p.length);
     if (!asked.has(key)) continue;
     rows.push({
-      suite: E2E_SUITE, case: `${benchCase.case}/${key}`, params: pointParams(benchCase, p.phase, p.batch, p.length),
+      suite: E2E_SUITE,
+      case: `${benchCase.case}/${key}`,
+      params: pointParams(benchCase, p.phase, p.batch, p.length),
       stats: { median_ms: p.stats.median_ms, p10_ms: p.stats.p10_ms, p90_ms: p.stats.p90_ms, n: p.stats.n, ...(p.stats.mean_ms !== undefined ? { mean_ms: p.stats.mean_ms } : {}) },
       samples_ms: p.samples_ms,
       ...(p.sm_clock_mhz ? { sm_clock_mhz: p.sm_clock_mhz } : {}),
@@ -91,9 +107,12 @@ function pointRecords(benchCase: BenchCase, body: E2eBody, base: RecordBase, ctx
   }
   for (const s of body.skipped) {
     rows.push({
-      suite: E2E_SUITE, case: `${benchCase.case}/${pointKey(s.phase, s.batch, s.length)}`, params: pointParams(benchCase, s.phase, s.batch, s.length),
+      suite: E2E_SUITE,
+      case: `${benchCase.case}/${pointKey(s.phase, s.batch, s.length)}`,
+      params: pointParams(benchCase, s.phase, s.batch, s.length),
       error: { type: /^oom\b/i.test(s.reason) ? "oom" : "skipped", message: s.reason },
-      ...where(base), extra: shared,
+      ...where(base),
+      extra: shared,
     });
   }
   return rows;
@@ -113,7 +132,14 @@ function pointExtra(p: E2ePoint, body: E2eBody, model: E2eModel | undefined, gri
 /** The row of a configuration the client refused (written once; a rerun finds it). */
 export function refusalRecord(r: ConfigRefusal, capability: CapabilityOk, gitCommit: string | null, time: string): ResultRecord {
   return {
-    suite: E2E_SUITE, case: r.row, params: r.params, error: { type: "unsupported", message: r.reason },
-    gpu: capability.gpu.name, gpu_index: capability.gpu.index, time, wall_ms: 0, extra: { env: environmentOf(capability, gitCommit), refused_by: "client" },
+    suite: E2E_SUITE,
+    case: r.row,
+    params: r.params,
+    error: { type: "unsupported", message: r.reason },
+    gpu: capability.gpu.name,
+    gpu_index: capability.gpu.index,
+    time,
+    wall_ms: 0,
+    extra: { env: environmentOf(capability, gitCommit), refused_by: "client" },
   };
 }

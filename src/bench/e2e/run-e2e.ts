@@ -89,7 +89,8 @@ export async function runE2e(opts: E2eRunOptions): Promise<E2eRunResult> {
   }
   const have = new Set(records.map((r) => r.case));
   return {
-    plan, run,
+    plan,
+    run,
     records: records.filter((r) => r.suite === E2E_SUITE || r.suite === E2E_LOGITS_SUITE),
     missingRows: plan.expectedRows.filter((id) => !have.has(id) && !(info === null && plan.refusals.some((r) => r.row === id))),
   };

@@ -24,7 +24,13 @@ export interface TableModel {
 
 /** Attention kernels as a reader scans them: each family once, without template arguments. */
 export function kernelNames(kernels: readonly string[]): string {
-  const short = kernels.map((k) => k.replace(/^void /, "").replace(/<.*$/, "").replace(/\(.*$/, "").slice(0, 80));
+  const short = kernels.map((k) =>
+    k
+      .replace(/^void /, "")
+      .replace(/<.*$/, "")
+      .replace(/\(.*$/, "")
+      .slice(0, 80),
+  );
   return [...new Set(short)].join(", ");
 }
 
@@ -56,7 +62,9 @@ export function speedupTable(data: E2eData, models: readonly TableModel[]): stri
     label === undefined ? undefined : data.measurements.find((m) => m.model === label && m.config === cfg && m.point === point && m.gpu === gpu);
   const checkpoints = models.filter((m) => m.role === "checkpoint");
   const names = uniq(checkpoints.map((m) => m.name));
-  const variants = uniq(checkpoints.map((m) => m.variant)).filter((v) => v !== "none").sort((a, b) => VARIANT_ORDER.indexOf(a) - VARIANT_ORDER.indexOf(b));
+  const variants = uniq(checkpoints.map((m) => m.variant))
+    .filter((v) => v !== "none")
+    .sort((a, b) => VARIANT_ORDER.indexOf(a) - VARIANT_ORDER.indexOf(b));
   const rows: string[][] = [];
   for (const name of names) {
     const base = checkpoints.find((m) => m.name === name && m.variant === "none");
@@ -78,14 +86,21 @@ export function speedupTable(data: E2eData, models: readonly TableModel[]): stri
         .map((m) => (m ? find(m.same_as !== null ? checkpoints.find((c) => c.name === name && c.variant === m.same_as)?.label : m.label, b.config, b.point, b.gpu) : undefined))
         .filter((m): m is E2eMeasurement => m !== undefined)
         .sort((a, c) => a.median_ms - c.median_ms)[0];
-      rows.push([
-        name, b.config, pointText(b), msSpread(b), ...cells,
-        p ? msSpread(p) : "-", p ? x2(p.median_ms / b.median_ms) : "-", p && best ? x2(p.median_ms / best.median_ms) : "-", b.gpu,
-      ]);
+      rows.push([name, b.config, pointText(b), msSpread(b), ...cells, p ? msSpread(p) : "-", p ? x2(p.median_ms / b.median_ms) : "-", p && best ? x2(p.median_ms / best.median_ms) : "-", b.gpu]);
     }
   }
   if (rows.length === 0) return "";
-  const columns = ["Model", "Configuration", "Point", "Unrepaired ms (p10-p90)", ...variants.map((v) => `${v}: ms (p10-p90), speedup (spread)`), "Dense parent ms", "Unrepaired vs parent", "Best repair vs parent", "GPU"];
+  const columns = [
+    "Model",
+    "Configuration",
+    "Point",
+    "Unrepaired ms (p10-p90)",
+    ...variants.map((v) => `${v}: ms (p10-p90), speedup (spread)`),
+    "Dense parent ms",
+    "Unrepaired vs parent",
+    "Best repair vs parent",
+    "GPU",
+  ];
   return markdownTable(columns, rows);
 }
 
@@ -93,7 +108,10 @@ export function rooflineTable(data: E2eData): string {
   const rows = data.measurements
     .filter((m) => m.phase === "decode")
     .map((m) => [
-      m.model, m.config, pointText(m), formatMs(m.median_ms),
+      m.model,
+      m.config,
+      pointText(m),
+      formatMs(m.median_ms),
       m.tokens_per_s !== null ? m.tokens_per_s.toFixed(0) : "-",
       m.roofline ? `${(m.roofline.bytes / 1e9).toFixed(2)} GB` : "-",
       m.roofline ? formatMs(m.roofline.ms) : "-",
@@ -149,7 +167,10 @@ export function logitsTable(data: E2eData, models: readonly TableModel[]): strin
     for (const engine of uniq([...Object.keys(r.repair_fp32), ...Object.keys(r.repair_serving)])) {
       const noise = r.noise_floor[engine];
       const noiseText = noise ? noise.rel_to_max.toExponential(2) : "-";
-      for (const [kind, c] of [["fp32", r.repair_fp32[engine]], ["serving", r.repair_serving[engine]]] as const) {
+      for (const [kind, c] of [
+        ["fp32", r.repair_fp32[engine]],
+        ["serving", r.repair_serving[engine]],
+      ] as const) {
         if (!c) continue;
         const reading = logitsReading(kind, c, folded);
         const vsNoise = kind === "serving" && noise && c.max_abs_diff > 0 ? (c.rel_to_max <= noise.rel_to_max ? ", below the noise floor" : ", above the noise floor") : "";
@@ -168,12 +189,17 @@ export function renderE2eTables(data: E2eData, models: readonly TableModel[]): s
   const add = (title: string, body: string, note: string) => {
     if (body !== "") parts.push(`### ${title}\n\n${note}\n\n${body}`);
   };
-  add("End to end: speedup of each repair", speedupTable(data, models),
-    "Median ms (p10-p90) per configuration and grid point; speedup = unrepaired / repaired median, spread = unrepaired p10 / repaired p90 to unrepaired p90 / repaired p10. Prefill is one forward of the whole prompt (time to first token); decode is one step of one token per sequence.");
-  add("Decode against the memory roofline", rooflineTable(data),
-    "bytes / step = weights read (an untied embedding table left out) + batch x KV length x KV bytes per token; roofline = bytes / the measured copy bandwidth.");
-  add("Logits: original against repaired", logitsTable(data, models),
-    "Same random tokens, every position. Noise floor: the original in the serving dtype against itself in fp32.");
+  add(
+    "End to end: speedup of each repair",
+    speedupTable(data, models),
+    "Median ms (p10-p90) per configuration and grid point; speedup = unrepaired / repaired median, spread = unrepaired p10 / repaired p90 to unrepaired p90 / repaired p10. Prefill is one forward of the whole prompt (time to first token); decode is one step of one token per sequence.",
+  );
+  add(
+    "Decode against the memory roofline",
+    rooflineTable(data),
+    "bytes / step = weights read (an untied embedding table left out) + batch x KV length x KV bytes per token; roofline = bytes / the measured copy bandwidth.",
+  );
+  add("Logits: original against repaired", logitsTable(data, models), "Same random tokens, every position. Noise floor: the original in the serving dtype against itself in fp32.");
   add("What did not run", refusedTable(data), "Every configuration or grid point that did not run, with its reason.");
   return parts.join("\n");
 }

@@ -161,7 +161,12 @@ function phaseOf(o: Record<string, unknown>, where: string): { phase: E2ePhase; 
 
 function parseStats(v: unknown, where: string): PointStats {
   if (!isRecord(v)) throw new BadBody(`${where}.stats is missing`);
-  const stats: PointStats = { median_ms: num(v, "median_ms", `${where}.stats`), p10_ms: num(v, "p10_ms", `${where}.stats`), p90_ms: num(v, "p90_ms", `${where}.stats`), n: num(v, "n", `${where}.stats`) };
+  const stats: PointStats = {
+    median_ms: num(v, "median_ms", `${where}.stats`),
+    p10_ms: num(v, "p10_ms", `${where}.stats`),
+    p90_ms: num(v, "p90_ms", `${where}.stats`),
+    n: num(v, "n", `${where}.stats`),
+  };
   for (const key of ["min_ms", "max_ms", "mean_ms", "rel_stdev"] as const) {
     const x = optNum(v, key);
     if (x !== undefined) stats[key] = x;

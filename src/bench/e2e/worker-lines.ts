@@ -23,8 +23,15 @@ function modelOf(d: ModelDescription): E2eModel {
   const [name, variant = "none"] = d.label.split("/");
   const logical = variant.endsWith("-logical") || variant.endsWith("@logical");
   return {
-    description: d, name, variant: variant.replace(/[-@]logical$/, "") as E2eModel["variant"], role: /-dense$/.test(name) ? "parent" : "checkpoint",
-    scale: logical ? "logical" : "fold", changes: d.base?.edits.length ?? 0, skipped: [], paramOverheadPct: 0, weightsNote: d.weights,
+    description: d,
+    name,
+    variant: variant.replace(/[-@]logical$/, "") as E2eModel["variant"],
+    role: /-dense$/.test(name) ? "parent" : "checkpoint",
+    scale: logical ? "logical" : "fold",
+    changes: d.base?.edits.length ?? 0,
+    skipped: [],
+    paramOverheadPct: 0,
+    weightsNote: d.weights,
   };
 }
 
@@ -80,12 +87,13 @@ export function rowsFromWorkerLines(resultLines: readonly string[], jobLines: re
       name: "imported",
       prefill: Array.isArray(params.prefill) ? params.prefill.filter(isRecord).map((p) => ({ batch: Number(p.batch), seq: Number(p.seq) })) : [],
       decode: Array.isArray(params.decode) ? params.decode.filter(isRecord).map((p) => ({ batch: Number(p.batch), context: Number(p.context) })) : [],
-      prefillRepeats: Number(params.prefill_repeats ?? 10), decodeSteps: Number(params.decode_steps ?? 16), warmup: Number(params.warmup ?? 2),
+      prefillRepeats: Number(params.prefill_repeats ?? 10),
+      decodeSteps: Number(params.decode_steps ?? 16),
+      warmup: Number(params.warmup ?? 2),
       logits: { batch: Number(params.batch ?? 1), seq: Number(params.seq ?? 512) },
     };
-    const caseParams = op === E2E_SUITE
-      ? { op, ...modelParams(model), engine: String(params.engine), config: String(params.config), cache: String(params.cache), phase: "all" }
-      : { op, ...modelParams(model) };
+    const caseParams =
+      op === E2E_SUITE ? { op, ...modelParams(model), engine: String(params.engine), config: String(params.config), cache: String(params.cache), phase: "all" } : { op, ...modelParams(model) };
     const base = { capability, gpu: capability.gpu.name, gpu_index: capability.gpu.index, time: "", wall_ms: 0 };
     rows.push(...e2eRecords({ suite: op, case: id, params: caseParams, job: { op, params: {} }, estimateS: 0 }, msg, base, { models, gitCommit, grid }));
   }

@@ -24,13 +24,16 @@ import { packagedProfilesDir } from "../../profile/profile-store.js";
 import { findGpuProfile } from "../../scan/scan-profile.js";
 import { readRunInfo } from "../../store/results-store.js";
 import { scaleOption } from "./plan.js";
-import type { BenchDeps } from "./bench.js";
+import type { BenchDeps } from "./bench-deps.js";
 
 export const E2E_SCHEMA = "gac-e2e/1";
 
 /** "none,MINIMAL,OPTIMAL" -> variants; "none" is the unrepaired model. */
 export function parseVariants(text: string): E2eVariant[] {
-  const parts = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const parts = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   const strategies = parts.filter((p) => p.toLowerCase() !== UNREPAIRED);
   return [UNREPAIRED, ...(strategies.length > 0 ? parseStrategies(strategies.join(",")) : [])];
 }
@@ -41,7 +44,11 @@ function parseWeights(text: string): WeightsChoice {
 }
 
 function parseGpus(text: string): number[] {
-  const gpus = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const gpus = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map(Number);
   if (gpus.length === 0 || gpus.some((g) => !Number.isInteger(g) || g < 0) || new Set(gpus).size !== gpus.length) {
     throw new GacError("BAD_ARGS", `--gpus expects distinct GPU indices like 0,1; got '${text}'`);
   }
@@ -69,9 +76,14 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
   if (booleanValue(values, "list")) {
     const plan = planE2e(models, configs, grid, { present: new Set(), noLogits });
     const lines = [
-      `grid ${grid.name}: ${gridPoints(grid).map((p) => p.key).join(", ")}; ${grid.prefillRepeats} prefill repeats, ${grid.decodeSteps} decode steps, ${grid.warmup} warm-up`,
+      `grid ${grid.name}: ${gridPoints(grid)
+        .map((p) => p.key)
+        .join(", ")}; ${grid.prefillRepeats} prefill repeats, ${grid.decodeSteps} decode steps, ${grid.warmup} warm-up`,
       `configurations: ${configs.map((c) => c.id).join(", ")}`,
-      ...models.map((m) => `model ${m.description.label}: ${m.description.spec.family}, ${m.role}, ${m.weightsNote}${m.sameAs !== undefined ? `; same model as ${m.sameAs} (not run again)` : `; ${m.changes} dim changes`}${m.skipped.length > 0 ? `, ${m.skipped.length} dims left (${m.skipped[0].reason})` : ""}`),
+      ...models.map(
+        (m) =>
+          `model ${m.description.label}: ${m.description.spec.family}, ${m.role}, ${m.weightsNote}${m.sameAs !== undefined ? `; same model as ${m.sameAs} (not run again)` : `; ${m.changes} dim changes`}${m.skipped.length > 0 ? `, ${m.skipped.length} dims left (${m.skipped[0].reason})` : ""}`,
+      ),
       ...groupRefusals(plan.refusals),
       `${plan.jobs.length} jobs, about ${formatDuration(estimateSeconds(plan.jobs) * 1000)} of GPU time`,
       ...plan.jobs.map((j) => j.case),
@@ -83,10 +95,19 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
   const runId = (await readRunInfo(outDir))?.run_id ?? basename(outDir);
   const progress = createProgress(io);
   const result = await runE2e({
-    models, configs, grid, noLogits, outDir, runId, gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
+    models,
+    configs,
+    grid,
+    noLogits,
+    outDir,
+    runId,
+    gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
     spawn: deps.spawn ?? pythonWorkerSpawner({ python: process.env.GAC_PYTHON ?? "python3" }),
-    command, gitCommit: (deps.gitCommit ?? (() => null))(), signal: io.signal,
-    onProgress: (p) => progress.update(p), now: () => now().getTime(),
+    command,
+    gitCommit: (deps.gitCommit ?? (() => null))(),
+    signal: io.signal,
+    onProgress: (p) => progress.update(p),
+    now: () => now().getTime(),
   }).finally(() => progress.end());
 
   const data = readE2eRows(result.records);
@@ -98,14 +119,31 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
   for (const line of groupRefusals(result.plan.refusals)) io.err(`${line}\n`);
   for (const f of result.run.failed) io.err(`failed on GPU ${f.gpu}: ${f.case}: ${f.message}\n`);
   if (result.missingRows.length > 0) io.err(`${result.missingRows.length} grid points or jobs have no row yet (first: ${result.missingRows[0]}): rerun the same command to retry them\n`);
-  io.err(`${result.run.measured} rows measured, ${result.run.refused} refused or skipped${result.plan.alreadyDone > 0 ? `, ${result.plan.alreadyDone} already in the directory` : ""}; results in ${outDir}\n`);
+  io.err(
+    `${result.run.measured} rows measured, ${result.run.refused} refused or skipped${result.plan.alreadyDone > 0 ? `, ${result.plan.alreadyDone} already in the directory` : ""}; results in ${outDir}\n`,
+  );
   if (json) {
-    io.out(JSON.stringify({
-      schema: E2E_SCHEMA, run_dir: outDir, grid, configs: configs.map((c) => c.id),
-      models: saved.map(({ spec: _spec, ...m }) => m), refusals: result.plan.refusals.map(({ params: _p, ...r }) => r), aliases: result.plan.aliases,
-      measurements: data.measurements, failures: data.failures, logits: data.logits, predictions, missing_rows: result.missingRows,
-      profile: profile ? profile.path : null,
-    }, null, 2) + "\n");
+    io.out(
+      JSON.stringify(
+        {
+          schema: E2E_SCHEMA,
+          run_dir: outDir,
+          grid,
+          configs: configs.map((c) => c.id),
+          models: saved.map(({ spec: _spec, ...m }) => m),
+          refusals: result.plan.refusals.map(({ params: _p, ...r }) => r),
+          aliases: result.plan.aliases,
+          measurements: data.measurements,
+          failures: data.failures,
+          logits: data.logits,
+          predictions,
+          missing_rows: result.missingRows,
+          profile: profile ? profile.path : null,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
   } else {
     io.out(renderE2eTables(data, saved));
     if (predictions.length > 0 && profile) io.out(`\n### Whole-model prediction beside the measurement (${profile.path})\n\n` + renderPredictionTable(predictions));
@@ -118,7 +156,13 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
 export const E2E_OPTIONS = {
   parent: { type: "string", multiple: true, valueName: "<dir>", description: "With `e2e`: a dense parent checkpoint, measured unrepaired beside the checkpoints of its shapes" },
   engine: { type: "string", valueName: "<name>", description: "With `e2e`: transformers, gac or all (default all)" },
-  configs: { type: "string", valueName: "<list>", description: `With \`e2e\`: configurations or globs (${ENGINE_CONFIGS.map((c) => c.id).slice(0, 2).join(", ")}, gac/graph/*, ...)` },
+  configs: {
+    type: "string",
+    valueName: "<list>",
+    description: `With \`e2e\`: configurations or globs (${ENGINE_CONFIGS.map((c) => c.id)
+      .slice(0, 2)
+      .join(", ")}, gac/graph/*, ...)`,
+  },
   grid: { type: "string", valueName: "<name>", description: "With `e2e`: quick, default or long" },
   prefill: { type: "string", valueName: "<BxS,...>", description: "With `e2e`: prefill points, e.g. 1x2048,4x2048 (replaces the grid's)" },
   decode: { type: "string", valueName: "<BxC,...>", description: "With `e2e`: decode points (batch x context), e.g. 1x4096,32x4096" },

@@ -4,7 +4,10 @@ import { stat } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GacError } from "../../errors.js";
-import { booleanValue, defineCommand, stringList, stringValue, type Command, type CommandIO, type ParsedValues } from "../command.js";
+import type { BenchDeps } from "./bench-deps.js";
+import { resolveCheckpointDir } from "../../input/resolve-input.js";
+import { booleanValue, defineCommand, stringList, stringValue, type Command, type CommandIO, type OptionSpec, type ParsedValues } from "../command.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
 import { createProgress, formatDuration } from "../progress.js";
 import { headlineRows, renderHeadline } from "../../bench/headline.js";
 import { makeRunId, runBench, type BenchSummary } from "../../bench/run-bench.js";
@@ -18,13 +21,6 @@ import { packagedProfilesDir } from "../../profile/profile-store.js";
 import { E2E_OPTIONS, runE2eCommand } from "./bench-e2e.js";
 import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
 import { parallelOptions } from "./plan.js";
-
-export interface BenchDeps {
-  spawn?: SpawnWorker;
-  /** `git rev-parse HEAD` of the gac checkout, or null. */
-  gitCommit?: () => string | null;
-  now?: () => Date;
-}
 
 /**
  * The commit of the gac checkout this code runs from, recorded in run.json. GAC_GIT_COMMIT names it
@@ -46,7 +42,11 @@ export function gitCommitOfPackage(env: NodeJS.ProcessEnv = process.env): string
 }
 
 function parseGpus(text: string): number[] {
-  const gpus = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const gpus = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map(Number);
   if (gpus.length === 0 || gpus.some((g) => !Number.isInteger(g) || g < 0)) throw new GacError("BAD_ARGS", `--gpus expects GPU indices like 0,1,2; got '${text}'`);
   if (new Set(gpus).size !== gpus.length) throw new GacError("BAD_ARGS", `--gpus lists a GPU twice: '${text}'`);
   return gpus;
@@ -62,19 +62,33 @@ function parseOverrides(texts: string[]): Record<string, SuiteConfig> {
 }
 
 async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+function suiteRows(quick: boolean): { suite: string; cases: number; estimate_s: number; summary: string }[] {
+  const rows = SUITES.map((s) => {
+    const cases = expandSuite(s.name, { quick });
+    return { suite: s.name, cases: cases.length, estimate_s: estimateSeconds(cases), summary: s.summary };
+  });
+  const all = expandSuites(["all"], { quick });
+  rows.push({ suite: "all", cases: all.length, estimate_s: estimateSeconds(all), summary: "every suite" });
+  return rows;
 }
 
 function renderSuiteList(quick: boolean): string {
-  const rows = SUITES.map((s) => {
-    const cases = expandSuite(s.name, { quick });
-    return [s.name, String(cases.length), formatDuration(estimateSeconds(cases) * 1000), s.summary];
-  });
-  const all = expandSuites(["all"], { quick });
-  rows.push(["all", String(all.length), formatDuration(estimateSeconds(all) * 1000), "every suite"]);
+  const rows = suiteRows(quick).map((r) => [r.suite, String(r.cases), formatDuration(r.estimate_s * 1000), r.summary]);
   const widths = [6, 6, 7];
   const lines = [["suite", "cases", "est.", "what"], ...rows].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join(" "));
   return lines.join("\n") + `\n\n${SUITE_ESTIMATE_NOTE}\n`;
+}
+
+/** A run's outcome as `gac-bench-summary/1` (the records themselves are in the run directory). */
+function summaryJson(summary: BenchSummary): Record<string, unknown> {
+  const { records: _records, ...rest } = summary;
+  return { ...rest, records: summary.records.length };
 }
 
 /** The invocation as run.json records it, rebuilt from parsed values (only main.ts sees argv). */
@@ -102,14 +116,12 @@ function renderSummary(io: CommandIO, summary: BenchSummary): void {
  * `gac bench model --checkpoint <dir>`: the checkpoint's own kernel calls, unrepaired and after each
  * strategy (src/bench/model-suite.ts); rerunning into the same --out skips what was measured.
  */
-async function runModelCommand(values: ParsedValues, positionals: string[], io: CommandIO, deps: BenchDeps): Promise<number> {
+async function runModelCommand(values: ParsedValues, io: CommandIO, deps: BenchDeps): Promise<number> {
   const checkpoints = stringList(values, "checkpoint");
   if (checkpoints.length > 1) throw new GacError("BAD_ARGS", "gac bench model takes one --checkpoint; run it once per checkpoint (or use gac bench e2e, which takes several)");
   const checkpointArg = checkpoints[0];
   if (checkpointArg === undefined) throw new GacError("BAD_ARGS", "gac bench model needs --checkpoint <dir> (headers only are read)");
-  if (positionals.length > 1) throw new GacError("BAD_ARGS", `gac bench model takes no suites besides 'model'; got ${positionals.slice(1).join(" ")}`);
-  if (stringValue(values, "resume") !== undefined) throw new GacError("BAD_ARGS", "gac bench model resumes by rerunning the same command with the same --out");
-  const checkpoint = resolve(io.cwd, checkpointArg);
+  const checkpoint = await resolveCheckpointDir(checkpointArg, { cwd: io.cwd });
   const { tp } = parallelOptions(values);
   const runtimeArg = stringValue(values, "runtime");
   // A TP run measures other shapes than the whole model: its own name keeps the two apart in one results dir.
@@ -124,6 +136,10 @@ async function runModelCommand(values: ParsedValues, positionals: string[], io: 
   };
   if (booleanValue(values, "list")) {
     const { bench } = await planModelBench(plan);
+    if (booleanValue(values, "json")) {
+      printJson(io, JSON_SCHEMAS.benchList, { model: name, estimate_s: estimateSeconds(bench.cases), variants: bench.variants, cases: bench.cases.map((c) => c.case) });
+      return 0;
+    }
     io.out(renderModelBenchPlan(bench, estimateSeconds(bench.cases)));
     for (const c of bench.cases) io.out(c.case + "\n");
     return 0;
@@ -134,9 +150,12 @@ async function runModelCommand(values: ParsedValues, positionals: string[], io: 
   const runId = (await readRunInfo(outDir))?.run_id ?? basename(outDir);
   const progress = createProgress(io);
   const result = await runModelBench({
-    ...plan, outDir, runId, gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
+    ...plan,
+    outDir,
+    runId,
+    gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
     spawn: deps.spawn ?? pythonWorkerSpawner({ python: process.env.GAC_PYTHON ?? "python3" }),
-    command: commandLine(positionals, values),
+    command: commandLine(["model"], values),
     gitCommit: (deps.gitCommit ?? gitCommitOfPackage)(),
     signal: io.signal,
     onProgress: (p) => progress.update(p),
@@ -144,50 +163,100 @@ async function runModelCommand(values: ParsedValues, positionals: string[], io: 
     profileDirs: [resolve(io.cwd, "profiles"), packagedProfilesDir()],
   }).finally(() => progress.end());
   renderSummary(io, result.run);
-  for (const s of result.summaries) io.out(renderModelBenchSummary(s));
+  if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.benchSummary, { ...summaryJson(result.run), model_summaries: result.summaries, scan_path: result.scanPath });
+  else for (const s of result.summaries) io.out(renderModelBenchSummary(s));
   io.err(`scan with predicted times: ${result.scanPath}\n`);
   if (result.run.cancelled) return 130;
   return result.run.failed.length > 0 ? 1 : 0;
 }
 
+const GPUS_OPTION: OptionSpec = { type: "string", valueName: "<list>", description: "GPU indices, one worker each, cases dealt round-robin", default: "0" };
+const JSON_OPTION: OptionSpec = { type: "boolean", description: "Print the suite list or the run summary as JSON (progress and notes stay on stderr)" };
+
+function createBenchModelCommand(deps: BenchDeps = {}): Command {
+  return defineCommand({
+    name: "model",
+    summary: "Measure a checkpoint's own kernel calls, unrepaired and after each repair strategy (headers only are read)",
+    options: {
+      checkpoint: { type: "string", multiple: true, valueName: "<dir>", description: "The checkpoint whose kernel calls to measure (a directory, HF cache snapshot or org/name)" },
+      strategies: { type: "string", valueName: "<list>", description: "Repair strategies to measure besides unrepaired (default: all)" },
+      name: { type: "string", valueName: "<name>", description: "The model's short name in case ids and reports (default: the directory name, + -tp<n> with --tp)" },
+      tp: { type: "string", valueName: "<n>", description: "Measure one GPU's shard of a tensor-parallel deployment (docs/tensor-parallel.md)" },
+      runtime: { type: "string", valueName: "<name>", description: `The runtime whose plans and TP rules apply (${RUNTIME_IDS.join(", ")}; default ${DEFAULT_RUNTIME})` },
+      gpus: GPUS_OPTION,
+      out: { type: "string", valueName: "<dir>", description: "Run directory (default: results/<date>-model-<name>); rerunning into it skips finished cases" },
+      list: { type: "boolean", description: "List the variants and cases and exit" },
+      json: JSON_OPTION,
+    },
+    positionals: [],
+    examples: [
+      "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL",
+      "gac bench model --checkpoint ./palu --list",
+      "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8",
+    ],
+    run: ({ values, io }) => runModelCommand(values, io, deps),
+  });
+}
+
+/** `gac bench e2e`: whole-model runs (src/cli/commands/bench-e2e.ts), as its own subcommand with its own options. */
+function createBenchE2eCommand(deps: BenchDeps = {}): Command {
+  return defineCommand({
+    name: "e2e",
+    summary: "Measure whole-model prefill and decode of checkpoints and their repairs end to end, with the logits compared",
+    options: {
+      checkpoint: { type: "string", multiple: true, valueName: "<dir>", description: "The checkpoints to measure (one or more)" },
+      strategies: { type: "string", valueName: "<list>", description: "none,MINIMAL,OPTIMAL (default)" },
+      ...E2E_OPTIONS,
+      gpus: GPUS_OPTION,
+      out: { type: "string", valueName: "<dir>", description: "Run directory; rerunning into it skips finished jobs" },
+      list: { type: "boolean", description: "List the jobs and exit" },
+    },
+    positionals: [],
+    examples: ["gac bench e2e --checkpoint ./llama-direct-svd --parent ./llama-aligned --grid quick"],
+    run: ({ values, io }) => runE2eCommand(values, commandLine(["e2e"], values), io, { ...deps, gitCommit: deps.gitCommit ?? gitCommitOfPackage }),
+  });
+}
+
 export function createBenchCommand(deps: BenchDeps = {}): Command {
   return defineCommand({
     name: "bench",
-    summary: "Measure dimensional collapse on this host's GPUs (suites S1 S2 C21 G3 G4 P1 HET1 decode GQA, or all; or a model's own calls)",
+    summary: "Measure dimensional collapse on this host's GPUs (suites S1 S2 C21 G3 G4 P1 HET1 decode GQA, or all; `bench model`: a model's own calls)",
     options: {
-      gpus: { type: "string", valueName: "<list>", description: "GPU indices, one worker each, cases dealt round-robin", default: "0" },
+      gpus: GPUS_OPTION,
       out: { type: "string", valueName: "<dir>", description: "Run directory (default: results/<date>-<suites>); rerunning into it skips finished cases" },
       resume: { type: "string", valueName: "<run-id|dir>", description: "Continue a run: its suites and --quick come from its run.json" },
       quick: { type: "boolean", description: "Tiny shapes: a smoke test of the whole pipeline" },
       list: { type: "boolean", description: "List suites (or the cases of the named suites) and exit" },
       set: { type: "string", multiple: true, valueName: "<suite.key=v>", description: "Override a suite setting, e.g. S1.dim_lo=96 or P1.head_dims=107,121" },
-      checkpoint: { type: "string", multiple: true, valueName: "<dir>", description: "With `model`: the checkpoint whose kernel calls to measure (headers only); with `e2e`: one or more" },
-      strategies: { type: "string", valueName: "<list>", description: "With `model`: repair strategies to measure besides unrepaired (default: all); with `e2e`: none,MINIMAL,OPTIMAL (default)" },
-      name: { type: "string", valueName: "<name>", description: "With `model`: the model's short name in case ids and reports (default: the directory name, + -tp<n> with --tp)" },
-      tp: { type: "string", valueName: "<n>", description: "With `model`: measure one GPU's shard of a tensor-parallel deployment (docs/tensor-parallel.md)" },
-      runtime: { type: "string", valueName: "<name>", description: `With \`model\`: the runtime whose plans and TP rules apply (${RUNTIME_IDS.join(", ")}; default ${DEFAULT_RUNTIME})` },
-      ...E2E_OPTIONS,
+      json: JSON_OPTION,
     },
     positionals: [{ name: "suite", description: "Suites to run, or all", required: false, variadic: true }],
-    examples: ["gac bench all", "gac bench S1 S2 --gpus 0,1,2,3", "gac bench --resume 20260131-142500-S1-S2", "gac bench G3 --set G3.mn=4096 --quick", "gac bench --list", "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL", "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8", "gac bench e2e --checkpoint ./llama-direct-svd --parent ./llama-aligned --grid quick"],
+    subcommands: [createBenchModelCommand(deps), createBenchE2eCommand(deps)],
+    examples: [
+      "gac bench all",
+      "gac bench S1 S2 --gpus 0,1,2,3",
+      "gac bench --resume 20260131-142500-S1-S2",
+      "gac bench G3 --set G3.mn=4096 --quick",
+      "gac bench --list",
+      "gac bench model --checkpoint ./llama-direct-svd --strategies MINIMAL,OPTIMAL",
+      "gac bench model --checkpoint ./pruned-mlp --runtime vllm --tp 8",
+      "gac bench e2e --checkpoint ./llama-direct-svd --parent ./llama-aligned --grid quick",
+    ],
     async run({ values, positionals, io }) {
-      if (positionals[0]?.toLowerCase() === "model") return runModelCommand(values, positionals, io, deps);
-      if (positionals[0]?.toLowerCase() === "e2e") {
-        if (positionals.length > 1) throw new GacError("BAD_ARGS", `gac bench e2e takes no suites besides 'e2e'; got ${positionals.slice(1).join(" ")}`);
-        return runE2eCommand(values, commandLine(positionals, values), io, { ...deps, gitCommit: deps.gitCommit ?? gitCommitOfPackage });
-      }
-      for (const key of ["checkpoint", "strategies", "name", "tp", "runtime", ...Object.keys(E2E_OPTIONS)]) {
-        const v = values[key];
-        if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)) throw new GacError("BAD_ARGS", `--${key} belongs to \`gac bench model\` or \`gac bench e2e\``);
-      }
+      if (positionals[0]?.toLowerCase() === "model" || positionals[0]?.toLowerCase() === "e2e")
+        throw new GacError("BAD_ARGS", `\`gac bench ${positionals[0]}\` is its own command: put its options after \`${positionals[0]}\` (see \`gac help bench ${positionals[0]}\`)`);
       const overrides = parseOverrides(stringList(values, "set"));
       let quick = booleanValue(values, "quick");
       if (booleanValue(values, "list")) {
+        const json = booleanValue(values, "json");
         if (positionals.length === 0) {
-          io.out(renderSuiteList(quick));
+          if (json) printJson(io, JSON_SCHEMAS.benchList, { quick, suites: suiteRows(quick), note: SUITE_ESTIMATE_NOTE });
+          else io.out(renderSuiteList(quick));
           return 0;
         }
-        for (const c of expandSuites(positionals, { quick, overrides })) io.out(c.case + "\n");
+        const cases = expandSuites(positionals, { quick, overrides });
+        if (json) printJson(io, JSON_SCHEMAS.benchList, { quick, estimate_s: estimateSeconds(cases), cases: cases.map((c) => c.case) });
+        else for (const c of cases) io.out(c.case + "\n");
         return 0;
       }
       const now = deps.now ?? (() => new Date());
@@ -212,16 +281,22 @@ export function createBenchCommand(deps: BenchDeps = {}): Command {
       const cases = expandSuites(suites, { quick, overrides });
       const progress = createProgress(io);
       const summary = await runBench({
-        cases, outDir, runId, gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
+        cases,
+        outDir,
+        runId,
+        gpus: parseGpus(stringValue(values, "gpus") ?? "0"),
         spawn: deps.spawn ?? pythonWorkerSpawner({ python: process.env.GAC_PYTHON ?? "python3" }),
         command: commandLine(positionals, values),
         gitCommit: (deps.gitCommit ?? gitCommitOfPackage)(),
-        suites, quick, signal: io.signal,
+        suites,
+        quick,
+        signal: io.signal,
         onProgress: (p) => progress.update(p),
         now: () => now().getTime(),
       }).finally(() => progress.end());
       renderSummary(io, summary);
-      io.out(renderHeadline(headlineRows(summary.records)));
+      if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.benchSummary, { ...summaryJson(summary), headline: headlineRows(summary.records) });
+      else io.out(renderHeadline(headlineRows(summary.records)));
       if (summary.cancelled) return 130;
       return summary.failed.length > 0 ? 1 : 0;
     },

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { GacError } from "../../errors.js";
 import { FIXTURE_INFO_FILE, FIXTURE_KINDS, FIXTURE_SCALES, generateFixture, isFixtureKind, isFixtureScale, type FixtureDtype, type FixtureInfo } from "../../fixtures/index.js";
 import { booleanValue, defineCommand, stringValue } from "../command.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
 
 const DTYPES: readonly FixtureDtype[] = ["F32", "F16", "BF16"];
 
@@ -46,7 +47,7 @@ export const fixturesCommand = defineCommand({
     "shard-bytes": { type: "string", valueName: "<n>", description: "Shard with an index when tensors exceed n bytes (default: 5 GB at real scale)" },
     force: { type: "boolean", description: "Replace the output directory if it exists" },
     list: { type: "boolean", description: "List the fixture kinds and exit" },
-    json: { type: "boolean", description: "Print what was written as JSON" },
+    json: { type: "boolean", description: "Print what was written (or, with --list, the kinds) as JSON" },
   },
   examples: [
     "gac fixtures --list",
@@ -56,6 +57,10 @@ export const fixturesCommand = defineCommand({
   ],
   async run({ values, positionals, io }) {
     if (booleanValue(values, "list")) {
+      if (booleanValue(values, "json")) {
+        printJson(io, JSON_SCHEMAS.fixturesList, { kinds: FIXTURE_KINDS.map((k) => ({ kind: k.kind, summary: k.summary, scales: k.scales })) });
+        return 0;
+      }
       const width = Math.max(...FIXTURE_KINDS.map((k) => k.kind.length));
       io.out(FIXTURE_KINDS.map((k) => `${k.kind.padEnd(width)}  ${k.summary} [${k.scales.join(", ")}]\n`).join(""));
       return 0;
@@ -78,7 +83,7 @@ export const fixturesCommand = defineCommand({
     if (maxShardBytes === 0) throw new GacError("BAD_ARGS", "--shard-bytes must be positive");
     const info = await generateFixture(kind, out.trim() === "" ? out : resolve(io.cwd, out), { seed, dtype, scale, sparse, forceDense, maxShardBytes, force: booleanValue(values, "force") });
     if (booleanValue(values, "json")) {
-      io.out(JSON.stringify(info, null, 2) + "\n");
+      printJson(io, JSON_SCHEMAS.fixtures, info);
       return 0;
     }
     if (info.scale === "tiny") io.out(`wrote ${info.kind} (${info.dtype}, seed ${info.seed}) to ${info.dir}\n  ${info.description}\n  planted: ${plantedLine(info)}\n`);

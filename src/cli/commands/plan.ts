@@ -1,5 +1,4 @@
 /** `gac plan <dir>`: what `gac repair` would do (= `gac repair --dry-run`), from headers only. */
-import { resolve } from "node:path";
 import { GacError } from "../../errors.js";
 import { DEFAULT_RUNTIME, RUNTIME_IDS, parseRuntime } from "../../contract/runtimes.js";
 import { MAX_PP, MAX_TP } from "../../graph/shard-spec.js";
@@ -9,10 +8,15 @@ import { proposalJson, renderProposal } from "../../repair/render-plan.js";
 import { introducedDynamicCosts, type DynamicCostFinding } from "../../contract/dynamic-costs.js";
 import { buildKernelGraph } from "../../graph/build-kernel-graph.js";
 import { applyPlanToSpec } from "../../plan/apply-plan.js";
-import { DEFAULT_GPU } from "../../scan/build-scan-report.js";
+import { DEFAULT_GPU_NAME, parseGpu } from "../../contract/gpus.js";
+
+/** The GPU generation plan judges introduced costs on (h200: sm90), as scan does by default. */
+const DEFAULT_GPU = parseGpu(DEFAULT_GPU_NAME);
 import { servingDtype } from "../../scan/serving-dtype.js";
 import type { RepairProposal } from "../../repair/repair-checkpoint.js";
 import type { ScaleMode } from "../../repair/tensor-edits.js";
+import { resolveCheckpointDir } from "../../input/resolve-input.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
 import type { RuntimeId } from "../../contract/types.js";
 import { booleanValue, defineCommand, stringValue, type CommandIO, type OptionSpec, type ParsedValues } from "../command.js";
 
@@ -83,11 +87,12 @@ export function shardingOptions(values: ParsedValues): { runtime: RuntimeId; tp:
   return { runtime: parseRuntime(stringValue(values, "runtime") ?? DEFAULT_RUNTIME), ...parallelOptions(values) };
 }
 
-export async function printPlan(dir: string, values: ParsedValues, io: CommandIO): Promise<void> {
+export async function printPlan(input: string, values: ParsedValues, io: CommandIO): Promise<void> {
+  const dir = await resolveCheckpointDir(input, { cwd: io.cwd });
   const sharding = shardingOptions(values);
-  const proposal = await proposeRepair(resolve(io.cwd, dir), { strategy: strategyOption(values), scaleMode: scaleOption(values), ...sharding });
+  const proposal = await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values), ...sharding });
   const introduced = repairIntroducedCosts(proposal, sharding.runtime);
-  if (booleanValue(values, "json")) io.out(JSON.stringify({ ...proposalJson(proposal), dynamic_costs_introduced: introduced }, null, 2) + "\n");
+  if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.plan, { ...proposalJson(proposal), dynamic_costs_introduced: introduced });
   else io.out(renderProposal(proposal) + renderIntroduced(introduced, sharding.runtime));
 }
 
@@ -95,10 +100,10 @@ export const planCommand = defineCommand({
   name: "plan",
   summary: "Show how `gac repair` would pad a checkpoint: dim changes, tensor edits, memory overhead, refusals",
   options: PLAN_OPTIONS,
-  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
+  positionals: [{ name: "model", description: "Checkpoint directory, HF cache snapshot or org/name[@rev] in the HF cache", required: true }],
   examples: ["gac plan ./palu-llama", "gac plan ./svdllm --strategy MINIMAL --json", "gac plan ./pruned-mlp --runtime vllm --tp 8"],
   async run({ values, positionals, io }) {
-    await printPlan(resolve(io.cwd, positionals[0]), values, io);
+    await printPlan(positionals[0], values, io);
     return 0;
   },
 });

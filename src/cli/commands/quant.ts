@@ -8,6 +8,8 @@ import { quantReadiness, renderQuantText } from "../../quant/readiness.js";
 import { repairQuantizedCheckpoint } from "../../quant/repair-quantized.js";
 import { strategyOption } from "./plan.js";
 import { booleanValue, defineCommand, stringValue } from "../command.js";
+import { resolveCheckpointDir } from "../../input/resolve-input.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
 
 export const quantCommand = defineCommand({
   name: "quant",
@@ -19,14 +21,20 @@ export const quantCommand = defineCommand({
     strategy: { type: "string", short: "s", valueName: "<name>", description: "Padding strategy for --repair (default OPTIMAL)" },
     force: { type: "boolean", description: "With --repair: replace an existing output directory" },
   },
-  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors), 16-bit or quantized (GPTQ, AWQ, FP8, NVFP4)", required: true }],
+  positionals: [{ name: "model", description: "Checkpoint directory (config.json + *.safetensors), 16-bit or quantized (GPTQ, AWQ, FP8, NVFP4), HF cache snapshot or org/name[@rev]", required: true }],
   examples: ["gac quant ./pruned-llama", "gac quant ./svdllm --formats gptq-int4-g128,fp8-block128 --json", "gac quant ./pruned-fp8 --repair ./pruned-fp8-aligned"],
   async run({ values, positionals, io }) {
     const wanted = stringValue(values, "formats");
-    const ids = wanted === undefined ? QUANT_FORMATS.map((f) => f.id as string) : wanted.split(",").map((s) => s.trim()).filter(Boolean);
+    const ids =
+      wanted === undefined
+        ? QUANT_FORMATS.map((f) => f.id as string)
+        : wanted
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean);
     const unknown = ids.filter((id) => !QUANT_FORMATS.some((f) => f.id === id));
     if (unknown.length > 0) throw new GacError("BAD_ARGS", `--formats: unknown format ${unknown.join(", ")}; known: ${QUANT_FORMATS.map((f) => f.id).join(", ")}`);
-    const dir = resolve(io.cwd, positionals[0] ?? ".");
+    const dir = await resolveCheckpointDir(positionals[0] ?? ".", { cwd: io.cwd });
     const out = stringValue(values, "repair");
     if (out !== undefined) {
       const r = await repairQuantizedCheckpoint(dir, resolve(io.cwd, out), { strategy: strategyOption(values), force: booleanValue(values, "force") });
@@ -39,7 +47,8 @@ export const quantCommand = defineCommand({
     }
     const spec = loadModelSpec(await openCheckpoint(dir));
     const report = quantReadiness(spec, QUANT_FORMATS.filter((f) => ids.includes(f.id)));
-    io.out(booleanValue(values, "json") ? JSON.stringify(report, null, 2) + "\n" : renderQuantText(report));
+    if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.quant, report);
+    else io.out(renderQuantText(report));
     return 0;
   },
 });

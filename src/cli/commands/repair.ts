@@ -3,21 +3,27 @@ import { resolve } from "node:path";
 import { GacError } from "../../errors.js";
 import { repairCheckpoint } from "../../repair/repair-checkpoint.js";
 import { mib, renderProposal } from "../../repair/render-plan.js";
+import { resolveCheckpointDir } from "../../input/resolve-input.js";
+import { proposeRepair } from "../../repair/repair-checkpoint.js";
 import { booleanValue, defineCommand, stringValue, type CommandIO } from "../command.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
+import { formatDuration } from "../progress.js";
 import { PLAN_OPTIONS, printPlan, scaleOption, shardingOptions, strategyOption } from "./plan.js";
 
-/** Progress on stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
-function progressPrinter(io: CommandIO): (done: number, total: number) => void {
+/** Byte progress with rate and ETA on stderr, redrawn in place; only on a terminal (logs and pipes get none). */
+function progressPrinter(io: CommandIO): ((done: number, total: number) => void) | undefined {
+  if (!io.errIsTTY) return undefined;
   const start = performance.now();
   let last = 0;
   return (done, total) => {
     const now = performance.now();
     const final = done >= total;
-    if (!final && now - last < (io.errIsTTY ? 200 : 5000)) return;
+    if (!final && now - last < 200) return;
     last = now;
-    const rate = done / 2 ** 20 / Math.max(1e-3, (now - start) / 1000);
-    const line = `repair: ${mib(done)} / ${mib(total)} (${((100 * done) / total).toFixed(0)}%), ${rate.toFixed(0)} MB/s`;
-    io.err(io.errIsTTY ? `\r${line}${final ? "\n" : ""}` : `${line}\n`);
+    const seconds = Math.max(1e-3, (now - start) / 1000);
+    const rate = done / seconds;
+    const eta = rate > 0 ? ((total - done) / rate) * 1000 : 0;
+    io.err(`\r\x1b[2Krepair: ${mib(done)} / ${mib(total)} (${((100 * done) / Math.max(1, total)).toFixed(0)}%), ${(rate / 2 ** 20).toFixed(0)} MiB/s, ETA ${formatDuration(eta)}${final ? "\n" : ""}`);
   };
 }
 
@@ -33,17 +39,24 @@ export const repairCommand = defineCommand({
     "checksum-output": { type: "boolean", description: "Also record the sha256 of every output file in gac-repair.json (input files always are)" },
     "dry-run": { type: "boolean", description: "Print the plan and write nothing (same as `gac plan`)" },
   },
-  positionals: [{ name: "dir", description: "Checkpoint directory (config.json + *.safetensors)", required: true }],
-  examples: ["gac repair ./palu-llama --out ./palu-llama-aligned", "gac repair ./svdllm -o ./svdllm-16 --strategy OPTIMAL --scale logical", "gac repair ./model --dry-run", "gac repair ./pruned-mlp -o ./pruned-mlp-tp8 --runtime vllm --tp 8"],
+  positionals: [{ name: "model", description: "Checkpoint directory, HF cache snapshot or org/name[@rev] in the HF cache (read only)", required: true }],
+  examples: [
+    "gac repair ./palu-llama --out ./palu-llama-aligned",
+    "gac repair ./svdllm -o ./svdllm-16 --strategy OPTIMAL --scale logical",
+    "gac repair ./model --dry-run",
+    "gac repair ./pruned-mlp -o ./pruned-mlp-tp8 --runtime vllm --tp 8",
+  ],
   async run({ values, positionals, io }) {
-    // Paths are the user's, relative to where gac was run.
-    const dir = resolve(io.cwd, positionals[0]);
     if (booleanValue(values, "dry-run")) {
-      await printPlan(dir, values, io);
+      await printPlan(positionals[0], values, io);
       return 0;
     }
     const out = stringValue(values, "out");
     if (out === undefined) throw new GacError("BAD_ARGS", "gac repair needs --out <dir> (or --dry-run to only print the plan)");
+    const dir = await resolveCheckpointDir(positionals[0], { cwd: io.cwd });
+    const json = booleanValue(values, "json");
+    // The plan goes out before any byte is written, so an interrupted or refused repair still shows what it would do.
+    if (!json) io.out(renderProposal(await proposeRepair(dir, { strategy: strategyOption(values), scaleMode: scaleOption(values), ...shardingOptions(values) })));
     // An empty --out stays empty (refused by the output rules) instead of resolving to the cwd.
     const r = await repairCheckpoint(dir, out.trim() === "" ? out : resolve(io.cwd, out), {
       strategy: strategyOption(values),
@@ -56,12 +69,8 @@ export const repairCommand = defineCommand({
       onProgress: progressPrinter(io),
       signal: io.signal,
     });
-    if (booleanValue(values, "json")) {
-      io.out(JSON.stringify(r.manifest, null, 2) + "\n");
-    } else {
-      io.out(renderProposal(r));
-      io.out(`\nWrote ${r.outDir} (${mib(r.bytesOut)} in ${r.seconds.toFixed(1)} s, ${(r.bytesOut / 2 ** 20 / r.seconds).toFixed(0)} MB/s); details in gac-repair.json\n`);
-    }
+    if (json) printJson(io, JSON_SCHEMAS.repair, r.manifest);
+    else io.out(`\nWrote ${r.outDir} (${mib(r.bytesOut)} in ${r.seconds.toFixed(1)} s, ${(r.bytesOut / 2 ** 20 / Math.max(1e-3, r.seconds)).toFixed(0)} MiB/s); details in gac-repair.json\n`);
     for (const w of r.warnings) io.err(`warning: ${w}\n`);
     if (r.skipped.length > 0) io.err(`warning: ${r.skipped.length} dims left unrepaired (listed above and in gac-repair.json 'skipped')\n`);
     return 0;

@@ -8,14 +8,13 @@ import { cublasGemm } from "./gemm.js";
 import { bucket, fa2Cost, headDimText, isFp8, isHalf, notMultipleOf } from "./common.js";
 
 /** csrc/flash_attn/src/generate_kernels.py HEAD_DIMENSIONS since v2.8 (224 dropped in 751c762c, 160 in ce212720). */
-export const FA2_HEAD_DIMS = [32, 64, 96, 128, 192, 256] as const;
+const FA2_HEAD_DIMS = [32, 64, 96, 128, 192, 256] as const;
 /** hopper/generate_kernels.py HEAD_DIMENSIONS; round_up_headdim buckets. */
-export const FA3_HEAD_DIMS = [64, 96, 128, 192, 256] as const;
+const FA3_HEAD_DIMS = [64, 96, 128, 192, 256] as const;
 
 export const fa2: Backend<AttentionCall> = {
   name: "FA2",
-  source:
-    "flash-attention flash_attn/flash_attn_interface.py Flash*Func.forward (pads to x8); csrc/flash_attn/flash_api.cpp mha_fwd; csrc/flash_attn/src/generate_kernels.py",
+  source: "flash-attention flash_attn/flash_attn_interface.py Flash*Func.forward (pads to x8); csrc/flash_attn/flash_api.cpp mha_fwd; csrc/flash_attn/src/generate_kernels.py",
   accepts(call) {
     if (!isHalf(call.dtype)) return { reason: `FA2 takes fp16/bf16, not ${call.dtype}`, misaligned: false };
     if (call.headDimQk !== call.headDimV) return { reason: `FA2 needs equal q/k/v head dims, got ${headDimText(call)}`, misaligned: false };
@@ -30,7 +29,7 @@ function fa3HeadDimPairOk(d: number, dv: number): boolean {
   return d === dv || (d > 128 && d <= 192 && dv > 96 && dv <= 128) || (d <= 64 && dv <= 512);
 }
 
-export const fa3: Backend<AttentionCall> = {
+const fa3: Backend<AttentionCall> = {
   name: "FA3",
   source: "flash-attention hopper/flash_api.cpp mha_fwd (head_size % alignment, get_max_headdim), round_up_headdim; hopper/flash_attn_interface.py (no padding)",
   accepts(call, gpu) {
@@ -65,6 +64,6 @@ export const flashAttn3: RuntimeRule = {
   summary: "flash-attn 3 (hopper/, sm90 only, no padding) + cuBLAS GEMMs",
   attentionBackends: () => [fa3],
   gemmBackends: () => [cublasGemm],
-  noAttentionBackend: { kernel: "none", consequence: "mha_fwd fails its TORCH_CHECK (\"head_size should be a multiple of 8\")", source: fa3.source },
+  noAttentionBackend: { kernel: "none", consequence: 'mha_fwd fails its TORCH_CHECK ("head_size should be a multiple of 8")', source: fa3.source },
   compiledHeadDims: FA3_HEAD_DIMS,
 };

@@ -38,9 +38,7 @@ export const cublasGemm: Backend<GemmCall> = {
   cost(call, gpu) {
     const bad = misaligned16Bytes(call);
     if (!bad) return { verdict: "fast", kernel: `cuBLASLt ${gpu} tensor-core GEMM`, reason: "" };
-    const hopper = isHopperOrNewer(gpu)
-      ? "; no TMA/WGMMA tile qualifies, so an sm80-era kernel runs (kestrel PR #143: 3.53x slower at K=588 on Hopper)"
-      : "";
+    const hopper = isHopperOrNewer(gpu) ? "; no TMA/WGMMA tile qualifies, so an sm80-era kernel runs (kestrel PR #143: 3.53x slower at K=588 on Hopper)" : "";
     return {
       verdict: "slow",
       kernel: `cuBLASLt ${gpu} kernel without 16-byte vector loads`,
@@ -58,14 +56,4 @@ export const cutlass3xTmaGemm: Backend<GemmCall> = {
     return bad ? { reason: `${bad}: can_implement fails ("minimum alignment requirements for TMA")`, misaligned: true } : null;
   },
   cost: (_call, gpu) => ({ verdict: "fast", kernel: `CUTLASS 3.x TMA warp-specialized ${gpu}`, reason: "" }),
-};
-
-export const cutlass2xGemm: Backend<GemmCall> = {
-  name: "CUTLASS 2.x TensorOp",
-  source: "cutlass include/cutlass/gemm/device/default_gemm_configuration.h kAlignmentA/B; include/cutlass/gemm/kernel/gemm.h can_implement",
-  accepts(call) {
-    const bad = misaligned16Bytes(call);
-    return bad ? { reason: `${bad}: can_implement returns kErrorMisalignedOperand`, misaligned: true } : null;
-  },
-  cost: () => ({ verdict: "fast", kernel: "CUTLASS 2.x TensorOp (128-bit aligned)", reason: "" }),
 };

@@ -14,7 +14,7 @@ export const LLAMA_CPP_FA_HEAD_DIMS = [40, 64, 72, 80, 96, 112, 128, 256] as con
 /** The vec kernel's sizes (decode); the rest run the MMA/tile kernels. */
 const VEC_HEAD_DIMS = [64, 128, 256];
 
-export const llamaCppCudaFa: Backend<AttentionCall> = {
+const llamaCppCudaFa: Backend<AttentionCall> = {
   name: "CUDA FA",
   source: "llama.cpp ggml/src/ggml-cuda/fattn.cu ggml_cuda_get_best_fattn_kernel",
   accepts(call) {
@@ -39,8 +39,7 @@ export const llamaCpp: RuntimeRule = {
   gemmBackends: () => [cublasGemm],
   noAttentionBackend: {
     kernel: "CPU (FA op scheduled off the GPU)",
-    consequence:
-      "ggml_cuda_flash_attn_ext_supported is false, so the scheduler runs the FA op on the CPU; with flash_attn=auto llama_context disables flash attention",
+    consequence: "ggml_cuda_flash_attn_ext_supported is false, so the scheduler runs the FA op on the CPU; with flash_attn=auto llama_context disables flash attention",
     source: "llama.cpp ggml/src/ggml-cuda/fattn.cu; src/llama-context.cpp resolve_fused_ops",
   },
   compiledHeadDims: LLAMA_CPP_FA_HEAD_DIMS,

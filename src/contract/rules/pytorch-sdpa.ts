@@ -21,10 +21,10 @@ const SDP_UTILS = "pytorch aten/src/ATen/native/transformers/cuda/sdp_utils.cpp"
  * above. Newer than 9.15, so cuDNN is tried first (research/kernel_constraints.md section 0); it
  * also decides cuDNN's head_dim limit.
  */
-export const ASSUMED_CUDNN_VERSION = 91900;
+const ASSUMED_CUDNN_VERSION = 91900;
 
 /** HEADDIM_SWITCH buckets of PyTorch's vendored FA2 (it still has 160 and 224). */
-export const PYTORCH_FA2_HEAD_DIMS = [32, 64, 96, 128, 160, 192, 224, 256] as const;
+const PYTORCH_FA2_HEAD_DIMS = [32, 64, 96, 128, 160, 192, 224, 256] as const;
 
 /**
  * check_prefer_cudnn_attention: cuDNN > 9.15 on sm90/sm100 (CUDA < 13 branch: minor 0; CUDA >= 13
@@ -87,7 +87,7 @@ export const sdpaCudnn: Backend<AttentionCall> = {
  * for 105..119 (padded to 112/120, below the 128 template) and true for 121..127 (padded to 128):
  * pad_last_dim<8>, then the HEADDIM_SWITCH bucket. Forced FLASH ran every head_dim 104..128.
  */
-export const sdpaFlash: Backend<AttentionCall> = {
+const sdpaFlash: Backend<AttentionCall> = {
   name: "flash",
   aliases: ["FLASH_ATTENTION"],
   source:
@@ -110,7 +110,7 @@ export const sdpaFlash: Backend<AttentionCall> = {
  * (1.6-1.9 ms) and refused the rest with "Mem efficient attention requires last dimension of
  * inputs to be divisible by 8".
  */
-export const sdpaMemEfficient: Backend<AttentionCall> = {
+const sdpaMemEfficient: Backend<AttentionCall> = {
   name: "mem-efficient",
   aliases: ["EFFICIENT_ATTENTION", "EFFICIENT"],
   source: `${SDP_UTILS} can_use_mem_efficient_attention, check_head_dim_size_mem_efficient (minimum_gemm_alignment)`,
@@ -123,7 +123,7 @@ export const sdpaMemEfficient: Backend<AttentionCall> = {
   cost: () => ({ verdict: "fast", kernel: "mem-efficient (CUTLASS fMHA)", reason: "" }),
 };
 
-export const sdpaMath: Backend<AttentionCall> = {
+const sdpaMath: Backend<AttentionCall> = {
   name: "math",
   source: `${SDP_UTILS} select_sdp_backend (math fallback); attention.cpp _scaled_dot_product_attention_math`,
   accepts: () => null,
@@ -137,12 +137,11 @@ export const sdpaMath: Backend<AttentionCall> = {
 export const pytorchSdpa: RuntimeRule = {
   id: "pytorch-sdpa",
   summary: "PyTorch SDPA (cuDNN, flash, mem-efficient, math) + cuBLAS GEMMs",
-  attentionBackends: (_call, gpu) =>
-    prefersCudnn(gpu) ? [sdpaCudnn, sdpaFlash, sdpaMemEfficient, sdpaMath] : [sdpaFlash, sdpaMemEfficient, sdpaMath, sdpaCudnn],
+  attentionBackends: (_call, gpu) => (prefersCudnn(gpu) ? [sdpaCudnn, sdpaFlash, sdpaMemEfficient, sdpaMath] : [sdpaFlash, sdpaMemEfficient, sdpaMath, sdpaCudnn]),
   gemmBackends: () => [cublasGemm],
   noAttentionBackend: {
     kernel: "none",
-    consequence: "SDPA fails with \"No available kernel. Aborting execution.\"",
+    consequence: 'SDPA fails with "No available kernel. Aborting execution."',
     source: `${SDP_UTILS} select_sdp_backend`,
   },
   compiledHeadDims: PYTORCH_FA2_HEAD_DIMS,

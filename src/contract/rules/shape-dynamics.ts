@@ -65,7 +65,7 @@ export const CUDNN_REPLAN_SOURCES = [
 
 export const CUDNN_REPLAN_FIXES = [
   "torch.backends.cuda.enable_cudnn_sdp(False) before decoding (measured: the repaired model 2.0x faster than unrepaired instead of 3-6x slower)",
-  "a static KV cache (transformers StaticCache / cache_implementation=\"static\"): the KV length no longer changes per step",
+  'a static KV cache (transformers StaticCache / cache_implementation="static"): the KV length no longer changes per step',
   "a CUDA-graph decode engine (vLLM, TensorRT-LLM, SGLang, gac's graph engine): shapes fixed at capture",
 ];
 

@@ -62,7 +62,8 @@ export const VLLM_TP: TensorParallelRule = {
   runtime: "vllm",
   summary: "vLLM: QKVParallelLinear / MergedColumnParallelLinear / RowParallelLinear, divide() asserts every split; ParallelLMHead pads the vocabulary to 64",
   heads: (heads, tp) => (heads % tp === 0 ? null : `${heads} attention heads do not split over TP ${tp} (QKVParallelLinear: divide(total_num_heads, tp_size) asserts)`),
-  kvHeads: (kv, tp) => kvRule(kv, tp, kv >= tp ? "QKVParallelLinear: divide(total_num_kv_heads, tp_size) asserts" : "QKVParallelLinear: num_kv_head_replicas = divide(tp_size, total_num_kv_heads) asserts"),
+  kvHeads: (kv, tp) =>
+    kvRule(kv, tp, kv >= tp ? "QKVParallelLinear: divide(total_num_kv_heads, tp_size) asserts" : "QKVParallelLinear: num_kv_head_replicas = divide(tp_size, total_num_kv_heads) asserts"),
   columnParallel: (out, tp, what) => (out % tp === 0 ? null : `${what} ${out} does not split over TP ${tp} (MergedColumnParallelLinear asserts output_size % tp_size == 0)`),
   rowParallel: (inputs, tp, what) => (inputs % tp === 0 ? null : `${what} ${inputs} does not split over TP ${tp} (RowParallelLinear: divide(input_size, tp_size) asserts)`),
   vocab(vocab, tp) {
@@ -71,8 +72,14 @@ export const VLLM_TP: TensorParallelRule = {
   },
   sources: {
     heads: { file: `${VLLM_LINEAR.file} QKVParallelLinear.__init__ (num_heads = divide(total_num_heads, tp_size))`, url: VLLM_LINEAR.url },
-    kvHeads: { file: `${VLLM_LINEAR.file} QKVParallelLinear.__init__ (tp_size >= total_num_kv_heads: 1 kv head per rank, num_kv_head_replicas = divide(tp_size, total_num_kv_heads))`, url: VLLM_LINEAR.url },
-    columnParallel: { file: `${VLLM_LINEAR.file} ColumnParallelLinear.__init__ (divide(output_size, tp_size)), MergedColumnParallelLinear.__init__ (assert output_size % tp_size == 0)`, url: VLLM_LINEAR.url },
+    kvHeads: {
+      file: `${VLLM_LINEAR.file} QKVParallelLinear.__init__ (tp_size >= total_num_kv_heads: 1 kv head per rank, num_kv_head_replicas = divide(tp_size, total_num_kv_heads))`,
+      url: VLLM_LINEAR.url,
+    },
+    columnParallel: {
+      file: `${VLLM_LINEAR.file} ColumnParallelLinear.__init__ (divide(output_size, tp_size)), MergedColumnParallelLinear.__init__ (assert output_size % tp_size == 0)`,
+      url: VLLM_LINEAR.url,
+    },
     rowParallel: { file: `${VLLM_LINEAR.file} RowParallelLinear.__init__ (input_size_per_partition = divide(input_size, tp_size))`, url: VLLM_LINEAR.url },
     vocab: {
       file: "vllm/model_executor/layers/vocab_parallel_embedding.py DEFAULT_VOCAB_PADDING_SIZE = 64, pad_vocab_size, vocab_range_from_global_vocab_size (divide)",
@@ -97,9 +104,13 @@ export const TRTLLM_TP: TensorParallelRule = {
   heads: (heads, tp) => (heads % tp === 0 ? null : `${heads} attention heads do not split over TP ${tp} (the engine holds num_heads // tp_size heads per rank)`),
   kvHeads: (kv, tp) => kvRule(kv, tp, kv >= tp ? "convert_checkpoint asserts k_weight rows % (tp_size * head_size) == 0" : "dup_kv_weight asserts tp_size % num_head == 0"),
   columnParallel: (out, tp, what) =>
-    out % tp === 0 ? null : `${what} ${out} does not split over TP ${tp} (ColumnLinear holds ${Math.floor(out / tp)} rows per rank, torch.chunk hands it ${Math.ceil(out / tp)}: the weights do not load)`,
+    out % tp === 0
+      ? null
+      : `${what} ${out} does not split over TP ${tp} (ColumnLinear holds ${Math.floor(out / tp)} rows per rank, torch.chunk hands it ${Math.ceil(out / tp)}: the weights do not load)`,
   rowParallel: (inputs, tp, what) =>
-    inputs % tp === 0 ? null : `${what} ${inputs} does not split over TP ${tp} (RowLinear holds ${Math.floor(inputs / tp)} columns per rank, torch.chunk hands it ${Math.ceil(inputs / tp)}: the weights do not load)`,
+    inputs % tp === 0
+      ? null
+      : `${what} ${inputs} does not split over TP ${tp} (RowLinear holds ${Math.floor(inputs / tp)} columns per rank, torch.chunk hands it ${Math.ceil(inputs / tp)}: the weights do not load)`,
   vocab: (vocab, tp) => ({ padded: roundUp(vocab, tp), refusal: null }),
   sources: {
     heads: TRT_RUNNER,

@@ -10,9 +10,9 @@ import { cublasGemm, cutlass3xTmaGemm } from "./gemm.js";
 import { headDimText, isCompiledHeadDim, isFp8, isHalf, nextPow2, notMultipleOf } from "./common.js";
 
 /** MMHA_SUPPORTED_HEAD_SIZES (full build; FAST_BUILD keeps only 32/64/128/256). */
-export const TRTLLM_MMHA_HEAD_DIMS = [32, 48, 64, 80, 96, 104, 112, 128, 144, 160, 192, 224, 256] as const;
+const TRTLLM_MMHA_HEAD_DIMS = [32, 48, 64, 80, 96, 104, 112, 128, 144, 160, 192, 224, 256] as const;
 
-export const trtMmha: Backend<AttentionCall> = {
+const trtMmha: Backend<AttentionCall> = {
   name: "MMHA",
   source: "TensorRT-LLM cpp/tensorrt_llm/kernels/decoderMaskedMultiheadAttention.cu MMHA_SUPPORTED_HEAD_SIZES",
   accepts(call) {
@@ -23,10 +23,9 @@ export const trtMmha: Backend<AttentionCall> = {
   cost: (call) => ({ verdict: "fast", kernel: `MMHA head_size ${call.headDimQk}`, reason: "" }),
 };
 
-export const trtContextFmha: Backend<AttentionCall> = {
+const trtContextFmha: Backend<AttentionCall> = {
   name: "context FMHA",
-  source:
-    "TensorRT-LLM contextFusedMultiHeadAttention/fmhaRunner.cpp isFmhaSupported, setupLaunchParams (padded_d); issue #855 (non-multiple-of-8 head sizes unsupported)",
+  source: "TensorRT-LLM contextFusedMultiHeadAttention/fmhaRunner.cpp isFmhaSupported, setupLaunchParams (padded_d); issue #855 (non-multiple-of-8 head sizes unsupported)",
   accepts(call) {
     if (!isHalf(call.dtype) && !isFp8(call.dtype)) return { reason: `context FMHA takes fp16/bf16/fp8, not ${call.dtype}`, misaligned: false };
     const misaligned = notMultipleOf(call, 8);
@@ -44,9 +43,9 @@ export const trtContextFmha: Backend<AttentionCall> = {
   },
 };
 
-export const trtUnfusedMha: Backend<AttentionCall> = {
+const trtUnfusedMha: Backend<AttentionCall> = {
   name: "unfused MHA",
-  source: "TensorRT-LLM attention plugin: \"Fall back to unfused MHA\" when isFmhaSupported() is false",
+  source: 'TensorRT-LLM attention plugin: "Fall back to unfused MHA" when isFmhaSupported() is false',
   accepts: () => null,
   cost: (call) => ({
     verdict: "slow",
@@ -62,7 +61,7 @@ export const tensorrtLlm: RuntimeRule = {
   gemmBackends: (call) => (isFp8(call.dtype) ? [cutlass3xTmaGemm, cublasGemm] : [cublasGemm]),
   noAttentionBackend: {
     kernel: "none",
-    consequence: "the engine fails with TLLM_CHECK \"unsupported head_size\"",
+    consequence: 'the engine fails with TLLM_CHECK "unsupported head_size"',
     source: trtMmha.source,
   },
   compiledHeadDims: TRTLLM_MMHA_HEAD_DIMS,

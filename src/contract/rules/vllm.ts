@@ -10,11 +10,11 @@ import { cublasGemm } from "./gemm.js";
 import { headDimText, isCompiledHeadDim, isHalf, nextPow2, notMultipleOf } from "./common.js";
 
 /** FLASHINFER.get_supported_head_sizes (mid-2025 copy, cites flashinfer utils.cuh). */
-export const VLLM_FLASHINFER_HEAD_DIMS = [64, 128, 256] as const;
+const VLLM_FLASHINFER_HEAD_DIMS = [64, 128, 256] as const;
 /** FLASH_ATTN's older whitelist (@0084b783): the sizes every vLLM version compiles. */
-export const VLLM_FLASH_ATTN_HEAD_DIMS = [32, 64, 96, 128, 160, 192, 224, 256] as const;
+const VLLM_FLASH_ATTN_HEAD_DIMS = [32, 64, 96, 128, 160, 192, 224, 256] as const;
 
-export const vllmFlashAttn: Backend<AttentionCall> = {
+const vllmFlashAttn: Backend<AttentionCall> = {
   name: "FLASH_ATTN",
   source: "vllm/v1/attention/backends/flash_attn.py supports_head_size (head_size % 8 == 0 and <= 256)",
   accepts(call) {
@@ -27,7 +27,7 @@ export const vllmFlashAttn: Backend<AttentionCall> = {
   cost: (_call, gpu) => ({ verdict: "fast", kernel: gpu === "sm90" ? "vllm-flash-attn FA3" : "vllm-flash-attn FA2", reason: "" }),
 };
 
-export const vllmFlashInfer: Backend<AttentionCall> = {
+const vllmFlashInfer: Backend<AttentionCall> = {
   name: "FLASHINFER",
   source: "vllm/v1/attention/backends/flashinfer.py get_supported_head_sizes ([64, 128, 256])",
   accepts(call) {
@@ -37,7 +37,7 @@ export const vllmFlashInfer: Backend<AttentionCall> = {
   cost: () => ({ verdict: "fast", kernel: "FlashInfer", reason: "" }),
 };
 
-export const vllmTritonAttn: Backend<AttentionCall> = {
+const vllmTritonAttn: Backend<AttentionCall> = {
   name: "TRITON_ATTN",
   source: "vllm/v1/attention/backends/triton_attn.py supports_head_size (>= 32); vllm/attention/ops/triton_unified_attention.py HEAD_SIZE_PADDED",
   accepts(call) {
@@ -55,7 +55,7 @@ export const vllmTritonAttn: Backend<AttentionCall> = {
   },
 };
 
-export const vllmFlexAttention: Backend<AttentionCall> = {
+const vllmFlexAttention: Backend<AttentionCall> = {
   name: "FLEX_ATTENTION",
   source: "vllm/platforms/cuda.py _get_backend_priorities (last resort; head-size rule not characterised)",
   accepts: () => null,
@@ -66,14 +66,11 @@ export const vllm: RuntimeRule = {
   id: "vllm",
   summary: "vLLM V1 (FLASH_ATTN -> FLASHINFER -> TRITON_ATTN -> FLEX_ATTENTION) + cuBLAS GEMMs",
   // FLASHINFER comes first on sm10x.
-  attentionBackends: (_call, gpu) =>
-    gpu === "sm100"
-      ? [vllmFlashInfer, vllmFlashAttn, vllmTritonAttn, vllmFlexAttention]
-      : [vllmFlashAttn, vllmFlashInfer, vllmTritonAttn, vllmFlexAttention],
+  attentionBackends: (_call, gpu) => (gpu === "sm100" ? [vllmFlashInfer, vllmFlashAttn, vllmTritonAttn, vllmFlexAttention] : [vllmFlashAttn, vllmFlashInfer, vllmTritonAttn, vllmFlexAttention]),
   gemmBackends: () => [cublasGemm],
   noAttentionBackend: {
     kernel: "none",
-    consequence: "vLLM raises ValueError(\"No valid attention backend found\")",
+    consequence: 'vLLM raises ValueError("No valid attention backend found")',
     source: "vllm/platforms/cuda.py get_valid_backends",
   },
   compiledHeadDims: VLLM_FLASH_ATTN_HEAD_DIMS,

@@ -46,9 +46,21 @@ export function buildBackendMatrix(all: FlatRecord[]): { figures: Figure[]; tabl
   });
   const x = { field: "dim_label", type: "ordinal", title: "head_dim (alignment class)", sort: { field: "head_dim", op: "min" }, axis: { labelAngle: 0 } };
   const y = { field: "backend", type: "nominal", title: "SDPA backend" };
-  const tooltip = [tip("panel", "GPU"), tip("backend", "Backend"), tip("head_dim", "head_dim", "d"), tip("alignment", "Alignment"), tip("median_ms", "median (ms)", ".3f"), tip("reason", "Refusal reason"), tip("kernels", "Kernels")];
+  const tooltip = [
+    tip("panel", "GPU"),
+    tip("backend", "Backend"),
+    tip("head_dim", "head_dim", "d"),
+    tip("alignment", "Alignment"),
+    tip("median_ms", "median (ms)", ".3f"),
+    tip("reason", "Refusal reason"),
+    tip("kernels", "Kernels"),
+  ];
   const layer = [
-    { transform: [{ filter: "!datum.refused" }], mark: { type: "rect", stroke: "white", strokeWidth: 1 }, encoding: { x, y, color: { field: "median_ms", type: "quantitative", title: "Latency (ms)", scale: { type: "log", scheme: "blues" } }, tooltip } },
+    {
+      transform: [{ filter: "!datum.refused" }],
+      mark: { type: "rect", stroke: "white", strokeWidth: 1 },
+      encoding: { x, y, color: { field: "median_ms", type: "quantitative", title: "Latency (ms)", scale: { type: "log", scheme: "blues" } }, tooltip },
+    },
     { transform: [{ filter: "datum.refused" }], mark: { type: "rect", fill: "#f2f2f2", stroke: "#D55E00", strokeWidth: 1.5, strokeDash: [4, 3] }, encoding: { x, y, tooltip } },
     { mark: { type: "text", fontSize: 11 }, encoding: { x, y, text: { field: "label" }, color: { condition: { test: "datum.text_color === 'white'", value: "white" }, value: "black" }, tooltip } },
   ];
@@ -58,13 +70,34 @@ export function buildBackendMatrix(all: FlatRecord[]): { figures: Figure[]; tabl
     name: "s2-backend-matrix",
     title: "S2: SDPA latency per backend and head_dim",
     caption: `Each SDPA backend forced at each head_dim; cell colour and number give the median latency (log colour scale), dashed cells marked "refused" are cases the backend would not run (reason in the tooltip and table). x labels give the alignment class: (16), (8) or (mis)aligned. ${env}`,
-    spec: chart({ title: "S2: SDPA latency per backend and head_dim", subtitle: [uniq(records.map((r) => r.gpuLabel)).sort().join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])], rows, layer, facetRow: "panel", width: Math.max(360, 70 * dims.length), height: Math.max(120, 40 * backends.length) }),
+    spec: chart({
+      title: "S2: SDPA latency per backend and head_dim",
+      subtitle: [
+        uniq(records.map((r) => r.gpuLabel))
+          .sort()
+          .join(", "),
+        fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"]),
+      ],
+      rows,
+      layer,
+      facetRow: "panel",
+      width: Math.max(360, 70 * dims.length),
+      height: Math.max(120, 40 * backends.length),
+    }),
   };
   const tableRows = [...rows]
     .sort((a, b) => String(a.panel).localeCompare(String(b.panel)) || Number(a.head_dim) - Number(b.head_dim) || String(a.backend).localeCompare(String(b.backend)))
     .map((r) => [String(r.panel), String(r.head_dim), String(r.alignment), String(r.backend), String(r.label), String(r.reason)]);
   return {
     figures: [figure],
-    tables: [makeTable("s2-backend-matrix", "S2: SDPA backends", `Median latency per backend; refused cases with the backend's reason. ${env}`, ["GPU", "head_dim", "Alignment", "Backend", "Latency (ms)", "Refusal reason"], tableRows)],
+    tables: [
+      makeTable(
+        "s2-backend-matrix",
+        "S2: SDPA backends",
+        `Median latency per backend; refused cases with the backend's reason. ${env}`,
+        ["GPU", "head_dim", "Alignment", "Backend", "Latency (ms)", "Refusal reason"],
+        tableRows,
+      ),
+    ],
   };
 }

@@ -42,12 +42,22 @@ export function e2eSpeedupPoints(records: readonly FlatRecord[]): Point[] {
   const out: Point[] = [];
   for (const base of measurements.filter((m) => m.role === "checkpoint" && m.variant === "none")) {
     const same = (m: E2eMeasurement) => m.config === base.config && m.point === base.point && m.gpu === base.gpu;
-    const others = measurements.filter((m) => same(m) && ((m.role === "checkpoint" && m.checkpoint === base.checkpoint) || (m.role === "parent" && baseOf.get(m.model) === baseOf.get(base.model) && baseOf.get(base.model) !== "")));
+    const others = measurements.filter(
+      (m) => same(m) && ((m.role === "checkpoint" && m.checkpoint === base.checkpoint) || (m.role === "parent" && baseOf.get(m.model) === baseOf.get(base.model) && baseOf.get(base.model) !== "")),
+    );
     for (const m of others) {
       const s = speedup(base, m);
       out.push({
-        checkpoint: base.checkpoint, variant: m.role === "parent" ? "parent" : m.variant, config: base.config, point: pointLabel(base), gpu: base.gpu,
-        speedup: s.x, lo: s.lo, hi: s.hi, median_ms: m.median_ms, unrepaired_ms: base.median_ms,
+        checkpoint: base.checkpoint,
+        variant: m.role === "parent" ? "parent" : m.variant,
+        config: base.config,
+        point: pointLabel(base),
+        gpu: base.gpu,
+        speedup: s.x,
+        lo: s.lo,
+        hi: s.hi,
+        median_ms: m.median_ms,
+        unrepaired_ms: base.median_ms,
         series: `${m.role === "parent" ? "parent" : m.variant} · ${base.gpu}`,
       });
     }
@@ -77,11 +87,20 @@ export function buildE2eFigure(records: readonly FlatRecord[]): { figures: Figur
         {
           mark: { type: "point", filled: true, size: 60, opacity: 0.9 },
           encoding: {
-            x, y, color, xOffset: { field: "series" },
+            x,
+            y,
+            color,
+            xOffset: { field: "series" },
             shape: { field: "variant", type: "nominal", title: "Model", scale: { domain: variants, range: variants.map((v) => VARIANT_SHAPES[v] ?? "circle") } },
             tooltip: [
-              { field: "checkpoint" }, { field: "variant" }, { field: "config" }, { field: "point" }, { field: "gpu" },
-              { field: "median_ms", title: "median ms", format: ".3f" }, { field: "unrepaired_ms", title: "unrepaired ms", format: ".3f" }, { field: "speedup", format: ".2f" },
+              { field: "checkpoint" },
+              { field: "variant" },
+              { field: "config" },
+              { field: "point" },
+              { field: "gpu" },
+              { field: "median_ms", title: "median ms", format: ".3f" },
+              { field: "unrepaired_ms", title: "unrepaired ms", format: ".3f" },
+              { field: "speedup", format: ".2f" },
             ],
           },
         },
@@ -89,14 +108,17 @@ export function buildE2eFigure(records: readonly FlatRecord[]): { figures: Figur
     },
   };
   return {
-    figures: [{
-      name: "e2e-speedup",
-      title: "End to end: speedup of each repair per engine configuration",
-      caption: "Whole models (`gac bench e2e`): median time of the unrepaired model over each variant's median time at the same engine configuration and grid point, one panel per checkpoint (rows) and point (columns); " +
-        "shapes are the unrepaired model (1x), each repair strategy and the dense parent, colours the GPUs; the rule through a point spans unrepaired p10 / variant p90 to unrepaired p90 / variant p10. Above the dashed line the variant is faster. " +
-        "Decode in transformers/sdpa*/dynamic at a cuDNN-eligible head_dim pays cuDNN's re-plan per KV length on sm90 (docs/e2e.md).",
-      spec,
-    }],
+    figures: [
+      {
+        name: "e2e-speedup",
+        title: "End to end: speedup of each repair per engine configuration",
+        caption:
+          "Whole models (`gac bench e2e`): median time of the unrepaired model over each variant's median time at the same engine configuration and grid point, one panel per checkpoint (rows) and point (columns); " +
+          "shapes are the unrepaired model (1x), each repair strategy and the dense parent, colours the GPUs; the rule through a point spans unrepaired p10 / variant p90 to unrepaired p90 / variant p10. Above the dashed line the variant is faster. " +
+          "Decode in transformers/sdpa*/dynamic at a cuDNN-eligible head_dim pays cuDNN's re-plan per KV length on sm90 (docs/e2e.md).",
+        spec,
+      },
+    ],
     tables: [],
   };
 }

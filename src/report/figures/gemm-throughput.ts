@@ -45,12 +45,32 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
     const { m = 0, n = 0, k = 0 } = r.params;
     const ms = r.stats?.median_ms ?? 0;
     const cls = alignmentClass(r.params[dim] ?? 0);
-    return { gpu: r.gpuLabel, panel: panelOf(r), dim: r.params[dim] ?? 0, m, n, k, alignment: cls, fill_opacity: alignmentFill(cls), median_ms: ms, tflops: tflops(m, n, k, ms), published: r.gpuLabel.endsWith(PUBLISHED_SUFFIX) };
+    return {
+      gpu: r.gpuLabel,
+      panel: panelOf(r),
+      dim: r.params[dim] ?? 0,
+      m,
+      n,
+      k,
+      alignment: cls,
+      fill_opacity: alignmentFill(cls),
+      median_ms: ms,
+      tflops: tflops(m, n, k, ms),
+      published: r.gpuLabel.endsWith(PUBLISHED_SUFFIX),
+    };
   });
-  const segments = denseSegments(base, (r) => `${r.gpu} | ${r.panel}`, (r) => r.dim, (r) => r.published);
+  const segments = denseSegments(
+    base,
+    (r) => `${r.gpu} | ${r.panel}`,
+    (r) => r.dim,
+    (r) => r.published,
+  );
   const rows: Row[] = base.map((r, i) => ({ ...r, segment: segments[i] }));
   const panels = uniq(rows.map((r) => String(r.panel)));
-  const gpus = legendValues(palette.domain, rows.map((r) => String(r.gpu)));
+  const gpus = legendValues(
+    palette.domain,
+    rows.map((r) => String(r.gpu)),
+  );
   const domain = paddedDomain(rows.map((r) => Number(r.dim)));
   const x = { field: "dim", type: "quantitative", title: AXIS_TITLE[dim], scale: { domain, nice: false }, axis: { values: alignedTicks(domain[0], domain[1], 16) } };
   const y = { field: "tflops", type: "quantitative", title: "Throughput (TFLOP/s)" };
@@ -62,8 +82,20 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
         x,
         y,
         ...gpuMarkEncoding(palette, gpus),
-        ...alignmentEncoding(rows.map((r) => r.alignment as AlignmentClass), "alignment", `Alignment of ${dim.toUpperCase()}`),
-        tooltip: [tip("gpu", "GPU"), tip("m", "M", "d"), tip("n", "N", "d"), tip("k", "K", "d"), tip("alignment", "Alignment"), tip("median_ms", "median (ms)", ".4f"), tip("tflops", "TFLOP/s", ".1f")],
+        ...alignmentEncoding(
+          rows.map((r) => r.alignment as AlignmentClass),
+          "alignment",
+          `Alignment of ${dim.toUpperCase()}`,
+        ),
+        tooltip: [
+          tip("gpu", "GPU"),
+          tip("m", "M", "d"),
+          tip("n", "N", "d"),
+          tip("k", "K", "d"),
+          tip("alignment", "Alignment"),
+          tip("median_ms", "median (ms)", ".4f"),
+          tip("tflops", "TFLOP/s", ".1f"),
+        ],
       },
     },
   ];
@@ -75,7 +107,15 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
     name: `${suite.toLowerCase()}-gemm-${dim}`,
     title,
     caption: `GEMM throughput (2·M·N·K / median time) as ${dim.toUpperCase()} sweeps (${fixed}${panels.length > 1 ? ", one panel per size, each with its own y scale" : ""}). One colour and shape per GPU; ${ALIGNMENT_WORDS.replace(/multiple of/g, `${dim.toUpperCase()} a multiple of`)}. ${anyJoined ? "A line joins consecutive sizes only where every size between was measured" : "Points are not joined: the sweep skips sizes between them"}${published ? "; published points are never joined" : ""}. ${env}`,
-    spec: chart({ title, subtitle: [gpus.join(", "), [fixed, String(measured[0].params.dtype ?? "")].filter(Boolean).join(", ")], rows, layer, facetWrap: panels.length > 1 ? { field: "panel", columns: 1 } : undefined, width: panelWidth(1), height: panels.length > 1 ? 200 : 280 }),
+    spec: chart({
+      title,
+      subtitle: [gpus.join(", "), [fixed, String(measured[0].params.dtype ?? "")].filter(Boolean).join(", ")],
+      rows,
+      layer,
+      facetWrap: panels.length > 1 ? { field: "panel", columns: 1 } : undefined,
+      width: panelWidth(1),
+      height: panels.length > 1 ? 200 : 280,
+    }),
   };
   const tableRows: string[][] = [];
   for (const [gpu, panel] of uniq(rows.map((r) => `${String(r.gpu)}\u0000${String(r.panel)}`)).map((k) => k.split("\u0000"))) {
@@ -94,6 +134,14 @@ export function buildGemmThroughput(suite: "G3" | "G4", all: FlatRecord[]): { fi
   }
   return {
     figures: [figure],
-    tables: [makeTable(`${suite.toLowerCase()}-gemm-${dim}`, `${title}: mean by alignment class`, `Mean throughput of each alignment class of ${dim.toUpperCase()}, against the 16-aligned mean. ${env}`, ["GPU", "Shape", "Alignment", "Cases", "Mean TFLOP/s", "vs 16-aligned"], tableRows)],
+    tables: [
+      makeTable(
+        `${suite.toLowerCase()}-gemm-${dim}`,
+        `${title}: mean by alignment class`,
+        `Mean throughput of each alignment class of ${dim.toUpperCase()}, against the 16-aligned mean. ${env}`,
+        ["GPU", "Shape", "Alignment", "Cases", "Mean TFLOP/s", "vs 16-aligned"],
+        tableRows,
+      ),
+    ],
   };
 }

@@ -9,7 +9,21 @@
  */
 import { alignmentClass, roundUp, type AlignmentClass } from "../alignment.js";
 import { PUBLISHED_SUFFIX } from "../profile-input.js";
-import { ALIGNMENT_WORDS, alignedTicks, alignmentEncoding, alignmentFill, denseSegments, gpuMarkEncoding, joined, gpuPalette, gpuStroke, legendValues, panelWidth, refusedEncoding, X_SHAPE } from "../style.js";
+import {
+  ALIGNMENT_WORDS,
+  alignedTicks,
+  alignmentEncoding,
+  alignmentFill,
+  denseSegments,
+  gpuMarkEncoding,
+  joined,
+  gpuPalette,
+  gpuStroke,
+  legendValues,
+  panelWidth,
+  refusedEncoding,
+  X_SHAPE,
+} from "../style.js";
 import { environmentSentence } from "../environment.js";
 import { formatMs, formatPct } from "../markdown-table.js";
 import { describeKernels, environmentsOf, fixedShape, uniq, variantLabel, varyingKeys, type FlatRecord } from "../records.js";
@@ -29,10 +43,38 @@ export interface LatencySuite {
 }
 
 export const LATENCY_SUITES: readonly LatencySuite[] = [
-  { suite: "S1", name: "s1-staircase", title: "S1: SDPA latency vs head_dim", lede: "The staircase: latency drops at every multiple of 8 and jumps between them.", variantKeys: ["dtype", "causal", "backend"], columns: 1 },
-  { suite: "C21", name: "c21-backend-sweep", title: "C21: SDPA latency vs head_dim per forced backend", lede: "Each backend forced in turn (AUTO: the dispatcher's choice, kernels profiled); an x on the axis is a head_dim the backend refused (reason in the table).", variantKeys: ["backend", "dtype", "causal"], columns: 2 },
-  { suite: "decode", name: "decode-penalty", title: "Decode attention latency vs head_dim", lede: "Single-token queries against a KV cache: the decode kernels' alignment penalty.", variantKeys: ["dtype", "batch", "q_len", "kv_len"], columns: 2 },
-  { suite: "GQA", name: "gqa-penalty", title: "GQA attention latency vs head_dim", lede: "Grouped-query attention (fewer KV heads than query heads), prefill and decode, across head_dim.", variantKeys: ["dtype", "q_len", "kv_len", "batch", "heads", "kv_heads", "causal"], columns: 3 },
+  {
+    suite: "S1",
+    name: "s1-staircase",
+    title: "S1: SDPA latency vs head_dim",
+    lede: "The staircase: latency drops at every multiple of 8 and jumps between them.",
+    variantKeys: ["dtype", "causal", "backend"],
+    columns: 1,
+  },
+  {
+    suite: "C21",
+    name: "c21-backend-sweep",
+    title: "C21: SDPA latency vs head_dim per forced backend",
+    lede: "Each backend forced in turn (AUTO: the dispatcher's choice, kernels profiled); an x on the axis is a head_dim the backend refused (reason in the table).",
+    variantKeys: ["backend", "dtype", "causal"],
+    columns: 2,
+  },
+  {
+    suite: "decode",
+    name: "decode-penalty",
+    title: "Decode attention latency vs head_dim",
+    lede: "Single-token queries against a KV cache: the decode kernels' alignment penalty.",
+    variantKeys: ["dtype", "batch", "q_len", "kv_len"],
+    columns: 2,
+  },
+  {
+    suite: "GQA",
+    name: "gqa-penalty",
+    title: "GQA attention latency vs head_dim",
+    lede: "Grouped-query attention (fewer KV heads than query heads), prefill and decode, across head_dim.",
+    variantKeys: ["dtype", "q_len", "kv_len", "batch", "heads", "kv_heads", "causal"],
+    columns: 3,
+  },
 ];
 
 const SHAPE_KEYS = ["batch", "heads", "kv_heads", "seq", "q_len", "kv_len", "dtype", "backend"];
@@ -86,20 +128,38 @@ export function buildLatencyVsHeadDim(s: LatencySuite, all: FlatRecord[]): { fig
     kernels: describeKernels(r.kernels),
     published: r.gpuLabel.endsWith(PUBLISHED_SUFFIX),
   }));
-  const segments = denseSegments(base, (r) => `${r.gpu} | ${r.panel}`, (r) => r.head_dim, (r) => r.refused || r.published);
+  const segments = denseSegments(
+    base,
+    (r) => `${r.gpu} | ${r.panel}`,
+    (r) => r.head_dim,
+    (r) => r.refused || r.published,
+  );
   const rows: Row[] = base.map((r, i) => ({ ...r, segment: segments[i] }));
   const figures: Figure[] = [];
   const env = environmentSentence(environmentsOf(records));
   const panels = uniq(rows.map((r) => String(r.panel)));
   const measured = rows.filter((r) => !r.refused);
-  const gpus = legendValues(palette.domain, rows.map((r) => String(r.gpu)));
+  const gpus = legendValues(
+    palette.domain,
+    rows.map((r) => String(r.gpu)),
+  );
   const hasRefusals = rows.some((r) => r.refused);
   if (measured.length > 0) {
     const dims = rows.map((r) => Number(r.head_dim));
     const domain = paddedDomain(dims);
     const x = { field: "head_dim", type: "quantitative", title: "head_dim (elements)", scale: { domain, nice: false }, axis: { values: alignedTicks(domain[0], domain[1]) } };
     const y = { field: "median_ms", type: "quantitative", title: "Latency (ms, median)", scale: { zero: true } };
-    const pointTip = [tip("gpu", "GPU"), tip("panel", "Variant"), tip("head_dim", "head_dim", "d"), tip("alignment", "Alignment"), tip("median_ms", "median (ms)", ".4f"), tip("p10_ms", "p10 (ms)", ".4f"), tip("p90_ms", "p90 (ms)", ".4f"), tip("n", "samples", "d"), tip("kernels", "Kernels")];
+    const pointTip = [
+      tip("gpu", "GPU"),
+      tip("panel", "Variant"),
+      tip("head_dim", "head_dim", "d"),
+      tip("alignment", "Alignment"),
+      tip("median_ms", "median (ms)", ".4f"),
+      tip("p10_ms", "p10 (ms)", ".4f"),
+      tip("p90_ms", "p90 (ms)", ".4f"),
+      tip("n", "samples", "d"),
+      tip("kernels", "Kernels"),
+    ];
     const layer: unknown[] = [
       {
         transform: [{ filter: "!datum.refused" }],
@@ -121,7 +181,13 @@ export function buildLatencyVsHeadDim(s: LatencySuite, all: FlatRecord[]): { fig
       layer.push({
         transform: [{ filter: "datum.refused" }],
         mark: { type: "point", shape: X_SHAPE, strokeWidth: 0, filled: true },
-        encoding: { x, y: { value: "height" }, fill: gpuStroke(palette), size: refusedEncoding(), tooltip: [tip("gpu", "GPU"), tip("panel", "Variant"), tip("head_dim", "head_dim", "d"), tip("reason", "Refused")] },
+        encoding: {
+          x,
+          y: { value: "height" },
+          fill: gpuStroke(palette),
+          size: refusedEncoding(),
+          tooltip: [tip("gpu", "GPU"), tip("panel", "Variant"), tip("head_dim", "head_dim", "d"), tip("reason", "Refused")],
+        },
       });
     }
     const subtitle = [gpus.join(", "), fixedShape(records, SHAPE_KEYS)];
@@ -173,7 +239,16 @@ function penaltyTable(s: LatencySuite, records: FlatRecord[], keys: readonly str
     const up = roundUp(d, 8);
     const padded = byKey.get(key(r, up));
     const pen = padded?.stats ? (r.stats.median_ms / padded.stats.median_ms - 1) * 100 : NaN;
-    rows.push([r.gpuLabel, variant(r), String(d), formatMs(r.stats.median_ms), String(up), padded?.stats ? formatMs(padded.stats.median_ms) : "not measured", formatPct(pen), describeKernels(r.kernels)]);
+    rows.push([
+      r.gpuLabel,
+      variant(r),
+      String(d),
+      formatMs(r.stats.median_ms),
+      String(up),
+      padded?.stats ? formatMs(padded.stats.median_ms) : "not measured",
+      formatPct(pen),
+      describeKernels(r.kernels),
+    ]);
   }
   return makeTable(
     `${s.name}-penalty`,

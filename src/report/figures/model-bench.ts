@@ -16,7 +16,13 @@ import type { ScanDoc, StrategyOutcome, Table } from "../types.js";
 /** The name `gac bench model` results carry for the model a scan describes. */
 export function scanModelName(scan: ScanDoc): string {
   const base = scan.file.split(/[\\/]/).pop() ?? scan.file;
-  return scan.model.name ?? base.replace(/\.json$/, "").replace(/^scan-/, "").replace(/\.scan$/, "");
+  return (
+    scan.model.name ??
+    base
+      .replace(/\.json$/, "")
+      .replace(/^scan-/, "")
+      .replace(/\.scan$/, "")
+  );
 }
 
 /**
@@ -24,7 +30,7 @@ export function scanModelName(scan: ScanDoc): string {
  * Without predicted times the overhead alone cannot say so (MINIMAL and OPTIMAL can pad to sizes of
  * equal total), so strategies without them never coincide.
  */
-export function sameOutcome(a: StrategyOutcome, b: StrategyOutcome): boolean {
+function sameOutcome(a: StrategyOutcome, b: StrategyOutcome): boolean {
   if (typeof a.predicted_ms !== "number" || typeof b.predicted_ms !== "number") return false;
   return Math.abs(a.param_overhead_pct - b.param_overhead_pct) < 1e-3 && Math.abs(a.predicted_ms - b.predicted_ms) < 1e-6;
 }
@@ -64,7 +70,19 @@ export function buildModelBenchTable(scans: ScanDoc[], summaries: ModelBenchSumm
       const ms = bench.variants[name]?.total_ms;
       return typeof ms === "number" ? formatMs(ms) : "-";
     };
-    rows.push([bench.model, UNREPAIRED, "-", scan && typeof scan.baselineMs === "number" ? formatMs(scan.baselineMs) : "-", "-", msOf(UNREPAIRED), "-", "-", "-", base ? callsOf(UNREPAIRED) : "not measured", bench.gpu]);
+    rows.push([
+      bench.model,
+      UNREPAIRED,
+      "-",
+      scan && typeof scan.baselineMs === "number" ? formatMs(scan.baselineMs) : "-",
+      "-",
+      msOf(UNREPAIRED),
+      "-",
+      "-",
+      "-",
+      base ? callsOf(UNREPAIRED) : "not measured",
+      bench.gpu,
+    ]);
     const strategies = [...Object.keys(scan?.strategies ?? {}), ...Object.keys(bench.speedup_pct).filter((s) => !scan?.strategies[s])];
     for (const strategy of strategies) {
       const o = scan?.strategies[strategy];
@@ -92,6 +110,14 @@ export function buildModelBenchTable(scans: ScanDoc[], summaries: ModelBenchSumm
   const caption =
     `Per model and strategy: parameter memory overhead, the scan's predicted time and speedup${profiles ? ` (from the ${profiles})` : ""}, and the measured time and speedup on ${gpus}: ` +
     "the sum over the model's kernel calls of each call's median time x its count (per-call microbenchmarks of `gac bench model`, not an end-to-end run), in total and per phase (prefill, decode). " +
-    "A strategy without its own measurement whose scan outcome equals a measured one's (same overhead, same predicted time: the same calls; the bench runs such a strategy once) shows that measurement, marked \"as OPTIMAL\"; \"not measured\" means the run did not ask for it.";
-  return [makeTable("model-bench", "Model bench: predicted vs measured speedup per strategy", caption, ["Model", "Strategy", "Param overhead", "Predicted (ms)", "Predicted speedup", "Measured (ms)", "Measured speedup", "Measured prefill", "Measured decode", "Calls measured", "GPU"], rows)];
+    'A strategy without its own measurement whose scan outcome equals a measured one\'s (same overhead, same predicted time: the same calls; the bench runs such a strategy once) shows that measurement, marked "as OPTIMAL"; "not measured" means the run did not ask for it.';
+  return [
+    makeTable(
+      "model-bench",
+      "Model bench: predicted vs measured speedup per strategy",
+      caption,
+      ["Model", "Strategy", "Param overhead", "Predicted (ms)", "Predicted speedup", "Measured (ms)", "Measured speedup", "Measured prefill", "Measured decode", "Calls measured", "GPU"],
+      rows,
+    ),
+  ];
 }

@@ -12,12 +12,6 @@ import { chart, makeTable, tip, type Row } from "../spec.js";
 import { ALIGNMENT_WORDS, alignmentFill, gpuPalette, legendValues, panelWidth } from "../style.js";
 import type { Figure, Table } from "../types.js";
 
-const errorBars = (x: object) => ({
-  transform: [{ filter: "isValid(datum.p10_ms) && isValid(datum.p90_ms)" }],
-  mark: { type: "rule", strokeWidth: 1.5, color: "#333333" },
-  encoding: { x, y: { field: "p10_ms", type: "quantitative" }, y2: { field: "p90_ms" } },
-});
-
 /** Bars left to right: raw, then the strategies from least to most padding, then any other (published "pad to N"). */
 const STRATEGY_ORDER = ["multiple_8", "multiple_16", "fixed_128"];
 function strategyRank(strategy: unknown): number {
@@ -36,7 +30,7 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
   const records = all.filter((r) => r.suite === "P1" && typeof r.params.head_dim === "number");
   if (records.length === 0) return { figures: [], tables: [] };
   const env = environmentSentence(environmentsOf(records));
-  const physical = (r: FlatRecord) => (typeof r.params.pad_to === "number" ? r.params.pad_to : typeof r.extra?.physical_head_dim === "number" ? r.extra.physical_head_dim : r.params.head_dim ?? 0);
+  const physical = (r: FlatRecord) => (typeof r.params.pad_to === "number" ? r.params.pad_to : typeof r.extra?.physical_head_dim === "number" ? r.extra.physical_head_dim : (r.params.head_dim ?? 0));
   const variantKeys = varyingKeys(records, ["dtype", "causal"]);
   const group = (r: FlatRecord) => [`logical ${r.params.head_dim}`, r.gpuLabel, ...(variantKeys.length > 0 ? [variantLabel(r, variantKeys)] : [])].join(" · ");
   const rawOf = new Map<string, FlatRecord>();
@@ -87,7 +81,10 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
     label_at: Math.max(Number(r.median_ms), Number(r.p90_ms ?? 0)),
   }));
   const logicals = uniq(barRows.map((r) => String(r.panel)));
-  const gpus = legendValues(palette.domain, barRows.map((r) => String(r.gpu)));
+  const gpus = legendValues(
+    palette.domain,
+    barRows.map((r) => String(r.gpu)),
+  );
   const categoriesPerPanel = Math.max(...logicals.map((l) => uniq(barRows.filter((r) => r.panel === l).map((r) => String(r.category))).length));
   const columns = Math.min(3, logicals.length);
   const xMax = Math.max(...barRows.map((r) => Number(r.label_at))) * 1.28;
@@ -96,7 +93,16 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
     rows: barRows,
     valueTitle: "Latency (ms, median)",
     xMax,
-    tooltip: [tip("gpu", "GPU"), tip("group", "Case"), tip("strategies", "Strategies"), tip("physical", "Physical head_dim", "d"), tip("median_ms", "median (ms)", ".3f"), tip("overhead_pct", "memory overhead (%)", ".1f"), tip("speedup_pct", "speedup vs raw (%)", ".1f"), tip("max_abs_diff", "max |diff|", ".2e")],
+    tooltip: [
+      tip("gpu", "GPU"),
+      tip("group", "Case"),
+      tip("strategies", "Strategies"),
+      tip("physical", "Physical head_dim", "d"),
+      tip("median_ms", "median (ms)", ".3f"),
+      tip("overhead_pct", "memory overhead (%)", ".1f"),
+      tip("speedup_pct", "speedup vs raw (%)", ".1f"),
+      tip("max_abs_diff", "max |diff|", ".2e"),
+    ],
   });
   const figures: Figure[] =
     measured.length === 0
@@ -106,11 +112,40 @@ export function buildPaddingRescue(all: FlatRecord[]): { figures: Figure[]; tabl
             name: "p1-padding-rescue",
             title: "P1: padding rescue",
             caption: `A misaligned head_dim run raw and zero-padded, one panel per logical head_dim: a row per physical size ("raw 107", "→ 112"), a bar per GPU in its colour; ${ALIGNMENT_WORDS.replace("marker", "bar")} (of the physical size); the number at a padded bar's end is its speedup over raw on that GPU; whiskers p10-p90. Strategies that pad to the same size (multiple_8 and multiple_16 of 107 both give 112) run the same kernel and share one bar; each is in the table, with the memory overhead and max |diff|. ${env}`,
-            spec: chart({ title: "P1: padding rescue", subtitle: [gpus.join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])], rows: barRows, layer, facetWrap: logicals.length > 1 ? { field: "panel", columns, order: logicals, independentX: false } : undefined, width: panelWidth(columns, 40), height: barPanelHeight(categoriesPerPanel, gpus.length), independent: ["yOffset"] }),
+            spec: chart({
+              title: "P1: padding rescue",
+              subtitle: [gpus.join(", "), fixedShape(records, ["batch", "heads", "q_len", "kv_len", "dtype"])],
+              rows: barRows,
+              layer,
+              facetWrap: logicals.length > 1 ? { field: "panel", columns, order: logicals, independentX: false } : undefined,
+              width: panelWidth(columns, 40),
+              height: barPanelHeight(categoriesPerPanel, gpus.length),
+              independent: ["yOffset"],
+            }),
           },
         ];
-  const tableRows = rows.map((r) => [String(r.group), String(r.config), String(r.physical), formatPct(Number(r.overhead_pct)), r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)), r.speedup_pct === null ? "-" : formatPct(Number(r.speedup_pct)), r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2), String(r.error)]);
-  return { figures, tables: [makeTable("p1-padding-rescue", "P1: padding rescue", `Raw vs padded head_dim: memory overhead of the padding, latency, speedup over raw, and max |diff| of the padded output against raw. ${env}`, ["Case", "Config", "Physical dim", "Memory overhead", "Latency (ms)", "Speedup vs raw", "max |diff|", "Note"], tableRows)] };
+  const tableRows = rows.map((r) => [
+    String(r.group),
+    String(r.config),
+    String(r.physical),
+    formatPct(Number(r.overhead_pct)),
+    r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)),
+    r.speedup_pct === null ? "-" : formatPct(Number(r.speedup_pct)),
+    r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2),
+    String(r.error),
+  ]);
+  return {
+    figures,
+    tables: [
+      makeTable(
+        "p1-padding-rescue",
+        "P1: padding rescue",
+        `Raw vs padded head_dim: memory overhead of the padding, latency, speedup over raw, and max |diff| of the padded output against raw. ${env}`,
+        ["Case", "Config", "Physical dim", "Memory overhead", "Latency (ms)", "Speedup vs raw", "max |diff|", "Note"],
+        tableRows,
+      ),
+    ],
+  };
 }
 
 const HET_MODE_ORDER = ["per_group_raw", "per_group_padded", "single_padded"];
@@ -131,7 +166,10 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
   // A HET1 case is its params minus mode/pad_to; the modes are the bars within it.
   const caseKey = (r: FlatRecord) => {
     const { mode: _mode, pad_to: _pad, op: _op, ...rest } = r.params;
-    const desc = Object.entries(rest).filter(([, v]) => v !== undefined && (typeof v !== "object" || Array.isArray(v))).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`).join(" ");
+    const desc = Object.entries(rest)
+      .filter(([, v]) => v !== undefined && (typeof v !== "object" || Array.isArray(v)))
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`)
+      .join(" ");
     return `${r.gpuLabel}${desc ? ` · ${desc}` : ""}`;
   };
   const baseline = new Map<string, number>();
@@ -162,14 +200,32 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
   const measured = rows.filter((r) => r.median_ms !== null);
   const palette = gpuPalette(all.map((r) => r.gpuLabel));
   const panels = uniq(measured.map((r) => String(r.panel)));
-  const barRows: Row[] = measured.map((r) => ({ ...r, category: HET_MODE_LABEL[String(r.mode)] ?? String(r.mode), value: r.median_ms, p10: r.p10_ms, p90: r.p90_ms, label: r.vs_raw_label, label_at: Math.max(Number(r.median_ms), Number(r.p90_ms ?? 0)) }));
-  const gpus = legendValues(palette.domain, barRows.map((r) => String(r.gpu)));
+  const barRows: Row[] = measured.map((r) => ({
+    ...r,
+    category: HET_MODE_LABEL[String(r.mode)] ?? String(r.mode),
+    value: r.median_ms,
+    p10: r.p10_ms,
+    p90: r.p90_ms,
+    label: r.vs_raw_label,
+    label_at: Math.max(Number(r.median_ms), Number(r.p90_ms ?? 0)),
+  }));
+  const gpus = legendValues(
+    palette.domain,
+    barRows.map((r) => String(r.gpu)),
+  );
   const layer = gpuBarLayers({
     palette,
     rows: barRows,
     valueTitle: "Latency (ms, median)",
     xMax: Math.max(...barRows.map((r) => Number(r.label_at))) * 1.3,
-    tooltip: [tip("gpu", "GPU"), tip("group", "Case"), tip("mode", "Mode"), tip("median_ms", "median (ms)", ".3f"), tip("vs_raw_pct", "speedup vs per-group raw (%)", ".1f"), tip("max_abs_diff", "max |diff|", ".2e")],
+    tooltip: [
+      tip("gpu", "GPU"),
+      tip("group", "Case"),
+      tip("mode", "Mode"),
+      tip("median_ms", "median (ms)", ".3f"),
+      tip("vs_raw_pct", "speedup vs per-group raw (%)", ".1f"),
+      tip("max_abs_diff", "max |diff|", ".2e"),
+    ],
   });
   const dims = uniq(records.flatMap((r) => (Array.isArray(r.params.group_head_dims) ? r.params.group_head_dims.filter((d): d is number => typeof d === "number") : [])));
   const perGroup = uniq(records.map((r) => r.params.heads_per_group).filter((v) => typeof v === "number"));
@@ -185,9 +241,36 @@ export function buildHeterogeneous(all: FlatRecord[]): { figures: Figure[]; tabl
             name: "het1-heterogeneous",
             title: "HET1: heterogeneous head dims",
             caption: `Heads with different dims (${groupsLine || "per group"}; ${shape}) run as one call per group at raw size, one call per group padded to a multiple of ${String(records[0].params.pad_multiple ?? 8)}, or one call with every head padded to the largest. A bar per GPU in its colour; ${ALIGNMENT_WORDS.replace("marker", "bar")} (worst physical size of the mode); the number at a bar's end is its speedup over per-group raw; whiskers p10-p90.${panels.length > 1 ? ` One panel per case (${caseKeys.join(", ")}).` : ""} ${env}`,
-            spec: chart({ title: "HET1: heterogeneous head dims", subtitle: [gpus.join(", "), groupsLine], rows: barRows, layer, facetWrap: panels.length > 1 ? { field: "panel", columns, independentX: false } : undefined, width: panels.length > 1 ? panelWidth(columns, 60) : 520, height: barPanelHeight(modes, gpus.length), independent: ["yOffset"] }),
+            spec: chart({
+              title: "HET1: heterogeneous head dims",
+              subtitle: [gpus.join(", "), groupsLine],
+              rows: barRows,
+              layer,
+              facetWrap: panels.length > 1 ? { field: "panel", columns, independentX: false } : undefined,
+              width: panels.length > 1 ? panelWidth(columns, 60) : 520,
+              height: barPanelHeight(modes, gpus.length),
+              independent: ["yOffset"],
+            }),
           },
         ];
-  const tableRows = rows.map((r) => [String(r.group), String(r.mode), r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)), r.vs_raw_pct === null ? "-" : formatPct(Number(r.vs_raw_pct)), r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2), String(r.error)]);
-  return { figures, tables: [makeTable("het1-heterogeneous", "HET1: heterogeneous head dims", `Latency per execution mode and speedup against per-group raw. ${env}`, ["Case", "Mode", "Latency (ms)", "Speedup vs per-group raw", "max |diff|", "Note"], tableRows)] };
+  const tableRows = rows.map((r) => [
+    String(r.group),
+    String(r.mode),
+    r.median_ms === null ? "refused" : formatMs(Number(r.median_ms)),
+    r.vs_raw_pct === null ? "-" : formatPct(Number(r.vs_raw_pct)),
+    r.max_abs_diff === null ? "-" : Number(r.max_abs_diff).toExponential(2),
+    String(r.error),
+  ]);
+  return {
+    figures,
+    tables: [
+      makeTable(
+        "het1-heterogeneous",
+        "HET1: heterogeneous head dims",
+        `Latency per execution mode and speedup against per-group raw. ${env}`,
+        ["Case", "Mode", "Latency (ms)", "Speedup vs per-group raw", "max |diff|", "Note"],
+        tableRows,
+      ),
+    ],
+  };
 }

@@ -15,7 +15,7 @@ import { formatMs, formatPct } from "../markdown-table.js";
 import { uniq } from "../records.js";
 import { chart, chartTitle, makeTable, tip, type Row } from "../spec.js";
 import { VEGA_CONFIG, legendValues, panelWidth } from "../style.js";
-import type { BenchRecord, Environment, Figure, RepairManifest, ScanDoc, Table } from "../types.js";
+import type { BenchRecord, Environment, Figure, RepairSummary, ScanDoc, Table } from "../types.js";
 import { buildModelBenchTable, measuredAs, predictedSpeedup, scanModelName } from "./model-bench.js";
 import { scanLabel, scanSentence, shortPath } from "./scan-dims.js";
 
@@ -51,19 +51,38 @@ const PANEL_WIDTH = panelWidth(3, 110);
 const PANEL_HEIGHT = 210;
 const LABEL_FONT = 11;
 
-function points(scans: ScanDoc[], repairs: RepairManifest[], measured: ModelBenchSummary[]): Point[] {
+function points(scans: ScanDoc[], repairs: RepairSummary[], measured: ModelBenchSummary[]): Point[] {
   const out: Point[] = [];
   for (const scan of scans) {
     const bench = measured.find((m) => m.model === scanModelName(scan));
     for (const [strategy, o] of Object.entries(scan.strategies)) {
       const as = bench ? measuredAs(strategy, scan, bench) : undefined;
-      const benchSpeedup = bench && as !== undefined ? bench.speedup_pct[as] ?? null : null;
-      out.push({ strategy, source: scanLabel(scan), overhead: o.param_overhead_pct, dims: o.dims_changed ?? null, predictedMs: o.predicted_ms ?? null, predicted: predictedSpeedup(scan, o), measured: benchSpeedup ?? o.measured_speedup_pct ?? null, measuredOn: benchSpeedup !== null ? bench?.gpu : undefined, benched: bench !== undefined });
+      const benchSpeedup = bench && as !== undefined ? (bench.speedup_pct[as] ?? null) : null;
+      out.push({
+        strategy,
+        source: scanLabel(scan),
+        overhead: o.param_overhead_pct,
+        dims: o.dims_changed ?? null,
+        predictedMs: o.predicted_ms ?? null,
+        predicted: predictedSpeedup(scan, o),
+        measured: benchSpeedup ?? o.measured_speedup_pct ?? null,
+        measuredOn: benchSpeedup !== null ? bench?.gpu : undefined,
+        benched: bench !== undefined,
+      });
     }
   }
   for (const m of repairs) {
     if (m.paramOverheadPct === undefined) continue;
-    out.push({ strategy: m.strategy, source: shortPath(m.file), overhead: m.paramOverheadPct, dims: m.changes.filter((c) => c.from !== c.to).length, predictedMs: null, predicted: m.predictedSpeedupPct ?? null, measured: m.measuredSpeedupPct ?? null, benched: false });
+    out.push({
+      strategy: m.strategy,
+      source: shortPath(m.file),
+      overhead: m.paramOverheadPct,
+      dims: m.changes.filter((c) => c.from !== c.to).length,
+      predictedMs: null,
+      predicted: m.predictedSpeedupPct ?? null,
+      measured: m.measuredSpeedupPct ?? null,
+      benched: false,
+    });
   }
   return out;
 }
@@ -92,8 +111,16 @@ function domainOf(values: number[], padFrac: number, minPad: number): [number, n
 
 /** One panel's rows (points, the predicted-measured link, placed labels) and its layered spec. */
 function panel(source: string, groups: Group[], strategyOrder: string[], kinds: string[]): { rows: Row[]; spec: unknown } {
-  const xDomain = domainOf(groups.map((g) => g.overhead), 0.25, 0.05);
-  const yDomain = domainOf(groups.flatMap((g) => [g.predicted, g.measured].filter((v): v is number => v !== null)), 0.15, 1);
+  const xDomain = domainOf(
+    groups.map((g) => g.overhead),
+    0.25,
+    0.05,
+  );
+  const yDomain = domainOf(
+    groups.flatMap((g) => [g.predicted, g.measured].filter((v): v is number => v !== null)),
+    0.15,
+    1,
+  );
   const color = (g: Group) => [...g.strategies].sort((a, b) => strategyOrder.indexOf(a) - strategyOrder.indexOf(b))[0];
   const rows: Row[] = [];
   for (const g of groups) {
@@ -132,7 +159,11 @@ function panel(source: string, groups: Group[], strategyOrder: string[], kinds: 
             tooltip: [tip("label", "Strategy"), tip("panel", "Model"), tip("kind", "Speedup kind"), tip("overhead_pct", "overhead (%)", ".2f"), tip("speedup_pct", "speedup (%)", ".1f")],
           },
         },
-        { transform: only(["label"]), mark: { type: "text", align: "left", baseline: "middle", fontSize: LABEL_FONT }, encoding: { x, y, text: { field: "label" }, color: { ...colorEnc, legend: null } } },
+        {
+          transform: only(["label"]),
+          mark: { type: "text", align: "left", baseline: "middle", fontSize: LABEL_FONT },
+          encoding: { x, y, text: { field: "label" }, color: { ...colorEnc, legend: null } },
+        },
       ],
     },
   };
@@ -146,28 +177,47 @@ function subtitleLines(scans: ScanDoc[], pts: Point[]): string[] {
   if (gpus.length > 0) lines.push(`circle measured = sum over the model's kernel calls of median x count on ${gpus.join(", ")} (per-call microbenchmarks, not an end-to-end run)`);
   else if (pts.some((p) => p.measured !== null)) lines.push("circle measured = the speedup recorded in the repair manifest");
   if (profiles.length > 0) lines.push(`diamond predicted = gac scan from ${profiles.join(", ")}`);
-  lines.push(pts.some((p) => p.predicted !== null && p.measured === null) && pts.some((p) => p.measured !== null) ? "a thin line joins a strategy's prediction and measurement (a diamond alone: not measured); strategies on the same point share one label" : "strategies on the same point share one label");
+  lines.push(
+    pts.some((p) => p.predicted !== null && p.measured === null) && pts.some((p) => p.measured !== null)
+      ? "a thin line joins a strategy's prediction and measurement (a diamond alone: not measured); strategies on the same point share one label"
+      : "strategies on the same point share one label",
+  );
   return lines;
 }
 
-export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[], envs: Environment[], records: readonly BenchRecord[] = []): { figures: Figure[]; tables: Table[] } {
+export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairSummary[], envs: Environment[], records: readonly BenchRecord[] = []): { figures: Figure[]; tables: Table[] } {
   const summaries = summarizeModelBench(records);
   const pts = points(scans, repairs, summaries);
   const benchTables = buildModelBenchTable(scans, summaries);
   if (pts.length === 0) return { figures: [], tables: benchTables };
   // One sentence for the scans (not one per scan: the profile and GPU are in the subtitle), then the environments cited.
   const scanFiles = scans.map((sc) => shortPath(sc.file));
-  const env = [scans.length === 1 ? scanSentence(scans[0]) : scans.length > 1 ? `Scans: ${scanFiles.join(", ")}.` : "", envs.length > 0 ? environmentSentence(envs) : ""].filter(Boolean).map((t) => ` ${t}`).join("");
+  const env = [scans.length === 1 ? scanSentence(scans[0]) : scans.length > 1 ? `Scans: ${scanFiles.join(", ")}.` : "", envs.length > 0 ? environmentSentence(envs) : ""]
+    .filter(Boolean)
+    .map((t) => ` ${t}`)
+    .join("");
   const measuredOn = (source: string) => uniq(pts.flatMap((p) => (p.source === source && p.measuredOn ? [p.measuredOn] : [])));
-  const sources = `Sources: ${uniq(pts.map((p) => p.source)).map((src) => (measuredOn(src).length > 0 ? `${src}, measured on ${measuredOn(src).join(", ")}` : src)).join("; ")}.`;
+  const sources = `Sources: ${uniq(pts.map((p) => p.source))
+    .map((src) => (measuredOn(src).length > 0 ? `${src}, measured on ${measuredOn(src).join(", ")}` : src))
+    .join("; ")}.`;
   const groups = groupCoinciding(pts);
   const title = "Repair trade-off: memory overhead vs speedup";
   let figure: Figure;
   if (groups.length > 0) {
     const strategyOrder = uniq(pts.map((p) => p.strategy));
     // The legend names only the kinds drawn: no "measured" entry when nothing was measured.
-    const kinds = legendValues(["predicted", "measured"], groups.flatMap((g) => [...(g.predicted !== null ? ["predicted"] : []), ...(g.measured !== null ? ["measured"] : [])]));
-    const panels = uniq(groups.map((g) => g.source)).map((source) => panel(source, groups.filter((g) => g.source === source), strategyOrder, kinds));
+    const kinds = legendValues(
+      ["predicted", "measured"],
+      groups.flatMap((g) => [...(g.predicted !== null ? ["predicted"] : []), ...(g.measured !== null ? ["measured"] : [])]),
+    );
+    const panels = uniq(groups.map((g) => g.source)).map((source) =>
+      panel(
+        source,
+        groups.filter((g) => g.source === source),
+        strategyOrder,
+        kinds,
+      ),
+    );
     const columns = panels.length >= 5 || panels.length === 3 ? 3 : Math.min(2, panels.length);
     const subtitle = subtitleLines(scans, pts);
     const spec = {
@@ -210,12 +260,37 @@ export function buildRepairTradeoff(scans: ScanDoc[], repairs: RepairManifest[],
       name: "repair-tradeoff",
       title: "Repair trade-off: memory overhead per strategy",
       caption: `Parameter memory overhead of each strategy. No speedup is plotted: no strategy has a predicted time (the scan had no profile for its GPU, so predicted_ms is null) and no measured speedup was recorded. ${sources}${env}`,
-      spec: chart({ title: "Repair trade-off: memory overhead per strategy", subtitle: "speedup not available: no profile and no measurement", rows: overheadRows, layer, height: Math.max(120, 30 * pts.length) }),
+      spec: chart({
+        title: "Repair trade-off: memory overhead per strategy",
+        subtitle: "speedup not available: no profile and no measurement",
+        rows: overheadRows,
+        layer,
+        height: Math.max(120, 30 * pts.length),
+      }),
     };
   }
   // Models measured by `gac bench model` are in the model-bench table; the rest (scans alone, manifests) here.
   const rest = pts.filter((p) => !p.benched);
-  const tableRows = rest.map((p) => [p.strategy, p.source, `${p.overhead.toFixed(2)}%`, p.dims === null ? "-" : String(p.dims), p.predictedMs === null ? "-" : formatMs(p.predictedMs), p.predicted === null ? "-" : formatPct(p.predicted), p.measured === null ? "-" : formatPct(p.measured)]);
-  const tradeoffTable = tableRows.length > 0 ? [makeTable("repair-tradeoff", "Repair strategies", `Memory overhead and speedup of each strategy. ${sources}${env}`, ["Strategy", "Source", "Memory overhead", "Dims changed", "Predicted (ms)", "Predicted speedup", "Measured speedup"], tableRows)] : [];
+  const tableRows = rest.map((p) => [
+    p.strategy,
+    p.source,
+    `${p.overhead.toFixed(2)}%`,
+    p.dims === null ? "-" : String(p.dims),
+    p.predictedMs === null ? "-" : formatMs(p.predictedMs),
+    p.predicted === null ? "-" : formatPct(p.predicted),
+    p.measured === null ? "-" : formatPct(p.measured),
+  ]);
+  const tradeoffTable =
+    tableRows.length > 0
+      ? [
+          makeTable(
+            "repair-tradeoff",
+            "Repair strategies",
+            `Memory overhead and speedup of each strategy. ${sources}${env}`,
+            ["Strategy", "Source", "Memory overhead", "Dims changed", "Predicted (ms)", "Predicted speedup", "Measured speedup"],
+            tableRows,
+          ),
+        ]
+      : [];
   return { figures: [figure], tables: [...benchTables, ...tradeoffTable] };
 }

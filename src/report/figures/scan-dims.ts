@@ -13,7 +13,10 @@ import type { Figure, ScanCall, ScanDim, ScanDoc, Table } from "../types.js";
 
 /** A scan's own name: the model's name, else its file's ("scan-palu.json" -> "palu"), else family and type. */
 function baseScanLabel(scan: ScanDoc): string {
-  const file = (scan.file.split(/[\\/]/).pop() ?? scan.file).replace(/\.json$/, "").replace(/^scan-/, "").replace(/\.scan$/, "");
+  const file = (scan.file.split(/[\\/]/).pop() ?? scan.file)
+    .replace(/\.json$/, "")
+    .replace(/^scan-/, "")
+    .replace(/\.scan$/, "");
   return scan.model.name ?? (file && file !== "scan" ? file : [scan.model.family, scan.model.model_type].filter(Boolean).join(" ") || shortPath(scan.file));
 }
 
@@ -33,7 +36,12 @@ export function labelScans(scans: ScanDoc[]): ScanDoc[] {
 
 /** A file-name-safe form of a label: "palu-llama3-8b", "llama3 (a/scan.json)" -> "llama3-a-scan-json". */
 export function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "scan";
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "scan"
+  );
 }
 
 /** The last two parts of a path ("demo-rep/gac-repair.json"): enough to tell inputs apart, free of the machine's layout. */
@@ -136,8 +144,25 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
           width: panelWidth(1, 100),
           height: 22 * singleRoles.length,
           layer: [
-            { mark: pointMark, encoding: { y: { field: "role", type: "nominal", title: null, sort: singleRoles }, x: { field: "value", type: "quantitative", title: "Dimension value (elements, log scale)", scale: { type: "log", domain: [lo / 1.6, hi * 6], nice: false }, axis: { format: "d", values: powersOfTen(lo / 1.6, hi * 6) } }, ...align, tooltip } },
-            { mark: { type: "text", align: "left", baseline: "middle", dx: 9, fontSize: 11, color: SCAN_INK }, encoding: { y: { field: "role", type: "nominal", sort: singleRoles }, x: { field: "value", type: "quantitative" }, text: { field: "label" } } },
+            {
+              mark: pointMark,
+              encoding: {
+                y: { field: "role", type: "nominal", title: null, sort: singleRoles },
+                x: {
+                  field: "value",
+                  type: "quantitative",
+                  title: "Dimension value (elements, log scale)",
+                  scale: { type: "log", domain: [lo / 1.6, hi * 6], nice: false },
+                  axis: { format: "d", values: powersOfTen(lo / 1.6, hi * 6) },
+                },
+                ...align,
+                tooltip,
+              },
+            },
+            {
+              mark: { type: "text", align: "left", baseline: "middle", dx: 9, fontSize: 11, color: SCAN_INK },
+              encoding: { y: { field: "role", type: "nominal", sort: singleRoles }, x: { field: "value", type: "quantitative" }, text: { field: "label" } },
+            },
           ],
         });
       }
@@ -155,13 +180,36 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
       const summary = roles.map((role) => {
         const ds = widths.filter((d) => dimGroup(d) === role);
         const pct = (cls: string) => `${((100 * ds.filter((d) => alignmentClass(d.value) === cls).length) / ds.length).toFixed(1)}%`;
-        return [role, String(ds.length), uniq(ds.map((d) => d.value)).sort((a, b) => a - b).join(", "), ...ALIGNMENT_CLASSES.map(pct)];
+        return [
+          role,
+          String(ds.length),
+          uniq(ds.map((d) => d.value))
+            .sort((a, b) => a - b)
+            .join(", "),
+          ...ALIGNMENT_CLASSES.map(pct),
+        ];
       });
-      tables.push(makeTable(`scan-dims${sfx}`, `${title}: per role`, `Per role: sites, distinct values and the share in each alignment class. ${scanSentence(scan)}`, ["Role", "Sites", "Distinct values", "16-aligned", "8-aligned only", "Misaligned"], summary));
+      tables.push(
+        makeTable(
+          `scan-dims${sfx}`,
+          `${title}: per role`,
+          `Per role: sites, distinct values and the share in each alignment class. ${scanSentence(scan)}`,
+          ["Role", "Sites", "Distinct values", "16-aligned", "8-aligned only", "Misaligned"],
+          summary,
+        ),
+      );
     }
     const collapsed = scan.calls.filter((c) => c.verdict !== "fast");
     if (scan.calls.length > 0) {
-      tables.push(makeTable(`scan-collapsed-calls${sfx}`, `Collapsed kernel calls: ${scanLabel(scan)}`, `${collapsed.length} of ${scan.calls.length} kernel calls leave the fast path, grouped by kind, phase, shape, verdict and kernel; predicted time summed over the group where the scan had a profile. ${scanSentence(scan)}`, ["Kind", "Phase", "Shape", "Verdict", "Kernel", "Reason", "Calls", "Example", "Predicted (ms)"], groupCalls(collapsed)));
+      tables.push(
+        makeTable(
+          `scan-collapsed-calls${sfx}`,
+          `Collapsed kernel calls: ${scanLabel(scan)}`,
+          `${collapsed.length} of ${scan.calls.length} kernel calls leave the fast path, grouped by kind, phase, shape, verdict and kernel; predicted time summed over the group where the scan had a profile. ${scanSentence(scan)}`,
+          ["Kind", "Phase", "Shape", "Verdict", "Kernel", "Reason", "Calls", "Example", "Predicted (ms)"],
+          groupCalls(collapsed),
+        ),
+      );
     }
   }
   return { figures, tables };
@@ -169,7 +217,10 @@ export function buildScanDims(scans: ScanDoc[]): { figures: Figure[]; tables: Ta
 
 export function formatShape(shape: unknown): string {
   if (Array.isArray(shape)) return `[${shape.join(", ")}]`;
-  if (typeof shape === "object" && shape !== null) return Object.entries(shape).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(",")}]` : String(v)}`).join(" ");
+  if (typeof shape === "object" && shape !== null)
+    return Object.entries(shape)
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(",")}]` : String(v)}`)
+      .join(" ");
   return shape === undefined ? "" : String(shape);
 }
 

@@ -10,14 +10,20 @@ import type { FixtureKind } from "../../../src/fixtures/index.js";
 const badArgs = (re: RegExp) => (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && re.test(e.message);
 
 test("the default grid has the research note's points: prefill 1x2048 and 4x2048, decode B1 and B32 after 4096 tokens", () => {
-  assert.deepEqual(gridPoints(resolveGrid()).map((p) => p.key), ["prefill/b1/s2048", "prefill/b4/s2048", "decode/b1/c4096", "decode/b32/c4096"]);
+  assert.deepEqual(
+    gridPoints(resolveGrid()).map((p) => p.key),
+    ["prefill/b1/s2048", "prefill/b4/s2048", "decode/b1/c4096", "decode/b32/c4096"],
+  );
   assert.equal(resolveGrid({ grid: "long" }).prefill.at(-1)?.seq, 32768);
   assert.equal(GRID_PRESETS.quick.decode.length, 1);
 });
 
 test("explicit --prefill and --decode lists replace the preset's and rename the grid", () => {
   const g = resolveGrid({ grid: "quick", prefill: "1x64, 2x32", decode: "8x100" });
-  assert.deepEqual(g.prefill, [{ batch: 1, seq: 64 }, { batch: 2, seq: 32 }]);
+  assert.deepEqual(g.prefill, [
+    { batch: 1, seq: 64 },
+    { batch: 2, seq: 32 },
+  ]);
   assert.deepEqual(g.decode, [{ batch: 8, context: 100 }]);
   assert.equal(g.name, "quick+custom");
   assert.equal(g.decodeSteps, GRID_PRESETS.quick.decodeSteps);
@@ -39,11 +45,18 @@ test("point keys and the mean KV length of the timed decode steps", () => {
 
 test("configurations: ten in all, engine and glob selection, and a pattern that matches nothing is an error", () => {
   assert.equal(ENGINE_CONFIGS.length, 10);
-  assert.deepEqual(selectConfigs(parseEngines("gac")).map((c) => c.id), ["gac/eager/static", "gac/graph/static"]);
-  assert.deepEqual(selectConfigs(parseEngines("all"), "transformers/*/static,graph").map((c) => c.id), [
-    "transformers/sdpa/static", "transformers/sdpa-nocudnn/static", "transformers/sdpa-avoid-recompile/static", "transformers/eager/static", "gac/graph/static",
-  ]);
-  assert.deepEqual(selectConfigs(["transformers"], "sdpa-nocudnn").map((c) => c.id), ["transformers/sdpa-nocudnn/dynamic", "transformers/sdpa-nocudnn/static"]);
+  assert.deepEqual(
+    selectConfigs(parseEngines("gac")).map((c) => c.id),
+    ["gac/eager/static", "gac/graph/static"],
+  );
+  assert.deepEqual(
+    selectConfigs(parseEngines("all"), "transformers/*/static,graph").map((c) => c.id),
+    ["transformers/sdpa/static", "transformers/sdpa-nocudnn/static", "transformers/sdpa-avoid-recompile/static", "transformers/eager/static", "gac/graph/static"],
+  );
+  assert.deepEqual(
+    selectConfigs(["transformers"], "sdpa-nocudnn").map((c) => c.id),
+    ["transformers/sdpa-nocudnn/dynamic", "transformers/sdpa-nocudnn/static"],
+  );
   assert.throws(() => selectConfigs(["gac"], "vllm"), badArgs(/'vllm' matches no configuration/));
   assert.throws(() => selectConfigs(["gac"], "transformers/sdpa/*"), badArgs(/selects nothing of the engine\(s\) gac/));
   assert.throws(() => parseEngines("tensorrt"), badArgs(/--engine takes transformers, gac or all/));

@@ -42,7 +42,10 @@ const shapesOf = (spec: ModelSpec) => new Map([...modelTensors(spec)].map(([name
 test("a repaired model's base.edits applied to the base spec's shapes give exactly the repaired spec's shapes (direct SVD, pruned MLP, PaLU, SVD-LLM)", async () => {
   for (const kind of ["llama-direct-svd", "llama-pruned-mlp", "palu", "svdllm"] as const) {
     const models = await describeCheckpoint(await fixture(kind), { variants: ["none", "MINIMAL", "OPTIMAL"], scale: "fold", weights: "auto", role: "checkpoint" });
-    assert.deepEqual(models.map((m) => m.variant), ["none", "MINIMAL", "OPTIMAL"]);
+    assert.deepEqual(
+      models.map((m) => m.variant),
+      ["none", "MINIMAL", "OPTIMAL"],
+    );
     for (const m of models.slice(1)) {
       const base = m.description.base;
       assert.ok(base, `${kind} ${m.variant} has a base`);
@@ -61,7 +64,10 @@ test("model descriptions carry the repaired config.json, the folded or logical s
   assert.equal(minimal.description.hf_config.head_dim, 56);
   assert.equal(minimal.description.spec.headDim, 56);
   assert.equal(minimal.description.attention_scale, null);
-  assert.ok(minimal.description.base?.edits.some((e) => e.scale !== undefined), "fold mode scales q_proj");
+  assert.ok(
+    minimal.description.base?.edits.some((e) => e.scale !== undefined),
+    "fold mode scales q_proj",
+  );
   const [, logical] = await describeCheckpoint(dsvd, { variants: ["MINIMAL"], scale: "logical", weights: "random", role: "checkpoint" });
   assert.equal(logical.description.label, "llama-direct-svd/MINIMAL@logical");
   assert.equal(logical.description.weights, "random");
@@ -73,10 +79,19 @@ test("model descriptions carry the repaired config.json, the folded or logical s
 
 test("a strategy that changes nothing, or the same as an earlier one, is marked sameAs and gets no job", async () => {
   const models = await describeCheckpoint(await fixture("llama-aligned"), { variants: ["none", "MINIMAL", "OPTIMAL"], scale: "fold", weights: "auto", role: "parent" });
-  assert.deepEqual(models.map((m) => m.sameAs), [undefined, "none", "none"]);
+  assert.deepEqual(
+    models.map((m) => m.sameAs),
+    [undefined, "none", "none"],
+  );
   const plan = planE2e(models, selectConfigs(["gac"]), GRID_PRESETS.quick, { present: new Set() });
-  assert.deepEqual(plan.jobs.map((j) => j.case), ["e2e/llama-aligned/none/gac/eager/static", "e2e/llama-aligned/none/gac/graph/static"]);
-  assert.deepEqual(plan.aliases, [{ model: "llama-aligned/MINIMAL", sameAs: "llama-aligned/none" }, { model: "llama-aligned/OPTIMAL", sameAs: "llama-aligned/none" }]);
+  assert.deepEqual(
+    plan.jobs.map((j) => j.case),
+    ["e2e/llama-aligned/none/gac/eager/static", "e2e/llama-aligned/none/gac/graph/static"],
+  );
+  assert.deepEqual(plan.aliases, [
+    { model: "llama-aligned/MINIMAL", sameAs: "llama-aligned/none" },
+    { model: "llama-aligned/OPTIMAL", sameAs: "llama-aligned/none" },
+  ]);
 });
 
 test("header-only detection: a sparse real-size fixture is header-only (weights auto -> random), a written tiny one is not; --weights checkpoint on a sparse one is refused", async () => {
@@ -107,30 +122,52 @@ const capability: CapabilityOk = { type: "capability", ok: true, gpu: { name: "N
 function oneModel(spec: ModelSpec): E2eModel {
   return {
     description: { label: "m/none", spec, hf_config: {}, checkpoint: null, weights: "random", attention_scale: null, base: null },
-    name: "m", variant: "none", role: "checkpoint", scale: "fold", changes: 0, skipped: [], paramOverheadPct: 0, weightsNote: "random",
+    name: "m",
+    variant: "none",
+    role: "checkpoint",
+    scale: "fold",
+    changes: 0,
+    skipped: [],
+    paramOverheadPct: 0,
+    weightsNote: "random",
   };
 }
 
 test("a job's answer becomes one row per point (stats, roofline, versions, commit), skipped points become oom rows, and a broken body one bad_result row", async () => {
   const [m] = await describeCheckpoint(await fixture("llama-aligned"), { variants: ["none"], scale: "fold", weights: "auto", role: "checkpoint" });
   const model = { ...oneModel(m.description.spec), description: { ...m.description, label: "m/none" } };
-  const grid = { ...GRID_PRESETS.quick, decode: [{ batch: 1, context: 256 }, { batch: 64, context: 65536 }] };
+  const grid = {
+    ...GRID_PRESETS.quick,
+    decode: [
+      { batch: 1, context: 256 },
+      { batch: 64, context: 65536 },
+    ],
+  };
   const plan = planE2e([model], selectConfigs(["gac"], "graph"), grid, { present: new Set(), noLogits: true });
   const [job] = plan.jobs;
   const stats = { median_ms: 2, p10_ms: 1.9, p90_ms: 2.2, n: 16 };
   const body = {
-    engine: "gac", config: "graph", cache: "static", dtype: "fp16", weights: "checkpoint", copy_bandwidth_gbps: 4000,
+    engine: "gac",
+    config: "graph",
+    cache: "static",
+    dtype: "fp16",
+    weights: "checkpoint",
+    copy_bandwidth_gbps: 4000,
     model: { label: "m/none", params: 1e6, weight_bytes: 4e6, kv_bytes_per_token: 1024 },
-    points: [{ phase: "prefill", batch: 1, seq: 128, stats, samples_ms: [2] }, { phase: "decode", batch: 1, context: 256, stats, samples_ms: [2] }],
+    points: [
+      { phase: "prefill", batch: 1, seq: 128, stats, samples_ms: [2] },
+      { phase: "decode", batch: 1, context: 256, stats, samples_ms: [2] },
+    ],
     skipped: [{ phase: "decode", batch: 64, context: 65536, reason: "oom: CUDA out of memory. Tried to allocate 8 GiB" }],
     kernels: { decode_attention: ["flash_fwd_splitkv_kernel"] },
   };
   const base = { capability, gpu: "NVIDIA H200", gpu_index: 0, time: "2026-12-01T00:00:00Z", wall_ms: 1500 };
   const ctx = { models: new Map([["m/none", model]]), gitCommit: "abc123", grid };
   const rows = e2eRecords(job, { type: "result", id: "x", op: "e2e", body }, base, ctx);
-  assert.deepEqual(rows.map((r) => r.case), [
-    "e2e/m/none/gac/graph/static/prefill/b1/s128", "e2e/m/none/gac/graph/static/decode/b1/c256", "e2e/m/none/gac/graph/static/decode/b64/c65536",
-  ]);
+  assert.deepEqual(
+    rows.map((r) => r.case),
+    ["e2e/m/none/gac/graph/static/prefill/b1/s128", "e2e/m/none/gac/graph/static/decode/b1/c256", "e2e/m/none/gac/graph/static/decode/b64/c65536"],
+  );
   assert.equal(rows[0].params.seq, 128);
   assert.equal(rows[1].params.context, 256);
   assert.equal(rows[1].kernels?.[0], "flash_fwd_splitkv_kernel");
@@ -140,31 +177,61 @@ test("a job's answer becomes one row per point (stats, roofline, versions, commi
   const expectedBytes = 4e6 - spec.vocabSize * spec.hiddenSize * 4 + 1 * (256 + 1 + 2.5) * 1024;
   assert.equal(roof.kv_len, 259.5);
   assert.ok(Math.abs(roof.bytes - expectedBytes) < 1e-6);
-  assert.ok(Math.abs(roof.fraction - (expectedBytes / 4e12 * 1e3) / 2) < 1e-12);
+  assert.ok(Math.abs(roof.fraction - ((expectedBytes / 4e12) * 1e3) / 2) < 1e-12);
   assert.deepEqual(rows[2].error, { type: "oom", message: "oom: CUDA out of memory. Tried to allocate 8 GiB" });
   const broken = e2eRecords(job, { type: "result", id: "x", op: "e2e", body: { ...body, copy_bandwidth_gbps: "fast" } }, base, ctx);
   assert.equal(broken.length, 1);
   assert.equal(broken[0].case, job.case);
   assert.match(broken[0].error?.message ?? "", /e2e\.copy_bandwidth_gbps is "fast", not a number/);
   const refused = e2eRecords(job, { type: "error", id: "x", error: { type: "unsupported", message: "cannot" } }, base, ctx);
-  assert.deepEqual(refused.map((r) => [r.case, r.error?.type]), [[job.case, "unsupported"]]);
+  assert.deepEqual(
+    refused.map((r) => [r.case, r.error?.type]),
+    [[job.case, "unsupported"]],
+  );
 });
 
 test("raw worker output and the job lines it answered become the same rows gac bench e2e writes, with the models' specs", async () => {
   const { rowsFromWorkerLines } = await import("../../../src/bench/e2e/worker-lines.js");
   const [none, minimal] = await describeCheckpoint(await fixture("llama-direct-svd"), { variants: ["none", "MINIMAL"], scale: "fold", weights: "random", role: "checkpoint" });
-  const job = { type: "job", id: "e2e/x/gac/graph/static", op: "e2e", params: { model: none.description, engine: "gac", config: "graph", cache: "static", decode: [{ batch: 1, context: 256 }], decode_steps: 4, warmup: 1 } };
+  const job = {
+    type: "job",
+    id: "e2e/x/gac/graph/static",
+    op: "e2e",
+    params: { model: none.description, engine: "gac", config: "graph", cache: "static", decode: [{ batch: 1, context: 256 }], decode_steps: 4, warmup: 1 },
+  };
   const logitsJob = { type: "job", id: "e2e_logits/x/MINIMAL", op: "e2e_logits", params: { original: none.description, repaired: minimal.description, engines: ["gac"], batch: 1, seq: 64 } };
   const stats = { median_ms: 3, p10_ms: 2.9, p90_ms: 3.2, n: 4 };
   const cmp = { max_abs_diff: 0, max_abs_logit: 10, rel_to_max: 0, mean_abs_diff: 0, argmax_agree: 1 };
   const lines = [
     JSON.stringify({ type: "capability", ok: true, gpu: { name: "NVIDIA H200", index: 0 }, torch: "2.11.0", cudnn: "9.19.0" }),
-    JSON.stringify({ type: "result", id: job.id, op: "e2e", e2e: { engine: "gac", config: "graph", cache: "static", dtype: "fp16", weights: "random", copy_bandwidth_gbps: 4192, model: { label: none.description.label, params: 1, weight_bytes: 2e6, kv_bytes_per_token: 512 }, points: [{ phase: "decode", batch: 1, context: 256, stats, samples_ms: [3] }], skipped: [], kernels: {} } }),
+    JSON.stringify({
+      type: "result",
+      id: job.id,
+      op: "e2e",
+      e2e: {
+        engine: "gac",
+        config: "graph",
+        cache: "static",
+        dtype: "fp16",
+        weights: "random",
+        copy_bandwidth_gbps: 4192,
+        model: { label: none.description.label, params: 1, weight_bytes: 2e6, kv_bytes_per_token: 512 },
+        points: [{ phase: "decode", batch: 1, context: 256, stats, samples_ms: [3] }],
+        skipped: [],
+        kernels: {},
+      },
+    }),
     JSON.stringify({ type: "result", id: logitsJob.id, op: "e2e_logits", e2e_logits: { repair_fp32: { gac: cmp }, repair_serving: { gac: cmp }, noise_floor: { gac: cmp }, unsupported: {} } }),
     JSON.stringify({ type: "result", id: "e2e/unknown/gac/graph/static", op: "e2e", e2e: {} }),
   ];
   const imported = rowsFromWorkerLines(lines, [JSON.stringify(job), JSON.stringify(logitsJob)]);
-  assert.deepEqual(imported.rows.map((r) => [r.suite, r.case]), [["e2e", "e2e/x/gac/graph/static/decode/b1/c256"], ["e2e_logits", "e2e_logits/x/MINIMAL"]]);
+  assert.deepEqual(
+    imported.rows.map((r) => [r.suite, r.case]),
+    [
+      ["e2e", "e2e/x/gac/graph/static/decode/b1/c256"],
+      ["e2e_logits", "e2e_logits/x/MINIMAL"],
+    ],
+  );
   assert.equal(imported.rows[0].params.variant, "none");
   assert.equal(imported.rows[0].params.context, 256);
   assert.equal((imported.rows[0].extra?.env as Record<string, unknown>).cudnn, "9.19.0");

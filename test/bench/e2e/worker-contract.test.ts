@@ -31,7 +31,9 @@ for line in sys.stdin:
         print("bad", job["op"], e)
 `;
 
-test("every job the client plans passes the worker's own parameter validation (both ops, every configuration, a repaired PaLU model)", { skip: python.status !== 0 ? "python3 is not installed" : false }, async () => {
+test("every job the client plans passes the worker's own parameter validation (both ops, every configuration, a repaired PaLU model)", {
+  skip: python.status !== 0 ? "python3 is not installed" : false,
+}, async () => {
   const dir = await scratchDir("e2e-contract");
   dirs.push(dir);
   const models = [];
@@ -45,6 +47,9 @@ test("every job the client plans passes the worker's own parameter validation (b
   assert.equal(run.status, 0, run.stderr.slice(-2000));
   const out = run.stdout.trim().split("\n");
   assert.equal(out.length, plan.jobs.length);
-  assert.deepEqual(out.filter((l) => !l.startsWith("ok")), []);
+  assert.deepEqual(
+    out.filter((l) => !l.startsWith("ok")),
+    [],
+  );
   assert.ok(out.some((l) => l === "ok e2e_logits"));
 });
