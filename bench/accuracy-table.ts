@@ -66,7 +66,12 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
       cell(cpuBy, v, (r) => r.perplexity.toFixed(4)),
       delta(cpuBy, v),
     ];
-    if (gpu) row.push(cell(gpu32, v, (r) => r.perplexity.toFixed(4)), cell(gpu16, v, (r) => r.perplexity.toFixed(4)), delta(gpu16, v));
+    if (gpu)
+      row.push(
+        cell(gpu32, v, (r) => r.perplexity.toFixed(4)),
+        cell(gpu16, v, (r) => r.perplexity.toFixed(4)),
+        delta(gpu16, v),
+      );
     return row;
   });
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;

@@ -40,7 +40,12 @@ const DECODE = [{ batch: 1, context: 4096 }];
 const TIMING = { prefill_repeats: 5, decode_steps: 10, warmup: 1 };
 
 function speedJobs(m: ModelDesc): object[] {
-  const job = (engine: string, config: string, cache: string, grid: object) => ({ type: "job", id: `e2e/${m.label}/${engine}/${config}/${cache}`, op: "e2e", params: { model: m, engine, config, cache, ...grid, ...TIMING } });
+  const job = (engine: string, config: string, cache: string, grid: object) => ({
+    type: "job",
+    id: `e2e/${m.label}/${engine}/${config}/${cache}`,
+    op: "e2e",
+    params: { model: m, engine, config, cache, ...grid, ...TIMING },
+  });
   const jobs = [job("gac", "eager", "static", { prefill: PREFILL, decode: DECODE })];
   if (m.spec.family === "dense" && !m.spec.heterogeneous) jobs.push(job("transformers", "sdpa", "dynamic", { prefill: PREFILL, decode: DECODE }));
   return jobs;
@@ -51,7 +56,15 @@ function repairedOptimal(label: string, spec: ModelSpec, config: Record<string, 
   const plan = planRepair(spec, "OPTIMAL");
   const { accepted } = screenChanges(spec, plan.changes, "fold");
   if (accepted.length === 0) return null;
-  return { label, spec: applyPlanToSpec(spec, { ...plan, changes: accepted }), hf_config: updateConfig(config, spec, accepted).config, checkpoint: null, weights: "random", attention_scale: null, base: null };
+  return {
+    label,
+    spec: applyPlanToSpec(spec, { ...plan, changes: accepted }),
+    hf_config: updateConfig(config, spec, accepted).config,
+    checkpoint: null,
+    weights: "random",
+    attention_scale: null,
+    base: null,
+  };
 }
 
 const [root, out] = process.argv.slice(2);

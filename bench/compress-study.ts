@@ -110,7 +110,13 @@ async function make(opts: { model: string; calibration: string; out: string; bud
         const dir = join(opts.out, variantName(method, budget, variant));
         const t0 = performance.now();
         const report = await compressCheckpoint(opts.model, dir, {
-          method, target: { kind: "budget", fraction: budget }, align: ALIGN[variant], calibrationPath: opts.calibration, profile, force: true, cache,
+          method,
+          target: { kind: "budget", fraction: budget },
+          align: ALIGN[variant],
+          calibrationPath: opts.calibration,
+          profile,
+          force: true,
+          cache,
         });
         entries.push({ method, budget, variant, dir, params: report.params_after, ...sizeSummary(report.decisions.map((d) => d.chosen)), predicted_ms: predictedTotal(report) });
         console.error(`${basename(dir)}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -147,7 +153,11 @@ async function runEval(dirs: string[], maxTokens: string | undefined): Promise<E
   let code: number;
   try {
     code = await runCli(["eval", ...dirs, "--json", ...(maxTokens ? ["--max-tokens", maxTokens] : [])], {
-      out: (t) => (out += t), err: (t) => (err += t), errIsTTY: false, cwd: process.cwd(), signal: new AbortController().signal,
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      errIsTTY: false,
+      cwd: process.cwd(),
+      signal: new AbortController().signal,
     });
   } catch (e) {
     console.error(`gac eval did not run: ${e instanceof Error ? e.message : String(e)}`);
@@ -197,12 +207,17 @@ async function readE2e(files: string[], engine: string): Promise<Map<string, Spe
       const msg = JSON.parse(line) as { type?: string; op?: string; e2e?: WorkerE2e };
       const e = msg.e2e;
       if (msg.type !== "result" || msg.op !== "e2e" || e === undefined || `${e.engine}/${e.config}/${e.cache}` !== engine) continue;
-      const longest = (phase: "prefill" | "decode") =>
-        e.points.filter((p) => p.phase === phase && p.batch === 1).sort((x, y) => (y.seq ?? y.context ?? 0) - (x.seq ?? x.context ?? 0))[0];
+      const longest = (phase: "prefill" | "decode") => e.points.filter((p) => p.phase === phase && p.batch === 1).sort((x, y) => (y.seq ?? y.context ?? 0) - (x.seq ?? x.context ?? 0))[0];
       const prefill = longest("prefill");
       const decode = longest("decode");
       const mem = Math.max(0, ...e.points.map((p) => p.peak_mem_bytes ?? 0));
-      out.set(e.model.label, { prefill_ms: prefill?.stats.median_ms ?? null, decode_ms: decode?.stats.median_ms ?? null, peak_mem_gb: mem > 0 ? mem / 1e9 : null, params: e.model.params, config: engine });
+      out.set(e.model.label, {
+        prefill_ms: prefill?.stats.median_ms ?? null,
+        decode_ms: decode?.stats.median_ms ?? null,
+        peak_mem_gb: mem > 0 ? mem / 1e9 : null,
+        params: e.model.params,
+        config: engine,
+      });
     }
   }
   return out;
@@ -248,7 +263,8 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; aliase
       const rows = VARIANTS.map((v) => study.entries.find((e) => e.method === method && e.budget === budget && e.variant === v)).filter((e): e is StudyEntry => e !== undefined);
       if (rows.length === 0) continue;
       lines.push(`### ${method}, budget ${budget}`, "", "| variant | sizes | x16 | parameters | perplexity | predicted ms at these shapes (H200) |", "|---|---|---|---:|---:|---:|");
-      for (const e of rows) lines.push(`| ${e.variant}: ${VARIANT_TEXT[e.variant]} | ${e.sizes} | ${e.aligned16} | ${millions(e.params)} | ${fmt(ppl.get(resolve(e.dir)), 4)} | ${fmt(e.predicted_ms, 3)} |`);
+      for (const e of rows)
+        lines.push(`| ${e.variant}: ${VARIANT_TEXT[e.variant]} | ${e.sizes} | ${e.aligned16} | ${millions(e.params)} | ${fmt(ppl.get(resolve(e.dir)), 4)} | ${fmt(e.predicted_ms, 3)} |`);
       lines.push("");
       const b = rows.find((e) => e.variant === "b");
       const d = rows.find((e) => e.variant === "d");
@@ -256,20 +272,26 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; aliase
       const pd = d && ppl.get(resolve(d.dir));
       if (b && d && pb !== undefined && pd !== undefined) {
         const same = b.params === d.params;
-        claims.push(`- ${method} at ${budget}: d ${pd.toFixed(4)} vs b ${pb.toFixed(4)} at ${same ? "the same" : "a different"} parameter count (${millions(d.params)} vs ${millions(b.params)}): ${pd <= pb ? "**d is at least as accurate**" : "**d is worse: refutes the claim here**"}`);
+        claims.push(
+          `- ${method} at ${budget}: d ${pd.toFixed(4)} vs b ${pb.toFixed(4)} at ${same ? "the same" : "a different"} parameter count (${millions(d.params)} vs ${millions(b.params)}): ${pd <= pb ? "**d is at least as accurate**" : "**d is worse: refutes the claim here**"}`,
+        );
       }
     }
   }
   lines.push("## Real size: speed on the H200 (worker e2e, batch 1)", "");
   if (real.size === 0 && speeds.size === 0) lines.push("Not run yet: the commands are in docs/compress.md.", "");
-  else if (speeds.size === 0) lines.push("Measured columns not run yet (bench/gpu-compress-study.sh); the sizes and predictions below are from the sparse variants of bench/compress-study-real.sh.", "");
+  else if (speeds.size === 0)
+    lines.push("Measured columns not run yet (bench/gpu-compress-study.sh); the sizes and predictions below are from the sparse variants of bench/compress-study-real.sh.", "");
   const groups = new Map<string, string[]>();
   for (const name of real.keys()) {
     const group = name.replace(/-[a-e]$/, "");
     groups.set(group, [...(groups.get(group) ?? []), name]);
   }
   if (groups.size > 0) {
-    lines.push(`Engine ${opts.engine} (docs/e2e-protocol.md), random weights of the variant's shapes, BF16, batch 1. Prefill: a 2048-token forward; decode: one token at context 4096. b is a with the shapes of its OPTIMAL repair (zero padding to x16). A variant with the same shapes as another is timed once (bench/compress-study-jobs.ts).`, "");
+    lines.push(
+      `Engine ${opts.engine} (docs/e2e-protocol.md), random weights of the variant's shapes, BF16, batch 1. Prefill: a 2048-token forward; decode: one token at context 4096. b is a with the shapes of its OPTIMAL repair (zero padding to x16). A variant with the same shapes as another is timed once (bench/compress-study-jobs.ts).`,
+      "",
+    );
   }
   for (const [group, names] of groups) {
     lines.push(`### ${group}`, "", "| variant | parameters | predicted ms (changed calls) | prefill ms | decode ms/token | peak memory GB |", "|---|---:|---:|---:|---:|---:|");
@@ -280,9 +302,11 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; aliase
       const label = variant === "b" ? source.replace(/-a$/, "-b") : source;
       const s = speeds.get(label) ?? speeds.get(aliases[label] ?? "");
       const d = real.get(source.replace(/-a$/, "-d"));
-      const params = variant === "b" ? s?.params ?? d?.params_after ?? null : r.params_after;
+      const params = variant === "b" ? (s?.params ?? d?.params_after ?? null) : r.params_after;
       const predicted = variant === "b" ? (d ? predictedTotal(d) : null) : predictedTotal(r);
-      lines.push(`| ${variant}: ${VARIANT_TEXT[variant]} | ${params === null ? "-" : billions(params)} | ${fmt(predicted, 2)} | ${fmt(s?.prefill_ms, 2)} | ${fmt(s?.decode_ms, 3)} | ${fmt(s?.peak_mem_gb, 2)} |`);
+      lines.push(
+        `| ${variant}: ${VARIANT_TEXT[variant]} | ${params === null ? "-" : billions(params)} | ${fmt(predicted, 2)} | ${fmt(s?.prefill_ms, 2)} | ${fmt(s?.decode_ms, 3)} | ${fmt(s?.peak_mem_gb, 2)} |`,
+      );
     }
     lines.push("");
   }
@@ -295,10 +319,19 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; aliase
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
-    model: { type: "string" }, calibration: { type: "string" }, out: { type: "string" }, budgets: { type: "string", default: "0.8,0.6" },
-    methods: { type: "string", default: COMPRESS_METHODS.join(",") }, study: { type: "string" }, eval: { type: "string" },
-    e2e: { type: "string", multiple: true, default: [] }, real: { type: "string" }, md: { type: "string", default: "docs/compress-study.md" },
-    engine: { type: "string", default: "gac/eager/static" }, aliases: { type: "string" }, "max-tokens": { type: "string" },
+    model: { type: "string" },
+    calibration: { type: "string" },
+    out: { type: "string" },
+    budgets: { type: "string", default: "0.8,0.6" },
+    methods: { type: "string", default: COMPRESS_METHODS.join(",") },
+    study: { type: "string" },
+    eval: { type: "string" },
+    e2e: { type: "string", multiple: true, default: [] },
+    real: { type: "string" },
+    md: { type: "string", default: "docs/compress-study.md" },
+    engine: { type: "string", default: "gac/eager/static" },
+    aliases: { type: "string" },
+    "max-tokens": { type: "string" },
   },
 });
 

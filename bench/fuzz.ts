@@ -45,7 +45,12 @@ try {
   for (const r of results) if (r.command === "scan") mutations.set(r.mutation.split(/[:@ =]/)[0], (mutations.get(r.mutation.split(/[:@ =]/)[0]) ?? 0) + 1);
   console.log(`gac fuzz: ${done} cases (seeds ${seed}..${seed + done - 1}), ${results.length} commands, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   console.log(`${"command".padEnd(8)} ${["ok", "refused", "exit2", "hang", "modified", "leftover"].map((o) => o.padStart(9)).join("")}`);
-  for (const [command, c] of Object.entries(counts)) console.log(`${command.padEnd(8)} ${Object.values(c).map((n) => String(n).padStart(9)).join("")}`);
+  for (const [command, c] of Object.entries(counts))
+    console.log(
+      `${command.padEnd(8)} ${Object.values(c)
+        .map((n) => String(n).padStart(9))
+        .join("")}`,
+    );
   for (const r of bad.slice(0, 50)) console.log(`BAD seed ${r.seed} ${r.command} ${r.outcome}: ${r.mutation} :: ${r.detail ?? ""}`);
   if (jsonPath) await writeFile(jsonPath, JSON.stringify({ schema: "gac-fuzz/1", cases: done, seed, counts, bad }, null, 2) + "\n");
   process.exitCode = bad.length > 0 ? 1 : 0;

@@ -240,7 +240,9 @@ try {
           repair_cpu_s_per_gb: Math.min(...repairCpu.get(p)!) / (inBytes / 1e9),
         };
         results.push(row);
-        log(`  ${p.padEnd(8)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`);
+        log(
+          `  ${p.padEnd(8)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`,
+        );
       }
       await rm(dir, { recursive: true, force: true });
     }
@@ -262,7 +264,11 @@ try {
       `| ${r.path} | ${r.dtype} | ${r.layout} | ${(r.input_bytes / 1e9).toFixed(2)} | ${r.cp_sync_mbps.toFixed(0)} | ${r.repair_mbps.toFixed(0)} | ${(100 * r.ratio).toFixed(0)}% | ${r.peak_rss_mb.toFixed(0)} | ${r.cp_cpu_s_per_gb.toFixed(2)} / ${r.repair_cpu_s_per_gb.toFixed(2)} |`,
     );
   }
-  log(`worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(1)).join(" ")}, ${report.wall_s.toFixed(0)} s`);
+  log(
+    `worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}, ${report.wall_s.toFixed(0)} s`,
+  );
   const text = JSON.stringify(report, null, 2) + "\n";
   if (values.json) writeFileSync(values.json, text);
   else process.stdout.write(text);

@@ -23,10 +23,7 @@ import type { EvalWindow } from "../eval/windows.js";
 
 export const ACCURACY_JOB_SCHEMA = "gac-accuracy-job/1";
 
-export type WeightSource =
-  | { source: "checkpoint" }
-  | { source: "random"; seed: number; dtype: Dtype }
-  | { source: "derived"; from: number; edits: TensorEdit[] };
+export type WeightSource = { source: "checkpoint" } | { source: "random"; seed: number; dtype: Dtype } | { source: "derived"; from: number; edits: TensorEdit[] };
 
 export interface JobModel {
   /** Shown in results; the checkpoint directory, or a label for a derived model. */

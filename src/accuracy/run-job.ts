@@ -64,9 +64,13 @@ function runWorker(jobFile: string, opts: RunJobOptions): Promise<Record<string,
     else if (msg.event === "error") {
       const kind = String(msg.kind);
       const text = String(msg.message);
-      failure ??= kind === "no_torch" || kind === "no_gpu"
-        ? new GacError("NO_GPU", `--device gpu: ${kind === "no_torch" ? "PyTorch is not installed for python3" : "no CUDA GPU is visible"} (${text.split("\n")[0]}); run on a machine with an NVIDIA GPU and PyTorch, or use --device cpu`)
-        : new GacError("WORKER_FAILED", `the accuracy worker failed: ${text.split("\n")[0]}`);
+      failure ??=
+        kind === "no_torch" || kind === "no_gpu"
+          ? new GacError(
+              "NO_GPU",
+              `--device gpu: ${kind === "no_torch" ? "PyTorch is not installed for python3" : "no CUDA GPU is visible"} (${text.split("\n")[0]}); run on a machine with an NVIDIA GPU and PyTorch, or use --device cpu`,
+            )
+          : new GacError("WORKER_FAILED", `the accuracy worker failed: ${text.split("\n")[0]}`);
     }
   });
   return new Promise((resolve, reject) => {

@@ -83,7 +83,6 @@ function encodeMinifloat(x: number, f: Minifloat): number {
   return sign | ((e + bias) << f.mantBits) | mant;
 }
 
-
 /** The reference encoder by dtype name (for the bit-identity tests and as the fallback off little-endian hosts). */
 export function encodeMinifloatReference(x: number, dtype: MinifloatDtype): number {
   return encodeMinifloat(x, MINIFLOATS[dtype]);

@@ -26,7 +26,7 @@ export const LENGTH_PREFIX_BYTES = 8;
 export const HEADER_JSON_LIMITS: JsonLimits = { ...DEFAULT_JSON_LIMITS, maxDepth: 8 };
 
 export function isDtype(s: unknown): s is Dtype {
-  return typeof s === "string" && Object.prototype.hasOwnProperty.call(DTYPES, s);
+  return typeof s === "string" && Object.hasOwn(DTYPES, s);
 }
 
 /** Element count of a shape; throws BAD_HEADER when it is not a safe integer. */
@@ -128,16 +128,10 @@ export function decodeSafetensorsHeader(headerBytes: Uint8Array, fileSize: numbe
     const dims = shape as number[];
     const byteLength = tensorByteLength(dtype, dims, where);
     if (end - begin !== byteLength) {
-      throw new GacError(
-        "SHAPE_SIZE_MISMATCH",
-        `${where} spans ${formatCount(end - begin)} bytes but ${dtype} [${dims.join(", ")}] needs ${formatCount(byteLength)}: the header is inconsistent`,
-      );
+      throw new GacError("SHAPE_SIZE_MISMATCH", `${where} spans ${formatCount(end - begin)} bytes but ${dtype} [${dims.join(", ")}] needs ${formatCount(byteLength)}: the header is inconsistent`);
     }
     if (end > dataLength) {
-      throw new GacError(
-        "TRUNCATED",
-        `tensor ${quoteName(name)} ends at byte ${formatCount(dataStart + end)} but ${path} has ${formatCount(fileSize)} bytes: the file is truncated`,
-      );
+      throw new GacError("TRUNCATED", `tensor ${quoteName(name)} ends at byte ${formatCount(dataStart + end)} but ${path} has ${formatCount(fileSize)} bytes: the file is truncated`);
     }
     tensors.push({ name, dtype, shape: dims, file: path, start: dataStart + begin, byteLength, begin, end });
   }
@@ -148,16 +142,25 @@ export function decodeSafetensorsHeader(headerBytes: Uint8Array, fileSize: numbe
   let previous = "";
   for (const t of tensors) {
     if (t.begin > cursor) {
-      throw new GacError("BAD_OFFSETS", `tensor ${quoteName(t.name)} in ${path} starts at offset ${formatCount(t.begin)} but the previous data ends at ${formatCount(cursor)}: a ${formatCount(t.begin - cursor)}-byte gap`);
+      throw new GacError(
+        "BAD_OFFSETS",
+        `tensor ${quoteName(t.name)} in ${path} starts at offset ${formatCount(t.begin)} but the previous data ends at ${formatCount(cursor)}: a ${formatCount(t.begin - cursor)}-byte gap`,
+      );
     }
     if (t.begin < cursor) {
-      throw new GacError("BAD_OFFSETS", `tensor ${quoteName(t.name)} in ${path} starts at offset ${formatCount(t.begin)}, inside tensor ${quoteName(previous)} which ends at ${formatCount(cursor)}: tensors overlap`);
+      throw new GacError(
+        "BAD_OFFSETS",
+        `tensor ${quoteName(t.name)} in ${path} starts at offset ${formatCount(t.begin)}, inside tensor ${quoteName(previous)} which ends at ${formatCount(cursor)}: tensors overlap`,
+      );
     }
     cursor = t.end;
     previous = t.name;
   }
   if (cursor !== dataLength) {
-    throw new GacError("BAD_OFFSETS", `${path} has ${formatCount(dataLength - cursor)} bytes after the last tensor's data (buffer ends at ${formatCount(dataStart + cursor)}, file has ${formatCount(fileSize)}): extra trailing bytes`);
+    throw new GacError(
+      "BAD_OFFSETS",
+      `${path} has ${formatCount(dataLength - cursor)} bytes after the last tensor's data (buffer ends at ${formatCount(dataStart + cursor)}, file has ${formatCount(fileSize)}): extra trailing bytes`,
+    );
   }
   return { metadata, tensors: tensors.map(({ begin: _b, end: _e, ...entry }) => entry) };
 }

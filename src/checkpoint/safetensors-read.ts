@@ -23,7 +23,10 @@ async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, pa
   while (done < buf.byteLength) {
     const { bytesRead } = await fh.read(buf, done, buf.byteLength - done, position + done);
     if (bytesRead === 0) {
-      throw new GacError("INPUT_CHANGED", `${path} ended at byte ${formatCount(position + done)} while reading ${formatCount(buf.byteLength)} bytes from ${formatCount(position)}: the file changed since its header was read`);
+      throw new GacError(
+        "INPUT_CHANGED",
+        `${path} ended at byte ${formatCount(position + done)} while reading ${formatCount(buf.byteLength)} bytes from ${formatCount(position)}: the file changed since its header was read`,
+      );
     }
     done += bytesRead;
   }

@@ -92,4 +92,3 @@ export function numberOption(values: ParsedValues, key: string, integer: boolean
 export function finiteOrText(_key: string, v: unknown): unknown {
   return typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
 }
-

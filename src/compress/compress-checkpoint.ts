@@ -194,7 +194,12 @@ export async function compressCheckpoint(dir: string, outDir: string, opts: Comp
       if (opts.sizesOnly) {
         await writeSparseCheckpoint(tmp, { config, tensors: outTensors.map((t) => t.layout), maxShardBytes: SPARSE_SHARD_BYTES });
       } else {
-        const tensors: WritableTensor[] = outTensors.map((t) => ({ ...t.layout, data: async function* () { yield await t.data(); } }));
+        const tensors: WritableTensor[] = outTensors.map((t) => ({
+          ...t.layout,
+          data: async function* () {
+            yield await t.data();
+          },
+        }));
         await writeCheckpoint(tmp, { config, tensors });
       }
       await writeFileAtomic(join(tmp, COMPRESS_MANIFEST_FILE), JSON.stringify(report, null, 2) + "\n");

@@ -42,7 +42,10 @@ function undoTransform(vT: Matrix, t: InputTransform, lInverse: () => Matrix): M
     case "whitened":
       return matmul(vT, lInverse());
     case "scaled":
-      return scaleCols(vT, Array.from(t.s, (x) => 1 / x));
+      return scaleCols(
+        vT,
+        Array.from(t.s, (x) => 1 / x),
+      );
   }
 }
 

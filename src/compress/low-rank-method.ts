@@ -49,7 +49,10 @@ export function rankTarget(target: SizeTarget, out: number, inFeatures: number, 
 
 export function requireDense(linear: LinearSpec, where: string): Extract<LinearSpec, { kind: "dense" }> {
   if (linear.kind !== "dense") {
-    throw new GacError("UNSUPPORTED", `${where} is stored as ${linear.kind === "lowrank" ? "a factor pair" : "PaLU groups"}: gac compress starts from a dense checkpoint (give it the uncompressed model)`);
+    throw new GacError(
+      "UNSUPPORTED",
+      `${where} is stored as ${linear.kind === "lowrank" ? "a factor pair" : "PaLU groups"}: gac compress starts from a dense checkpoint (give it the uncompressed model)`,
+    );
   }
   return linear;
 }
@@ -107,8 +110,14 @@ export function compressLowRank(input: MethodInput, layout: LowRankLayout): Meth
     }
   }
   const notes: string[] = [];
-  if (stats === null) notes.push(layout === "svdllm" ? "no calibration: plain truncated SVD of each weight (SVD-LLM without whitening)" : "no calibration: plain truncated SVD of each weight (ASVD's scaling needs activations)");
-  else if (layout === "svdllm") notes.push(`whitened by the Cholesky factor of each input's Gram matrix${damped > 0 ? `; ${damped} Gram matrices needed a small diagonal to factor (too few calibration tokens for their width)` : ""}`);
+  if (stats === null)
+    notes.push(
+      layout === "svdllm" ? "no calibration: plain truncated SVD of each weight (SVD-LLM without whitening)" : "no calibration: plain truncated SVD of each weight (ASVD's scaling needs activations)",
+    );
+  else if (layout === "svdllm")
+    notes.push(
+      `whitened by the Cholesky factor of each input's Gram matrix${damped > 0 ? `; ${damped} Gram matrices needed a small diagonal to factor (too few calibration tokens for their width)` : ""}`,
+    );
   else notes.push("each input channel scaled by mean |x|^0.5 before the SVD (ASVD, alpha 0.5)");
   const config =
     layout === "asvd"

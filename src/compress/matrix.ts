@@ -65,13 +65,19 @@ export function pickCols(a: Matrix, cols: readonly number[]): Matrix {
 
 /** Columns [0, k) of a. */
 export function firstCols(a: Matrix, k: number): Matrix {
-  return pickCols(a, Array.from({ length: k }, (_, j) => j));
+  return pickCols(
+    a,
+    Array.from({ length: k }, (_, j) => j),
+  );
 }
 
 /** Rows stacked: [a; b; ...] (equal column counts). */
 export function stackRows(parts: readonly Matrix[]): Matrix {
   const cols = parts[0].cols;
-  const out = matrix(parts.reduce((s, p) => s + p.rows, 0), cols);
+  const out = matrix(
+    parts.reduce((s, p) => s + p.rows, 0),
+    cols,
+  );
   let at = 0;
   for (const p of parts) {
     if (p.cols !== cols) throw new RangeError(`cannot stack a ${p.rows}x${p.cols} matrix under ${cols} columns`);

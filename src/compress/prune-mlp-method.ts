@@ -77,10 +77,16 @@ export function compressMlpWidths(input: MethodInput): MethodResult {
     const s = scores?.[layer.index] ?? null;
     const order = s === null ? Array.from({ length: width }, (_, j) => j) : Array.from({ length: width }, (_, j) => j).sort((a, b) => s[b] - s[a] || a - b);
     const energy = s === null ? null : Float64Array.from(order, (j) => s[j]);
-    const target =
-      input.target.kind === "energy" ? energySize(energy, width, fraction, 1) : adaptive !== null ? adaptive[layer.index] : Math.max(1, Math.min(width, Math.round(fraction * width)));
+    const target = input.target.kind === "energy" ? energySize(energy, width, fraction, 1) : adaptive !== null ? adaptive[layer.index] : Math.max(1, Math.min(width, Math.round(fraction * width)));
     const decision = decideSize(
-      { id: `layers.${layer.index}.mlp.intermediate`, full: width, energy, step: 1, target, cost: input.profile === null ? undefined : mlpWidthCost(input.profile, spec.hiddenSize, input.servingDtype) },
+      {
+        id: `layers.${layer.index}.mlp.intermediate`,
+        full: width,
+        energy,
+        step: 1,
+        target,
+        cost: input.profile === null ? undefined : mlpWidthCost(input.profile, spec.hiddenSize, input.servingDtype),
+      },
       input.align,
     );
     decisions.push(decision);
@@ -109,8 +115,14 @@ export function compressMlpWidths(input: MethodInput): MethodResult {
     replacements.set(down.weight.tensor, downTensors);
   }
   const notes = [
-    stats === null ? "no calibration: channels ranked by ||W_down[:, j]||^2 ||W_gate[j]|| ||W_up[j]||; no compensation bias" : "channels ranked by FLAP's fluctuation Var(h_j) ||W_down[:, j]||^2; removed channels' mean output folded into a down_proj bias",
-    adaptive !== null ? "widths per layer from the largest standardised scores over all layers (FLAP's adaptive structure)" : input.target.kind === "energy" ? "widths per layer from the energy target" : "the same fraction of channels in every layer",
+    stats === null
+      ? "no calibration: channels ranked by ||W_down[:, j]||^2 ||W_gate[j]|| ||W_up[j]||; no compensation bias"
+      : "channels ranked by FLAP's fluctuation Var(h_j) ||W_down[:, j]||^2; removed channels' mean output folded into a down_proj bias",
+    adaptive !== null
+      ? "widths per layer from the largest standardised scores over all layers (FLAP's adaptive structure)"
+      : input.target.kind === "energy"
+        ? "widths per layer from the energy target"
+        : "the same fraction of channels in every layer",
   ];
   return { replacements, config: { ...input.config }, decisions, notes };
 }

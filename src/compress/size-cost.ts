@@ -38,12 +38,35 @@ function gemmsOf(shapes: [number, number][], dtype: ServingDtype, w: Workload): 
 
 /** A factor pair x -> [rank] -> [out]: first [rank, in], second [out, rank]. */
 export function lowRankCost(profile: GpuProfile, outFeatures: number, inFeatures: number, dtype: ServingDtype, w: Workload = DEFAULT_WORKLOAD) {
-  return (rank: number) => total(profile, gemmsOf([[rank, inFeatures], [outFeatures, rank]], dtype, w));
+  return (rank: number) =>
+    total(
+      profile,
+      gemmsOf(
+        [
+          [rank, inFeatures],
+          [outFeatures, rank],
+        ],
+        dtype,
+        w,
+      ),
+    );
 }
 
 /** One layer's MLP at width `width`: gate and up [width, hidden], down [hidden, width]. */
 export function mlpWidthCost(profile: GpuProfile, hidden: number, dtype: ServingDtype, w: Workload = DEFAULT_WORKLOAD) {
-  return (width: number) => total(profile, gemmsOf([[width, hidden], [width, hidden], [hidden, width]], dtype, w));
+  return (width: number) =>
+    total(
+      profile,
+      gemmsOf(
+        [
+          [width, hidden],
+          [width, hidden],
+          [hidden, width],
+        ],
+        dtype,
+        w,
+      ),
+    );
 }
 
 export interface AttentionGeometry {
@@ -71,7 +94,12 @@ export function headDimCost(profile: GpuProfile, g: AttentionGeometry, dtype: Se
       causal: phase === "prefill",
       dtype,
     });
-    const shapes: [number, number][] = [[g.numHeads * d, g.hidden], [g.numKvHeads * d, g.hidden], [g.numKvHeads * d, g.hidden], [g.hidden, g.numHeads * d]];
+    const shapes: [number, number][] = [
+      [g.numHeads * d, g.hidden],
+      [g.numKvHeads * d, g.hidden],
+      [g.numKvHeads * d, g.hidden],
+      [g.hidden, g.numHeads * d],
+    ];
     return total(profile, [...gemmsOf(shapes, dtype, w), attention("prefill"), attention("decode")]);
   };
 }

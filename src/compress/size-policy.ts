@@ -17,10 +17,7 @@ export type SizeTarget = { kind: "budget"; fraction: number } | { kind: "energy"
 
 export type RoundMode = "down" | "up" | "nearest";
 
-export type AlignPolicy =
-  | { kind: "none" }
-  | { kind: "multiple"; of: number; round: RoundMode }
-  | { kind: "profile"; tolerance: number };
+export type AlignPolicy = { kind: "none" } | { kind: "multiple"; of: number; round: RoundMode } | { kind: "profile"; tolerance: number };
 
 /** Sizes tried on either side of the target by `--align profile`. */
 export const PROFILE_WINDOW = 16;
@@ -152,8 +149,5 @@ function profileDecision(problem: SizeProblem, tolerance: number, decision: (cho
   const best = candidates.filter((c) => c.ms <= cheapest * (1 + TIE_FRACTION)).sort((a, b) => b.size - a.size)[0];
   const targetMs = ms(problem.cost(target));
   const vs = targetMs === null ? "the target has no prediction" : `target ${fmtMs(targetMs)} ms`;
-  return decision(
-    best.size,
-    `cheapest predicted of ${candidates.length} sizes in ${lo}..${hi} within ${pct(tolerance)} more error: ${fmtMs(best.ms)} ms (${vs})`,
-  );
+  return decision(best.size, `cheapest predicted of ${candidates.length} sizes in ${lo}..${hi} within ${pct(tolerance)} more error: ${fmtMs(best.ms)} ms (${vs})`);
 }

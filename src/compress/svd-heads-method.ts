@@ -46,10 +46,14 @@ function geometry(spec: ModelSpec): Geometry {
   const first = spec.layers[0].attn;
   for (const l of spec.layers) {
     if (l.attn.headDim !== first.headDim || l.attn.numHeads !== first.numHeads || l.attn.numKvHeads !== first.numKvHeads) {
-      throw new GacError("UNSUPPORTED", `layer ${l.index} has ${l.attn.numHeads}/${l.attn.numKvHeads} heads of ${l.attn.headDim} but layer 0 has ${first.numHeads}/${first.numKvHeads} of ${first.headDim}: svd-heads needs one attention geometry`);
+      throw new GacError(
+        "UNSUPPORTED",
+        `layer ${l.index} has ${l.attn.numHeads}/${l.attn.numKvHeads} heads of ${l.attn.headDim} but layer 0 has ${first.numHeads}/${first.numKvHeads} of ${first.headDim}: svd-heads needs one attention geometry`,
+      );
     }
   }
-  if (spec.rope.partialRotaryFactor !== 1) throw new GacError("UNSUPPORTED", `partial_rotary_factor ${spec.rope.partialRotaryFactor}: svd-heads keeps whole RoPE pairs and needs RoPE on the whole head`);
+  if (spec.rope.partialRotaryFactor !== 1)
+    throw new GacError("UNSUPPORTED", `partial_rotary_factor ${spec.rope.partialRotaryFactor}: svd-heads keeps whole RoPE pairs and needs RoPE on the whole head`);
   if (spec.rope.scaling.type === "other") throw new GacError("UNSUPPORTED", `rope type '${spec.rope.scaling.name}': svd-heads can keep RoPE exact only under default, linear or llama3 frequencies`);
   return { d: first.headDim, half: first.headDim / 2, heads: first.numHeads, kvHeads: first.numKvHeads, hidden: spec.hiddenSize };
 }
@@ -123,7 +127,14 @@ function prepareValues(layer: LayerSpec, g: Geometry, weights: Weights, lx: Matr
   const woT = transpose(wo); // [H d, hidden]: head h's block is rows h d .. (h + 1) d
   const groups = Array.from({ length: g.kvHeads }, (_, kv) => {
     const heads = Array.from({ length: group }, (_, i) => kv * group + i);
-    const oBlocks = heads.map((h) => transpose(pickRows(woT, Array.from({ length: g.d }, (_, i) => h * g.d + i)))); // [hidden, d]
+    const oBlocks = heads.map((h) =>
+      transpose(
+        pickRows(
+          woT,
+          Array.from({ length: g.d }, (_, i) => h * g.d + i),
+        ),
+      ),
+    ); // [hidden, d]
     const a = matrix(g.d, g.d);
     for (const b of oBlocks) {
       const bb = matmul(transpose(b), b);
@@ -132,7 +143,10 @@ function prepareValues(layer: LayerSpec, g: Geometry, weights: Weights, lx: Matr
     const lo = dampedCholesky(a).l;
     const loT = transpose(lo);
     const loInvT = transpose(invertLower(lo));
-    const wvg = pickRows(wv, Array.from({ length: g.d }, (_, i) => kv * g.d + i));
+    const wvg = pickRows(
+      wv,
+      Array.from({ length: g.d }, (_, i) => kv * g.d + i),
+    );
     const projected = matmul(loT, wvg); // L_o^T W_v,g [d, hidden]
     const d = svd(lx === null ? projected : matmul(projected, lx));
     const bias = vBias === null ? null : matrix(g.d, 1, vBias.slice(kv * g.d, (kv + 1) * g.d));
@@ -218,7 +232,14 @@ export function compressHeadDim(input: MethodInput): MethodResult {
   const budgetSize = Math.max(2, 2 * Math.floor((input.target.fraction * g.d) / 2));
   const target = input.target.kind === "energy" ? energySize(energy, g.d, input.target.fraction, 2) : budgetSize;
   const decision = decideSize(
-    { id: "self_attn.head_dim", full: g.d, energy, step: 2, target, cost: input.profile === null ? undefined : allLayers(headDimCost(input.profile, { hidden: g.hidden, numHeads: g.heads, numKvHeads: g.kvHeads }, input.servingDtype), spec.numLayers) },
+    {
+      id: "self_attn.head_dim",
+      full: g.d,
+      energy,
+      step: 2,
+      target,
+      cost: input.profile === null ? undefined : allLayers(headDimCost(input.profile, { hidden: g.hidden, numHeads: g.heads, numKvHeads: g.kvHeads }, input.servingDtype), spec.numLayers),
+    },
     input.align,
   );
   const dPrime = decision.chosen;
@@ -260,8 +281,8 @@ export function compressHeadDim(input: MethodInput): MethodResult {
     `v/o: per KV head, top ${dPrime} singular directions of the o_proj-weighted value map${stats === null ? "" : ", whitened by the attention input's Gram matrix"}`,
   ];
   if (spec.rope.scaling.type === "llama3") notes.push("llama3 rope_scaling is not a plain division of frequencies: the window starts at pair 0");
-  else if (input.ropeWindow === "prefix") notes.push("window: the highest-frequency pairs (--rope-window prefix; the score-mass window dropped the local-position pairs and doubled perplexity on the bundled model)");
+  else if (input.ropeWindow === "prefix")
+    notes.push("window: the highest-frequency pairs (--rope-window prefix; the score-mass window dropped the local-position pairs and doubled perplexity on the bundled model)");
   if (weights === null) notes.push("--sizes-only: no weights, the window starts at pair 0");
   return { replacements, config: rope.config, decisions: [decision], notes };
 }
-

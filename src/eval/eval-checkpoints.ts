@@ -128,7 +128,7 @@ async function evalCpu(dirs: readonly string[], text: EvalText, plan: WindowPlan
     if (d.handle.params > CPU_MAX_PARAMS) {
       throw new GacError(
         "UNSUPPORTED",
-        `${d.handle.dir} has ${formatCount(d.handle.params)} parameters; the CPU evaluation holds them in float64 (${(d.handle.params * 8 / 1e9).toFixed(1)} GB) and runs for hours: use --device gpu`,
+        `${d.handle.dir} has ${formatCount(d.handle.params)} parameters; the CPU evaluation holds them in float64 (${((d.handle.params * 8) / 1e9).toFixed(1)} GB) and runs for hours: use --device gpu`,
       );
     }
     const t0 = performance.now();

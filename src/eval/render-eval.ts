@@ -26,11 +26,18 @@ export function renderEvalReport(r: EvalReport): string {
     const delta = first === undefined || first === x ? "(reference)" : sci(x.loss - first.loss);
     return [x.dir, x.family, x.dtype, formatCount(x.params), scaleText(x), x.precision, x.loss.toFixed(6), x.perplexity.toFixed(4), delta, x.seconds.toFixed(1)];
   });
-  const table = textTable(
-    ["checkpoint", "family", "dtype", "params", "scale", "precision", "loss (nats)", "perplexity", "loss - first", "seconds"],
-    rows,
-    ["left", "left", "left", "right", "left", "left", "right", "right", "right", "right"],
-  );
+  const table = textTable(["checkpoint", "family", "dtype", "params", "scale", "precision", "loss (nats)", "perplexity", "loss - first", "seconds"], rows, [
+    "left",
+    "left",
+    "left",
+    "right",
+    "left",
+    "left",
+    "right",
+    "right",
+    "right",
+    "right",
+  ]);
   const stride = r.stride === r.context ? "non-overlapping" : `stride ${r.stride}`;
   return [
     `text         ${textLine(r)}`,

@@ -53,10 +53,7 @@ function buildFromShapes(cfg: ModelConfig, shapes: TensorShapes): ModelSpec {
 
   const prefix = placer.has("model.embed_tokens.weight") ? "model." : placer.has("embed_tokens.weight") ? "" : undefined;
   if (prefix === undefined) {
-    throw new GacError(
-      "UNKNOWN_LAYOUT",
-      `no embedding table ('model.embed_tokens.weight' or 'embed_tokens.weight'): not a Llama-style checkpoint${placer.firstUnplacedClause()}`,
-    );
+    throw new GacError("UNKNOWN_LAYOUT", `no embedding table ('model.embed_tokens.weight' or 'embed_tokens.weight'): not a Llama-style checkpoint${placer.firstUnplacedClause()}`);
   }
   const embed = placer.take(`${prefix}embed_tokens.weight`)!;
   if (embed.shape.length !== 2) {
@@ -98,11 +95,7 @@ function buildFromShapes(cfg: ModelConfig, shapes: TensorShapes): ModelSpec {
   // and do not count: they live in head_wise_ranks / truncation_ranks, not in the geometry.
   const first = layers[0].attn;
   const heterogeneous = layers.some(
-    (l) =>
-      l.attn.numHeads !== first.numHeads ||
-      l.attn.numKvHeads !== first.numKvHeads ||
-      l.attn.headDim !== first.headDim ||
-      l.mlp.intermediate !== layers[0].mlp.intermediate,
+    (l) => l.attn.numHeads !== first.numHeads || l.attn.numKvHeads !== first.numKvHeads || l.attn.headDim !== first.headDim || l.mlp.intermediate !== layers[0].mlp.intermediate,
   );
 
   return {
@@ -167,10 +160,7 @@ function configHeadDim(cfg: ModelConfig, hidden: number): HeadDim {
   }
   const h = cfg.hiddenSize ?? hidden;
   if (h % cfg.numHeads !== 0) {
-    throw new GacError(
-      "BAD_CONFIG",
-      `config hidden_size ${h} is not a multiple of num_attention_heads ${cfg.numHeads} and config has no head_dim: the per-head width is undefined`,
-    );
+    throw new GacError("BAD_CONFIG", `config hidden_size ${h} is not a multiple of num_attention_heads ${cfg.numHeads} and config has no head_dim: the per-head width is undefined`);
   }
   return { value: h / cfg.numHeads, source: `hidden_size ${h} / num_attention_heads ${cfg.numHeads}` };
 }
@@ -226,10 +216,7 @@ function buildLayer(ctx: LayerContext, i: number): LayerSpec {
   // Attention geometry from q/k/v rows; head_dim from the config (see configHeadDim).
   const d = ctx.headDim;
   if (q.out % d.value !== 0) {
-    throw new GacError(
-      "CONFIG_MISMATCH",
-      `${label}: q_proj has ${q.out} rows, not a multiple of head_dim ${d.value} (${d.source}): heads cannot be told apart; set head_dim in config.json`,
-    );
+    throw new GacError("CONFIG_MISMATCH", `${label}: q_proj has ${q.out} rows, not a multiple of head_dim ${d.value} (${d.source}): heads cannot be told apart; set head_dim in config.json`);
   }
   if (k.out % d.value !== 0 || k.out === 0) {
     throw new GacError("CONFIG_MISMATCH", `${label}: k_proj has ${k.out} rows, not a positive multiple of head_dim ${d.value} (${d.source})`);
@@ -248,12 +235,12 @@ function buildLayer(ctx: LayerContext, i: number): LayerSpec {
   if (o.in !== q.out) {
     throw new GacError("CONFIG_MISMATCH", `'${linearFactors(o)[0].tensor}' takes ${o.in} inputs but attention gives ${numHeads} heads x ${d.value} = ${q.out}`);
   }
-  for (const [name, lin] of [["k_proj", k], ["v_proj", v]] as const) {
+  for (const [name, lin] of [
+    ["k_proj", k],
+    ["v_proj", v],
+  ] as const) {
     if (lin.kind === "grouped" && lin.groupDim % d.value !== 0) {
-      throw new GacError(
-        "CONFIG_MISMATCH",
-        `${label}: ${name} PaLU groups are ${lin.groupDim} wide, not a whole number of heads of head_dim ${d.value}`,
-      );
+      throw new GacError("CONFIG_MISMATCH", `${label}: ${name} PaLU groups are ${lin.groupDim} wide, not a whole number of heads of head_dim ${d.value}`);
     }
   }
   if (cfg.numHeads !== undefined && numHeads !== cfg.numHeads) {
@@ -325,14 +312,7 @@ function takeNorm(placer: TensorPlacer, name: string, hidden: number): string {
   return name;
 }
 
-function takeLmHead(
-  placer: TensorPlacer,
-  cfg: ModelConfig,
-  embedName: string,
-  vocab: number,
-  hidden: number,
-  disagreements: string[],
-): { lmHead: string; tied: boolean } {
+function takeLmHead(placer: TensorPlacer, cfg: ModelConfig, embedName: string, vocab: number, hidden: number, disagreements: string[]): { lmHead: string; tied: boolean } {
   const head = placer.take("lm_head.weight");
   if (head === undefined) {
     if (cfg.tieWordEmbeddings !== true) {
@@ -346,10 +326,7 @@ function takeLmHead(
     throw new GacError("CONFIG_MISMATCH", `'lm_head.weight' has shape ${shapeText(head)} but the hidden size is ${hidden}: the output layer must be [vocab, ${hidden}]`);
   }
   if (head.shape[0] !== vocab) {
-    throw new GacError(
-      "CONFIG_MISMATCH",
-      `'lm_head.weight' has ${head.shape[0]} rows but '${embedName}' has ${vocab}: the output vocabulary differs from the input vocabulary`,
-    );
+    throw new GacError("CONFIG_MISMATCH", `'lm_head.weight' has ${head.shape[0]} rows but '${embedName}' has ${vocab}: the output vocabulary differs from the input vocabulary`);
   }
   if (cfg.tieWordEmbeddings === true) {
     disagreements.push(`'lm_head.weight' is present but config tie_word_embeddings is true: transformers would tie the output layer to '${embedName}' and ignore it`);
@@ -363,10 +340,7 @@ function familyOf(modelType: string, forms: Map<LinearForm, string>): Family {
   const compressed = [...forms.keys()].filter((f): f is Exclude<LinearForm, "dense"> => f !== "dense");
   if (compressed.length > 1) {
     const [a, b] = compressed;
-    throw new GacError(
-      "UNKNOWN_FAMILY",
-      `'${forms.get(a)}' is stored as ${a} and '${forms.get(b)}' as ${b}: gac knows no compressor that mixes these forms in one checkpoint`,
-    );
+    throw new GacError("UNKNOWN_FAMILY", `'${forms.get(a)}' is stored as ${a} and '${forms.get(b)}' as ${b}: gac knows no compressor that mixes these forms in one checkpoint`);
   }
   if (compressed.length === 1) return FORM_FAMILY[compressed[0]];
   return modelType.startsWith("palu") ? "palu" : "dense";

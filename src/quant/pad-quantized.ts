@@ -54,20 +54,24 @@ function gridOf(scheme: QuantScheme, w: QuantizedWeight, stored: StoredTensors):
       const gptq = scheme.method === "gptq";
       if (gptq && stored.g_idx) {
         const gi = int32s(stored.g_idx.bytes);
-        for (let kk = 0; kk < k; kk++) if (gi[kk] !== Math.floor(kk / w.groupK!)) throw new GacError("UNSUPPORTED", `cannot pad '${w.base}': its g_idx reorders input channels (desc_act); gac pads GPTQ with sequential groups only`);
+        for (let kk = 0; kk < k; kk++)
+          if (gi[kk] !== Math.floor(kk / w.groupK!))
+            throw new GacError("UNSUPPORTED", `cannot pad '${w.base}': its g_idx reorders input channels (desc_act); gac pads GPTQ with sequential groups only`);
       }
       const q = int32s(get("qweight").bytes);
       const lane: number[] = new Array(8);
       if (gptq) {
-        for (let r = 0; r < k / 8; r++) for (let c = 0; c < n; c++) {
-          unpackInt4x8(q[r * n + c], "gptq", lane);
-          for (let b = 0; b < 8; b++) codes[c * k + 8 * r + b] = lane[b];
-        }
+        for (let r = 0; r < k / 8; r++)
+          for (let c = 0; c < n; c++) {
+            unpackInt4x8(q[r * n + c], "gptq", lane);
+            for (let b = 0; b < 8; b++) codes[c * k + 8 * r + b] = lane[b];
+          }
       } else {
-        for (let r = 0; r < k; r++) for (let j = 0; j < n / 8; j++) {
-          unpackInt4x8(q[r * (n / 8) + j], "awq", lane);
-          for (let b = 0; b < 8; b++) codes[(8 * j + b) * k + r] = lane[b];
-        }
+        for (let r = 0; r < k; r++)
+          for (let j = 0; j < n / 8; j++) {
+            unpackInt4x8(q[r * (n / 8) + j], "awq", lane);
+            for (let b = 0; b < 8; b++) codes[(8 * j + b) * k + r] = lane[b];
+          }
       }
       const scalesKN = decodeToFloat64(get("scales").bytes, get("scales").dtype); // [G, N]
       const z = int32s(get("qzeros").bytes); // [G, N/8]
@@ -76,13 +80,14 @@ function gridOf(scheme: QuantScheme, w: QuantizedWeight, stored: StoredTensors):
       // Grid blocks are [N, G] (bn = 1): transpose the [G, N] tensors.
       const scales = new Float64Array(n * G);
       const zeros = new Uint8Array(n * G);
-      for (let g = 0; g < G; g++) for (let j = 0; j < n / 8; j++) {
-        unpackInt4x8(z[g * (n / 8) + j], gptq ? "gptq" : "awq", lane);
-        for (let b = 0; b < 8; b++) {
-          zeros[(8 * j + b) * G + g] = lane[b] + (gptq ? 1 : 0);
-          scales[(8 * j + b) * G + g] = scalesKN[g * n + 8 * j + b];
+      for (let g = 0; g < G; g++)
+        for (let j = 0; j < n / 8; j++) {
+          unpackInt4x8(z[g * (n / 8) + j], gptq ? "gptq" : "awq", lane);
+          for (let b = 0; b < 8; b++) {
+            zeros[(8 * j + b) * G + g] = lane[b] + (gptq ? 1 : 0);
+            scales[(8 * j + b) * G + g] = scalesKN[g * n + 8 * j + b];
+          }
         }
-      }
       return { codes, scales, zeros, bn: 1, bk };
     }
     case "fp8": {
@@ -111,7 +116,10 @@ function blockMap(layout: PadLayout, b: Block, what: string): (src: number) => n
   if (b === "whole") return () => 0;
   for (const r of layout.runs) {
     if ((r.dst - r.src) % b !== 0) {
-      throw new GacError("UNSUPPORTED", `cannot pad ${what} ${layout.from} -> ${layout.to} in the quantized domain: elements ${r.src}..${r.src + r.len - 1} move by ${r.dst - r.src}, not a whole number of its ${b}-wide scale blocks, so they would leave their block's scale`);
+      throw new GacError(
+        "UNSUPPORTED",
+        `cannot pad ${what} ${layout.from} -> ${layout.to} in the quantized domain: elements ${r.src}..${r.src + r.len - 1} move by ${r.dst - r.src}, not a whole number of its ${b}-wide scale blocks, so they would leave their block's scale`,
+      );
     }
   }
   const map = new Map<number, number>();
@@ -135,11 +143,12 @@ function padGrid(g: Grid, n: number, k: number, rows: PadLayout, cols: PadLayout
   const mapK = blockMap(cols, g.bk, `the input columns of '${base}'`);
   const scales = new Float64Array(bnD * bkD).fill(1);
   const zeros = g.zeros ? new Uint8Array(bnD * bkD).fill(NEUTRAL_ZERO) : undefined;
-  for (let i = 0; i < bnS; i++) for (let j = 0; j < bkS; j++) {
-    const dst = mapN(i) * bkD + mapK(j);
-    scales[dst] = g.scales[i * bkS + j];
-    if (zeros) zeros[dst] = g.zeros![i * bkS + j];
-  }
+  for (let i = 0; i < bnS; i++)
+    for (let j = 0; j < bkS; j++) {
+      const dst = mapN(i) * bkD + mapK(j);
+      scales[dst] = g.scales[i * bkS + j];
+      if (zeros) zeros[dst] = g.zeros![i * bkS + j];
+    }
   const codes = new Uint8Array(N * K);
   if (zeros) {
     const blockOf = (b: Block, i: number) => (b === "whole" ? 0 : Math.floor(i / b));
@@ -161,30 +170,34 @@ function storeGrid(scheme: QuantScheme, w: QuantizedWeight, stored: StoredTensor
     case "gptq":
     case "awq": {
       const gptq = scheme.method === "gptq";
-      if (N % 8 !== 0 || (gptq && K % 8 !== 0)) throw new GacError("UNSUPPORTED", `cannot pad '${w.base}' to [${N}, ${K}]: ${scheme.method} packs 8 int4 per int32 (N${gptq ? " and K" : ""} must be multiples of 8)`);
+      if (N % 8 !== 0 || (gptq && K % 8 !== 0))
+        throw new GacError("UNSUPPORTED", `cannot pad '${w.base}' to [${N}, ${K}]: ${scheme.method} packs 8 int4 per int32 (N${gptq ? " and K" : ""} must be multiples of 8)`);
       const G = blocks(K, g.bk);
       const lane: number[] = new Array(8);
       const q = gptq ? new Int32Array((K / 8) * N) : new Int32Array(K * (N / 8));
       if (gptq) {
-        for (let r = 0; r < K / 8; r++) for (let c = 0; c < N; c++) {
-          for (let b = 0; b < 8; b++) lane[b] = g.codes[c * K + 8 * r + b];
-          q[r * N + c] = packInt4x8(lane, "gptq");
-        }
+        for (let r = 0; r < K / 8; r++)
+          for (let c = 0; c < N; c++) {
+            for (let b = 0; b < 8; b++) lane[b] = g.codes[c * K + 8 * r + b];
+            q[r * N + c] = packInt4x8(lane, "gptq");
+          }
       } else {
-        for (let r = 0; r < K; r++) for (let j = 0; j < N / 8; j++) {
-          for (let b = 0; b < 8; b++) lane[b] = g.codes[(8 * j + b) * K + r];
-          q[r * (N / 8) + j] = packInt4x8(lane, "awq");
-        }
+        for (let r = 0; r < K; r++)
+          for (let j = 0; j < N / 8; j++) {
+            for (let b = 0; b < 8; b++) lane[b] = g.codes[(8 * j + b) * K + r];
+            q[r * (N / 8) + j] = packInt4x8(lane, "awq");
+          }
       }
       const scalesKN = new Float64Array(G * N);
       const z = new Int32Array(G * (N / 8));
-      for (let gi = 0; gi < G; gi++) for (let j = 0; j < N / 8; j++) {
-        for (let b = 0; b < 8; b++) {
-          lane[b] = g.zeros![(8 * j + b) * G + gi] - (gptq ? 1 : 0);
-          scalesKN[gi * N + 8 * j + b] = g.scales[(8 * j + b) * G + gi];
+      for (let gi = 0; gi < G; gi++)
+        for (let j = 0; j < N / 8; j++) {
+          for (let b = 0; b < 8; b++) {
+            lane[b] = g.zeros![(8 * j + b) * G + gi] - (gptq ? 1 : 0);
+            scalesKN[gi * N + 8 * j + b] = g.scales[(8 * j + b) * G + gi];
+          }
+          z[gi * (N / 8) + j] = packInt4x8(lane, gptq ? "gptq" : "awq");
         }
-        z[gi * (N / 8) + j] = packInt4x8(lane, gptq ? "gptq" : "awq");
-      }
       out.qweight = { dtype: "I32", shape: gptq ? [K / 8, N] : [K, N / 8], bytes: int32Bytes(q) };
       out.qzeros = { dtype: "I32", shape: [G, N / 8], bytes: int32Bytes(z) };
       out.scales = { dtype: stored.scales.dtype, shape: [G, N], bytes: encodeFromFloat64(scalesKN, stored.scales.dtype) };

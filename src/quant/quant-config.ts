@@ -114,6 +114,10 @@ export function schemeConfig(s: QuantScheme): Record<string, unknown> {
     case "nvfp4":
       return s.producer === "modelopt"
         ? { quant_method: "modelopt", quant_algo: "NVFP4", group_size: 16 }
-        : { quant_method: "compressed-tensors", format: "nvfp4-pack-quantized", config_groups: { group_0: { format: "nvfp4-pack-quantized", weights: { num_bits: 4, type: "float", group_size: 16, strategy: "tensor_group" }, targets: ["Linear"] } } };
+        : {
+            quant_method: "compressed-tensors",
+            format: "nvfp4-pack-quantized",
+            config_groups: { group_0: { format: "nvfp4-pack-quantized", weights: { num_bits: 4, type: "float", group_size: 16, strategy: "tensor_group" }, targets: ["Linear"] } },
+          };
   }
 }

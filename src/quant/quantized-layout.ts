@@ -178,10 +178,14 @@ function anchorsOf(shapes: TensorShapes, s: QuantScheme): string[] {
       s.method === "gptq" || s.method === "awq"
         ? /^(.*)\.qweight$/.exec(name)
         : s.method === "fp8"
-          ? t.dtype === "F8_E4M3" ? /^(.*)\.weight$/.exec(name) : null
+          ? t.dtype === "F8_E4M3"
+            ? /^(.*)\.weight$/.exec(name)
+            : null
           : s.producer === "compressed-tensors"
             ? /^(.*)\.weight_packed$/.exec(name)
-            : t.dtype === "U8" ? /^(.*)\.weight$/.exec(name) : null;
+            : t.dtype === "U8"
+              ? /^(.*)\.weight$/.exec(name)
+              : null;
     if (m) bases.push(m[1]);
   }
   return bases;

@@ -75,18 +75,20 @@ function quantizeInt4(name: string, w: Float64Array, n: number, k: number, s: Ex
   const qweight = gptq ? new Int32Array((k / 8) * n) : new Int32Array(k * (n / 8));
   const lane = new Array<number>(8);
   if (gptq) {
-    for (let r = 0; r < k / 8; r++) for (let c = 0; c < n; c++) {
-      for (let b = 0; b < 8; b++) lane[b] = codes[(8 * r + b) * n + c];
-      qweight[r * n + c] = packInt4x8(lane, "gptq");
-    }
+    for (let r = 0; r < k / 8; r++)
+      for (let c = 0; c < n; c++) {
+        for (let b = 0; b < 8; b++) lane[b] = codes[(8 * r + b) * n + c];
+        qweight[r * n + c] = packInt4x8(lane, "gptq");
+      }
   } else {
     for (let r = 0; r < k; r++) for (let j = 0; j < n / 8; j++) qweight[r * (n / 8) + j] = packInt4x8(codes.subarray(r * n + 8 * j, r * n + 8 * j + 8), "awq");
   }
   const qzeros = new Int32Array(groups * (n / 8));
-  for (let gi = 0; gi < groups; gi++) for (let j = 0; j < n / 8; j++) {
-    for (let b = 0; b < 8; b++) lane[b] = zeros[gi * n + 8 * j + b] - (gptq ? 1 : 0);
-    qzeros[gi * (n / 8) + j] = packInt4x8(lane, gptq ? "gptq" : "awq");
-  }
+  for (let gi = 0; gi < groups; gi++)
+    for (let j = 0; j < n / 8; j++) {
+      for (let b = 0; b < 8; b++) lane[b] = zeros[gi * n + 8 * j + b] - (gptq ? 1 : 0);
+      qzeros[gi * (n / 8) + j] = packInt4x8(lane, gptq ? "gptq" : "awq");
+    }
   const tensors: Record<string, QuantizedTensor> = {
     qweight: { dtype: "I32", shape: gptq ? [k / 8, n] : [k, n / 8], bytes: int32Bytes(qweight) },
     qzeros: { dtype: "I32", shape: [groups, n / 8], bytes: int32Bytes(qzeros) },
@@ -101,18 +103,20 @@ function quantizeFp8(w: Float64Array, n: number, k: number, s: Extract<QuantSche
   const rows = Math.ceil(n / bn);
   const cols = Math.ceil(k / bk);
   const scales = new Float64Array(rows * cols);
-  for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) {
-    const i = Math.floor(r / bn) * cols + Math.floor(c / bk);
-    scales[i] = Math.max(scales[i], Math.abs(w[r * k + c]));
-  }
+  for (let r = 0; r < n; r++)
+    for (let c = 0; c < k; c++) {
+      const i = Math.floor(r / bn) * cols + Math.floor(c / bk);
+      scales[i] = Math.max(scales[i], Math.abs(w[r * k + c]));
+    }
   for (let i = 0; i < scales.length; i++) scales[i] = positiveOr1(Math.fround(scales[i] / 448));
   const codes = new Uint8Array(n * k);
   const deq = new Float64Array(n * k);
-  for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) {
-    const scale = scales[Math.floor(r / bn) * cols + Math.floor(c / bk)];
-    codes[r * k + c] = encodeE4M3(w[r * k + c] / scale);
-    deq[r * k + c] = decodeE4M3(codes[r * k + c]) * scale;
-  }
+  for (let r = 0; r < n; r++)
+    for (let c = 0; c < k; c++) {
+      const scale = scales[Math.floor(r / bn) * cols + Math.floor(c / bk)];
+      codes[r * k + c] = encodeE4M3(w[r * k + c] / scale);
+      deq[r * k + c] = decodeE4M3(codes[r * k + c]) * scale;
+    }
   const weight: QuantizedTensor = { dtype: "F8_E4M3", shape: [n, k], bytes: codes };
   const scaleBytes = encodeFromFloat64(scales, "F32");
   const tensors: Record<string, QuantizedTensor> = s.block
@@ -134,19 +138,20 @@ function quantizeNvfp4(name: string, w: Float64Array, n: number, k: number, s: E
   const scaleCodes = new Uint8Array(n * blocks);
   const codes = new Uint8Array(n * k);
   const deq = new Float64Array(n * k);
-  for (let r = 0; r < n; r++) for (let b = 0; b < blocks; b++) {
-    let bmax = 0;
-    for (let c = 16 * b; c < Math.min(k, 16 * b + 16); c++) bmax = Math.max(bmax, Math.abs(w[r * k + c]));
-    const sc = encodeE4M3(bmax / 6 / mult);
-    scaleCodes[r * blocks + b] = sc;
-    const d = decodeE4M3(sc);
-    for (let c = 16 * b; c < Math.min(k, 16 * b + 16); c++) {
-      const code = d === 0 ? 0 : encodeE2M1(w[r * k + c] / (d * mult));
-      codes[r * k + c] = code;
-      const v = decodeE2M1(code) * d;
-      deq[r * k + c] = modelopt ? v * stored : v / stored;
+  for (let r = 0; r < n; r++)
+    for (let b = 0; b < blocks; b++) {
+      let bmax = 0;
+      for (let c = 16 * b; c < Math.min(k, 16 * b + 16); c++) bmax = Math.max(bmax, Math.abs(w[r * k + c]));
+      const sc = encodeE4M3(bmax / 6 / mult);
+      scaleCodes[r * blocks + b] = sc;
+      const d = decodeE4M3(sc);
+      for (let c = 16 * b; c < Math.min(k, 16 * b + 16); c++) {
+        const code = d === 0 ? 0 : encodeE2M1(w[r * k + c] / (d * mult));
+        codes[r * k + c] = code;
+        const v = decodeE2M1(code) * d;
+        deq[r * k + c] = modelopt ? v * stored : v / stored;
+      }
     }
-  }
   return {
     tensors: {
       weight_packed: { dtype: "U8", shape: [n, k / 2], bytes: packE2M1(codes) },

@@ -58,7 +58,7 @@ function sameJson(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   const rb = b as Record<string, unknown>;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && sameJson((a as Record<string, unknown>)[k], rb[k]));
+  return ka.every((k) => Object.hasOwn(rb, k) && sameJson((a as Record<string, unknown>)[k], rb[k]));
 }
 
 /**
@@ -71,7 +71,10 @@ export function serializeConfig(config: Record<string, unknown>, where: string):
   const text = Buffer.byteLength(pretty) <= MAX_CONFIG_BYTES ? pretty : JSON.stringify(config) + "\n";
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_CONFIG_BYTES) {
-    throw new GacError("BAD_CONFIG", `the repaired config.json of ${where} would have ${formatCount(bytes)} bytes, over gac's ${formatCount(MAX_CONFIG_BYTES)}-byte config limit: shrink the input's config.json`);
+    throw new GacError(
+      "BAD_CONFIG",
+      `the repaired config.json of ${where} would have ${formatCount(bytes)} bytes, over gac's ${formatCount(MAX_CONFIG_BYTES)}-byte config limit: shrink the input's config.json`,
+    );
   }
   const back = parseBoundedJson(text, `the repaired config.json of ${where}`, "BAD_CONFIG");
   if (!sameJson(back, config)) {

@@ -64,7 +64,10 @@ export async function checkHashesUnchanged(dir: string, digests: readonly FileDi
     const path = join(dir, ...d.name.split("/"));
     const now = await hashFile(path);
     if (now !== d.sha256) {
-      throw new GacError("INPUT_CHANGED", `${path} changed while gac repaired it (its sha256 is ${now.slice(0, 12)}... now, ${d.sha256.slice(0, 12)}... when read); nothing was written: rerun when nothing else writes the input`);
+      throw new GacError(
+        "INPUT_CHANGED",
+        `${path} changed while gac repaired it (its sha256 is ${now.slice(0, 12)}... now, ${d.sha256.slice(0, 12)}... when read); nothing was written: rerun when nothing else writes the input`,
+      );
     }
   }
 }

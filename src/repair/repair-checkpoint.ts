@@ -142,7 +142,10 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   const ckpt = await openCheckpoint(inDir);
   const spec = loadModelSpec(ckpt);
   if (spec.quantization) {
-    throw new GacError("UNSUPPORTED", `${ckpt.dir} is quantized (${spec.quantization.description}): gac repair streams 16-bit tensors; pad it in the quantized domain with gac quant ${ckpt.dir} --repair <out>`);
+    throw new GacError(
+      "UNSUPPORTED",
+      `${ckpt.dir} is quantized (${spec.quantization.description}): gac repair streams 16-bit tensors; pad it in the quantized domain with gac quant ${ckpt.dir} --repair <out>`,
+    );
   }
   if (opts.strict) refuseUnknownModelType(spec.modelType, ckpt.dir);
   const notes = [unknownModelTypeNote(spec.modelType)].filter((n): n is string => n !== undefined);
@@ -160,7 +163,10 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   const screened = screenChanges(spec, plan.changes, scaleMode);
   const skipped = [...plan.refusals, ...screened.refusals];
   if (opts.strict && skipped.length > 0) {
-    throw new GacError("UNSUPPORTED", `${skipped.length} dims cannot be repaired exactly (first: ${skipped[0].id} = ${skipped[0].value}: ${skipped[0].reason}); rerun without --strict to repair the rest`);
+    throw new GacError(
+      "UNSUPPORTED",
+      `${skipped.length} dims cannot be repaired exactly (first: ${skipped[0].id} = ${skipped[0].value}: ${skipped[0].reason}); rerun without --strict to repair the rest`,
+    );
   }
   const shapeOf = (name: string) => {
     const t = ckpt.tensors.get(name);

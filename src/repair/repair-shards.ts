@@ -74,10 +74,7 @@ export function isCopyableShard(info: SafetensorsFileInfo, edits: ReadonlyMap<st
 /** Copies an untouched file with the cheapest call while its worker hashes the input; fsyncs in the background. */
 async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: boolean, syncs: Promise<void>[]): Promise<ShardResult> {
   const { info, name, outputPath } = job;
-  const [, hashed] = await Promise.all([
-    copyFile(info.path, outputPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE),
-    hasher.hashFile(info.path),
-  ]);
+  const [, hashed] = await Promise.all([copyFile(info.path, outputPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE), hasher.hashFile(info.path)]);
   if (hashed.bytes !== info.size) {
     throw new GacError("INPUT_CHANGED", `${info.path} has ${formatCount(hashed.bytes)} bytes now but ${formatCount(info.size)} when its header was read: the input changed while gac read it`);
   }

@@ -159,7 +159,10 @@ async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, pa
   while (done < length) {
     const { bytesRead } = await fh.read(buf, done, length - done, position + done);
     if (bytesRead === 0) {
-      throw new GacError("INPUT_CHANGED", `${path} ended at byte ${formatCount(position + done)}, before the ${formatCount(length)} bytes at ${formatCount(position)} its header promised: the input changed while gac read it`);
+      throw new GacError(
+        "INPUT_CHANGED",
+        `${path} ended at byte ${formatCount(position + done)}, before the ${formatCount(length)} bytes at ${formatCount(position)} its header promised: the input changed while gac read it`,
+      );
     }
     done += bytesRead;
   }
@@ -291,5 +294,8 @@ export async function streamShard(
 /** The size of the repaired file, known before any byte is written (for progress totals). */
 export function repairedFileSize(info: SafetensorsFileInfo, edits: ReadonlyMap<string, TensorEdit>): number {
   const ordered = [...info.tensors].sort((a, b) => a.start - b.start);
-  return planSafetensorsLayout(ordered.map((t) => ({ name: t.name, dtype: t.dtype, shape: edits.get(t.name)?.to ?? t.shape })), info.metadata).totalSize;
+  return planSafetensorsLayout(
+    ordered.map((t) => ({ name: t.name, dtype: t.dtype, shape: edits.get(t.name)?.to ?? t.shape })),
+    info.metadata,
+  ).totalSize;
 }

@@ -24,7 +24,18 @@ import { describeProfile, profilePredictor, type LoadedProfile } from "./scan-pr
 import { servingDtype, type ServingDtype } from "./serving-dtype.js";
 import { callQuantization } from "../quant/call-quantization.js";
 import type { ModelQuantization } from "../quant/quantized-layout.js";
-import { SCAN_SCHEMA, type ScanTensorParallel, type Applicability, type FamilySummary, type ScanCall, type ScanDim, type ScanDynamicCost, type ScanReport, type ScanStrategy, type ScanSummary } from "./types.js";
+import {
+  SCAN_SCHEMA,
+  type ScanTensorParallel,
+  type Applicability,
+  type FamilySummary,
+  type ScanCall,
+  type ScanDim,
+  type ScanDynamicCost,
+  type ScanReport,
+  type ScanStrategy,
+  type ScanSummary,
+} from "./types.js";
 
 export const DEFAULT_GPU: GpuId = "sm90";
 
@@ -73,7 +84,11 @@ export function buildScanReport(spec: ModelSpec, opts: ScanOptions = {}): ScanRe
   const dimEntries = collectDims(perGpu);
   const kernelCalls = view.graph;
   const calls = view.calls;
-  const unrepairedDynamic = scanDynamicCosts(kernelCalls.map((c) => served(c, serving)), runtime, gpu);
+  const unrepairedDynamic = scanDynamicCosts(
+    kernelCalls.map((c) => served(c, serving)),
+    runtime,
+    gpu,
+  );
   const strategies = scanStrategies(spec, serving, runtime, gpu, workload, calls, predict, { tp, rank: view.shard.rank, choice }, unrepairedDynamic);
   const givenName = opts.gpuName ?? opts.gpu ?? DEFAULT_GPU_NAME;
   const gpuName = givenName.toLowerCase() === gpu ? gpuLabel(gpu) : `${givenName.toLowerCase()} (${gpu})`;
@@ -143,7 +158,14 @@ function tensorParallelSection(spec: ModelSpec, tp: number, pp: number, choice: 
 /** The shape-dynamics findings of a model's calls, as the scan schema writes them. */
 export function scanDynamicCosts(calls: readonly KernelCall[], runtime: RuntimeId, gpu: GpuId): ScanDynamicCost[] {
   return dynamicCosts(calls, runtime, gpu).map((f) => ({
-    rule: f.rule, phase: f.phase, calls: f.calls, first_call: f.first_call, trigger: f.trigger, cost: f.cost, fixes: [...f.fixes], sources: [...f.sources],
+    rule: f.rule,
+    phase: f.phase,
+    calls: f.calls,
+    first_call: f.first_call,
+    trigger: f.trigger,
+    cost: f.cost,
+    fixes: [...f.fixes],
+    sources: [...f.sources],
   }));
 }
 
@@ -213,7 +235,11 @@ function scanStrategies(
   const one = (s: Strategy): ScanStrategy => {
     const plan = planRepair(spec, s, { runtime, tp: sharding.tp });
     const repairedCalls = buildKernelGraph(perGpu(applyPlanToSpec(spec, plan)), workload);
-    const dynamic = scanDynamicCosts(repairedCalls.map((c) => served(c, dtype)), runtime, gpu);
+    const dynamic = scanDynamicCosts(
+      repairedCalls.map((c) => served(c, dtype)),
+      runtime,
+      gpu,
+    );
     const had = new Set(unrepairedDynamic.map((d) => `${d.rule}/${d.phase}`));
     let predicted: Pick<ScanStrategy, "predicted_ms" | "predicted_calls" | "predicted_speedup_pct"> = { predicted_ms: null, predicted_calls: 0, predicted_speedup_pct: null };
     if (predict) {
@@ -292,9 +318,7 @@ function summarize(
       `the attention kernel itself sees head_dim ${headDims.join(", ")}` +
       (irregularLayers > 0 ? ` (not a multiple of 8 in ${irregularLayers} of ${layers} layers)` : "") +
       `; ${attnCollapsed.length} attention calls collapse on ${where}: padding head_dim puts them back on the fast path` +
-      (headDimRefusals[0]
-        ? `, but repair refuses head_dim in ${headDimRefusals.length} layer${headDimRefusals.length === 1 ? "" : "s"} (${headDimRefusals[0].reason})`
-        : "");
+      (headDimRefusals[0] ? `, but repair refuses head_dim in ${headDimRefusals.length} layer${headDimRefusals.length === 1 ? "" : "s"} (${headDimRefusals[0].reason})` : "");
   } else if (irregular.length > 0 || gemmCollapsed.length > 0) {
     verdict = "projection-gemms-only";
     const names = uniqueSorted(attention.map((c) => c.headDimQk)).join(", ");

@@ -183,13 +183,18 @@ export async function readResultsText(file: string): Promise<string> {
     await pipeline(createReadStream(file), createGunzip(), async (inflated: AsyncIterable<Buffer>) => {
       for await (const chunk of inflated) {
         bytes += chunk.length;
-        if (bytes > MAX_RESULTS_TEXT_BYTES) throw new GacError("BAD_RESULTS", `${file} inflates to more than ${MAX_RESULTS_TEXT_BYTES.toLocaleString("en-US")} bytes, the most one string can hold: split it into several results*.jsonl files`);
+        if (bytes > MAX_RESULTS_TEXT_BYTES)
+          throw new GacError(
+            "BAD_RESULTS",
+            `${file} inflates to more than ${MAX_RESULTS_TEXT_BYTES.toLocaleString("en-US")} bytes, the most one string can hold: split it into several results*.jsonl files`,
+          );
         chunks.push(chunk);
       }
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === "string" && code.startsWith("Z_")) throw new GacError("BAD_RESULTS", `${file} is not a readable gzip file (${(e as Error).message}): the archive is damaged; restore it or its .jsonl`);
+    if (typeof code === "string" && code.startsWith("Z_"))
+      throw new GacError("BAD_RESULTS", `${file} is not a readable gzip file (${(e as Error).message}): the archive is damaged; restore it or its .jsonl`);
     throw e;
   }
   return Buffer.concat(chunks, bytes).toString("utf8");

@@ -49,7 +49,7 @@ export class JsonLimitError extends Error {
   }
 }
 
-const enum Ch {
+enum Ch {
   Quote = 0x22,
   Backslash = 0x5c,
   Comma = 0x2c,
@@ -129,7 +129,6 @@ export function scanJson(text: string, limits: JsonLimits = DEFAULT_JSON_LIMITS)
           fail("an invalid escape");
         }
         j += 2;
-        continue;
       }
     }
     if (j - start - 1 > limits.maxStringLength) {

@@ -27,8 +27,11 @@ export function decodeUtf8(bytes: Uint8Array, where: string, code: GacErrorCode)
 
 /** A regular file of at most `maxBytes` as UTF-8 text. */
 export async function readUtf8File(path: string, opts: Omit<JsonFileOptions, "limits">): Promise<string> {
-  const bytes = await readRegularFile(path, opts.what, opts.maxBytes, (size) =>
-    new GacError(opts.code, `${path} has ${formatCount(size)} bytes, over the ${formatCount(opts.maxBytes)}-byte limit for ${opts.what}`),
+  const bytes = await readRegularFile(
+    path,
+    opts.what,
+    opts.maxBytes,
+    (size) => new GacError(opts.code, `${path} has ${formatCount(size)} bytes, over the ${formatCount(opts.maxBytes)}-byte limit for ${opts.what}`),
   );
   return decodeUtf8(bytes, path, opts.code);
 }

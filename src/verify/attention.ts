@@ -53,7 +53,10 @@ export function causalAttention(
       for (let j = 0; j <= i0 + nb - 1; j++) {
         const ko = j * kStride + kvh * headDim;
         if (nb === 4 && j <= i0) {
-          let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+          let d0 = 0,
+            d1 = 0,
+            d2 = 0,
+            d3 = 0;
           for (let d = 0; d < headDim; d++) {
             const kd = k[ko + d];
             d0 += q[q0 + d] * kd;
@@ -92,7 +95,10 @@ export function causalAttention(
       for (let j = 0; j <= i0 + nb - 1; j++) {
         const vo = j * vStride + kvh * headDimV;
         if (nb === 4 && j <= i0) {
-          const p0 = s0[j], p1 = s1[j], p2 = s2[j], p3 = s3[j];
+          const p0 = s0[j],
+            p1 = s1[j],
+            p2 = s2[j],
+            p3 = s3[j];
           for (let d = 0; d < headDimV; d++) {
             const vd = v[vo + d];
             out[o0 + d] += p0 * vd;

@@ -67,16 +67,7 @@ export class RopeCache {
  * One decoder layer: hidden [batch * seq, hiddenSize] -> new hidden of the same shape (the input is
  * not modified). `batch` independent sequences of `seqLen` tokens each.
  */
-export function decoderLayer(
-  spec: ModelSpec,
-  layer: LayerSpec,
-  weights: Weights,
-  hidden: Float64Array,
-  seqLen: number,
-  rope: RopeCache,
-  opts?: ForwardOptions,
-  batch = 1,
-): Float64Array {
+export function decoderLayer(spec: ModelSpec, layer: LayerSpec, weights: Weights, hidden: Float64Array, seqLen: number, rope: RopeCache, opts?: ForwardOptions, batch = 1): Float64Array {
   const h = spec.hiddenSize;
   const rows = batch * seqLen;
   const n1 = rmsNorm(hidden, rows, h, requireWeight(weights, layer.inputNorm, h), spec.rmsNormEps);

@@ -116,10 +116,7 @@ async function contribution(model: ModelHandle, layerIndex: number, input: Float
 export async function verifyLayerwise(original: ModelHandle, repaired: ModelHandle, opts: LayerwiseOptions): Promise<LayerDiff[]> {
   const [a, b] = [original.spec, repaired.spec];
   if (a.numLayers !== b.numLayers || a.hiddenSize !== b.hiddenSize) {
-    throw new GacError(
-      "VERIFY_FAILED",
-      `the models differ in shape: ${a.numLayers} vs ${b.numLayers} layers, hidden ${a.hiddenSize} vs ${b.hiddenSize}; repair never changes these`,
-    );
+    throw new GacError("VERIFY_FAILED", `the models differ in shape: ${a.numLayers} vs ${b.numLayers} layers, hidden ${a.hiddenSize} vs ${b.hiddenSize}; repair never changes these`);
   }
   if (a.vocabSize !== b.vocabSize) throw new GacError("VERIFY_FAILED", `vocabularies differ (${a.vocabSize} vs ${b.vocabSize}): repair never changes the vocabulary`);
   const diffs: LayerDiff[] = [];

@@ -15,16 +15,7 @@ import { requireWeight, type Weights } from "./tensor-store.js";
  * arithmetic of one output, so results are bit-identical to the plain loop (tested), and a zero
  * column or row added by repair adds exact zeros at the same place in the sum.
  */
-export function matmulWeight(
-  x: Float64Array,
-  rows: number,
-  xStride: number,
-  xOffset: number,
-  w: Float64Array,
-  bias: Float64Array | undefined,
-  inDim: number,
-  outDim: number,
-): Float64Array {
+export function matmulWeight(x: Float64Array, rows: number, xStride: number, xOffset: number, w: Float64Array, bias: Float64Array | undefined, inDim: number, outDim: number): Float64Array {
   const y = new Float64Array(rows * outDim);
   const rows4 = rows - (rows % 4);
   const out4 = outDim - (outDim % 4);
@@ -38,21 +29,47 @@ export function matmulWeight(
       const w1 = w0 + inDim;
       const w2 = w1 + inDim;
       const w3 = w2 + inDim;
-      let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
-      let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
+      let a00 = 0,
+        a01 = 0,
+        a02 = 0,
+        a03 = 0,
+        a10 = 0,
+        a11 = 0,
+        a12 = 0,
+        a13 = 0;
+      let a20 = 0,
+        a21 = 0,
+        a22 = 0,
+        a23 = 0,
+        a30 = 0,
+        a31 = 0,
+        a32 = 0,
+        a33 = 0;
       for (let i = 0; i < inDim; i++) {
         const b0 = w[w0 + i];
         const b1 = w[w1 + i];
         const b2 = w[w2 + i];
         const b3 = w[w3 + i];
         let c = x[x0 + i];
-        a00 += c * b0; a01 += c * b1; a02 += c * b2; a03 += c * b3;
+        a00 += c * b0;
+        a01 += c * b1;
+        a02 += c * b2;
+        a03 += c * b3;
         c = x[x1 + i];
-        a10 += c * b0; a11 += c * b1; a12 += c * b2; a13 += c * b3;
+        a10 += c * b0;
+        a11 += c * b1;
+        a12 += c * b2;
+        a13 += c * b3;
         c = x[x2 + i];
-        a20 += c * b0; a21 += c * b1; a22 += c * b2; a23 += c * b3;
+        a20 += c * b0;
+        a21 += c * b1;
+        a22 += c * b2;
+        a23 += c * b3;
         c = x[x3 + i];
-        a30 += c * b0; a31 += c * b1; a32 += c * b2; a33 += c * b3;
+        a30 += c * b0;
+        a31 += c * b1;
+        a32 += c * b2;
+        a33 += c * b3;
       }
       storeRow(y, r * outDim + o, o, bias, a00, a01, a02, a03);
       storeRow(y, (r + 1) * outDim + o, o, bias, a10, a11, a12, a13);
@@ -112,10 +129,7 @@ export function applyLinear(spec: LinearSpec, weights: Weights, x: Float64Array,
       let offset = 0;
       spec.groups.forEach((g, gi) => {
         if (offset + g.in > latentWidth || g.out !== spec.groupDim) {
-          throw new GacError(
-            "UNKNOWN_LAYOUT",
-            `'${g.tensor}' [${g.out}, ${g.in}] does not fit group ${gi} (latent rows ${offset}..${offset + g.in} of ${latentWidth}, group width ${spec.groupDim})`,
-          );
+          throw new GacError("UNKNOWN_LAYOUT", `'${g.tensor}' [${g.out}, ${g.in}] does not fit group ${gi} (latent rows ${offset}..${offset + g.in} of ${latentWidth}, group width ${spec.groupDim})`);
         }
         const part = applyRef(g, weights, latent, rows, latentWidth, offset);
         for (let r = 0; r < rows; r++) y.set(part.subarray(r * g.out, (r + 1) * g.out), r * spec.out + gi * spec.groupDim);

@@ -8,7 +8,16 @@ import type { GpuVerifyReport } from "./gpu-verify.js";
 import { sci } from "./render-report.js";
 
 export function renderGpuVerifyReport(r: GpuVerifyReport): string {
-  const rows = r.comparisons.map((c) => [c.name, `${c.a} vs ${c.b}`, sci(c.max_rel_diff), sci(c.max_abs_diff), sci(c.mean_abs_diff), `${c.argmax_agree}/${c.rows}`, Number.isFinite(c.bound) ? sci(c.bound) : "-", Number.isFinite(c.bound) ? (c.pass ? "ok" : "FAIL") : ""]);
+  const rows = r.comparisons.map((c) => [
+    c.name,
+    `${c.a} vs ${c.b}`,
+    sci(c.max_rel_diff),
+    sci(c.max_abs_diff),
+    sci(c.mean_abs_diff),
+    `${c.argmax_agree}/${c.rows}`,
+    Number.isFinite(c.bound) ? sci(c.bound) : "-",
+    Number.isFinite(c.bound) ? (c.pass ? "ok" : "FAIL") : "",
+  ]);
   const table = textTable(["comparison", "sides", "max rel diff", "max |diff|", "mean |diff|", "argmax", "bound", ""], rows, ["left", "left", "right", "right", "right", "right", "right", "left"]);
   const serving = r.comparisons.find((c) => c.name === "repair_serving");
   const floor = r.comparisons.find((c) => c.name === "noise_floor_serving");
@@ -29,7 +38,9 @@ export function renderGpuVerifyReport(r: GpuVerifyReport): string {
   }
   if (r.weights_check) {
     const w = r.weights_check;
-    lines.push(`weights check ${w.identical}/${w.tensors} repaired tensors are bit-identical to the original's with the edits applied${w.differing_count > 0 ? `; differing: ${w.differing.map((d) => `${d.tensor} (${d.elements_differing} elements)`).join(", ")}` : ""}`);
+    lines.push(
+      `weights check ${w.identical}/${w.tensors} repaired tensors are bit-identical to the original's with the edits applied${w.differing_count > 0 ? `; differing: ${w.differing.map((d) => `${d.tensor} (${d.elements_differing} elements)`).join(", ")}` : ""}`,
+    );
   }
   lines.push(`result        ${r.pass ? "PASS" : "FAIL"}`);
   return lines.join("\n") + "\n";

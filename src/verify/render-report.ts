@@ -35,13 +35,11 @@ export function figuresLine(s: DiffStats): string {
 
 export function renderVerifyReport(r: VerifyReport): string {
   const s = r.stats;
-  const what = r.mode === "logits" ? `logits of ${r.tokens} seeded random token ids (seed ${r.seed})` : `each decoder layer on ${r.tokens} seeded random hidden states (seed ${r.seed}); per-layer output - input compared, plus the embedding rows of ${r.tokens} seeded token ids and the logits of the last layer's output`;
-  const lines = [
-    modelLine("original", r.original),
-    modelLine("repaired", r.repaired),
-    `${"compared".padEnd(13)} ${what}`,
-    `${"scale".padEnd(13)} ${scaleLine(r)}`,
-  ];
+  const what =
+    r.mode === "logits"
+      ? `logits of ${r.tokens} seeded random token ids (seed ${r.seed})`
+      : `each decoder layer on ${r.tokens} seeded random hidden states (seed ${r.seed}); per-layer output - input compared, plus the embedding rows of ${r.tokens} seeded token ids and the logits of the last layer's output`;
+  const lines = [modelLine("original", r.original), modelLine("repaired", r.repaired), `${"compared".padEnd(13)} ${what}`, `${"scale".padEnd(13)} ${scaleLine(r)}`];
   // The original is itself a logical-mode gac output: it runs with its own recorded scale.
   if (r.originalScale?.attentionScale !== undefined) {
     lines.push(`${"".padEnd(13)} original is a logical repair (${r.originalScale.manifest}): it uses attention scale ${scaleValue(r.originalScale.attentionScale)}`);
@@ -49,7 +47,9 @@ export function renderVerifyReport(r: VerifyReport): string {
   if (r.layers) {
     lines.push("", `  ${"layer".padEnd(6)} ${"max rel diff".padStart(12)} ${"max |diff|".padStart(12)} ${"mean |diff|".padStart(12)}`);
     for (const l of r.layers) {
-      lines.push(`  ${(l.part === "embeddings" ? "embed" : l.part ?? String(l.layer)).padEnd(6)} ${sci(l.stats.maxRelDiff).padStart(12)} ${sci(l.stats.maxAbsDiff).padStart(12)} ${sci(l.stats.meanAbsDiff).padStart(12)}`);
+      lines.push(
+        `  ${(l.part === "embeddings" ? "embed" : (l.part ?? String(l.layer))).padEnd(6)} ${sci(l.stats.maxRelDiff).padStart(12)} ${sci(l.stats.maxAbsDiff).padStart(12)} ${sci(l.stats.meanAbsDiff).padStart(12)}`,
+      );
     }
     lines.push("");
   }

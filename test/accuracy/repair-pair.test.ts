@@ -44,7 +44,11 @@ test("a job model carries each layer's softmax scale and the RoPE frequencies of
   const d = pair.original.spec.headDim;
   const D = pair.repaired.spec.headDim;
   assert.ok(D > d);
-  assert.deepEqual(m.attention_scale, pair.repaired.spec.layers.map(() => d ** -0.5), "logical mode keeps the original d^-0.5");
+  assert.deepEqual(
+    m.attention_scale,
+    pair.repaired.spec.layers.map(() => d ** -0.5),
+    "logical mode keeps the original d^-0.5",
+  );
   const inv = m.inv_freq[String(D)];
   assert.equal(inv.length, D / 2);
   // rope_theta' = theta^(D/d): the padded model's first d/2 frequencies are the original's.

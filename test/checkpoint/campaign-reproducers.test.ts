@@ -120,7 +120,12 @@ test("a 98 MB nested header under the 100 MB cap is refused at the depth limit w
 // ---- FIFOs, links, permissions ---------------------------------------------------------------
 
 test("a FIFO as shard, config.json or index is NOT_REGULAR_FILE at once, never a hang", async () => {
-  for (const [kind, name] of [["single", "model.safetensors"], ["single", "config.json"], ["sharded", "model.safetensors.index.json"], ["sharded", "model-00001-of-00004.safetensors"]] as const) {
+  for (const [kind, name] of [
+    ["single", "model.safetensors"],
+    ["single", "config.json"],
+    ["sharded", "model.safetensors.index.json"],
+    ["sharded", "model-00001-of-00004.safetensors"],
+  ] as const) {
     const input = await copyOf(kind);
     assert.ok((await readdir(input)).includes(name), name);
     await rm(join(input, name));
@@ -348,7 +353,9 @@ test("duplicate keys in a header, a config and an index are refused, naming the 
   await allRefuse(index, "BAD_INDEX", /appears twice/);
 });
 
-test("a non-weight file over 2 GiB is streamed into the output (was ERR_FS_FILE_TOO_LARGE); slow: GAC_SLOW_TESTS=1", { skip: process.env.GAC_SLOW_TESTS !== "1" && "writes 2.1 GB; set GAC_SLOW_TESTS=1" }, async () => {
+test("a non-weight file over 2 GiB is streamed into the output (was ERR_FS_FILE_TOO_LARGE); slow: GAC_SLOW_TESTS=1", {
+  skip: process.env.GAC_SLOW_TESTS !== "1" && "writes 2.1 GB; set GAC_SLOW_TESTS=1",
+}, async () => {
   const input = await copyOf("single");
   await writeFile(join(input, "tokenizer-huge.json"), "");
   await truncate(join(input, "tokenizer-huge.json"), 2 ** 31 + 4096);

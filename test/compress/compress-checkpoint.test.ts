@@ -33,7 +33,14 @@ describe("gac compress on a tiny byte-level model", () => {
   });
 
   const run = (method: (typeof COMPRESS_METHODS)[number], name: string, extra: Partial<CompressOptions> = {}) =>
-    compressCheckpoint(dense, join(dir, name), { method, target: { kind: "budget", fraction: 0.5 }, align: { kind: "none" }, calibrationPath: calibration, calibration: { seqLen: 32, maxTokens: 128 }, ...extra });
+    compressCheckpoint(dense, join(dir, name), {
+      method,
+      target: { kind: "budget", fraction: 0.5 },
+      align: { kind: "none" },
+      calibrationPath: calibration,
+      calibration: { seqLen: 32, maxTokens: 128 },
+      ...extra,
+    });
 
   for (const method of COMPRESS_METHODS) {
     it(`${method} at full size computes the dense model's logits (gac verify passes)`, async () => {
@@ -87,9 +94,15 @@ describe("gac compress on a tiny byte-level model", () => {
   it("--sizes-only writes a sparse checkpoint with the same shapes as the budget run", async () => {
     const full = await run("svd-pairs", "shapes-full", { calibrationPath: undefined, align: { kind: "multiple", of: 8, round: "nearest" } });
     const sparse = await run("svd-pairs", "shapes-sparse", { calibrationPath: undefined, sizesOnly: true, align: { kind: "multiple", of: 8, round: "nearest" } });
-    assert.deepEqual(sparse.decisions.map((d) => d.chosen), full.decisions.map((d) => d.chosen));
+    assert.deepEqual(
+      sparse.decisions.map((d) => d.chosen),
+      full.decisions.map((d) => d.chosen),
+    );
     const [a, b] = await Promise.all([openCheckpoint(join(dir, "shapes-full")), openCheckpoint(join(dir, "shapes-sparse"))]);
-    assert.deepEqual([...b.tensors.values()].map((t) => [t.name, t.shape]), [...a.tensors.values()].map((t) => [t.name, t.shape]));
+    assert.deepEqual(
+      [...b.tensors.values()].map((t) => [t.name, t.shape]),
+      [...a.tensors.values()].map((t) => [t.name, t.shape]),
+    );
     assert.equal(b.files[0].metadata.gac_fixture, "sparse");
   });
 
@@ -100,7 +113,10 @@ describe("gac compress on a tiny byte-level model", () => {
       assert.equal(l.mlp.intermediate, report.decisions[i].chosen);
       assert.ok(l.mlp.down.kind === "dense" && l.mlp.down.weight.bias !== undefined);
     });
-    assert.equal(report.decisions.reduce((s, d) => s + d.chosen, 0), Math.floor(0.5 * 80));
+    assert.equal(
+      report.decisions.reduce((s, d) => s + d.chosen, 0),
+      Math.floor(0.5 * 80),
+    );
   });
 
   it("a cache shared across runs (calibration, SVDs) writes the same bytes as fresh runs", async () => {
@@ -114,6 +130,9 @@ describe("gac compress on a tiny byte-level model", () => {
   });
 
   it("refuses a compressed input with a one-line reason", async () => {
-    await assert.rejects(compressCheckpoint(join(dir, "svd-pairs-half"), join(dir, "again"), { method: "asvd", target: { kind: "budget", fraction: 0.5 }, align: { kind: "none" } }), /svdllm checkpoint: gac compress starts from a dense model/);
+    await assert.rejects(
+      compressCheckpoint(join(dir, "svd-pairs-half"), join(dir, "again"), { method: "asvd", target: { kind: "budget", fraction: 0.5 }, align: { kind: "none" } }),
+      /svdllm checkpoint: gac compress starts from a dense model/,
+    );
   });
 });

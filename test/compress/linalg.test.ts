@@ -14,7 +14,13 @@ function reconstruct(d: ReturnType<typeof svd>): Matrix {
 }
 
 describe("svd", () => {
-  for (const [rows, cols] of [[40, 17], [17, 40], [32, 32], [1, 5], [5, 1]] as const) {
+  for (const [rows, cols] of [
+    [40, 17],
+    [17, 40],
+    [32, 32],
+    [1, 5],
+    [5, 1],
+  ] as const) {
     it(`gives back a ${rows}x${cols} matrix from U diag(s) V^T to float rounding, with orthonormal factors`, () => {
       const a = randomMatrix(rows, cols, rows * 100 + cols);
       const d = svd(a);
@@ -43,7 +49,23 @@ describe("svd", () => {
     const a = randomMatrix(30, 20, 7);
     const d = svd(a);
     const k = 6;
-    const approx = matmul(scaleCols(matrix(30, k, Float64Array.from({ length: 30 * k }, (_, i) => d.u.data[Math.floor(i / k) * 20 + (i % k)])), d.s.subarray(0, k)), transpose(matrix(20, k, Float64Array.from({ length: 20 * k }, (_, i) => d.v.data[Math.floor(i / k) * 20 + (i % k)]))));
+    const approx = matmul(
+      scaleCols(
+        matrix(
+          30,
+          k,
+          Float64Array.from({ length: 30 * k }, (_, i) => d.u.data[Math.floor(i / k) * 20 + (i % k)]),
+        ),
+        d.s.subarray(0, k),
+      ),
+      transpose(
+        matrix(
+          20,
+          k,
+          Float64Array.from({ length: 20 * k }, (_, i) => d.v.data[Math.floor(i / k) * 20 + (i % k)]),
+        ),
+      ),
+    );
     let err = 0;
     for (let i = 0; i < a.data.length; i++) err += (a.data[i] - approx.data[i]) ** 2;
     let dropped = 0;

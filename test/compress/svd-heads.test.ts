@@ -22,7 +22,10 @@ describe("svd-heads keeps RoPE exact", () => {
     // their original frequencies.
     const m = tinyModel({ hidden: 32, vocab: 256, layers: 2, heads: 4, kvHeads: 2, headDim: HEAD_DIM, intermediate: 24, theta: THETA, seed: 5 });
     for (const l of m.spec.layers) {
-      for (const [lin, heads] of [[l.attn.q, 4], [l.attn.k, 2]] as const) {
+      for (const [lin, heads] of [
+        [l.attn.q, 4],
+        [l.attn.k, 2],
+      ] as const) {
         if (lin.kind !== "dense") throw new Error("dense expected");
         const w = m.weights.get(lin.weight.tensor)!;
         for (let h = 0; h < heads; h++) for (const dim of [0, 1, 4, 5]) w.fill(0, (h * HEAD_DIM + dim) * 32, (h * HEAD_DIM + dim + 1) * 32);

@@ -45,10 +45,16 @@ describe("gac compress on the trained byte-level model", { skip: present ? false
     it(`${method} at budget 0.7 (slow: SVDs of the trained weights): scans as ${FAMILY[method]}, repairs to the same logits, predicts held-out text far better than chance`, async () => {
       const out = join(dir, method);
       const report = await compressCheckpoint(MODEL, out, {
-        method, target: { kind: "budget", fraction: 0.7 }, align: { kind: "none" }, cache,
+        method,
+        target: { kind: "budget", fraction: 0.7 },
+        align: { kind: "none" },
+        cache,
         ...(calibrated ? { calibrationPath: calibration, calibration: { seqLen: 64, maxTokens: 256 } } : {}),
       });
-      assert.ok(report.decisions.some((d) => d.chosen % 8 !== 0), "the method's own sizes are irregular here");
+      assert.ok(
+        report.decisions.some((d) => d.chosen % 8 !== 0),
+        "the method's own sizes are irregular here",
+      );
       assert.equal((await scanCheckpoint(out)).model.family, FAMILY[method]);
       const repaired = await repairCheckpoint(out, join(dir, `${method}-repaired`), { strategy: "MINIMAL" });
       assert.ok(repaired.changes.length > 0);

@@ -22,7 +22,10 @@ import { captureIO } from "../helpers/capture-io.js";
 
 const MODEL = fileURLToPath(new URL("../../assets/models/shakespeare-byte", import.meta.url));
 const TEXT = fileURLToPath(new URL("../../assets/data/tinyshakespeare.txt", import.meta.url));
-const present = await stat(join(MODEL, "model.safetensors")).then(() => true, () => false);
+const present = await stat(join(MODEL, "model.safetensors")).then(
+  () => true,
+  () => false,
+);
 const noModel = present ? false : "assets/models/shakespeare-byte is not committed on this branch";
 const hasCompress = COMMANDS.some((c) => c.name === "compress");
 
@@ -67,7 +70,9 @@ test("gac eval on the CPU reproduces the training log's held-out loss over the f
 });
 
 for (const method of ["svd-heads", "prune-mlp"] as const) {
-  test(`a ${method} variant of the trained model keeps its perplexity through MINIMAL and OPTIMAL repairs, fold and logical, and gac verify passes on each`, { skip: noModel || (hasCompress ? false : "gac compress is not on this branch") }, async () => {
+  test(`a ${method} variant of the trained model keeps its perplexity through MINIMAL and OPTIMAL repairs, fold and logical, and gac verify passes on each`, {
+    skip: noModel || (hasCompress ? false : "gac compress is not on this branch"),
+  }, async () => {
     const calibration = join(root, "calibration.txt");
     const text = await readFile(TEXT);
     await writeFile(calibration, text.subarray(0, heldOutStart(text.length)));
@@ -84,7 +89,10 @@ for (const method of ["svd-heads", "prune-mlp"] as const) {
     }
     const r = await evalJson([compressed, ...repaired.map((x) => x.dir)], 512);
     const [c, ...rs] = r.results;
-    assert.ok(rs.some((x) => x.params > c.params), "some repair padded the compressed model");
+    assert.ok(
+      rs.some((x) => x.params > c.params),
+      "some repair padded the compressed model",
+    );
     rs.forEach((x, i) => {
       const rel = Math.abs(x.loss - c.loss) / c.loss;
       // Zero padding: float64 rounding only. A fold (svd-heads changes head_dim) rounds q_proj once

@@ -93,7 +93,10 @@ for (const { kind, what } of [
 
 test("--random-weights on the CPU is refused with the reason (a real-size model in float64 takes hours)", async () => {
   const dir = (await generateFixture("llama-aligned", join(root, "aligned-random"), { seed: 1 })).dir;
-  await assert.rejects(evalCheckpoints([dir], { cwd: root, textFile, device: "cpu", randomWeights: { seed: 0, strategy: "MINIMAL", scaleMode: "fold" } }), (e: unknown) => e instanceof GacError && /GPU only/.test(e.message));
+  await assert.rejects(
+    evalCheckpoints([dir], { cwd: root, textFile, device: "cpu", randomWeights: { seed: 0, strategy: "MINIMAL", scaleMode: "fold" } }),
+    (e: unknown) => e instanceof GacError && /GPU only/.test(e.message),
+  );
 });
 
 test("gac eval prints one row per checkpoint with the loss difference from the first in scientific notation", async () => {

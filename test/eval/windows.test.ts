@@ -8,7 +8,10 @@ import { GacError } from "../../src/errors.js";
 
 test("non-overlapping windows of context + 1 tokens start at 0, context, 2 context, ... while they fit, and score every target once", () => {
   const p = planWindows(1000, 256, 256);
-  assert.deepEqual(p.windows.map((w) => w.start), [0, 256, 512]); // 768 + 257 > 1000
+  assert.deepEqual(
+    p.windows.map((w) => w.start),
+    [0, 256, 512],
+  ); // 768 + 257 > 1000
   assert.ok(p.windows.every((w) => w.length === 256 && w.scoreFrom === 0));
   assert.equal(p.targets, 768);
 });
@@ -24,20 +27,39 @@ test("the training log's protocol on the held-out split: 64 windows are 16,384 t
 
 test("overlapping windows score only the targets the previous window did not", () => {
   const p = planWindows(20, 8, 4);
-  assert.deepEqual(p.windows.map((w) => [w.start, w.length, w.scoreFrom]), [[0, 8, 0], [4, 8, 4], [8, 8, 4]]);
+  assert.deepEqual(
+    p.windows.map((w) => [w.start, w.length, w.scoreFrom]),
+    [
+      [0, 8, 0],
+      [4, 8, 4],
+      [8, 8, 4],
+    ],
+  );
   assert.equal(p.targets, 16); // targets 1..16, each once
 });
 
 test("--max-tokens shortens the last window to the targets still wanted", () => {
   const p = planWindows(1000, 256, 256, 300);
-  assert.deepEqual(p.windows.map((w) => [w.start, w.length]), [[0, 256], [256, 44]]);
+  assert.deepEqual(
+    p.windows.map((w) => [w.start, w.length]),
+    [
+      [0, 256],
+      [256, 44],
+    ],
+  );
   assert.equal(p.targets, 300);
 });
 
 test("a text shorter than one window is one window of all its tokens; one token is refused", () => {
   assert.deepEqual(planWindows(10, 256, 256).windows, [{ start: 0, length: 9, scoreFrom: 0 }]);
-  assert.throws(() => planWindows(1, 256, 256), (e: unknown) => e instanceof GacError && /at least 2/.test(e.message));
-  assert.throws(() => planWindows(100, 0, 1), (e: unknown) => e instanceof GacError && /--context/.test(e.message));
+  assert.throws(
+    () => planWindows(1, 256, 256),
+    (e: unknown) => e instanceof GacError && /at least 2/.test(e.message),
+  );
+  assert.throws(
+    () => planWindows(100, 0, 1),
+    (e: unknown) => e instanceof GacError && /--context/.test(e.message),
+  );
 });
 
 test("the NLL of uniform logits is ln(vocab) per target, and a confident right answer costs almost nothing", () => {
@@ -50,5 +72,8 @@ test("the NLL of uniform logits is ln(vocab) per target, and a confident right a
 
 test("windows are batched only with consecutive windows of the same length", () => {
   const w = (start: number, length: number) => ({ start, length, scoreFrom: 0 });
-  assert.deepEqual(batchWindows([w(0, 4), w(4, 4), w(8, 4), w(12, 2)], 2).map((b) => b.map((x) => x.start)), [[0, 4], [8], [12]]);
+  assert.deepEqual(
+    batchWindows([w(0, 4), w(4, 4), w(8, 4), w(12, 2)], 2).map((b) => b.map((x) => x.start)),
+    [[0, 4], [8], [12]],
+  );
 });

@@ -32,7 +32,14 @@ export async function exitLikeMain(args: string[], cwd: string, timeoutMs = 20_0
     return r.code === 0 ? out(0) : out(2, `exit code ${r.code} without an error`);
   } catch (e) {
     const known = fsError(e);
-    if (!known) return out(2, String((e as Error)?.stack ?? e).split("\n").slice(0, 3).join(" | "));
+    if (!known)
+      return out(
+        2,
+        String((e as Error)?.stack ?? e)
+          .split("\n")
+          .slice(0, 3)
+          .join(" | "),
+      );
     if (known.message.includes("\n") || known.message.length > 4000) return out(2, `not one line: ${JSON.stringify(known.message.slice(0, 200))}`);
     return out(1, `${known.code}: ${known.message}`);
   } finally {

@@ -44,9 +44,12 @@ function quantized(scheme: QuantScheme, n: number, k: number): { w: QuantizedWei
 /** The original values at their padded positions, zeros elsewhere. */
 function placed(values: Float64Array, rows: PadLayout, cols: PadLayout): Float64Array {
   const out = new Float64Array(rows.to * cols.to);
-  for (const r of rows.runs) for (let i = 0; i < r.len; i++) for (const c of cols.runs) for (let j = 0; j < c.len; j++) {
-    out[(r.dst + i) * cols.to + c.dst + j] = values[(r.src + i) * cols.from + c.src + j];
-  }
+  for (const r of rows.runs)
+    for (let i = 0; i < r.len; i++)
+      for (const c of cols.runs)
+        for (let j = 0; j < c.len; j++) {
+          out[(r.dst + i) * cols.to + c.dst + j] = values[(r.src + i) * cols.from + c.src + j];
+        }
   return out;
 }
 

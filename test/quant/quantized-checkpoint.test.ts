@@ -79,7 +79,12 @@ test("the scan reports each quantized GEMM's stored layout and leaves lm_head wi
     scheme: "gptq int4 g128",
     group_k: 128,
     group_n: null,
-    tensors: { qweight: "model.layers.0.mlp.down_proj.qweight", scales: "model.layers.0.mlp.down_proj.scales", qzeros: "model.layers.0.mlp.down_proj.qzeros", g_idx: "model.layers.0.mlp.down_proj.g_idx" },
+    tensors: {
+      qweight: "model.layers.0.mlp.down_proj.qweight",
+      scales: "model.layers.0.mlp.down_proj.scales",
+      qzeros: "model.layers.0.mlp.down_proj.qzeros",
+      g_idx: "model.layers.0.mlp.down_proj.g_idx",
+    },
   });
   const head = gemms.find((c) => c.role === "lm_head");
   assert.ok(head && !("quantization" in head));

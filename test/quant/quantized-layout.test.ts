@@ -16,10 +16,15 @@ function layout(method: "gptq" | "awq" | "fp8" | "fp8-block" | "nvfp4"): { confi
   const k = 512;
   switch (method) {
     case "gptq":
-      s.set(`${P}.qweight`, { dtype: "I32", shape: [k / 8, n] }).set(`${P}.scales`, { dtype: "F16", shape: [k / 128, n] }).set(`${P}.qzeros`, { dtype: "I32", shape: [k / 128, n / 8] }).set(`${P}.g_idx`, { dtype: "I32", shape: [k] });
+      s.set(`${P}.qweight`, { dtype: "I32", shape: [k / 8, n] })
+        .set(`${P}.scales`, { dtype: "F16", shape: [k / 128, n] })
+        .set(`${P}.qzeros`, { dtype: "I32", shape: [k / 128, n / 8] })
+        .set(`${P}.g_idx`, { dtype: "I32", shape: [k] });
       return { config: { quantization_config: { quant_method: "gptq", bits: 4, group_size: 128, desc_act: false, sym: true } }, shapes: s };
     case "awq":
-      s.set(`${P}.qweight`, { dtype: "I32", shape: [k, n / 8] }).set(`${P}.scales`, { dtype: "F16", shape: [k / 128, n] }).set(`${P}.qzeros`, { dtype: "I32", shape: [k / 128, n / 8] });
+      s.set(`${P}.qweight`, { dtype: "I32", shape: [k, n / 8] })
+        .set(`${P}.scales`, { dtype: "F16", shape: [k / 128, n] })
+        .set(`${P}.qzeros`, { dtype: "I32", shape: [k / 128, n / 8] });
       return { config: { quantization_config: { quant_method: "awq", bits: 4, group_size: 128 } }, shapes: s };
     case "fp8":
       s.set(`${P}.weight`, { dtype: "F8_E4M3", shape: [n, k] }).set(`${P}.weight_scale`, { dtype: "F32", shape: [] });
@@ -28,7 +33,9 @@ function layout(method: "gptq" | "awq" | "fp8" | "fp8-block" | "nvfp4"): { confi
       s.set(`${P}.weight`, { dtype: "F8_E4M3", shape: [n, k] }).set(`${P}.weight_scale_inv`, { dtype: "F32", shape: [2, 4] });
       return { config: { quantization_config: { quant_method: "fp8", weight_block_size: [128, 128] } }, shapes: s };
     case "nvfp4":
-      s.set(`${P}.weight_packed`, { dtype: "U8", shape: [n, k / 2] }).set(`${P}.weight_scale`, { dtype: "F8_E4M3", shape: [n, k / 16] }).set(`${P}.weight_global_scale`, { dtype: "F32", shape: [1] });
+      s.set(`${P}.weight_packed`, { dtype: "U8", shape: [n, k / 2] })
+        .set(`${P}.weight_scale`, { dtype: "F8_E4M3", shape: [n, k / 16] })
+        .set(`${P}.weight_global_scale`, { dtype: "F32", shape: [1] });
       return { config: { quantization_config: { quant_method: "compressed-tensors", format: "nvfp4-pack-quantized" } }, shapes: s };
   }
 }

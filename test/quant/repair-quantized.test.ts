@@ -51,9 +51,14 @@ for (const [fixture, label, scheme, padded] of CASES) {
     assert.equal(first.to, padded, `${first.id} ${first.from} -> ${first.to}`);
     for (const c of result.changes) assert.equal(c.to % c.multiple, 0);
     const stored = quantReadiness(spec).stored_as!;
-    assert.ok(stored.readiness === null || stored.readiness.failures.every((f) => f.dim === "hidden" || f.dim === "head_dim"), JSON.stringify(stored.readiness?.failures.map((f) => `${f.dim} ${f.value}`)));
+    assert.ok(
+      stored.readiness === null || stored.readiness.failures.every((f) => f.dim === "hidden" || f.dim === "head_dim"),
+      JSON.stringify(stored.readiness?.failures.map((f) => `${f.dim} ${f.value}`)),
+    );
     const report = await verifyCheckpoints(q, out);
-    console.log(`# ${fixture} ${label}: ${result.changes.length} dims padded (first ${first.id} ${first.from} -> ${first.to}); max |logit diff| ${report.stats.maxAbsDiff}, max rel ${report.stats.maxRelDiff}`);
+    console.log(
+      `# ${fixture} ${label}: ${result.changes.length} dims padded (first ${first.id} ${first.from} -> ${first.to}); max |logit diff| ${report.stats.maxAbsDiff}, max rel ${report.stats.maxRelDiff}`,
+    );
     assert.ok(report.pass);
     assert.ok(report.stats.maxRelDiff < 1e-12, `max rel diff ${report.stats.maxRelDiff}`);
   });

@@ -40,7 +40,11 @@ test("the table fold of F16 and BF16 gives the reference fold's bytes for every 
 
 test("the typed-array fold of F32 and F64 gives the reference fold's bytes, NaN payloads, infinities and subnormals included", () => {
   const next = mulberry32(99);
-  const words = Uint32Array.from({ length: 200_000 }, (_, i) => (i < 16 ? [0x7fc00001, 0xffc12345, 0x7f800000, 0xff800000, 0x00000001, 0x80000001, 0x007fffff, 0x7f7fffff, 0, 0x80000000, 0x7f800001, 0x3f800000, 0x00800000, 0x7f000000, 0x1, 0x2][i] : Math.floor(next() * 2 ** 32)));
+  const words = Uint32Array.from({ length: 200_000 }, (_, i) =>
+    i < 16
+      ? [0x7fc00001, 0xffc12345, 0x7f800000, 0xff800000, 0x00000001, 0x80000001, 0x007fffff, 0x7f7fffff, 0, 0x80000000, 0x7f800001, 0x3f800000, 0x00800000, 0x7f000000, 0x1, 0x2][i]
+      : Math.floor(next() * 2 ** 32),
+  );
   const bytes = new Uint8Array(words.buffer);
   for (const dtype of ["F32", "F64"] as const) {
     for (const factor of [Math.sqrt(56 / 52), 1.5, 2 ** 100]) {

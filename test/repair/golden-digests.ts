@@ -42,7 +42,11 @@ async function dirDigest(dir: string): Promise<string> {
   const lines: string[] = [];
   for (const f of (await readdir(dir)).sort()) {
     if (f === REPAIR_MANIFEST_FILE) continue;
-    lines.push(`${f} ${createHash("sha256").update(await readFile(join(dir, f))).digest("hex")}\n`);
+    lines.push(
+      `${f} ${createHash("sha256")
+        .update(await readFile(join(dir, f)))
+        .digest("hex")}\n`,
+    );
   }
   return `${lines.length} files ${createHash("sha256").update(lines.join("")).digest("hex")}`;
 }

@@ -36,7 +36,10 @@ test("a shard no edit touches is copied whole: byte-identical to its input, mark
   const r = await repairCheckpoint(input, out, { strategy: "MINIMAL" });
   const copied = r.manifest.output.files.filter((f) => f.copied);
   assert.ok(copied.length > 0, "the fixture has untouched shards");
-  assert.ok(r.manifest.output.files.some((f) => f.name.endsWith(".safetensors") && !f.copied), "and edited ones");
+  assert.ok(
+    r.manifest.output.files.some((f) => f.name.endsWith(".safetensors") && !f.copied),
+    "and edited ones",
+  );
   for (const f of copied) {
     const bytes = await readFile(join(input, f.name));
     assert.deepEqual(await readFile(join(out, f.name)), bytes, f.name);

@@ -93,7 +93,10 @@ test("column padding as segments gives the copied bytes, rows as views of the bl
       block.forEach((_, i) => (block[i] = 1 + (i % 250)));
       const segments = padColumnsSegments(block, layout, 2);
       assert.deepEqual(Buffer.concat(segments), Buffer.from(padColumnsBlock(block, layout, 2)), `${layout.from}->${layout.to}`);
-      assert.ok(segments.filter((s) => s.some((b) => b !== 0)).every((s) => s.buffer === block.buffer), "non-zero segments are views of the block");
+      assert.ok(
+        segments.filter((s) => s.some((b) => b !== 0)).every((s) => s.buffer === block.buffer),
+        "non-zero segments are views of the block",
+      );
     }
   }
 });

@@ -59,6 +59,12 @@ test("a number that overflows to infinity is refused (JSON would write it back a
 });
 
 test("parseBoundedJson names the file and says which rule: 'not valid JSON' for syntax, 'not JSON gac accepts' for limits", () => {
-  assert.throws(() => parseBoundedJson("{", "/m/config.json", "BAD_CONFIG"), (e: unknown) => e instanceof GacError && e.code === "BAD_CONFIG" && /^\/m\/config.json is not valid JSON \(/.test(e.message));
-  assert.throws(() => parseBoundedJson(`{"a":${"[".repeat(99)}${"]".repeat(99)}}`, "/m/config.json", "BAD_CONFIG"), (e: unknown) => e instanceof GacError && /is not JSON gac accepts: nesting deeper than 64 levels/.test(e.message));
+  assert.throws(
+    () => parseBoundedJson("{", "/m/config.json", "BAD_CONFIG"),
+    (e: unknown) => e instanceof GacError && e.code === "BAD_CONFIG" && /^\/m\/config.json is not valid JSON \(/.test(e.message),
+  );
+  assert.throws(
+    () => parseBoundedJson(`{"a":${"[".repeat(99)}${"]".repeat(99)}}`, "/m/config.json", "BAD_CONFIG"),
+    (e: unknown) => e instanceof GacError && /is not JSON gac accepts: nesting deeper than 64 levels/.test(e.message),
+  );
 });

@@ -39,7 +39,16 @@ test("filesystem errors become one typed line: what failed, where, what it means
     ["EISDIR", "read", "/m/dir", /is a directory/],
     ["ENOTEMPTY", "rename", "/out", /another process may be writing it/],
   ];
-  const codes = { ENOSPC: "DISK_FULL", EROFS: "READ_ONLY_FS", EACCES: "PERMISSION_DENIED", ELOOP: "SYMLINK_LOOP", ENAMETOOLONG: "NAME_TOO_LONG", ENOENT: "MISSING_FILE", EISDIR: "IS_A_DIRECTORY", ENOTEMPTY: "OUTPUT_BUSY" } as Record<string, string>;
+  const codes = {
+    ENOSPC: "DISK_FULL",
+    EROFS: "READ_ONLY_FS",
+    EACCES: "PERMISSION_DENIED",
+    ELOOP: "SYMLINK_LOOP",
+    ENAMETOOLONG: "NAME_TOO_LONG",
+    ENOENT: "MISSING_FILE",
+    EISDIR: "IS_A_DIRECTORY",
+    ENOTEMPTY: "OUTPUT_BUSY",
+  } as Record<string, string>;
   for (const [code, syscall, path, expected] of cases) {
     const e = fsError(errno(code, syscall, path));
     assert.ok(e instanceof GacError, code);

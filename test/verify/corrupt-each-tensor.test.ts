@@ -13,7 +13,10 @@ const repaired = padHeadDim(base, { to: 8, layout: "halves", foldScale: true, ad
 /** The repaired model with one tensor scaled by 1.5 (the corruption the fuzzing campaign planted). */
 function scaled(m: TinyModel, name: string): TinyModel {
   const weights = new Map(m.weights);
-  weights.set(name, weights.get(name)!.map((v) => v * 1.5));
+  weights.set(
+    name,
+    weights.get(name)!.map((v) => v * 1.5),
+  );
   return { ...m, weights };
 }
 

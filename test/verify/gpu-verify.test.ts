@@ -28,7 +28,10 @@ test("without a fold, fp32 differences are fp32 rounding and must stay under 1e-
   assert.match(ok[1].cause, /^kernel choice in bfloat16/);
   assert.ok(ok.every((x) => x.pass));
   const bad = classifyComparisons([fig("repair_fp32", 2e-3), fig("repair_serving", 2.5e-2), fig("noise_floor_serving", 1e-2)], ctx);
-  assert.deepEqual(bad.map((x) => x.pass), [false, false, true]);
+  assert.deepEqual(
+    bad.map((x) => x.pass),
+    [false, false, true],
+  );
   assert.equal(bad[1].bound, 2e-2);
 });
 
@@ -37,10 +40,29 @@ test("an unknown comparison from the worker is an error, not a silent row", () =
 });
 
 test("the report puts the serving difference beside the noise floor and names every cause", () => {
-  const comparisons = classifyComparisons([fig("repair_fp32", 0), fig("repair_serving", 5e-3), fig("noise_floor_serving", 1e-2)], { dtype: "BF16", scaleMode: "logical", foldedTensors: 0, serving: "bfloat16" });
+  const comparisons = classifyComparisons([fig("repair_fp32", 0), fig("repair_serving", 5e-3), fig("noise_floor_serving", 1e-2)], {
+    dtype: "BF16",
+    scaleMode: "logical",
+    foldedTensors: 0,
+    serving: "bfloat16",
+  });
   const report: GpuVerifyReport = {
-    schema: "gac-verify-gpu/1", gac_version: "0", original: "/o", repaired: "/r", weights: "random", scale_mode: "logical", dtype: "BF16", folded_tensors: 0,
-    tokens: 4, seed: 0, serving: "bfloat16", gpu: "NVIDIA H200", torch: "2.11", params: [10, 12], comparisons, pass: true,
+    schema: "gac-verify-gpu/1",
+    gac_version: "0",
+    original: "/o",
+    repaired: "/r",
+    weights: "random",
+    scale_mode: "logical",
+    dtype: "BF16",
+    folded_tensors: 0,
+    tokens: 4,
+    seed: 0,
+    serving: "bfloat16",
+    gpu: "NVIDIA H200",
+    torch: "2.11",
+    params: [10, 12],
+    comparisons,
+    pass: true,
   };
   const text = renderGpuVerifyReport(report);
   assert.match(text, /repair 5\.000e-3 beside the noise floor 1\.000e-2 \(ratio 0\.500\)/);

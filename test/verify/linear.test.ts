@@ -83,7 +83,12 @@ test("a weight whose size disagrees with the spec is an error naming the tensor"
 });
 
 test("the blocked GEMM gives bit-identical outputs to one in-order dot product per output, at every remainder of 4", () => {
-  for (const [rows, inDim, outDim] of [[9, 13, 7], [4, 8, 4], [3, 5, 2], [6, 1, 11]]) {
+  for (const [rows, inDim, outDim] of [
+    [9, 13, 7],
+    [4, 8, 4],
+    [3, 5, 2],
+    [6, 1, 11],
+  ]) {
     const stride = inDim + 3;
     const x = randomNormals(rows * 31 + outDim, rows * stride);
     const w = randomNormals(inDim * 7 + 1, outDim * inDim);

@@ -364,7 +364,10 @@ test("layer-by-layer verification of a logical-mode PaLU head_dim repair stays a
   const r = await repairAndVerify(palu(48, 4, { k: [13, 11], v: [9, 18] }, true), { dtype: "F32", scaleMode: "logical", layerwise: true });
   assert.equal(r.report.mode, "layerwise");
   // Two decoder layers, plus the embeddings and the logits of the last layer's output.
-  assert.deepEqual(r.report.layers?.map((l) => l.part ?? l.layer), ["embeddings", 0, 1, "logits"]);
+  assert.deepEqual(
+    r.report.layers?.map((l) => l.part ?? l.layer),
+    ["embeddings", 0, 1, "logits"],
+  );
   for (const l of r.report.layers ?? []) assert.ok(l.stats.maxRelDiff < 1e-12, `layer ${l.layer}: ${l.stats.maxRelDiff}`);
 });
 

@@ -62,12 +62,18 @@ test("layer-by-layer mode reports each layer and catches a wrong padding in ever
     assert.equal(good.mode, "layerwise");
     // The embeddings (-1), each decoder layer, then the logits of the last layer's output (numLayers).
     assert.deepEqual(seen, [-1, 0, 1, 2]);
-    assert.deepEqual(good.layers?.map((l) => l.part ?? "layer"), ["embeddings", "layer", "layer", "logits"]);
+    assert.deepEqual(
+      good.layers?.map((l) => l.part ?? "layer"),
+      ["embeddings", "layer", "layer", "logits"],
+    );
     assert.equal(good.pass, true);
     const bad = await verifyCheckpoints(join(root, "a"), join(root, "bad"), { layerwise: true, tokens: 5 });
     assert.equal(bad.pass, false);
     const decoder = bad.layers!.filter((l) => l.part === undefined);
-    assert.ok(decoder.every((l) => l.stats.maxRelDiff > 1e-3), JSON.stringify(decoder.map((l) => l.stats.maxRelDiff)));
+    assert.ok(
+      decoder.every((l) => l.stats.maxRelDiff > 1e-3),
+      JSON.stringify(decoder.map((l) => l.stats.maxRelDiff)),
+    );
   }));
 
 test("16-bit weights get the 1e-2 default tolerance with the folded-scale rounding explanation", () =>

@@ -39,11 +39,7 @@ export const evalCommand = defineCommand({
     json: { type: "boolean", description: "Print the report as JSON (schema gac-eval/1)" },
   },
   positionals: [{ name: "dirs", description: "Checkpoint directories (the original, the compressed, the repaired, ...)", required: true, variadic: true }],
-  examples: [
-    "gac eval assets/models/shakespeare-byte",
-    "gac eval ./original ./compressed ./repaired --max-tokens 16384",
-    "gac eval ./palu-8b --device gpu --random-weights --strategy MINIMAL",
-  ],
+  examples: ["gac eval assets/models/shakespeare-byte", "gac eval ./original ./compressed ./repaired --max-tokens 16384", "gac eval ./palu-8b --device gpu --random-weights --strategy MINIMAL"],
   async run({ values, positionals, io }) {
     const randomWeights = booleanValue(values, "random-weights")
       ? { seed: numberOption(values, "seed", true) ?? 0, strategy: strategyOption({ strategy: stringValue(values, "strategy") ?? "MINIMAL" }), scaleMode: scaleOption(values) }

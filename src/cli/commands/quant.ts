@@ -17,7 +17,11 @@ export const quantCommand = defineCommand({
   options: {
     formats: { type: "string", description: `Comma-separated formats (default all): ${QUANT_FORMATS.map((f) => f.id).join(", ")}`, valueName: "<ids>" },
     json: { type: "boolean", description: "Print the report as JSON (schema gac-quant/1)" },
-    repair: { type: "string", description: "Pad a quantized checkpoint in the quantized domain into this new directory (exact; targets are the lcm of the strategy's alignment and the format's blocks)", valueName: "<out>" },
+    repair: {
+      type: "string",
+      description: "Pad a quantized checkpoint in the quantized domain into this new directory (exact; targets are the lcm of the strategy's alignment and the format's blocks)",
+      valueName: "<out>",
+    },
     strategy: { type: "string", short: "s", valueName: "<name>", description: "Padding strategy for --repair (default OPTIMAL)" },
     force: { type: "boolean", description: "With --repair: replace an existing output directory" },
   },
@@ -46,7 +50,10 @@ export const quantCommand = defineCommand({
       return 0;
     }
     const spec = loadModelSpec(await openCheckpoint(dir));
-    const report = quantReadiness(spec, QUANT_FORMATS.filter((f) => ids.includes(f.id)));
+    const report = quantReadiness(
+      spec,
+      QUANT_FORMATS.filter((f) => ids.includes(f.id)),
+    );
     if (booleanValue(values, "json")) printJson(io, JSON_SCHEMAS.quant, report);
     else io.out(renderQuantText(report));
     return 0;
