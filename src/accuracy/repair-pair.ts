@@ -23,7 +23,7 @@ import { logicalDims, REPAIR_MANIFEST_FILE } from "../repair/manifest.js";
 import { proposeRepair } from "../repair/repair-checkpoint.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "../repair/tensor-edits.js";
 import type { ForwardOptions } from "../verify/forward.js";
-import { readRepairScale, type RepairScale } from "../verify/repair-manifest.js";
+import { readRepairScale, type RepairScale } from "../repair/manifest.js";
 
 export interface RepairPair {
   original: { dir: string; spec: ModelSpec; forward: ForwardOptions; scale: RepairScale };

@@ -16,7 +16,7 @@ import type { Strategy } from "../plan/types.js";
 import type { ScaleMode } from "../repair/tensor-edits.js";
 import { gacVersion } from "../scan/gac-version.js";
 import { loadModel, openModel, type ModelHandle } from "../verify/load-model.js";
-import { readRepairScale } from "../verify/repair-manifest.js";
+import { readRepairScale } from "../repair/manifest.js";
 import { modelTensorNames } from "../verify/tensor-store.js";
 import { jobModel, windowRows, ACCURACY_JOB_SCHEMA, PRECISIONS, type JobModel, type Precision } from "../accuracy/job.js";
 import { pairFromPlan } from "../accuracy/repair-pair.js";

@@ -8,6 +8,8 @@
  * in logical mode, where the weights carry no scale correction and a runtime must pass d^-0.5
  * itself; in fold mode the stock head_dim^-0.5 is already right.
  */
+import { pathExists } from "../util/fs.js";
+import { readJsonFile } from "../util/read-json-file.js";
 import type { DimChange, Refusal, Strategy } from "../plan/types.js";
 import type { ConfigFieldChange } from "./config-update.js";
 import type { FileDigest, OutputFile } from "./stream-shard.js";
@@ -162,21 +164,14 @@ export function priorRepairFromManifest(manifest: unknown, path: string): PriorR
   return { ...scale, ...(headDim !== undefined ? { headDim } : {}), dims };
 }
 
-/** The parsed manifest of `dir`, or undefined when it has none. */
+/** A manifest lists each edited tensor (~200 bytes each): 256 MB is over a million tensors. */
+export const MAX_MANIFEST_BYTES = 256_000_000;
+
+/** The parsed manifest of `dir` (bounded JSON, a regular file), or undefined when it has none. */
 async function readManifestJson(dir: string): Promise<{ path: string; parsed: unknown } | undefined> {
   const path = join(dir, REPAIR_MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-  try {
-    return { path, parsed: JSON.parse(text) };
-  } catch (e) {
-    throw new GacError("BAD_MANIFEST", `${path} is not valid JSON: ${(e as Error).message}`);
-  }
+  if (!(await pathExists(path))) return undefined;
+  return { path, parsed: await readJsonFile(path, { code: "BAD_MANIFEST", what: REPAIR_MANIFEST_FILE, maxBytes: MAX_MANIFEST_BYTES }) };
 }
 
 export async function readRepairScale(dir: string): Promise<RepairScale> {

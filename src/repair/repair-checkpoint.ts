@@ -43,7 +43,7 @@ import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile
 import { repairShards } from "./repair-shards.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
-import { readPriorRepair, type PriorRepair } from "../verify/repair-manifest.js";
+import { readPriorRepair, type PriorRepair } from "../repair/manifest.js";
 
 export interface RepairOptions extends ShardingOptions {
   strategy: Strategy;

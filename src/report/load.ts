@@ -12,7 +12,7 @@ import { GacError } from "../errors.js";
 import { decodeJsonLines, MAX_RUN_FILE_BYTES, readResultsText, resultsFiles, RUN_FILE } from "../store/results-store.js";
 import { parseBoundedJson } from "../util/bounded-json.js";
 import { readJsonFile, readUtf8File } from "../util/read-json-file.js";
-import { MAX_MANIFEST_BYTES } from "../verify/repair-manifest.js";
+import { MAX_MANIFEST_BYTES } from "../repair/manifest.js";
 import { isProfileDoc, profileToRun } from "./profile-input.js";
 import type { BenchRecord, BenchRun, Environment, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
 import { repairSummaryFromJson } from "../repair/manifest.js";

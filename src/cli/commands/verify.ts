@@ -1,5 +1,7 @@
 /** `gac verify <original> <repaired>`: do both checkpoints compute the same function (CPU float64, or GPU)? */
 import { GacError } from "../../errors.js";
+import { resolveCheckpointDir } from "../../input/resolve-input.js";
+import { JSON_SCHEMAS, printJson } from "../json-output.js";
 import { booleanValue, defineCommand, finiteOrText, numberOption, stringValue } from "../command.js";
 import { DEFAULT_SEED, DEFAULT_TOKENS, verifyCheckpoints } from "../../verify/verify-checkpoints.js";
 import { LAYERWISE_PARAM_THRESHOLD } from "../../verify/layerwise.js";
@@ -34,12 +36,16 @@ export const verifyCommand = defineCommand({
     "gac verify ./palu-8b-sparse --device gpu --random-weights --strategy MINIMAL --scale fold",
   ],
   async run({ values, positionals, io }) {
-    const [originalDir, repairedDir] = positionals;
+    // Flags first: a typo in --tokens is reported before any path is looked at.
+    const tokens = numberOption(values, "tokens", true);
+    const seed = numberOption(values, "seed", true);
+    const tolerance = numberOption(values, "tolerance", false);
+    const [originalDir, repairedDir] = await Promise.all(positionals.map((p) => resolveCheckpointDir(p, { cwd: io.cwd })));
     const json = booleanValue(values, "json");
     if (deviceOption(values) === "gpu") {
       const report = await verifyOnGpu(originalDir, repairedDir, {
-        tokens: numberOption(values, "tokens", true),
-        seed: numberOption(values, "seed", true),
+        tokens,
+        seed,
         ...(booleanValue(values, "random-weights") ? { randomWeights: { strategy: strategyOption({ strategy: stringValue(values, "strategy") ?? "MINIMAL" }), scaleMode: scaleOption(values) } } : {}),
         onProgress: (m) => io.err(m + "\n"),
       });
@@ -51,13 +57,14 @@ export const verifyCommand = defineCommand({
     if (booleanValue(values, "random-weights")) throw new GacError("BAD_ARGS", "--random-weights runs on the GPU only (--device gpu)");
     if (repairedDir === undefined) throw new GacError("BAD_ARGS", "gac verify needs two directories: the original and the repaired checkpoint");
     const report = await verifyCheckpoints(originalDir, repairedDir, {
-      tokens: numberOption(values, "tokens", true),
-      seed: numberOption(values, "seed", true),
-      tolerance: numberOption(values, "tolerance", false),
+      tokens,
+      seed,
+      tolerance,
       layerwise: booleanValue(values, "layerwise"),
       onLayer: (d, of) => io.err(`${d.part ?? `layer ${d.layer + 1}/${of}`}: max rel diff ${sci(d.stats.maxRelDiff)}\n`),
     });
-    io.out(json ? JSON.stringify(report, finiteOrText, 2) + "\n" : renderVerifyReport(report));
+    if (json) printJson(io, JSON_SCHEMAS.verify, report);
+    else io.out(renderVerifyReport(report));
     if (!report.pass) {
       throw new GacError("VERIFY_FAILED", `repaired model differs past the tolerance ${sci(report.tolerance)}: ${figuresLine(report.stats)}`);
     }
