@@ -74,11 +74,11 @@ test("an output inside the input through a link (in1link/sub) is refused and not
 });
 
 test("an empty --out and the root are refused, even with --force (the cwd would have been replaced)", async () => {
-  const { dir, parent } = await scene();
+  const { dir, parent, input } = await scene();
   const before = await treeSnapshot(dir);
-  await refused(["repair", "parent/in", "--out", "", "--force", "--replace-any"], parent, "UNSAFE_OUTPUT", /empty/);
+  await refused(["repair", input, "--out", "", "--force", "--replace-any"], parent, "UNSAFE_OUTPUT", /empty/);
   await refused(["repair", "parent/in", "--out", "/", "--force", "--replace-any"], dir, "UNSAFE_OUTPUT", /root/);
-  await refused(["repair", "in", "--out", ".", "--force", "--replace-any"], join(dir, "parent", "in"), "UNSAFE_OUTPUT", /input/);
+  await refused(["repair", input, "--out", ".", "--force", "--replace-any"], join(dir, "parent", "in"), "UNSAFE_OUTPUT", /input/);
   assert.equal(await treeSnapshot(dir), before);
 });
 
