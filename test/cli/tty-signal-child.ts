@@ -22,9 +22,13 @@ const fakeStderr = Object.assign(
 ) as unknown as NodeJS.WriteStream;
 const fakeStdout = new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream;
 
+// Polls overlap on a loaded machine (each awaits a readdir); only the first may signal, since a
+// second SIGINT is gac's "stop now without waiting" and would skip the message under test.
+let signalled = false;
 const watcher = setInterval(async () => {
   const names = await readdir(dirname(out)).catch(() => []);
-  if (names.some((n) => n.includes(".gac-tmp-")) && stderr.includes("repair:")) {
+  if (!signalled && names.some((n) => n.includes(".gac-tmp-")) && stderr.includes("repair:")) {
+    signalled = true;
     clearInterval(watcher);
     process.kill(process.pid, "SIGINT");
   }
