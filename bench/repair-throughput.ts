@@ -30,7 +30,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -244,7 +244,8 @@ try {
           `  ${p.padEnd(8)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`,
         );
       }
-      await rm(dir, { recursive: true, force: true });
+      if (values.keep) await rename(dir, join(root, `in-${input}-${dtype}-${sharded ? "sharded" : "one-file"}`));
+      else await rm(dir, { recursive: true, force: true });
     }
   }
   const report = {

@@ -71,13 +71,12 @@ export function isCopyableShard(info: SafetensorsFileInfo, edits: ReadonlyMap<st
   return position === info.size;
 }
 
-/** Copies an untouched file with the cheapest call while its worker hashes the input; fsyncs in the background. */
-async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: boolean, syncs: Promise<void>[]): Promise<ShardResult> {
-  const { info, name, outputPath } = job;
-  const [, hashed] = await Promise.all([copyFile(info.path, outputPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE), hasher.hashFile(info.path)]);
-  if (hashed.bytes !== info.size) {
-    throw new GacError("INPUT_CHANGED", `${info.path} has ${formatCount(hashed.bytes)} bytes now but ${formatCount(info.size)} when its header was read: the input changed while gac read it`);
-  }
+/**
+ * Starts flushing a finished output file to disk without waiting for it, so that the next file's
+ * reads and writes overlap the flush (repairShards awaits every one before returning; the final
+ * fsync of the output tree then finds the data clean).
+ */
+function syncInBackground(outputPath: string, syncs: Promise<void>[]): void {
   const sync = (async () => {
     const fh = await open(outputPath, "r+");
     try {
@@ -88,6 +87,16 @@ async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: bool
   })();
   sync.catch(() => undefined);
   syncs.push(sync);
+}
+
+/** Copies an untouched file with the cheapest call while its worker hashes the input; fsyncs in the background. */
+async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: boolean, syncs: Promise<void>[]): Promise<ShardResult> {
+  const { info, name, outputPath } = job;
+  const [, hashed] = await Promise.all([copyFile(info.path, outputPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE), hasher.hashFile(info.path)]);
+  if (hashed.bytes !== info.size) {
+    throw new GacError("INPUT_CHANGED", `${info.path} has ${formatCount(hashed.bytes)} bytes now but ${formatCount(info.size)} when its header was read: the input changed while gac read it`);
+  }
+  syncInBackground(outputPath, syncs);
   const output: OutputFile = { name, bytes: info.size };
   if (checksumOutput) {
     // Opt-in second read, of the output (the copy never passed through gac, so it is read back to be hashed).
@@ -132,6 +141,8 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
             checksumOutput: opts.checksumOutput,
           });
           results[i] = { ...d, method: "streamed" };
+          // The part written after streamShard's last background fdatasync is still dirty.
+          syncInBackground(job.outputPath, syncs);
         }
       }
     } catch (e) {

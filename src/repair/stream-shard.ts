@@ -151,7 +151,7 @@ export const OUTPUT_POOL_BLOCKS = 3;
  * fsync (the kernel starts writeback at 10% of RAM, 2.4 GB on a 24 GB machine), after all the
  * work; syncing as we go overlaps the disk with the reads, hashes and transforms.
  */
-export const SYNC_EVERY_BYTES = 256 * 1024 * 1024;
+export const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 async function readExactly(fh: FileHandle, buf: Uint8Array, position: number, path: string): Promise<Uint8Array> {
   const length = buf.byteLength;
