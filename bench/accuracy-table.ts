@@ -4,18 +4,27 @@
  * first --max-tokens held-out targets; default 16,384 = the training log's first 64 windows), with
  * the GPU columns (whole held-out split, float32 with TF32 off and bfloat16) taken from a
  * `gac eval --device gpu --json` output when one is given. Every repaired row shows its loss minus
- * its compressed model's, in scientific notation, zero included.
+ * its compressed model's, in scientific notation, zero included, and what that difference is
+ * (src/eval/repair-difference.ts: exact zero, float64 rounding, the fold's one 16-bit rounding).
  *
- *   node --import tsx bench/accuracy-table.ts <variants-dir> [--max-tokens N] [--gpu-json eval-gpu.json] [--out docs/accuracy-table.md]
+ *   node --import tsx bench/accuracy-table.ts <variants-dir> [--max-tokens N] [--jobs N] [--cpu-json a.json ...]
+ *                                            [--gpu-json eval-gpu.json] [--out docs/accuracy-table.md]
+ *
+ * --jobs N splits the checkpoints over N `node bin/gac.js eval --json` processes (same windows, so
+ * the merged report is what one process would print); --cpu-json reads such reports instead of
+ * evaluating (several are merged; they must share text, windows and targets).
  *
  * <variants-dir> is what bench/accuracy-variants.sh writes (variants.tsv lists the checkpoints).
  */
+import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { evalCheckpoints, type EvalReport, type EvalResult } from "../src/eval/eval-checkpoints.js";
 import { sci } from "../src/verify/render-report.js";
 import { formatCount } from "../src/errors.js";
+import { classifyRepairDifference } from "../src/eval/repair-difference.js";
+import { readFoldedScales } from "../src/repair/manifest.js";
 
 interface Variant {
   name: string;
@@ -42,7 +51,41 @@ function byBasename(report: EvalReport | undefined, precision: string): Map<stri
   return m;
 }
 
-export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu: EvalReport | undefined): string {
+/** Several `gac eval --json` reports of the same windows as one (results in the order given). */
+export function mergeReports(reports: readonly EvalReport[]): EvalReport {
+  const [first, ...rest] = reports;
+  if (first === undefined) throw new Error("no eval reports to merge");
+  for (const r of rest) {
+    if (r.text.sha256 !== first.text.sha256 || r.targets !== first.targets || r.context !== first.context || r.stride !== first.stride) {
+      throw new Error(`eval reports of different windows cannot be merged (${r.text.sha256.slice(0, 12)} ${r.targets} targets vs ${first.text.sha256.slice(0, 12)} ${first.targets})`);
+    }
+  }
+  return { ...first, results: reports.flatMap((r) => r.results) };
+}
+
+function runGacEval(dirs: readonly string[], maxTokens: number): Promise<EvalReport> {
+  return new Promise((resolvePromise, reject) => {
+    execFile("node", ["bin/gac.js", "eval", ...dirs, "--max-tokens", String(maxTokens), "--json"], { maxBuffer: 64 << 20 }, (err, stdout) => {
+      if (err) reject(err);
+      else resolvePromise(JSON.parse(stdout) as EvalReport);
+    });
+  });
+}
+
+/** Round-robin split of the checkpoints over `jobs` processes (the table finds each result by directory name). */
+async function evalInProcesses(dirs: readonly string[], maxTokens: number, jobs: number): Promise<EvalReport> {
+  const parts = Array.from({ length: jobs }, (_, j) => dirs.filter((_, i) => i % jobs === j)).filter((p) => p.length > 0);
+  return mergeReports(await Promise.all(parts.map((p) => runGacEval(p, maxTokens))));
+}
+
+/** Repaired dir -> the factors its fold multiplied into q_proj (empty for logical mode or nothing folded). */
+export async function foldedScalesOf(variants: readonly Variant[]): Promise<Map<string, number[]>> {
+  const m = new Map<string, number[]>();
+  for (const v of variants) if (v.role === "repaired") m.set(basename(v.dir), await readFoldedScales(v.dir));
+  return m;
+}
+
+export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu: EvalReport | undefined, folded: ReadonlyMap<string, readonly number[]> = new Map()): string {
   const cpuBy = byBasename(cpu, "float64");
   const gpu32 = byBasename(gpu, "float32");
   const gpu16 = byBasename(gpu, "bfloat16");
@@ -56,7 +99,13 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
     const r = m.get(basename(v.dir));
     return r ? f(r) : "";
   };
-  const header = ["model", "params", "loss (CPU f64)", "perplexity (CPU f64)", "loss - compressed (CPU f64)"];
+  const kind = (v: Variant): string => {
+    const self = cpuBy.get(basename(v.dir));
+    const base = v.role === "repaired" ? cpuBy.get(basename(nameOf.get(v.from)?.dir ?? "")) : undefined;
+    if (!self || !base) return "";
+    return classifyRepairDifference(self.loss, base.loss, { scales: folded.get(basename(v.dir)) ?? [], dtype: self.dtype }).label;
+  };
+  const header = ["model", "params", "loss (CPU f64)", "perplexity (CPU f64)", "loss - compressed (CPU f64)", "what the difference is"];
   if (gpu) header.push("perplexity (GPU fp32)", "perplexity (GPU bf16)", "loss - compressed (GPU bf16)");
   const rows = variants.map((v) => {
     const row = [
@@ -65,6 +114,7 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
       cell(cpuBy, v, (r) => r.loss.toFixed(6)),
       cell(cpuBy, v, (r) => r.perplexity.toFixed(4)),
       delta(cpuBy, v),
+      kind(v),
     ];
     if (gpu)
       row.push(
@@ -89,17 +139,29 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { "max-tokens": { type: "string", default: "16384" }, "gpu-json": { type: "string" }, out: { type: "string" } },
+    options: {
+      "max-tokens": { type: "string", default: "16384" },
+      jobs: { type: "string", default: "1" },
+      "cpu-json": { type: "string", multiple: true },
+      "gpu-json": { type: "string" },
+      out: { type: "string" },
+    },
   });
   const dir = positionals[0];
   if (!dir) throw new Error("usage: accuracy-table.ts <variants-dir> [--max-tokens N] [--gpu-json eval-gpu.json] [--out file.md]");
   const variants = await readVariants(dir);
-  const cpu = await evalCheckpoints(
-    variants.map((v) => v.dir),
-    { cwd: process.cwd(), maxTokens: Number(values["max-tokens"]), onProgress: (m) => process.stderr.write(m + "\n") },
-  );
+  const dirs = variants.map((v) => v.dir);
+  const maxTokens = Number(values["max-tokens"]);
+  const jobs = Number(values.jobs);
+  const cpuJson = values["cpu-json"] ?? [];
+  const cpu =
+    cpuJson.length > 0
+      ? mergeReports(await Promise.all(cpuJson.map(async (f) => JSON.parse(await readFile(f, "utf8")) as EvalReport)))
+      : jobs > 1
+        ? await evalInProcesses(dirs, maxTokens, jobs)
+        : await evalCheckpoints(dirs, { cwd: process.cwd(), maxTokens, onProgress: (m) => process.stderr.write(m + "\n") });
   const gpu = values["gpu-json"] ? (JSON.parse(await readFile(values["gpu-json"], "utf8")) as EvalReport) : undefined;
-  const table = accuracyTable(variants, cpu, gpu);
+  const table = accuracyTable(variants, cpu, gpu, await foldedScalesOf(variants));
   if (values.out) await writeFile(values.out, table);
   process.stdout.write(table);
 }

@@ -26,6 +26,7 @@ import { TensorStore, modelTensorNames } from "../verify/tensor-store.js";
 import type { ActivationSite } from "../verify/forward.js";
 import { ACTIVATION_SITES, byteSequences, calibrationSummary, collectActivationStats, readCalibrationText, type CalibrationOptions, type LayerStats } from "./calibration.js";
 import { compressLowRank } from "./low-rank-method.js";
+import { compressPalu } from "./palu-method.js";
 import { compressMlpWidths } from "./prune-mlp-method.js";
 import { costDtype } from "./size-cost.js";
 import type { AlignPolicy, SizeDecision, SizeTarget } from "./size-policy.js";
@@ -42,6 +43,7 @@ const GRAM_SITES: Record<CompressMethod, readonly ActivationSite[]> = {
   "svd-pairs": ACTIVATION_SITES,
   "svd-heads": ["attn_in"],
   asvd: [],
+  palu: ["attn_in"],
   "prune-mlp": [],
 };
 
@@ -59,6 +61,8 @@ export interface CompressOptions {
   uniform?: boolean;
   /** svd-heads: default "prefix". */
   ropeWindow?: RopeWindow;
+  /** palu: KV heads per group. */
+  headGroupSize?: number;
   force?: boolean;
   /** Shared by runs on the same model (bench/compress-study.ts): calibration and SVDs computed once. */
   cache?: CompressCache;
@@ -103,6 +107,8 @@ function runMethod(method: CompressMethod, input: MethodInput): MethodResult {
       return compressLowRank(input, "asvd");
     case "svd-heads":
       return compressHeadDim(input);
+    case "palu":
+      return compressPalu(input);
     case "prune-mlp":
       return compressMlpWidths(input);
   }
@@ -149,6 +155,8 @@ export async function compressCheckpoint(dir: string, outDir: string, opts: Comp
     servingDtype: costDtype(spec.dtype),
     uniform: opts.uniform ?? false,
     ropeWindow: opts.ropeWindow ?? "prefix",
+    headGroupSize: opts.headGroupSize,
+    source,
     factorisations: opts.sizesOnly ? undefined : opts.cache?.factorisations.get(factorKey),
   });
 

@@ -12,7 +12,7 @@ import type { PreparedFactorisation } from "./factor-linear.js";
 import type { AlignPolicy, SizeDecision, SizeTarget } from "./size-policy.js";
 import type { ServingDtype } from "./size-cost.js";
 
-export const COMPRESS_METHODS = ["svd-heads", "svd-pairs", "asvd", "prune-mlp"] as const;
+export const COMPRESS_METHODS = ["svd-heads", "svd-pairs", "asvd", "palu", "prune-mlp"] as const;
 export type CompressMethod = (typeof COMPRESS_METHODS)[number];
 
 export function isCompressMethod(s: string): s is CompressMethod {
@@ -45,6 +45,10 @@ export interface MethodInput {
   uniform: boolean;
   /** svd-heads: which rotate-half pairs q/k keep (see svd-heads-method.ts). */
   ropeWindow: RopeWindow;
+  /** palu: KV heads per low-rank group (default: PaLU's 4, lowered to a divisor of the KV head count). */
+  headGroupSize?: number;
+  /** The source checkpoint directory (palu records it as original_model_name_or_path). */
+  source?: string;
   /** Factorisations by tensor, shared by the runs of one model, calibration and method (see CompressCache). */
   factorisations?: Map<string, PreparedFactorisation>;
 }

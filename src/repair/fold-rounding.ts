@@ -24,7 +24,7 @@ export interface FoldRounding {
   relativeStep: number;
 }
 
-function isPowerOfTwo(x: number): boolean {
+export function isPowerOfTwo(x: number): boolean {
   return x > 0 && Number.isInteger(Math.log2(x)) && 2 ** Math.log2(x) === x;
 }
 

@@ -185,6 +185,14 @@ export async function readPriorRepair(dir: string): Promise<PriorRepair | undefi
   return m === undefined ? undefined : priorRepairFromManifest(m.parsed, m.path);
 }
 
+/** The distinct factors a fold-mode repair multiplied into q_proj (`tensors[].scale`); empty when nothing was folded or without a manifest. */
+export async function readFoldedScales(dir: string): Promise<number[]> {
+  const m = await readManifestJson(dir);
+  if (m === undefined || !isRecord(m.parsed) || !Array.isArray(m.parsed.tensors)) return [];
+  const scales = m.parsed.tensors.filter(isRecord).flatMap((t) => (typeof t.scale === "number" && Number.isFinite(t.scale) ? [t.scale] : []));
+  return [...new Set(scales)];
+}
+
 /** The parts of a manifest a report plots: what changed, the overhead, the speedups when recorded. */
 export interface RepairSummary {
   file: string;

@@ -11,7 +11,7 @@ import { repairCheckpoint } from "../../src/repair/repair-checkpoint.js";
 import { scanCheckpoint } from "../../src/scan/scan-checkpoint.js";
 import { verifyCheckpoints } from "../../src/verify/verify-checkpoints.js";
 import { tinyModel } from "../verify/tiny-model.js";
-import { FAMILY, meanNll } from "./helpers.js";
+import { FAMILY, meanNll, relativeLogitDiff } from "./helpers.js";
 import { writeTinyCheckpoint } from "../verify/write-tiny.js";
 
 const TEXT = "To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows of outrageous fortune, or to take arms against a sea of troubles. ".repeat(2);
@@ -46,6 +46,12 @@ describe("gac compress on a tiny byte-level model", () => {
     it(`${method} at full size computes the dense model's logits (gac verify passes)`, async () => {
       const report = await run(method, `${method}-full`, { target: { kind: "energy", fraction: 1 } });
       assert.ok(report.decisions.every((d) => d.chosen === d.full));
+      if (method === "palu") {
+        // gac verify compares a checkpoint with its repair (same model_type); PaLU renames it palullama.
+        const diff = await relativeLogitDiff(dense, join(dir, `${method}-full`), TEXT);
+        assert.ok(diff < 1e-5, `palu: max rel diff ${diff}`);
+        return;
+      }
       const v = await verifyCheckpoints(dense, join(dir, `${method}-full`));
       assert.ok(v.pass, `${method}: max rel diff ${v.stats.maxRelDiff}`);
       assert.ok(v.stats.maxRelDiff < 1e-5);
@@ -127,6 +133,30 @@ describe("gac compress on a tiny byte-level model", () => {
     const [a, b] = await Promise.all([openCheckpoint(join(dir, "cached")), openCheckpoint(join(dir, "fresh"))]);
     assert.deepEqual(await readFile(a.files[0].path), await readFile(b.files[0].path));
     assert.equal(cache.stats.size, 1);
+  });
+
+  it("palu with one head per group writes PaLU's layout: VT [sum r_g, in], one U.{g} [head_dim, r_g] per KV head, head_wise_ranks matching the shapes", async () => {
+    const report = await run("palu", "palu-gs1", { headGroupSize: 1 });
+    const ckpt = await openCheckpoint(join(dir, "palu-gs1"));
+    assert.equal(ckpt.config.model_type, "palullama");
+    assert.deepEqual(ckpt.config.architectures, ["PaluLlamaForCausalLM"]);
+    const ranks = ckpt.config.head_wise_ranks as Record<string, number[]>;
+    for (const proj of ["k_proj", "v_proj"]) {
+      const base = `model.layers.1.self_attn.${proj}`;
+      assert.equal(ranks[base].length, 2);
+      assert.deepEqual(ckpt.tensors.get(`${base}.VT.weight`)?.shape, [ranks[base][0] + ranks[base][1], 32]);
+      ranks[base].forEach((r, g) => assert.deepEqual(ckpt.tensors.get(`${base}.U.${g}.weight`)?.shape, [8, r]));
+      assert.equal(ckpt.tensors.has(`${base}.weight`), false);
+    }
+    // Budget 0.5 of [16, 32]: floor(0.5 * 16 * 32 / (32 + 8)) = 6 units per module, split by energy.
+    for (const [name, r] of Object.entries(ranks)) assert.equal(r[0] + r[1], 6, name);
+    assert.equal(report.decisions.length, 2 * 2 * 2);
+    assert.equal(ckpt.tensors.has("model.layers.0.self_attn.q_proj.weight"), true);
+    assert.equal((await scanCheckpoint(join(dir, "palu-gs1"))).model.family, "palu");
+  });
+
+  it("palu refuses a head group size that does not divide the KV heads, naming the divisor rule", async () => {
+    await assert.rejects(run("palu", "palu-gs3", { headGroupSize: 3 }), /--head-group-size 3 does not divide the model's 2 KV heads/);
   });
 
   it("refuses a compressed input with a one-line reason", async () => {

@@ -53,7 +53,7 @@ function positiveInt(values: ParsedValues, key: string): number | undefined {
 
 export const compressCommand = defineCommand({
   name: "compress",
-  summary: "Compress a dense checkpoint (SVD per head, SVD-LLM pairs, ASVD, MLP pruning) with aligned or profile-chosen sizes",
+  summary: "Compress a dense checkpoint (SVD per head, SVD-LLM pairs, ASVD, PaLU grouped K/V, MLP pruning) with aligned or profile-chosen sizes",
   options: {
     out: { type: "string", short: "o", valueName: "<dir>", description: "Output directory (created atomically; never the input)" },
     method: { type: "string", valueName: "<m>", description: `Compression method: ${COMPRESS_METHODS.join(", ")}` },
@@ -68,6 +68,7 @@ export const compressCommand = defineCommand({
     profile: { type: "string", valueName: "<file>", description: "GPU profile file (default: the newest for --gpu in ./profiles or the packaged profiles/)" },
     "sizes-only": { type: "boolean", description: "Read headers only and write a sparse checkpoint (all-zero weights) with the policy's sizes, for speed runs at real size" },
     "rope-window": { type: "string", valueName: "<w>", description: "svd-heads: prefix (highest-frequency RoPE pairs) or mass (the window with the most q.k score mass)", default: "prefix" },
+    "head-group-size": { type: "string", valueName: "<n>", description: "palu: KV heads per low-rank group (default PaLU's 4, lowered to a divisor of the KV head count)" },
     uniform: { type: "boolean", description: "prune-mlp: the same kept fraction in every layer (default: FLAP's adaptive per-layer widths)" },
     force: { type: "boolean", description: "Replace an existing output directory" },
     json: { type: "boolean", description: "Print the report (gac-compress/1) as JSON" },
@@ -76,6 +77,7 @@ export const compressCommand = defineCommand({
   examples: [
     "gac compress ./model --out ./model-svdllm --method svd-pairs --budget 0.6 --calibration data.txt",
     "gac compress ./model --out ./model-asvd16 --method asvd --budget 0.6 --align 16 --round up --calibration data.txt",
+    "gac compress ./model --out ./model-palu --method palu --budget 0.7 --head-group-size 1 --calibration data.txt",
     "gac compress ./model --out ./model-heads --method svd-heads --budget 0.75 --align profile --gpu h200",
     "gac compress ./llama3-8b-sparse --out ./flap-8 --method prune-mlp --budget 0.7 --align 8 --sizes-only",
   ],
@@ -108,6 +110,7 @@ export const compressCommand = defineCommand({
       sizesOnly: booleanValue(values, "sizes-only"),
       uniform: booleanValue(values, "uniform"),
       ropeWindow,
+      headGroupSize: positiveInt(values, "head-group-size"),
       force: booleanValue(values, "force"),
     });
     io.out(booleanValue(values, "json") ? JSON.stringify(report, null, 2) + "\n" : renderCompressReport(report));
