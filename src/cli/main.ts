@@ -4,8 +4,8 @@
  * (3 for a failed verification); anything else is a bug: stack, exit 2. Under `--json` errors are
  * a `gac-error/1` object on stdout instead, so a script reading stdout always gets JSON.
  */
-import { readFileSync } from "node:fs";
 import { fsError, isGacError, type GacError } from "../errors.js";
+import { gacVersion } from "../scan/gac-version.js";
 import { removeTrackedTempPathsSync } from "../util/temp-paths.js";
 import type { Command, CommandIO } from "./command.js";
 import { EXIT } from "./exit-codes.js";
@@ -16,14 +16,9 @@ import { COMMANDS } from "./registry.js";
 /** After a signal, how long a command may take to stop by itself before gac removes its temp output and exits. */
 const SIGNAL_GRACE_MS = 5000;
 
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
-
 /** Parses argv and runs the command it names; bad arguments throw a BAD_ARGS GacError. */
 export async function runCli(argv: string[], io: CommandIO, commands: Command[] = COMMANDS): Promise<number> {
-  return runProgram(argv, io, commands, packageVersion());
+  return runProgram(argv, io, commands, gacVersion());
 }
 
 /** Whether the user asked for JSON (errors then print as JSON too); options after `--` are not options. */

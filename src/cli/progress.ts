@@ -32,6 +32,11 @@ function formatProgress(p: ProgressState): string {
   return `${bar} ${p.done}/${p.total} ${Math.floor(fraction * 100)}%  ETA ${formatDuration(p.etaMs)}${current}`;
 }
 
+/** Remaining time at the average pace so far: elapsed x (total - done) / done; 0 before the first step. */
+export function etaFromPace(elapsedMs: number, done: number, total: number): number {
+  return done === 0 ? 0 : (elapsedMs * (total - done)) / done;
+}
+
 interface ProgressReporter {
   update(p: ProgressState): void;
   /** Finish the line (a newline on a terminal). */

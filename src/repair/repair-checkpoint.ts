@@ -42,7 +42,7 @@ import { hashesRecord, logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, M
 import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile } from "./stream-shard.js";
 import { repairShards } from "./repair-shards.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
-import { packageVersion } from "./version.js";
+import { gacVersion } from "../scan/gac-version.js";
 import { readPriorRepair, type PriorRepair } from "../repair/manifest.js";
 
 export interface RepairOptions extends ShardingOptions {
@@ -292,7 +292,7 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
       manifest = {
         format: MANIFEST_FORMAT,
         tool: "gac",
-        version: packageVersion(),
+        version: gacVersion(),
         createdAt: new Date().toISOString(),
         strategy: opts.strategy,
         scaleMode,

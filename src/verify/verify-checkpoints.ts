@@ -33,6 +33,15 @@ export interface VerifyOptions {
   /** Force layer-by-layer mode (it is chosen automatically above LAYERWISE_PARAM_THRESHOLD). */
   layerwise?: boolean;
   onLayer?: (d: LayerDiff, of: number) => void;
+  /** Steps done of total (logits: the two forwards; layerwise: embeddings, each layer, the head), for a progress line. */
+  onProgress?: (p: VerifyProgress) => void;
+}
+
+export interface VerifyProgress {
+  done: number;
+  total: number;
+  /** What runs next (or "done"). */
+  current: string;
 }
 
 export interface ModelSummary {
@@ -122,12 +131,25 @@ export async function verifyCheckpoints(originalDir: string, repairedDir: string
   let stats: DiffStats;
   let layers: LayerDiff[] | undefined;
   if (layerwise) {
-    layers = await verifyLayerwise(original, repaired, { seed, tokens, originalForward, repairedForward, onLayer: opts.onLayer });
+    // Reports: the embeddings, every layer, then the logits.
+    const total = original.spec.numLayers + 2;
+    let done = 0;
+    const next = (i: number) => (i === 0 ? "embeddings" : i <= original.spec.numLayers ? `layer ${i}/${original.spec.numLayers}` : i === total - 1 ? "logits" : "done");
+    opts.onProgress?.({ done, total, current: next(0) });
+    const onLayer = (d: LayerDiff, of: number) => {
+      opts.onLayer?.(d, of);
+      done++;
+      opts.onProgress?.({ done, total, current: next(done) });
+    };
+    layers = await verifyLayerwise(original, repaired, { seed, tokens, originalForward, repairedForward, onLayer });
     stats = combineDiffStats(layers.map((l) => l.stats));
   } else {
     const ids = randomTokenIds(seed, tokens, original.spec.vocabSize);
+    opts.onProgress?.({ done: 0, total: 2, current: "original forward" });
     const a = await logitsOf(original, ids, originalForward);
+    opts.onProgress?.({ done: 1, total: 2, current: "repaired forward" });
     const b = await logitsOf(repaired, ids, repairedForward);
+    opts.onProgress?.({ done: 2, total: 2, current: "done" });
     stats = diffStats(a, b, tokens);
   }
   return {

@@ -89,3 +89,28 @@ test("a non-numeric --tokens is a BAD_ARGS error", async () => {
     (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--tokens expects an integer/.test(e.message),
   );
 });
+
+test("gac verify draws a progress line with ETA on a terminal (logits: the two forwards; layerwise: each layer) and none in a pipe", async () => {
+  const root = await mkdtemp(join(tmpdir(), "gac-verify-progress-"));
+  try {
+    const m = tinyModel({ headDim: 6, seed: 5 });
+    await writeTinyCheckpoint(m, join(root, "a"), "F32");
+    await writeTinyCheckpoint(padHeadDim(m, { to: 8, layout: "halves", foldScale: true, adjustTheta: true }), join(root, "b"), "F32", { scaleMode: "fold" });
+    const tty = captureIO();
+    tty.errIsTTY = true;
+    assert.equal(await runCli(["verify", join(root, "a"), join(root, "b"), "--tokens", "4"], tty, [verifyCommand]), 0);
+    assert.match(tty.stderr, /\] 1\/2 50% {2}ETA \d+s {2}repaired forward/);
+    assert.match(tty.stderr, /\] 2\/2 100% {2}ETA 0s/);
+    const layers = captureIO();
+    layers.errIsTTY = true;
+    assert.equal(await runCli(["verify", join(root, "a"), join(root, "b"), "--tokens", "4", "--layerwise"], layers, [verifyCommand]), 0);
+    assert.match(layers.stderr, /\] 1\/\d+ \d+% {2}ETA \d+s {2}layer 1\//);
+    assert.doesNotMatch(layers.stderr, /max rel diff/, "on a terminal the progress line replaces the per-layer lines");
+    const pipe = captureIO();
+    assert.equal(await runCli(["verify", join(root, "a"), join(root, "b"), "--tokens", "4", "--layerwise"], pipe, [verifyCommand]), 0);
+    assert.doesNotMatch(pipe.stderr, /ETA/);
+    assert.match(pipe.stderr, /layer 1\/\d+: max rel diff/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

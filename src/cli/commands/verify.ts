@@ -9,6 +9,7 @@ import { figuresLine, renderVerifyReport, sci } from "../../verify/render-report
 import { DEFAULT_GPU_TOKENS, verifyOnGpu } from "../../verify/gpu-verify.js";
 import { renderGpuVerifyReport } from "../../verify/render-gpu-report.js";
 import { deviceOption } from "./eval.js";
+import { createProgress, etaFromPace } from "../progress.js";
 import { scaleOption, strategyOption } from "./plan.js";
 
 export const verifyCommand = defineCommand({
@@ -56,13 +57,17 @@ export const verifyCommand = defineCommand({
     }
     if (booleanValue(values, "random-weights")) throw new GacError("BAD_ARGS", "--random-weights runs on the GPU only (--device gpu)");
     if (repairedDir === undefined) throw new GacError("BAD_ARGS", "gac verify needs two directories: the original and the repaired checkpoint");
+    // On a terminal a progress line with ETA; in logs and pipes one line per layer (layerwise mode).
+    const progress = createProgress(io);
+    const started = performance.now();
     const report = await verifyCheckpoints(originalDir, repairedDir, {
       tokens,
       seed,
       tolerance,
       layerwise: booleanValue(values, "layerwise"),
-      onLayer: (d, of) => io.err(`${d.part ?? `layer ${d.layer + 1}/${of}`}: max rel diff ${sci(d.stats.maxRelDiff)}\n`),
-    });
+      onLayer: io.errIsTTY ? undefined : (d, of) => io.err(`${d.part ?? `layer ${d.layer + 1}/${of}`}: max rel diff ${sci(d.stats.maxRelDiff)}\n`),
+      onProgress: (p) => progress.update({ ...p, etaMs: etaFromPace(performance.now() - started, p.done, p.total) }),
+    }).finally(() => progress.end());
     if (json) printJson(io, JSON_SCHEMAS.verify, report);
     else io.out(renderVerifyReport(report));
     if (!report.pass) {
