@@ -155,6 +155,14 @@ describe("gac compress on a tiny byte-level model", () => {
     assert.equal((await scanCheckpoint(join(dir, "palu-gs1"))).model.family, "palu");
   });
 
+  it("palu --sizes-only deals each module's budget rank round-robin over its groups (no singular values to rank by)", async () => {
+    const report = await run("palu", "palu-sparse", { headGroupSize: 1, calibrationPath: undefined, sizesOnly: true });
+    const ckpt = await openCheckpoint(join(dir, "palu-sparse"));
+    assert.equal(ckpt.files[0].metadata.gac_fixture, "sparse");
+    assert.deepEqual((ckpt.config.head_wise_ranks as Record<string, number[]>)["model.layers.0.self_attn.k_proj"], [3, 3]);
+    assert.equal(report.decisions.length, 8);
+  });
+
   it("palu refuses a head group size that does not divide the KV heads, naming the divisor rule", async () => {
     await assert.rejects(run("palu", "palu-gs3", { headGroupSize: 3 }), /--head-group-size 3 does not divide the model's 2 KV heads/);
   });
