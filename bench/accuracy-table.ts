@@ -8,11 +8,12 @@
  * (src/eval/repair-difference.ts: exact zero, float64 rounding, the fold's one 16-bit rounding).
  *
  *   node --import tsx bench/accuracy-table.ts <variants-dir> [--max-tokens N] [--jobs N] [--cpu-json a.json ...]
- *                                            [--gpu-json eval-gpu.json] [--out docs/accuracy-table.md]
+ *                                            [--save-cpu-json cpu.json] [--gpu-json eval-gpu.json] [--out docs/accuracy-table.md]
  *
  * --jobs N splits the checkpoints over N `node bin/gac.js eval --json` processes (same windows, so
  * the merged report is what one process would print); --cpu-json reads such reports instead of
- * evaluating (several are merged; they must share text, windows and targets).
+ * evaluating (several are merged; they must share text, windows and targets); --save-cpu-json
+ * writes the (merged) CPU report, so that GPU columns can be added later without evaluating again.
  *
  * <variants-dir> is what bench/accuracy-variants.sh writes (variants.tsv lists the checkpoints).
  */
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
       jobs: { type: "string", default: "1" },
       "cpu-json": { type: "string", multiple: true },
       "gpu-json": { type: "string" },
+      "save-cpu-json": { type: "string" },
       out: { type: "string" },
     },
   });
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
       : jobs > 1
         ? await evalInProcesses(dirs, maxTokens, jobs)
         : await evalCheckpoints(dirs, { cwd: process.cwd(), maxTokens, onProgress: (m) => process.stderr.write(m + "\n") });
+  if (values["save-cpu-json"]) await writeFile(values["save-cpu-json"], JSON.stringify(cpu, null, 2) + "\n");
   const gpu = values["gpu-json"] ? (JSON.parse(await readFile(values["gpu-json"], "utf8")) as EvalReport) : undefined;
   const table = accuracyTable(variants, cpu, gpu, await foldedScalesOf(variants));
   if (values.out) await writeFile(values.out, table);
