@@ -36,7 +36,20 @@ describe("naming a repair's loss difference", () => {
 });
 
 function result(dir: string, loss: number): EvalResult {
-  return { dir, model_type: "llama", family: "dense", dtype: BF16, params: 100, tokenizer: "bytes", scale_mode: null, precision: "float64", loss, perplexity: Math.exp(loss), targets: 256, seconds: 1 };
+  return {
+    dir,
+    model_type: "llama",
+    family: "dense",
+    dtype: BF16,
+    params: 100,
+    tokenizer: "bytes",
+    scale_mode: null,
+    precision: "float64",
+    loss,
+    perplexity: Math.exp(loss),
+    targets: 256,
+    seconds: 1,
+  };
 }
 
 function report(results: EvalResult[]): EvalReport {
@@ -63,7 +76,10 @@ describe("the accuracy table", () => {
       { name: "svd-heads-MINIMAL-fold", dir: "/v/svd-heads-MINIMAL-fold", role: "repaired", from: "svd-heads" },
       { name: "svd-heads-MINIMAL-logical", dir: "/v/svd-heads-MINIMAL-logical", role: "repaired", from: "svd-heads" },
     ] as const;
-    const cpu = mergeReports([report([result("/v/orig", 1.7), result("/v/svd-heads-MINIMAL-fold", 1.710629)]), report([result("/v/svd-heads", 1.710618), result("/v/svd-heads-MINIMAL-logical", 1.710618)])]);
+    const cpu = mergeReports([
+      report([result("/v/orig", 1.7), result("/v/svd-heads-MINIMAL-fold", 1.710629)]),
+      report([result("/v/svd-heads", 1.710618), result("/v/svd-heads-MINIMAL-logical", 1.710618)]),
+    ]);
     const table = accuracyTable(variants, cpu, undefined, new Map([["svd-heads-MINIMAL-fold", [1.044465935734187]]]));
     assert.match(table, /\| svd-heads repaired MINIMAL, fold \| 100 \| 1\.710629 \| 5\.5324 \| 1\.100e-5 \| the fold's one BF16 rounding/);
     assert.match(table, /\| svd-heads repaired MINIMAL, logical \| 100 \| 1\.710618 \| 5\.5324 \| 0\.000e\+0 \| exact zero \|/);
