@@ -107,7 +107,9 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
     return classifyRepairDifference(self.loss, base.loss, { scales: folded.get(basename(v.dir)) ?? [], dtype: self.dtype }).label;
   };
   const header = ["model", "params", "loss (CPU f64)", "perplexity (CPU f64)", "loss - compressed (CPU f64)", "what the difference is"];
+  // Without a GPU report the bf16 column still stands, saying so: the table is not silently CPU-only.
   if (gpu) header.push("perplexity (GPU fp32)", "perplexity (GPU bf16)", "loss - compressed (GPU bf16)");
+  else header.push("perplexity (GPU bf16)");
   const rows = variants.map((v) => {
     const row = [
       v.role === "repaired" ? `${v.from} repaired ${v.name.slice(v.from.length + 1).replace("-", ", ")}` : v.role === "compressed" ? `${v.name} (compressed)` : "original (trained)",
@@ -123,10 +125,13 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
         cell(gpu16, v, (r) => r.perplexity.toFixed(4)),
         delta(gpu16, v),
       );
+    else row.push("not run");
     return row;
   });
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  const gpuNote = gpu ? ` GPU: \`gac eval --device gpu\` on ${gpu.gpu ?? "the GPU"}, ${formatCount(gpu.targets)} held-out targets.` : "";
+  const gpuNote = gpu
+    ? ` GPU: \`gac eval --device gpu\` on ${gpu.gpu ?? "the GPU"}, ${formatCount(gpu.targets)} held-out targets.`
+    : " GPU bf16: not run (`bash bench/gpu-accuracy.sh small` on the GPU machine writes eval-gpu.json; pass it as --gpu-json).";
   return [
     `CPU: \`gac eval\` float64, the first ${formatCount(cpu.targets)} held-out targets (${cpu.windows} windows of ${cpu.context} bytes).${gpuNote}`,
     "",

@@ -69,7 +69,7 @@ function report(results: EvalResult[]): EvalReport {
 }
 
 describe("the accuracy table", () => {
-  it("shows every repaired row's difference to its compressed model and names it, from reports merged across processes", () => {
+  it("shows every repaired row's difference to its compressed model and names it, from reports merged across processes, with the GPU column marked not run", () => {
     const variants = [
       { name: "original", dir: "/v/orig", role: "original", from: "-" },
       { name: "svd-heads", dir: "/v/svd-heads", role: "compressed", from: "-" },
@@ -83,7 +83,7 @@ describe("the accuracy table", () => {
     const table = accuracyTable(variants, cpu, undefined, new Map([["svd-heads-MINIMAL-fold", [1.044465935734187]]]));
     assert.match(table, /\| svd-heads repaired MINIMAL, fold \| 100 \| 1\.710629 \| 5\.5324 \| 1\.100e-5 \| the fold's one BF16 rounding/);
     assert.match(table, /\| svd-heads repaired MINIMAL, logical \| 100 \| 1\.710618 \| 5\.5324 \| 0\.000e\+0 \| exact zero \|/);
-    assert.match(table, /\| original \(trained\) \| 100 \| 1\.700000 \| 5\.4739 \| {2}\| {2}\|/);
+    assert.match(table, /\| original \(trained\) \| 100 \| 1\.700000 \| 5\.4739 \| {2}\| {2}\| not run \|/);
   });
 
   it("refuses to merge reports of different windows", () => {
