@@ -36,7 +36,7 @@ describe("gac compress (CLI)", () => {
 
   for (const [args, message] of [
     [["--method", "svd-pairs", "--budget", "0.5", "--energy", "0.9"], /not both/],
-    [["--method", "tucker", "--budget", "0.5"], /--method expects one of svd-heads, svd-pairs, asvd, prune-mlp, got 'tucker'/],
+    [["--method", "tucker", "--budget", "0.5"], /--method expects one of svd-heads, svd-pairs, asvd, palu, prune-mlp, got 'tucker'/],
     [["--method", "asvd", "--budget", "0.5", "--align", "12"], /--align expects none, 8, 16 or profile, got '12'/],
     [["--method", "asvd", "--budget", "1.5"], /--budget expects a fraction in \(0, 1\], got '1.5'/],
     [["--method", "asvd"], /needs --budget/],
