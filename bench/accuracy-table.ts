@@ -12,7 +12,7 @@
  *
  * --jobs N splits the checkpoints over N `node bin/gac.js eval --json` processes (same windows, so
  * the merged report is what one process would print); --cpu-json reads such reports instead of
- * evaluating (several are merged; they must share text, windows and targets); --save-cpu-json
+ * evaluating (several files, or JSON lines, are merged; they must share text, windows and targets); --save-cpu-json
  * writes the (merged) CPU report, so that GPU columns can be added later without evaluating again.
  *
  * <variants-dir> is what bench/accuracy-variants.sh writes (variants.tsv lists the checkpoints).
@@ -62,6 +62,18 @@ export function mergeReports(reports: readonly EvalReport[]): EvalReport {
     }
   }
   return { ...first, results: reports.flatMap((r) => r.results) };
+}
+
+/** One `gac eval --json` report, or several as JSON lines (bench/gpu-accuracy.sh's eval-cpu.jsonl). */
+export function parseReports(text: string): EvalReport[] {
+  try {
+    return [JSON.parse(text) as EvalReport];
+  } catch {
+    return text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as EvalReport);
+  }
 }
 
 function runGacEval(dirs: readonly string[], maxTokens: number): Promise<EvalReport> {
@@ -163,7 +175,7 @@ async function main(): Promise<void> {
   const cpuJson = values["cpu-json"] ?? [];
   const cpu =
     cpuJson.length > 0
-      ? mergeReports(await Promise.all(cpuJson.map(async (f) => JSON.parse(await readFile(f, "utf8")) as EvalReport)))
+      ? mergeReports((await Promise.all(cpuJson.map(async (f) => parseReports(await readFile(f, "utf8"))))).flat())
       : jobs > 1
         ? await evalInProcesses(dirs, maxTokens, jobs)
         : await evalCheckpoints(dirs, { cwd: process.cwd(), maxTokens, onProgress: (m) => process.stderr.write(m + "\n") });

@@ -6,12 +6,15 @@
 # small: stock transformers loads the model and its tokenizer (gac_worker.hf_check, plus Granite's
 #   attention_multiplier as an exact stock option on the svd-heads logical repair); gac eval
 #   --device gpu on every variant (float64, float32 with TF32 off, bfloat16; the whole held-out
-#   split); gac verify --device gpu of every repaired variant against its compressed model.
+#   split); gac verify --device gpu of every repaired variant against its compressed model; and the
+#   README table's CPU float64 column on the host's cores (gac eval per variant, CPU_JOBS at a time,
+#   CPU_TOKENS targets, default 16,384: about 2.5 minutes on 16 cores), as eval-cpu.jsonl.
 # real: for each family at real size (header-only fixtures; weights drawn on the GPU, the repair
 #   derived with gac's tensor edits): gac verify --device gpu --random-weights (MINIMAL, fold and
 #   logical) and gac eval --device gpu --random-weights (MINIMAL fold, first 2,048 held-out bytes).
 # Writes under $OUT (at most 8 files): gpu-accuracy-<part>.log, hf-check.json, eval-gpu.json,
-# verify-gpu-small.jsonl | verify-gpu-real.jsonl, eval-gpu-real.jsonl.
+# verify-gpu-small.jsonl, eval-cpu.jsonl | verify-gpu-real.jsonl, eval-gpu-real.jsonl. The table:
+#   node --import tsx bench/accuracy-table.ts <variants> --cpu-json eval-cpu.jsonl --gpu-json eval-gpu.json
 set -uo pipefail
 PART=${1:?usage: gpu-accuracy.sh small|real}
 OUT=${OUT:-/tmp/gac-out}
@@ -45,6 +48,10 @@ small)
     echo "-- $from -> $name"
     $GAC verify "$V/$from" "$dir" --device gpu --json | compact >> "$OUT/verify-gpu-small.jsonl" || status=1
   done < "$V/variants.tsv"
+  echo "== gac eval on the CPU, float64 (every variant, ${CPU_TOKENS:-16384} targets, ${CPU_JOBS:-$(nproc)} at a time)"
+  C=/tmp/gac-accuracy-cpu; rm -rf "$C"; mkdir -p "$C"
+  cut -f1,2 "$V/variants.tsv" | xargs -P "${CPU_JOBS:-$(nproc)}" -L 1 sh -c "$GAC eval \"\$1\" --max-tokens ${CPU_TOKENS:-16384} --json > $C/\$0.json" || status=1
+  for f in "$C"/*.json; do compact < "$f"; done > "$OUT/eval-cpu.jsonl"
   ;;
 real)
   FIX=${GAC_FIXTURE_DIR:-/tmp/gac-fixtures}

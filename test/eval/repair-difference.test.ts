@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { accuracyTable, mergeReports } from "../../bench/accuracy-table.js";
+import { accuracyTable, mergeReports, parseReports } from "../../bench/accuracy-table.js";
 import type { EvalReport, EvalResult } from "../../src/eval/eval-checkpoints.js";
 import { classifyRepairDifference, FLOAT64_LOSS_BOUND, foldLossBound, foldRounds } from "../../src/eval/repair-difference.js";
 
@@ -84,6 +84,12 @@ describe("the accuracy table", () => {
     assert.match(table, /\| svd-heads repaired MINIMAL, fold \| 100 \| 1\.710629 \| 5\.5324 \| 1\.100e-5 \| the fold's one BF16 rounding/);
     assert.match(table, /\| svd-heads repaired MINIMAL, logical \| 100 \| 1\.710618 \| 5\.5324 \| 0\.000e\+0 \| exact zero \|/);
     assert.match(table, /\| original \(trained\) \| 100 \| 1\.700000 \| 5\.4739 \| {2}\| {2}\| not run \|/);
+  });
+
+  it("reads one pretty-printed report or several as JSON lines", () => {
+    const a = report([result("/v/a", 1)]);
+    assert.equal(parseReports(JSON.stringify(a, null, 2)).length, 1);
+    assert.equal(parseReports(`${JSON.stringify(a)}\n${JSON.stringify(a)}\n`).length, 2);
   });
 
   it("refuses to merge reports of different windows", () => {
