@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { readE2eRows, type E2eRow } from "../src/bench/e2e/measurements.js";
 import { readModelsFile } from "../src/bench/e2e/models-file.js";
 import { rowsFromWorkerLines } from "../src/bench/e2e/worker-lines.js";
-import { predictionRows, renderPredictionTable, type ModelWithSpec } from "../src/bench/e2e/prediction-table.js";
+import { predictionTable, renderPredictionTable, type ModelWithSpec } from "../src/bench/e2e/prediction-table.js";
 import { loadProfile } from "../src/profile/profile-store.js";
 import { loadResults } from "../src/store/results-store.js";
 
@@ -63,12 +63,12 @@ for (const dir of dirs) {
 }
 const rows = all.filter((r) => r.gpu === profile.gpu.name);
 const data = readE2eRows(rows);
-const table = predictionRows(data.measurements, models, profile);
+const { rows: table, calibration } = predictionTable(data.measurements, models, profile);
 process.stdout.write(
   `results: ${dirs.map((d) => relative(ROOT, d) || d).join(", ")}; profile ${relative(ROOT, profilePath)} (${profile.gpu.name})` +
     `${all.length > rows.length ? `; ${all.length - rows.length} rows of other GPUs skipped` : ""}\n\n`,
 );
-process.stdout.write(renderPredictionTable(table));
+process.stdout.write(renderPredictionTable(table, calibration));
 
 const graphB1 = data.measurements.filter((m) => m.config === "gac/graph/static" && m.phase === "decode" && m.batch === 1 && m.roofline);
 if (graphB1.length > 0) {
@@ -78,4 +78,4 @@ if (graphB1.length > 0) {
     process.stdout.write(`  ${m.model} ${m.point}: ${m.median_ms.toFixed(3)} ms, roofline ${m.roofline?.ms.toFixed(3)} ms, ${ratio.toFixed(2)}x ${ratio <= 2 ? "(within 2x)" : "(MORE THAN 2x)"}\n`);
   }
 }
-process.exit(table.some((r) => r.off && r.explanation === null) ? 1 : 0);
+process.exit(table.some((r) => r.off && r.explained_by === null) ? 1 : 0);
