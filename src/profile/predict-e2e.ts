@@ -45,7 +45,7 @@ export const ELEMENTWISE_BYTES = { rmsnorm: 38, rope: 26, act: 10, residual: 6, 
  * results/20261201T215958Z-e2e (transformers: the dense parent's sdpa-nocudnn decode points;
  * gac: its eager decode points whose attention was not cuDNN). A run's own fit replaces them.
  */
-export const DEFAULT_HOST_US_PER_KERNEL: Record<EngineName, number> = { transformers: 22.8, gac: 26.4 };
+export const DEFAULT_HOST_US_PER_KERNEL: Record<EngineName, number> = { transformers: 22.8, gac: 22.3 };
 /** Gap between kernels replayed from a CUDA graph (the GPU front end, no host): ~1 µs. */
 export const GRAPH_GAP_US_PER_KERNEL = 1;
 /** Least time of a tiny elementwise kernel on a datacenter GPU (launch latency on the GPU side). */

@@ -3,15 +3,14 @@
  * declared subset of an e2e run's points. The subset's points are printed as calibration and not
  * counted as checks; every other point checks the fit.
  *
- *   host µs per kernel, transformers   every transformers/sdpa-nocudnn/dynamic decode point (flash,
- *                                      no cuDNN re-plan: the step is the host's loop; all models,
- *                                      as the host's speed differs by ~15% between child processes):
+ *   host µs per kernel, transformers   the dense parent's transformers/sdpa-nocudnn/dynamic decode
+ *                                      points (flash, no cuDNN re-plan: the step is the host's loop):
  *                                      median of measured ms / the kernels the step launches
  *   host µs per kernel, gac            the gac engine's eager decode points whose recorded
  *                                      attention is not cuDNN (no re-plan): the same median
- *   cuDNN plan build, ms per plan      every transformers/sdpa/dynamic decode point that recorded
- *                                      cuDNN and has a transformers/sdpa-nocudnn/dynamic twin (same
- *                                      model and point): median of (measured - twin) / plans
+ *   cuDNN plan build, ms per plan      the dense parent's transformers/sdpa/dynamic decode points
+ *                                      that recorded cuDNN, against their transformers/sdpa-nocudnn/
+ *                                      dynamic twin (same point): median of (measured - twin) / plans
  *
  * A constant whose subset is empty keeps its default (fitted on results/20261201T215958Z-e2e).
  */
@@ -23,7 +22,7 @@ import { servingDtype } from "../../scan/serving-dtype.js";
 import type { E2eMeasurement } from "./measurements.js";
 
 /** Host time of one cuDNN SDPA plan build per decode step, when a run has no pairs to fit it (the committed run's fit). */
-export const DEFAULT_CUDNN_REPLAN_MS_PER_PLAN = 42;
+export const DEFAULT_CUDNN_REPLAN_MS_PER_PLAN = 58;
 
 export interface FittedConstant {
   value: number;
@@ -51,23 +50,23 @@ function fit(subset: string, pairs: readonly { m: E2eMeasurement; value: number 
 }
 
 export const SUBSETS = {
-  transformers: "the transformers/sdpa-nocudnn/dynamic decode points",
+  transformers: "the dense parent's transformers/sdpa-nocudnn/dynamic decode points",
   gac: "the gac engine's eager decode points whose recorded attention is not cuDNN",
-  replan: "transformers/sdpa/dynamic decode points that recorded cuDNN, against their sdpa-nocudnn/dynamic twin",
+  replan: "the dense parent's transformers/sdpa/dynamic decode points that recorded cuDNN, against their sdpa-nocudnn/dynamic twin",
 } as const;
 
 /** Whether a measurement is in the host-µs subset of its engine. */
 export function inHostSubset(m: E2eMeasurement): EngineName | null {
   if (m.phase !== "decode") return null;
-  if (m.config === "transformers/sdpa-nocudnn/dynamic") return "transformers";
+  if (m.role === "parent" && m.config === "transformers/sdpa-nocudnn/dynamic") return "transformers";
   const backend = backendFromKernels(m.kernels);
   if (m.config === "gac/eager/static" && backend !== null && backend !== "cudnn") return "gac";
   return null;
 }
 
-/** The sdpa-nocudnn/dynamic twin of a transformers/sdpa/dynamic decode point that ran cuDNN, or null. */
+/** The sdpa-nocudnn/dynamic twin of the dense parent's transformers/sdpa/dynamic decode point that ran cuDNN, or null. */
 export function replanTwin(m: E2eMeasurement, all: readonly E2eMeasurement[]): E2eMeasurement | null {
-  if (m.phase !== "decode" || m.config !== "transformers/sdpa/dynamic" || backendFromKernels(m.kernels) !== "cudnn") return null;
+  if (m.role !== "parent" || m.phase !== "decode" || m.config !== "transformers/sdpa/dynamic" || backendFromKernels(m.kernels) !== "cudnn") return null;
   return all.find((t) => t.model === m.model && t.point === m.point && t.gpu === m.gpu && t.config === "transformers/sdpa-nocudnn/dynamic") ?? null;
 }
 
