@@ -1,19 +1,23 @@
 /**
- * A whole-model prediction per e2e grid point: the per-call predictions of predict.ts summed over
- * the model's GEMM and attention calls at that batch / sequence / context (the same kernel graph
- * scan uses), plus what is not a GEMM or attention call, from bytes and launches:
+ * A whole-model prediction per e2e grid point, per engine configuration: the per-call predictions
+ * of predict.ts summed over the calls the configuration runs at that batch / sequence / context (the
+ * kernel graph scan uses, with the gac engine's fused q|k|v and gate|up GEMMs), plus what is not a
+ * GEMM or attention call:
  *
- *   elementwise  RMSNorm, RoPE, SiLU x up, residual adds, attention layout copies, the KV-cache
- *                update, embedding gather: bytes moved (per element, as PyTorch's unfused ops in
- *                transformers' modeling_llama.py move them) / the measured copy bandwidth, with a
- *                floor per kernel (a tiny kernel is not free);
- *   launches     eager PyTorch: the host issues every kernel (µs each) and the GPU cannot run ahead
- *                of it, so a step takes max(GPU time, host time); a CUDA graph replays them with
- *                a small gap each.
+ *   attention    the backend SDPA picks (engine-steps.ts sdpaBackend) or the one the row recorded:
+ *                fused backends from the profile's table nearest the call's work; eager and math
+ *                attention from their materialised scores; a masked fixed cache attended over whole
+ *   elementwise  RMSNorm, RoPE, SiLU x up, residual adds, layout copies, the KV-cache update,
+ *                repeat_kv under a mask, embedding gather: bytes moved (per element, as each engine
+ *                runs them) / the measured copy bandwidth, with a floor per elementwise kernel;
+ *   launches     eager PyTorch: the host issues every kernel the configuration launches
+ *                (engine-steps.ts) at a calibrated cost per kernel per engine, and the GPU cannot run
+ *                ahead of it, so a step takes max(GPU time, host time); a CUDA graph replays them
+ *                with a small gap each.
  *
- * Every parameter is a named constant with where its value comes from. These are estimates, not
- * fits to gac's committed e2e results: bench/e2e-check.ts prints how far they are from each
- * measurement, and why where it can tell.
+ * Every parameter is a named constant with where its value comes from; the host cost per kernel and
+ * the cuDNN plan cost are fitted on a declared subset of a run (src/bench/e2e/calibration.ts) and
+ * bench/e2e-check.ts prints those points as calibration, not as checks.
  */
 import { buildKernelGraph } from "../graph/build-kernel-graph.js";
 import type { AttentionCall, GemmCall, KernelCall } from "../graph/types.js";
