@@ -199,12 +199,10 @@ export function explainGap(row: Predicted, all: readonly Predicted[], maxClockMh
   if (closing) return { text: evidenceText(closing, row), by: closing.mechanism };
   if (clock?.closes) return { text: clock.text, by: "sm-clock" };
   const texts = [...evidence.map((e) => evidenceText(e, row)), ...(clock ? [clock.text] : [])];
-  if (texts.length > 0 && prediction.extra_host_ms === 0) return { text: texts.join("; "), by: null };
-  if (texts.length > 0) texts.push("");
   if (prediction.extra_host_ms > 0) {
-    return { text: `${texts.join("; ")}${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`, by: null };
+    texts.push(`${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`);
   }
-  return { text: "no paired measurement in this run isolates a mechanism for this gap", by: null };
+  return { text: texts.length > 0 ? texts.join("; ") : "no paired measurement in this run isolates a mechanism for this gap", by: null };
 }
 
 export interface PredictionTable {
