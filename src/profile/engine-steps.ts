@@ -165,7 +165,13 @@ export function engineCalls(spec: ModelSpec, calls: readonly KernelCall[], cfg: 
 }
 
 /** Kernels one step launches in this configuration: GEMMs, attention, elementwise. */
-export function stepKernels(spec: ModelSpec, calls: readonly KernelCall[], cfg: StepConfig, phase: "prefill" | "decode", backend: (layer: LayerSpec) => AttentionBackend): { gemm: number; attention: number; elementwise: number; total: number } {
+export function stepKernels(
+  spec: ModelSpec,
+  calls: readonly KernelCall[],
+  cfg: StepConfig,
+  phase: "prefill" | "decode",
+  backend: (layer: LayerSpec) => AttentionBackend,
+): { gemm: number; attention: number; elementwise: number; total: number } {
   const gemm = calls.filter((c) => c.kind === "gemm").length;
   let attention = 0;
   let elementwise = stepExtraKernels(cfg, phase);

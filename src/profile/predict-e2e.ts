@@ -231,8 +231,7 @@ export function unfusedAttentionMs(call: AttentionCall, kind: "eager" | "math", 
 export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: GpuProfile, opts: E2ePredictOptions): E2ePrediction {
   const cfg = parseStepConfig(opts.config);
   const bandwidth = opts.copyBandwidthGbps ?? DEFAULT_COPY_BANDWIDTH_GBPS;
-  const backendOf = (layer: LayerSpec): AttentionBackend =>
-    point.phase === "decode" && opts.decodeBackend !== undefined ? opts.decodeBackend : sdpaBackend(cfg, point.phase, layer.attn.headDim);
+  const backendOf = (layer: LayerSpec): AttentionBackend => (point.phase === "decode" && opts.decodeBackend !== undefined ? opts.decodeBackend : sdpaBackend(cfg, point.phase, layer.attn.headDim));
   const calls = configCalls(spec, point, opts.dtype, opts.config);
   let gemm = 0;
   let attention = 0;

@@ -89,7 +89,8 @@ function predictAttention(profile: GpuProfile, call: AttentionCall, dtype: "fp16
   // Among equally good series, the one whose measured shape is nearest the call's work: a batch-32
   // decode takes the batch-32 table, not the batch-1 one (whose time is latency, not KV bytes).
   const top = ranked.filter((s) => s.dtype === ranked[0]?.dtype && score(s) === score(ranked[0]));
-  const distance = (s: ProfileSeries) => Math.abs(Math.log(attentionWork(call) / attentionWork({ ...call, batch: s.shape.batch, numHeads: s.shape.heads, numKvHeads: s.shape.kv_heads, qLen: s.shape.q_len, kvLen: s.shape.kv_len })));
+  const distance = (s: ProfileSeries) =>
+    Math.abs(Math.log(attentionWork(call) / attentionWork({ ...call, batch: s.shape.batch, numHeads: s.shape.heads, numKvHeads: s.shape.kv_heads, qLen: s.shape.q_len, kvLen: s.shape.kv_len })));
   const series = [...top].sort((a, b) => distance(a) - distance(b))[0];
   if (!series) return null;
   const picked = pickPoint(series.points, call.headDimQk);

@@ -2,16 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fixtureSpec } from "../../src/fixtures/kinds.js";
 import { buildModelSpec } from "../../src/model/build-model-spec.js";
-import {
-  attentionKernels,
-  backendFromKernels,
-  engineCalls,
-  layerElementwiseKernels,
-  parseStepConfig,
-  sdpaBackend,
-  stepExtraKernels,
-  stepKernels,
-} from "../../src/profile/engine-steps.js";
+import { attentionKernels, backendFromKernels, engineCalls, layerElementwiseKernels, parseStepConfig, sdpaBackend, stepExtraKernels, stepKernels } from "../../src/profile/engine-steps.js";
 import { pointCalls } from "../../src/profile/predict-e2e.js";
 
 function spec(kind: "llama-aligned" | "llama-direct-svd" | "palu" | "svdllm" = "llama-aligned") {

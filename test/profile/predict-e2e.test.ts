@@ -61,7 +61,8 @@ test("a whole-model prediction is the per-call predictions summed plus elementwi
   const calls = pointCalls(spec, point, "F16");
   // 2 layers x (q, k, v, attention, o, gate, up, down) + lm_head
   assert.equal(calls.length, 17);
-  const sum = (cs: typeof calls, kind: "gemm" | "attention") => cs.filter((c) => c.kind === kind).reduce((a, c) => a + ((c.kind === "gemm" ? predictGemmRows(prof, c) : predictCall(prof, c)?.ms) ?? NaN), 0);
+  const sum = (cs: typeof calls, kind: "gemm" | "attention") =>
+    cs.filter((c) => c.kind === kind).reduce((a, c) => a + ((c.kind === "gemm" ? predictGemmRows(prof, c) : predictCall(prof, c)?.ms) ?? NaN), 0);
   const hf = predictE2ePoint(spec, point, prof, { dtype: "F16", config: "transformers/sdpa/dynamic", copyBandwidthGbps: 1000 });
   assert.equal(hf.predicted_calls, 17);
   assert.ok(Math.abs(hf.gemm_ms - sum(calls, "gemm")) < 1e-12 && Math.abs(hf.attention_ms - sum(calls, "attention")) < 1e-12);
@@ -197,7 +198,22 @@ test("decode attention is scaled from the measured table nearest the call's KV b
   const b1 = { ...series("sdpa_decode", { batch: 1, heads: 4, kv_heads: 2, q_len: 1, kv_len: 256 }, { causal: false, backend: "AUTO" }), points: [{ dim: 64, median_ms: 0.01 }] };
   const b32 = { ...series("sdpa_decode", { batch: 32, heads: 4, kv_heads: 2, q_len: 1, kv_len: 256 }, { causal: false, backend: "AUTO" }), points: [{ dim: 64, median_ms: 0.05 }] };
   const prof: GpuProfile = { ...profile(), series: [b1, b32] };
-  const call = (batch: number, kvLen: number) => ({ id: "a", kind: "attention" as const, phase: "decode" as const, layer: 0, role: "a", batch, qLen: 1, kvLen, numHeads: 4, numKvHeads: 2, headDimQk: 64, headDimV: 64, causal: false, dtype: "F16" as const });
+  const call = (batch: number, kvLen: number) => ({
+    id: "a",
+    kind: "attention" as const,
+    phase: "decode" as const,
+    layer: 0,
+    role: "a",
+    batch,
+    qLen: 1,
+    kvLen,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDimQk: 64,
+    headDimV: 64,
+    causal: false,
+    dtype: "F16" as const,
+  });
   assert.equal(predictCall(prof, call(32, 128))?.ms, 0.05 / 2);
   assert.equal(predictCall(prof, call(1, 256))?.ms, 0.01);
 });

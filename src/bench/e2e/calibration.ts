@@ -78,7 +78,11 @@ export function calibrate(measurements: readonly E2eMeasurement[], specs: Readon
     if (!spec) continue;
     const engine = inHostSubset(m);
     if (engine) {
-      const p = predictE2ePoint(spec, { phase: m.phase, batch: m.batch, length: m.length }, profile, { dtype: servingDtype(spec.dtype), config: m.config, decodeBackend: backendFromKernels(m.kernels) ?? undefined });
+      const p = predictE2ePoint(spec, { phase: m.phase, batch: m.batch, length: m.length }, profile, {
+        dtype: servingDtype(spec.dtype),
+        config: m.config,
+        decodeBackend: backendFromKernels(m.kernels) ?? undefined,
+      });
       host[engine].push({ m, value: (m.median_ms * 1e3) / p.kernels });
     }
     const twin = replanTwin(m, measurements);

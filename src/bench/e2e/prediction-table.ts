@@ -95,7 +95,8 @@ export function misalignedDims(spec: ModelSpec): string[] {
   for (const l of spec.layers) {
     if (l.attn.headDim % 8 !== 0) out.add(`head_dim ${l.attn.headDim}`);
     if (l.mlp.intermediate % 8 !== 0) out.add(`MLP width ${l.mlp.intermediate}`);
-    for (const { linear } of layerLinears(l)) for (const w of linearFactors(linear)) if (w.in % 8 !== 0 || w.out % 8 !== 0) out.add(`${w.tensor.replace(/^model\.layers\.\d+\./, "").replace(/\.weight$/, "")} ${w.out}x${w.in}`);
+    for (const { linear } of layerLinears(l))
+      for (const w of linearFactors(linear)) if (w.in % 8 !== 0 || w.out % 8 !== 0) out.add(`${w.tensor.replace(/^model\.layers\.\d+\./, "").replace(/\.weight$/, "")} ${w.out}x${w.in}`);
   }
   return [...out].slice(0, 3);
 }
@@ -111,18 +112,40 @@ function pairsFor(row: Predicted, all: readonly Predicted[]): { mechanism: Mecha
   };
   const backend = backendFromKernels(m.kernels);
   if (engine === "transformers" && m.phase === "decode" && cache === "dynamic" && (attn === "sdpa" || attn === "sdpa-avoid-recompile") && backend === "cudnn") {
-    push("cudnn-replan", `${cudnnSdpaReplan.id} (cuDNN builds a plan per new KV length${attn === "sdpa-avoid-recompile" ? "; TORCH_CUDNN_SDPA_AVOID_RECOMPILE=1 set" : ""})`, find(m.model, "transformers/sdpa-nocudnn/dynamic"));
+    push(
+      "cudnn-replan",
+      `${cudnnSdpaReplan.id} (cuDNN builds a plan per new KV length${attn === "sdpa-avoid-recompile" ? "; TORCH_CUDNN_SDPA_AVOID_RECOMPILE=1 set" : ""})`,
+      find(m.model, "transformers/sdpa-nocudnn/dynamic"),
+    );
   }
   if (engine === "transformers" && m.phase === "decode" && cache === "static") {
-    push("static-cache", `the static-cache step (a mask over the whole cache, so no GQA in SDPA: repeat_kv copies; SDPA with a mask ran ${backend ?? "an unrecorded backend"})`, find(m.model, "transformers/sdpa-nocudnn/dynamic"));
+    push(
+      "static-cache",
+      `the static-cache step (a mask over the whole cache, so no GQA in SDPA: repeat_kv copies; SDPA with a mask ran ${backend ?? "an unrecorded backend"})`,
+      find(m.model, "transformers/sdpa-nocudnn/dynamic"),
+    );
   }
   if (engine === "transformers" && attn === "eager") {
-    push("eager-attention", "eager attention (scores materialised, matmul + softmax + matmul)", find(m.model, m.phase === "prefill" ? "transformers/sdpa/dynamic" : "transformers/sdpa-nocudnn/dynamic"));
+    push(
+      "eager-attention",
+      "eager attention (scores materialised, matmul + softmax + matmul)",
+      find(m.model, m.phase === "prefill" ? "transformers/sdpa/dynamic" : "transformers/sdpa-nocudnn/dynamic"),
+    );
   }
   // The same step in another process: configurations that launch identical kernels (at a head_dim
   // cuDNN never takes, sdpa, sdpa-nocudnn and sdpa-avoid-recompile all run flash).
   if (engine === "transformers" && m.phase === "decode" && cache === "dynamic" && attn !== "eager" && backend !== null && backend !== "cudnn") {
-    const twin = all.find((p) => p !== row && p.m.model === m.model && p.m.point === m.point && p.m.gpu === m.gpu && p.m.config.endsWith("/dynamic") && !p.m.config.includes("/eager/") && backendFromKernels(p.m.kernels) === backend && p.prediction.kernels === row.prediction.kernels);
+    const twin = all.find(
+      (p) =>
+        p !== row &&
+        p.m.model === m.model &&
+        p.m.point === m.point &&
+        p.m.gpu === m.gpu &&
+        p.m.config.endsWith("/dynamic") &&
+        !p.m.config.includes("/eager/") &&
+        backendFromKernels(p.m.kernels) === backend &&
+        p.prediction.kernels === row.prediction.kernels,
+    );
     push("host-spread", `the host's speed between child processes (${twin?.m.config ?? ""} launches the same ${row.prediction.kernels} kernels with the same ${backend} attention)`, twin);
   }
   // The repair of the same checkpoint in the same configuration: what the misaligned dims cost here.
@@ -130,7 +153,10 @@ function pairsFor(row: Predicted, all: readonly Predicted[]): { mechanism: Mecha
     const repaired = ["MINIMAL", "OPTIMAL"].map((v) => find(`${m.model}/${v}`, m.config)).find((p) => p !== undefined);
     const dims = misalignedDims(row.spec);
     const hd = row.spec.layers.find((l) => l.attn.headDim % 8 !== 0)?.attn.headDim;
-    const backendNote = hd === undefined ? "" : `; at head_dim ${hd} SDPA runs ${m.phase === "decode" ? (backend ?? "flash or math") : "flash with the head_dim padded (Flash_fwd_kernel_traits<128> recorded at decode)"}, not cuDNN`;
+    const backendNote =
+      hd === undefined
+        ? ""
+        : `; at head_dim ${hd} SDPA runs ${m.phase === "decode" ? (backend ?? "flash or math") : "flash with the head_dim padded (Flash_fwd_kernel_traits<128> recorded at decode)"}, not cuDNN`;
     if (dims.length > 0) push("misaligned-dims", `the misaligned dims (${dims.join(", ")}${backendNote}), sized by this checkpoint's repair ${repaired?.m.model ?? ""}`, repaired);
   }
   return out;
@@ -200,7 +226,9 @@ export function explainGap(row: Predicted, all: readonly Predicted[], maxClockMh
   if (clock?.closes) return { text: clock.text, by: "sm-clock" };
   const texts = [...evidence.map((e) => evidenceText(e, row)), ...(clock ? [clock.text] : [])];
   if (prediction.extra_host_ms > 0) {
-    texts.push(`${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`);
+    texts.push(
+      `${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`,
+    );
   }
   return { text: texts.length > 0 ? texts.join("; ") : "no paired measurement in this run isolates a mechanism for this gap", by: null };
 }
@@ -306,11 +334,19 @@ export function renderPredictionTable(rows: readonly PredictionRow[], cal?: Cali
     `${formatMs(r.parts.gemm_ms)} / ${formatMs(r.parts.attention_ms)} (${r.parts.backend}) / ${formatMs(r.parts.elementwise_ms)} / ${formatMs(r.parts.launch_ms)}${r.parts.extra_host_ms > 0 ? ` + ${formatMs(r.parts.extra_host_ms)} re-plan` : ""} (${r.parts.combine})`,
     `${r.parts.kernels} x ${r.parts.us_per_kernel.toPrecision(3)} µs`,
     r.ratio === null ? "-" : `${r.ratio.toFixed(2)}`,
-    r.calibration !== null ? `calibration (${r.calibration})` : !r.off ? "within 15%" : r.explained_by ? `OFF, explained by ${r.explained_by}: ${r.explanation}` : `OFF, not explained: ${r.explanation ?? ""}`,
+    r.calibration !== null
+      ? `calibration (${r.calibration})`
+      : !r.off
+        ? "within 15%"
+        : r.explained_by
+          ? `OFF, explained by ${r.explained_by}: ${r.explanation}`
+          : `OFF, not explained: ${r.explanation ?? ""}`,
     r.gpu,
   ]);
   return (
-    markdownTable(["Model", "Configuration", "Point", "Measured ms", "Predicted ms", "GEMM / attention (backend) / elementwise / launch (+ re-plan) ms", "Kernels x host", "Measured / predicted", "Check", "GPU"], body) +
-    `\n${cal ? `${renderCalibration(cal)}\n\n` : ""}${summaryLine(summarise(rows))}\n`
+    markdownTable(
+      ["Model", "Configuration", "Point", "Measured ms", "Predicted ms", "GEMM / attention (backend) / elementwise / launch (+ re-plan) ms", "Kernels x host", "Measured / predicted", "Check", "GPU"],
+      body,
+    ) + `\n${cal ? `${renderCalibration(cal)}\n\n` : ""}${summaryLine(summarise(rows))}\n`
   );
 }

@@ -134,7 +134,14 @@ test("an off eager point is explained by eager-attention when its sdpa twin is p
     m("t-dense", "transformers/eager/dynamic", pairMs * 3),
     m("t-other", "gac/graph/static", 100),
   ];
-  const table = predictionTable(rows, [{ label: "t-dense", spec }, { label: "t-other", spec }], profile);
+  const table = predictionTable(
+    rows,
+    [
+      { label: "t-dense", spec },
+      { label: "t-other", spec },
+    ],
+    profile,
+  );
   const eager = table.rows.find((r) => r.config === "transformers/eager/dynamic");
   assert.equal(eager?.off, true);
   assert.equal(eager?.explained_by, "eager-attention");
