@@ -54,7 +54,7 @@ function placed(values: Float64Array, rows: PadLayout, cols: PadLayout): Float64
 }
 
 for (const [label, scheme] of SCHEMES) {
-  test(`${label}: padding rows and columns in the quantized domain dequantizes to the original values with exact zeros around them`, () => {
+  test(`${label}: padding rows and columns in the quantized domain dequantizes to the original values with exact zeros around them`, async () => {
     const n = 200;
     const k = 256;
     const { w, stored } = quantized(scheme, n, k);
@@ -62,7 +62,7 @@ for (const [label, scheme] of SCHEMES) {
     // Rows at the end (to a multiple of 8 and 128); columns: a whole 128 block inserted, then zeros at the end.
     const rows = padAtEnd(n, 256);
     const cols = padSegments([128, 128], [256, 256]);
-    const padded = padQuantizedWeight(scheme, w, stored, rows, cols);
+    const padded = await padQuantizedWeight(scheme, w, stored, rows, cols);
     assert.equal(padded.weight.n, 256);
     assert.equal(padded.weight.k, 512);
     const after = dequantizeWeight(scheme, padded.weight, padded.tensors);
@@ -75,22 +75,22 @@ for (const [label, scheme] of SCHEMES) {
   });
 }
 
-test("rows moved inside a per-row scale layout (RoPE half-split heads) stay exact for int4 and NVFP4", () => {
+test("rows moved inside a per-row scale layout (RoPE half-split heads, 26 channels: int4 words repacked) stay exact for int4 and NVFP4", async () => {
   for (const [, scheme] of [SCHEMES[0], SCHEMES[2], SCHEMES[5]]) {
     const { w, stored } = quantized(scheme, 4 * 52, 256);
     const rows = padHeadsHalfSplit(4, 52, 64);
-    const padded = padQuantizedWeight(scheme, w, stored, rows, keepLayout(256));
+    const padded = await padQuantizedWeight(scheme, w, stored, rows, keepLayout(256));
     const want = placed(dequantizeWeight(scheme, w, stored), rows, keepLayout(256));
     assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), want);
   }
 });
 
-test("zeros inserted inside a scale group are refused with the rule, not written inexactly", () => {
+test("zeros inserted inside a scale group are refused with the rule, not written inexactly", async () => {
   const { w, stored } = quantized(SCHEMES[2][1], 16, 256);
-  assert.throws(() => padQuantizedWeight(SCHEMES[2][1], w, stored, keepLayout(16), padSegments([100, 156], [104, 160])), {
+  await assert.rejects(padQuantizedWeight(SCHEMES[2][1], w, stored, keepLayout(16), padSegments([100, 156], [104, 160])), {
     code: "UNSUPPORTED",
     message: /elements 100\.\.255 move by 4, not a whole number of its 128-wide scale blocks/,
   });
   const b = quantized(SCHEMES[4][1], 200, 256);
-  assert.throws(() => padQuantizedWeight(SCHEMES[4][1], b.w, b.stored, padHeadsHalfSplit(4, 50, 56), keepLayout(256)), { code: "UNSUPPORTED", message: /output rows/ });
+  await assert.rejects(padQuantizedWeight(SCHEMES[4][1], b.w, b.stored, padHeadsHalfSplit(4, 50, 56), keepLayout(256)), { code: "UNSUPPORTED", message: /output rows/ });
 });
