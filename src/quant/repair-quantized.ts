@@ -1,7 +1,7 @@
 /**
- * The quantized side of `gac repair` (repair/repair-checkpoint.ts proposeRepair): the 16-bit
- * repair's accepted dim changes, each target raised to the least common multiple of the kernel
- * alignment the strategy chose and the stored format's block and kernel rules (formats.ts
+ * The quantized side of `gac repair` (repair/repair-checkpoint.ts proposeRepair): the plan is made
+ * with every target a multiple of quantizedMultiple (the least common multiple of the kernel
+ * alignment the strategy chose and the stored format's block and kernel rules, formats.ts
  * axisMultiple, both axes: a padded width is N of one weight and K of the next); then the 16-bit
  * tensor edits of the logical weights, each quantized one turned into edits of its stored tensors
  * (quantized-edits.ts). Changes whose padding the format cannot take exactly (zeros inside a scale
@@ -36,32 +36,18 @@ export function quantizedMultiple(s: QuantScheme): number {
   }
 }
 
-/** The largest power of two (up to 128) dividing the strategy's target: the kernel alignment it chose. */
-const kernelMultiple = (to: number) => {
-  let m = 1;
-  while (m < 128 && to % (m * 2) === 0) m *= 2;
-  return m;
-};
-
-export type QuantizedChange = DimChange & { multiple: number };
-
 export interface QuantizedEdits {
-  changes: QuantizedChange[];
+  changes: DimChange[];
   /** Accepted changes the format cannot pad exactly, with the rule. */
   refusals: Refusal[];
   /** Edits of stored tensors (quantized weights' qweight/scales/...; every other tensor as the 16-bit repair edits it). */
   edits: TensorEdit[];
 }
 
-/** The accepted changes' targets, each raised to the lcm of the strategy's kernel alignment and the format's multiple. */
-export function raiseTargets(q: ModelQuantization, accepted: readonly DimChange[]): QuantizedChange[] {
-  const quantM = quantizedMultiple(q.scheme);
-  return accepted.map((c) => {
-    const multiple = lcm(kernelMultiple(c.to), quantM);
-    return { ...c, to: Math.ceil(c.from / multiple) * multiple, multiple };
-  });
-}
-
+/**
+ * `accepted`: the changes of a plan made with `multiple: quantizedMultiple(scheme)` (plan-repair.ts),
+ * so every target is already a multiple of the format's blocks.
+ */
 export async function quantizedRepairEdits(ckpt: Checkpoint, spec: ModelSpec, accepted: readonly DimChange[], scaleMode: ScaleMode): Promise<QuantizedEdits> {
   const q = spec.quantization!;
   const stored = (name: string) => {
@@ -86,8 +72,8 @@ export async function quantizedRepairEdits(ckpt: Checkpoint, spec: ModelSpec, ac
     }
     return out;
   };
-  const raised = raiseTargets(q, accepted);
-  const changes: QuantizedChange[] = [];
+  const raised = accepted;
+  const changes: DimChange[] = [];
   const refusals: Refusal[] = [];
   // Each change alone (head_dim changes together: one d -> D for the whole model), so one the format refuses leaves the rest.
   const headDims = raised.filter((c) => c.site.kind === "head_dim");

@@ -43,7 +43,7 @@ import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile
 import { repairShards } from "./repair-shards.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
-import { quantizedRepairEdits } from "../quant/repair-quantized.js";
+import { quantizedMultiple, quantizedRepairEdits } from "../quant/repair-quantized.js";
 import { readPriorRepair, type PriorRepair } from "../repair/manifest.js";
 
 export interface RepairOptions extends ShardingOptions {
@@ -154,7 +154,7 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
       `${ckpt.dir} is a logical-scale gac repair (its runtime must pass attention_scale ${JSON.stringify(prior.attentionScale)}); repair it again with --scale logical, or repair the original checkpoint in fold mode`,
     );
   }
-  const plan = planRepair(spec, opts.strategy, { runtime, tp });
+  const plan = planRepair(spec, opts.strategy, { runtime, tp, ...(spec.quantization ? { multiple: quantizedMultiple(spec.quantization.scheme) } : {}) });
   const screened = screenChanges(spec, plan.changes, scaleMode);
   // A quantized checkpoint is padded in the quantized domain: targets raised to the format's blocks, edits of its stored tensors.
   const quantized = spec.quantization ? await quantizedRepairEdits(ckpt, spec, screened.accepted, scaleMode) : undefined;

@@ -55,7 +55,7 @@ export interface StreamContext {
 }
 
 /** One contiguous read of the input and what to do with it. */
-type Piece =
+export type Piece =
   | { kind: "hash"; position: number; length: number }
   | { kind: "copy"; position: number; length: number }
   | { kind: "edit"; position: number; length: number; edit: TensorEdit; dtype: Dtype; firstRow: number };
@@ -118,7 +118,7 @@ function scratchBytes(length: number, edit: TensorEdit, dtype: Dtype, columnView
 }
 
 /** The reads that cover a whole input file in offset order. */
-function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, TensorEdit>, chunkBytes: number): Piece[] {
+export function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, TensorEdit>, chunkBytes: number): Piece[] {
   const pieces: Piece[] = [];
   let position = 0;
   const hashUpTo = (end: number) => {
