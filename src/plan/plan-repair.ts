@@ -43,7 +43,8 @@ export interface PlanOptions {
    * Every padded size must also be a multiple of this (a quantized checkpoint's format blocks,
    * quant/repair-quantized.ts): each target is raised to the least common multiple of the kernel
    * alignment the strategy chose and this, and a dim the strategy leaves alone is padded when it
-   * breaks it.
+   * breaks it (except head_dim: the blocks bind heads x head_dim, so a head_dim the strategy keeps
+   * stays; one it pads is raised too, which the quantized repair needs for zeros between heads).
    */
   multiple?: number;
 }
@@ -60,8 +61,11 @@ export function planRepair(spec: ModelSpec, strategy: Strategy, opts: PlanOption
   const tp = opts.tp ?? 1;
   checkTensorParallel(tp);
   const compiledHeadDims = RUNTIMES[runtime].compiledHeadDims;
-  const target = (value: number, headDim: boolean, shards: number) =>
-    raiseToMultiple(shards * padTarget(Math.ceil(value / shards), strategy, { predefined: headDim ? compiledHeadDims : undefined, budgetPct: opts.budgetPct }), opts.multiple ?? 1);
+  const target = (value: number, headDim: boolean, shards: number) => {
+    const to = shards * padTarget(Math.ceil(value / shards), strategy, { predefined: headDim ? compiledHeadDims : undefined, budgetPct: opts.budgetPct });
+    // A format's blocks bind the weights' widths (heads x head_dim), not one head: a head_dim the strategy keeps stays.
+    return headDim && to === value ? to : raiseToMultiple(to, opts.multiple ?? 1);
+  };
 
   const changes: DimChange[] = [];
   const refusals: Refusal[] = [];

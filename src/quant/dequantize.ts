@@ -13,6 +13,7 @@
  *          divided by weight_global_scale (compressed-tensors stores the quantization-side reciprocal).
  */
 import { decodeToFloat64 } from "../checkpoint/dtype-codec.js";
+import { GacError } from "../errors.js";
 import type { Dtype } from "../checkpoint/types.js";
 import { decodeE2M1 } from "../checkpoint/fp4-codec.js";
 import { int32s, unpackInt4x8 } from "./int4-packing.js";
@@ -57,7 +58,7 @@ function dequantizeInt4(w: QuantizedWeight, stored: StoredTensors): Float64Array
   const out = new Float64Array(n * k);
   for (let kk = 0; kk < k; kk++) {
     const group = gIdx ? gIdx[kk] : Math.floor(kk / g);
-    if (!(group >= 0 && group < groups)) throw new RangeError(`${w.base}.g_idx[${kk}] = ${group} is not a group (0..${groups - 1})`);
+    if (!(group >= 0 && group < groups)) throw new GacError("BAD_QUANT", `tensor '${w.base}.g_idx' holds ${group} at input channel ${kk}, which is not a group (0..${groups - 1}): the checkpoint is damaged`);
     for (let nn = 0; nn < n; nn++) {
       const word = gptq ? q[(kk >> 3) * n + nn] : q[kk * (n / 8) + (nn >> 3)];
       const lane = gptq ? kk & 7 : nn & 7;

@@ -122,6 +122,8 @@ function readInt4(r: Reader, base: string, s: Extract<QuantScheme, { method: "gp
     if (!gptq) r.fail(gn, gi, "is a GPTQ tensor; AWQ has no g_idx");
     r.shapeIs(gn, gi, [k], `one group index per input channel (K = ${k} from qweight ${show(q)})`);
     tensors.g_idx = gn;
+  } else if (gptq && s.descAct) {
+    throw new GacError("BAD_QUANT", `tensor '${gn}' is missing: quantization_config says desc_act, so each input channel's group is in g_idx`);
   }
   return { base, method: s.method, n, k, tensors, groupK: g === -1 ? k : g };
 }

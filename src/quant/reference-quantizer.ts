@@ -5,7 +5,8 @@
  * writes fixtures, it is not a production quantizer.
  *
  *   gptq  symmetric int4 (zero 8, stored 7: GPTQ v1), scale = max|w| / 7 per group and column;
- *         with sym false, scale = (max - min) / 15 and zero = round(-min / scale) clamped to 1..15
+ *         with sym false, scale = (max - min) / 15 and zero = round(-min / scale) clamped to 1..15;
+ *         with desc_act, groups are taken in an activation order (g_idx a permutation of groups)
  *   awq   asymmetric int4, scale = (max - min) / 15, zero = round(-min / scale) in 0..15
  *   fp8   scale = max|w| / 448 (F32) per tensor, or per [bn, bk] block with weight_block_size
  *   nvfp4 global = max|w| / (6 * 448) (F32); per 16 along K an E4M3 scale = max|w_block| / 6 / global
@@ -51,13 +52,17 @@ function quantizeInt4(name: string, w: Float64Array, n: number, k: number, s: Ex
   const scales = new Float64Array(groups * n);
   const zeros = new Uint8Array(groups * n);
   const deq = new Float64Array(n * k);
+  // desc_act: channels quantized in activation order (here: descending sum |w| over outputs, a
+  // stand-in for GPTQ's Hessian diagonal); group gi holds the channels ranked gi*g..gi*g+g-1.
+  const order = gptq && s.descAct ? activationOrder(w, n, k) : Int32Array.from({ length: k }, (_, kk) => kk);
+  const groupOf = new Int32Array(k);
   for (let gi = 0; gi < groups; gi++) {
-    const k0 = gi * g;
-    const k1 = Math.min(k, k0 + g);
+    const members = order.subarray(gi * g, Math.min(k, gi * g + g));
+    for (const kk of members) groupOf[kk] = gi;
     for (let c = 0; c < n; c++) {
       let lo = 0;
       let hi = 0;
-      for (let kk = k0; kk < k1; kk++) {
+      for (const kk of members) {
         lo = Math.min(lo, w[c * k + kk]);
         hi = Math.max(hi, w[c * k + kk]);
       }
@@ -65,7 +70,7 @@ function quantizeInt4(name: string, w: Float64Array, n: number, k: number, s: Ex
       const zero = sym ? 8 : Math.min(15, Math.max(gptq ? 1 : 0, Math.round(-lo / scale)));
       scales[gi * n + c] = scale;
       zeros[gi * n + c] = zero;
-      for (let kk = k0; kk < k1; kk++) {
+      for (const kk of members) {
         const q = Math.min(15, Math.max(0, Math.round(w[c * k + kk] / scale) + zero));
         codes[kk * n + c] = q;
         deq[c * k + kk] = (q - zero) * scale;
@@ -94,8 +99,15 @@ function quantizeInt4(name: string, w: Float64Array, n: number, k: number, s: Ex
     qzeros: { dtype: "I32", shape: [groups, n / 8], bytes: int32Bytes(qzeros) },
     scales: { dtype: "F16", shape: [groups, n], bytes: encodeFromFloat64(scales, "F16") },
   };
-  if (gptq) tensors.g_idx = { dtype: "I32", shape: [k], bytes: int32Bytes(Int32Array.from({ length: k }, (_, kk) => Math.floor(kk / g))) };
+  if (gptq) tensors.g_idx = { dtype: "I32", shape: [k], bytes: int32Bytes(groupOf) };
   return { tensors, dequantized: deq };
+}
+
+/** Input channels by descending sum |w| over the outputs (ties by index): the reference quantizer's desc_act order. */
+function activationOrder(w: Float64Array, n: number, k: number): Int32Array {
+  const weight = new Float64Array(k);
+  for (let c = 0; c < n; c++) for (let kk = 0; kk < k; kk++) weight[kk] += Math.abs(w[c * k + kk]);
+  return Int32Array.from({ length: k }, (_, kk) => kk).sort((a, b) => weight[b] - weight[a] || a - b);
 }
 
 function quantizeFp8(w: Float64Array, n: number, k: number, s: Extract<QuantScheme, { method: "fp8" }>): QuantizedResult {

@@ -16,6 +16,7 @@ const SCHEMES: [string, QuantScheme][] = [
   ["fp8 block 128x128", { method: "fp8", block: [128, 128] }],
   ["nvfp4 compressed-tensors", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }],
   ["nvfp4 modelopt", { method: "nvfp4", producer: "modelopt", groupSize: 16 }],
+  ["gptq desc_act g64", { method: "gptq", bits: 4, groupSize: 64, descAct: true, sym: false }],
 ];
 
 function weight(n: number, k: number, seed: number): Float64Array {
@@ -93,4 +94,25 @@ test("zeros inserted inside a scale group are refused with the rule, not written
   });
   const b = quantized(SCHEMES[4][1], 200, 256);
   await assert.rejects(padQuantizedWeight(SCHEMES[4][1], b.w, b.stored, padHeadsHalfSplit(4, 50, 56), keepLayout(256)), { code: "UNSUPPORTED", message: /output rows/ });
+});
+
+test("gptq desc_act: padded input channels fill the free places of the original groups at their zero-points, then new groups with neutral scales", async () => {
+  const scheme: QuantScheme = { method: "gptq", bits: 4, groupSize: 64, descAct: true, sym: false };
+  // K = 200: groups of 64, 64, 64, 8 in activation order; padding to 256 fills group 3 (56 places), nothing new.
+  const { w, stored } = quantized(scheme, 16, 200);
+  const gIdx = new Int32Array(new Uint8Array(stored.g_idx.bytes).buffer);
+  assert.ok(gIdx.some((g, kk) => g !== Math.floor(kk / 64)), "the fixture's g_idx is a permutation of groups");
+  const cols = padAtEnd(200, 256);
+  const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(16), cols);
+  const newIdx = new Int32Array(new Uint8Array(padded.tensors.g_idx.bytes).buffer);
+  assert.deepEqual([...newIdx.subarray(0, 200)], [...gIdx], "original channels keep their groups");
+  assert.ok([...newIdx.subarray(200)].every((g) => g === 3));
+  assert.deepEqual(padded.tensors.scales.shape, [4, 16]);
+  assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), placed(dequantizeWeight(scheme, w, stored), keepLayout(16), cols));
+  // Per head (4 heads of 48 -> 64, K = 192: three full groups): zeros between heads, in a new group with neutral scales.
+  const b = quantized(scheme, 16, 192);
+  const heads = padSegments([48, 48, 48, 48], [64, 64, 64, 64]);
+  const p2 = await padQuantizedWeight(scheme, b.w, b.stored, keepLayout(16), heads);
+  assert.deepEqual(p2.tensors.scales.shape, [4, 16]);
+  assert.deepEqual(dequantizeWeight(scheme, p2.weight, p2.tensors), placed(dequantizeWeight(scheme, b.w, b.stored), keepLayout(16), heads));
 });

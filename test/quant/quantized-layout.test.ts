@@ -5,6 +5,7 @@ import { isGacError } from "../../src/errors.js";
 import { AWQ_ORDER, packInt4x8, unpackInt4x8 } from "../../src/quant/int4-packing.js";
 import { readQuantScheme } from "../../src/quant/quant-config.js";
 import { logicalView } from "../../src/quant/quantized-layout.js";
+import { dequantizeWeight } from "../../src/quant/dequantize.js";
 
 type Shapes = Map<string, { dtype: Dtype; shape: number[] }>;
 const P = "model.layers.0.mlp.down_proj";
@@ -87,6 +88,21 @@ test("hostile GPTQ headers get one-line errors naming the tensor and the rule", 
   const { config, shapes } = layout("gptq");
   shapes.delete(`${P}.qzeros`);
   badQuant(() => logicalView(config, shapes), /'model\.layers\.0\.mlp\.down_proj\.qzeros' is missing/);
+  const act = layout("gptq");
+  act.shapes.delete(`${P}.g_idx`);
+  (act.config.quantization_config as Record<string, unknown>).desc_act = true;
+  badQuant(() => logicalView(act.config, act.shapes), /down_proj\.g_idx' is missing/, /desc_act/);
+});
+
+test("a desc_act g_idx naming a group that does not exist is a one-line BAD_QUANT error when the weight is dequantized", () => {
+  const w = { base: P, method: "gptq" as const, n: 8, k: 8, tensors: {}, groupK: 8 };
+  const stored = {
+    qweight: { dtype: "I32" as const, bytes: new Uint8Array(32) },
+    qzeros: { dtype: "I32" as const, bytes: new Uint8Array(4) },
+    scales: { dtype: "F32" as const, bytes: new Uint8Array(32) },
+    g_idx: { dtype: "I32" as const, bytes: new Uint8Array(Int32Array.of(0, 0, 0, 0, 0, 0, 0, 7).buffer) },
+  };
+  badQuant(() => dequantizeWeight({ method: "gptq", bits: 4, groupSize: 8, descAct: true, sym: true }, w, stored), /down_proj\.g_idx' holds 7 at input channel 7/, /0\.\.0/);
 });
 
 test("hostile AWQ, FP8 and NVFP4 headers get one-line errors naming the tensor and the rule", () => {

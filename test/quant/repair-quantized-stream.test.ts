@@ -32,6 +32,7 @@ const SCHEMES: [string, QuantScheme][] = [
   ["gptq g128", { method: "gptq", bits: 4, groupSize: 128, descAct: false, sym: true }],
   ["gptq asym g128", { method: "gptq", bits: 4, groupSize: 128, descAct: false, sym: false }],
   ["awq g128", { method: "awq", bits: 4, groupSize: 128, zeroPoint: true }],
+  ["gptq desc_act asym g128", { method: "gptq", bits: 4, groupSize: 128, descAct: true, sym: false }],
 ];
 
 const CHUNK = 4096;
@@ -50,6 +51,8 @@ for (const [label, scheme] of SCHEMES) {
     const proposal = await proposeRepair(q, { strategy: "OPTIMAL" });
     const widths = proposal.changes.filter((c) => c.site.kind === "intermediate");
     assert.ok(widths.length > 0 && widths.every((c) => c.from === 704 && c.to === 768), JSON.stringify(proposal.changes.map((c) => `${c.id} ${c.from}->${c.to}`)));
+    // head_dim 64 fits the strategy: the format's groups bind heads x head_dim (256), so it stays.
+    assert.ok(proposal.changes.every((c) => c.site.kind !== "head_dim"));
     // Bounded memory: every read (and every edited block) of the stream is at most CHUNK bytes, while the tensors are larger.
     const editMap = new Map(proposal.edits.map((e) => [e.tensor, e]));
     const largest = Math.max(...[...proposal.ckpt.tensors.values()].filter((t) => editMap.has(t.name)).map((t) => t.byteLength));

@@ -10,6 +10,7 @@ import type { QuantScheme } from "../../src/quant/quant-config.js";
 import { quantReadiness } from "../../src/quant/readiness.js";
 import { quantizedMultiple } from "../../src/quant/repair-quantized.js";
 import { repairCheckpoint } from "../../src/repair/repair-checkpoint.js";
+import { raiseToMultiple } from "../../src/plan/pad-target.js";
 import { quantizeCheckpoint } from "../../src/quant/write-quantized.js";
 import { verifyCheckpoints } from "../../src/verify/verify-checkpoints.js";
 
@@ -30,6 +31,15 @@ test("the padding target of a quantized checkpoint is the lcm of the kernel alig
   // No contract format for group 32 (formats.ts has g128): only the packing (8) and the group (32) count.
   assert.equal(quantizedMultiple({ method: "gptq", bits: 4, groupSize: 32, descAct: false, sym: true }), 32);
   assert.equal(quantizedMultiple({ method: "nvfp4", producer: "modelopt", groupSize: 16 }), 32);
+});
+
+test("a strategy's target is raised to the lcm of its kernel alignment and the format's multiple", () => {
+  assert.equal(raiseToMultiple(704, 128), 768);
+  assert.equal(raiseToMultiple(416, 16), 416);
+  assert.equal(raiseToMultiple(408, 128), 512);
+  assert.equal(raiseToMultiple(1000, 1), 1000);
+  // A non-power-of-two group (96): lcm(8, 96) = 96.
+  assert.equal(raiseToMultiple(200, 96), 288);
 });
 
 const CASES: [string, string, QuantScheme, number][] = [
