@@ -148,7 +148,7 @@ class StoredEdits {
    * Adds the edit of one role unless it changes nothing. `repacked` (with fill.mapRows, no `cols`):
    * the number of columns mapRows turns each row into.
    */
-  add(role: string, rows: PadLayout | undefined, cols: PadLayout | undefined, fill?: PadFill, scale?: number, repacked?: number): void {
+  add(role: string, rows: PadLayout | undefined, cols: PadLayout | undefined, fill?: PadFill, scale?: number, repacked?: number, trailing?: number[]): void {
     const tensor = storedName(this.scheme, this.w.base, role);
     const { dtype, shape } = this.lookup(tensor);
     const r = rows && !isIdentity(rows) ? rows : undefined;
@@ -158,6 +158,8 @@ class StoredEdits {
     if (r) to[0] = r.to;
     if (c) to[1] = c.to;
     if (repacked !== undefined) to[1] = repacked;
+    // A rank-3 tensor padded as [rows, bytes of a row] (MXFP4 blocks [N, K/32, 16]): the layout's columns are whole trailing blocks.
+    if (trailing !== undefined && c) to.splice(1, to.length - 1, c.to / trailing.reduce((a, b) => a * b, 1), ...trailing);
     this.edits.push({
       tensor,
       dtype,
@@ -328,6 +330,16 @@ export async function quantizedStoredEdits(scheme: QuantScheme, w: QuantizedWeig
         if (w.scaleGranularity === "channel") e.add("weight_scale", R, undefined, { element: one(s.dtype, 1) }, f);
         else e.add("weight_scale", undefined, undefined, undefined, f);
       }
+      break;
+    }
+    case "mxfp4": {
+      if (f !== undefined) {
+        refuse(`cannot fold the attention scale x${f.toPrecision(7)} into '${w.base}': MXFP4 scales are E8M0 powers of two, so a factor that is not one has no exact or rounded place there; use --scale logical`);
+      }
+      const groups = blockLayout(C, 32, `the input columns of '${w.base}'`);
+      // weight_blocks [N, K/32, 16] as rows of K/2 bytes: E2M1 code 0 is +0, so zero bytes.
+      e.add("weight_blocks", R, packLayout(C, 2, `the input columns of '${w.base}'`), undefined, undefined, undefined, [16]);
+      e.add("weight_scales", R, groups, { element: Uint8Array.of(127) }); // E8M0 127 = 2^0
       break;
     }
     case "nvfp4": {

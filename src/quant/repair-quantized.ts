@@ -33,6 +33,8 @@ export function quantizedMultiple(s: QuantScheme): number {
       return s.block ? lcm(fromRules, lcm(s.block[0], s.block[1])) : fromRules;
     case "nvfp4":
       return lcm(fromRules, 16);
+    case "mxfp4":
+      return lcm(fromRules, 32);
   }
 }
 

@@ -17,6 +17,7 @@ const SCHEMES: [string, QuantScheme][] = [
   ["nvfp4 compressed-tensors", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }],
   ["nvfp4 modelopt", { method: "nvfp4", producer: "modelopt", groupSize: 16 }],
   ["gptq desc_act g64", { method: "gptq", bits: 4, groupSize: 64, descAct: true, sym: false }],
+  ["mxfp4", { method: "mxfp4", groupSize: 32 }],
 ];
 
 function weight(n: number, k: number, seed: number): Float64Array {
@@ -28,7 +29,7 @@ function quantized(scheme: QuantScheme, n: number, k: number): { w: QuantizedWei
   const q = quantizeWeight("t", weight(n, k, n * 31 + k), n, k, scheme);
   const stored: StoredTensors = {};
   for (const [role, t] of Object.entries(q.tensors)) stored[role] = { dtype: t.dtype, bytes: t.bytes, shape: t.shape };
-  const groupK = scheme.method === "gptq" || scheme.method === "awq" ? (scheme.groupSize === -1 ? k : scheme.groupSize) : scheme.method === "nvfp4" ? 16 : scheme.block?.[1];
+  const groupK = scheme.method === "gptq" || scheme.method === "awq" ? (scheme.groupSize === -1 ? k : scheme.groupSize) : scheme.method === "nvfp4" ? 16 : scheme.method === "mxfp4" ? 32 : scheme.block?.[1];
   const w: QuantizedWeight = {
     base: "t",
     method: scheme.method,

@@ -37,6 +37,8 @@ const SCHEMES: [string, QuantScheme, number][] = [
   ["nvfp4-ct", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }, 1 / 6 + 0.02],
   ["nvfp4-modelopt", { method: "nvfp4", producer: "modelopt", groupSize: 16 }, 1 / 6 + 0.02],
   ["gptq-desc-act", { method: "gptq", bits: 4, groupSize: 32, descAct: true, sym: false }, 1 / 15 + 1e-3],
+  // E8M0 scales are powers of two: the block max lands in [4, 8) and rounds to at most 6 (1/4 of max |w| at worst).
+  ["mxfp4", { method: "mxfp4", groupSize: 32 }, 1 / 4 + 1e-3],
 ];
 
 const weightNames = (spec: ModelSpec) => spec.layers.flatMap((l) => layerLinears(l).flatMap(({ linear }) => linearFactors(linear).map((w) => `${w.tensor} [${w.out}, ${w.in}]`)));

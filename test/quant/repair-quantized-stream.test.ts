@@ -84,3 +84,19 @@ test("gac quant --repair is gac repair: same bytes, and a 16-bit input is sent t
   assert.deepEqual(await safetensorsBytes(viaQuant), await safetensorsBytes(join(root, "gptq-g128-big")));
   await assert.rejects(runCli(["quant", dense(), "--repair", join(root, "never")], captureIO(root)), { code: "UNSUPPORTED", message: /not quantized.*use gac repair/ });
 });
+
+test("gac repair of an MXFP4 checkpoint pads whole 32-value blocks in the quantized domain, exactly (vLLM TP 8: intermediate 704 -> 768)", async () => {
+  const q = join(root, "mxfp4");
+  await quantizeCheckpoint(dense(), q, { method: "mxfp4", groupSize: 32 });
+  const out = join(root, "mxfp4-repaired");
+  const r = await repairCheckpoint(q, out, { strategy: "OPTIMAL", runtime: "vllm", tp: 8, chunkBytes: CHUNK });
+  const widths = r.changes.filter((c) => c.site.kind === "intermediate");
+  assert.ok(widths.length > 0 && widths.every((c) => c.to === 768), JSON.stringify(r.changes.map((c) => `${c.id} ${c.from}->${c.to}`)));
+  const down = r.edits.find((e) => e.tensor.endsWith("layers.0.mlp.down_proj.weight_blocks"));
+  assert.deepEqual(down?.to, [256, 24, 16]);
+  const spec = loadModelSpec(await openCheckpoint(out));
+  assert.equal(spec.quantization?.scheme.method, "mxfp4");
+  const report = await verifyCheckpoints(q, out);
+  console.log(`# mxfp4: intermediate 704 -> 768 (TP 8); max |logit diff| ${report.stats.maxAbsDiff}`);
+  assert.equal(report.stats.maxAbsDiff, 0);
+});
