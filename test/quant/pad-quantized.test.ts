@@ -117,3 +117,24 @@ test("gptq desc_act: padded input channels fill the free places of the original 
   assert.deepEqual(p2.tensors.scales.shape, [4, 16]);
   assert.deepEqual(dequantizeWeight(scheme, p2.weight, p2.tensors), placed(dequantizeWeight(scheme, b.w, b.stored), keepLayout(16), heads));
 });
+
+test("a folded attention scale goes into each format's dequantization scales, rounded once in their stored dtype; MXFP4 (E8M0) refuses it", async () => {
+  const f = Math.sqrt(64 / 52);
+  // label -> the largest relative error allowed: one rounding of a scale to its dtype (F16 2^-11, F32 2^-24).
+  const bounds: Record<string, number> = { "gptq g128": 2 ** -11, "awq g128": 2 ** -11, "fp8 per tensor": 2 ** -24, "fp8 block 128x128": 2 ** -24, "nvfp4 compressed-tensors": 2 ** -23, "nvfp4 modelopt": 2 ** -24 };
+  for (const [label, scheme] of SCHEMES) {
+    const { w, stored } = quantized(scheme, 64, 256);
+    if (scheme.method === "mxfp4") {
+      await assert.rejects(padQuantizedWeight(scheme, w, stored, keepLayout(64), keepLayout(256), f), { code: "UNSUPPORTED", message: /E8M0 powers of two.*--scale logical/ });
+      continue;
+    }
+    if (!(label in bounds)) continue;
+    const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(64), keepLayout(256), f);
+    assert.ok(padded.edits.every((e) => !/weight$|weight_packed$|qweight$/.test(e.tensor)), `${label}: codes untouched (${padded.edits.map((e) => e.tensor).join(", ")})`);
+    const before = dequantizeWeight(scheme, w, stored);
+    const after = dequantizeWeight(scheme, padded.weight, padded.tensors);
+    let rel = 0;
+    for (let i = 0; i < before.length; i++) if (before[i] !== 0) rel = Math.max(rel, Math.abs(after[i] / (before[i] * f) - 1));
+    assert.ok(rel > 0 && rel <= bounds[label] * 1.0001, `${label}: max relative error ${rel} (a rounding, not exact, and within one step)`);
+  }
+});
