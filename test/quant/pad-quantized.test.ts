@@ -5,7 +5,7 @@ import { padQuantizedWeight } from "../../src/quant/pad-quantized.js";
 import type { QuantScheme } from "../../src/quant/quant-config.js";
 import type { QuantizedWeight } from "../../src/quant/quantized-layout.js";
 import { quantizeWeight } from "../../src/quant/reference-quantizer.js";
-import { keepLayout, padAtEnd, padHeadsHalfSplit, padSegments, type PadLayout } from "../../src/repair/rules/layout.js";
+import { keepLayout, padAtEnd, padHeadsAtEnd, padHeadsHalfSplit, padSegments, type PadLayout } from "../../src/repair/rules/layout.js";
 import { mulberry32, normalDraws } from "../../src/util/prng.js";
 
 const SCHEMES: [string, QuantScheme][] = [
@@ -137,4 +137,16 @@ test("a folded attention scale goes into each format's dequantization scales, ro
     for (let i = 0; i < before.length; i++) if (before[i] !== 0) rel = Math.max(rel, Math.abs(after[i] / (before[i] * f) - 1));
     assert.ok(rel > 0 && rel <= bounds[label] * 1.0001, `${label}: max relative error ${rel} (a rounding, not exact, and within one step)`);
   }
+});
+
+test("o_proj columns per head under a group size that divides head_dim (AWQ g32, heads of 96 -> 128): whole groups move, new groups between heads, exact", async () => {
+  const scheme: QuantScheme = { method: "awq", bits: 4, groupSize: 32, zeroPoint: true };
+  const { w, stored } = quantized(scheme, 64, 4 * 96);
+  const cols = padHeadsAtEnd(4, 96, 128);
+  const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(64), cols);
+  assert.deepEqual(padded.tensors.scales.shape, [16, 64]);
+  assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), placed(dequantizeWeight(scheme, w, stored), keepLayout(64), cols));
+  // Heads of 80 under g32: a group would hold the end of one head and the start of the next.
+  const b = quantized(scheme, 64, 4 * 80);
+  await assert.rejects(padQuantizedWeight(scheme, b.w, b.stored, keepLayout(64), padHeadsAtEnd(4, 80, 128)), { code: "UNSUPPORTED", message: /scale block 2 .*two places|move by 48, not a whole number of its 32-wide/ });
 });
