@@ -60,7 +60,8 @@ function dequantizeInt4(w: QuantizedWeight, stored: StoredTensors): Float64Array
   const out = new Float64Array(n * k);
   for (let kk = 0; kk < k; kk++) {
     const group = gIdx ? gIdx[kk] : Math.floor(kk / g);
-    if (!(group >= 0 && group < groups)) throw new GacError("BAD_QUANT", `tensor '${w.base}.g_idx' holds ${group} at input channel ${kk}, which is not a group (0..${groups - 1}): the checkpoint is damaged`);
+    if (!(group >= 0 && group < groups))
+      throw new GacError("BAD_QUANT", `tensor '${w.base}.g_idx' holds ${group} at input channel ${kk}, which is not a group (0..${groups - 1}): the checkpoint is damaged`);
     for (let nn = 0; nn < n; nn++) {
       const word = gptq ? q[(kk >> 3) * n + nn] : q[kk * (n / 8) + (nn >> 3)];
       const lane = gptq ? kk & 7 : nn & 7;

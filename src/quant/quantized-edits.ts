@@ -89,7 +89,9 @@ export function packLayout(layout: PadLayout, p: number, what: string): PadLayou
   const ok = (x: number) => x % p === 0;
   for (const r of layout.runs) {
     if (!ok(r.src) || !ok(r.dst) || !ok(r.len)) {
-      refuse(`cannot pad ${what} ${layout.from} -> ${layout.to} in the quantized domain: elements ${r.src}..${r.src + r.len - 1} -> ${r.dst}.. would split the packed words of ${p} values (runs must start, land and end on multiples of ${p})`);
+      refuse(
+        `cannot pad ${what} ${layout.from} -> ${layout.to} in the quantized domain: elements ${r.src}..${r.src + r.len - 1} -> ${r.dst}.. would split the packed words of ${p} values (runs must start, land and end on multiples of ${p})`,
+      );
     }
   }
   if (!ok(layout.from) || !ok(layout.to)) refuse(`cannot pad ${what} ${layout.from} -> ${layout.to}: both sizes must be multiples of ${p} (${p} values per packed word)`);
@@ -230,11 +232,21 @@ function zerosOf(row: Uint8Array, n: number, gptq: boolean, base: string, group:
     for (let b = 0; b < 8; b++) out[8 * j + b] = lane[b] + (gptq ? 1 : 0);
   }
   const bad = out.findIndex((z) => z > 15);
-  if (bad >= 0) refuse(`cannot pad the input channels of '${base}' inside group ${group}: column ${bad} has zero-point 16 (qzeros nibble 15 + 1), which no int4 code equals, so a padded weight there cannot be 0`);
+  if (bad >= 0)
+    refuse(`cannot pad the input channels of '${base}' inside group ${group}: column ${bad} has zero-point 16 (qzeros nibble 15 + 1), which no int4 code equals, so a padded weight there cannot be 0`);
   return out;
 }
 
-async function int4Edits(e: StoredEdits, w: QuantizedWeight, scheme: Extract<QuantScheme, { method: "gptq" | "awq" }>, R: PadLayout, C: PadLayout, scale: number | undefined, lookup: StoredLookup, read: RowReader): Promise<void> {
+async function int4Edits(
+  e: StoredEdits,
+  w: QuantizedWeight,
+  scheme: Extract<QuantScheme, { method: "gptq" | "awq" }>,
+  R: PadLayout,
+  C: PadLayout,
+  scale: number | undefined,
+  lookup: StoredLookup,
+  read: RowReader,
+): Promise<void> {
   const gptq = scheme.method === "gptq";
   const name = (role: string) => storedName(scheme, w.base, role);
   const hasGIdx = w.tensors.g_idx !== undefined;
@@ -242,7 +254,8 @@ async function int4Edits(e: StoredEdits, w: QuantizedWeight, scheme: Extract<Qua
   const groups = int4Groups(w, scheme, C, gIdx);
   const N = R.to;
   const srcOfN = sources(R);
-  if (R.from % 8 !== 0 || R.to % 8 !== 0) refuse(`cannot pad the output rows of '${w.base}' ${R.from} -> ${R.to}: ${scheme.method} packs 8 zero-points per int32 along N, so both must be multiples of 8`);
+  if (R.from % 8 !== 0 || R.to % 8 !== 0)
+    refuse(`cannot pad the output rows of '${w.base}' ${R.from} -> ${R.to}: ${scheme.method} packs 8 zero-points per int32 along N, so both must be multiples of 8`);
   const wholeWords = R.runs.every((r) => r.src % 8 === 0 && r.dst % 8 === 0 && r.len % 8 === 0);
   const order: Int4Order = gptq ? "gptq" : "awq";
   /** A tensor packed 8 per int32 along N (AWQ qweight, qzeros): whole words move as a layout, else rows are repacked. */
@@ -334,7 +347,9 @@ export async function quantizedStoredEdits(scheme: QuantScheme, w: QuantizedWeig
     }
     case "mxfp4": {
       if (f !== undefined) {
-        refuse(`cannot fold the attention scale x${f.toPrecision(7)} into '${w.base}': MXFP4 scales are E8M0 powers of two, so a factor that is not one has no exact or rounded place there; use --scale logical`);
+        refuse(
+          `cannot fold the attention scale x${f.toPrecision(7)} into '${w.base}': MXFP4 scales are E8M0 powers of two, so a factor that is not one has no exact or rounded place there; use --scale logical`,
+        );
       }
       const groups = blockLayout(C, 32, `the input columns of '${w.base}'`);
       // weight_blocks [N, K/32, 16] as rows of K/2 bytes: E2M1 code 0 is +0, so zero bytes.

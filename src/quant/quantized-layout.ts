@@ -206,10 +206,10 @@ function anchorsOf(shapes: TensorShapes, s: QuantScheme): string[] {
           : s.method === "mxfp4"
             ? /^(.*)\.weight_blocks$/.exec(name)
             : s.producer === "compressed-tensors"
-            ? /^(.*)\.weight_packed$/.exec(name)
-            : t.dtype === "U8"
-              ? /^(.*)\.weight$/.exec(name)
-              : null;
+              ? /^(.*)\.weight_packed$/.exec(name)
+              : t.dtype === "U8"
+                ? /^(.*)\.weight$/.exec(name)
+                : null;
     if (m) bases.push(m[1]);
   }
   return bases;
@@ -237,14 +237,7 @@ export function logicalView(config: Record<string, unknown>, shapes: TensorShape
   const r = new Reader(shapes);
   const weights = new Map<string, QuantizedWeight>();
   for (const base of anchorsOf(shapes, scheme)) {
-    const w =
-      scheme.method === "fp8"
-        ? readFp8(r, base, scheme)
-        : scheme.method === "nvfp4"
-          ? readNvfp4(r, base, scheme)
-          : scheme.method === "mxfp4"
-            ? readMxfp4(r, base)
-            : readInt4(r, base, scheme);
+    const w = scheme.method === "fp8" ? readFp8(r, base, scheme) : scheme.method === "nvfp4" ? readNvfp4(r, base, scheme) : scheme.method === "mxfp4" ? readMxfp4(r, base) : readInt4(r, base, scheme);
     weights.set(`${base}.weight`, w);
   }
   if (weights.size === 0) throw new GacError("BAD_QUANT", `config.json says ${describeScheme(scheme)} but no tensor is stored that way: the config or the checkpoint is wrong`);

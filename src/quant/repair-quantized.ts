@@ -18,7 +18,6 @@ import { currentFormat } from "./current-format.js";
 import { axisMultiple, lcm, quantFormat } from "./formats.js";
 import type { QuantScheme } from "./quant-config.js";
 import { quantizedStoredEdits } from "./quantized-edits.js";
-import type { ModelQuantization } from "./quantized-layout.js";
 
 /** What every padded width of a checkpoint stored in `s` must be a multiple of, from the format alone. */
 export function quantizedMultiple(s: QuantScheme): number {

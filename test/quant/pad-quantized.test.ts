@@ -29,7 +29,8 @@ function quantized(scheme: QuantScheme, n: number, k: number): { w: QuantizedWei
   const q = quantizeWeight("t", weight(n, k, n * 31 + k), n, k, scheme);
   const stored: StoredTensors = {};
   for (const [role, t] of Object.entries(q.tensors)) stored[role] = { dtype: t.dtype, bytes: t.bytes, shape: t.shape };
-  const groupK = scheme.method === "gptq" || scheme.method === "awq" ? (scheme.groupSize === -1 ? k : scheme.groupSize) : scheme.method === "nvfp4" ? 16 : scheme.method === "mxfp4" ? 32 : scheme.block?.[1];
+  const groupK =
+    scheme.method === "gptq" || scheme.method === "awq" ? (scheme.groupSize === -1 ? k : scheme.groupSize) : scheme.method === "nvfp4" ? 16 : scheme.method === "mxfp4" ? 32 : scheme.block?.[1];
   const w: QuantizedWeight = {
     base: "t",
     method: scheme.method,
@@ -102,7 +103,10 @@ test("gptq desc_act: padded input channels fill the free places of the original 
   // K = 200: groups of 64, 64, 64, 8 in activation order; padding to 256 fills group 3 (56 places), nothing new.
   const { w, stored } = quantized(scheme, 16, 200);
   const gIdx = new Int32Array(new Uint8Array(stored.g_idx.bytes).buffer);
-  assert.ok(gIdx.some((g, kk) => g !== Math.floor(kk / 64)), "the fixture's g_idx is a permutation of groups");
+  assert.ok(
+    gIdx.some((g, kk) => g !== Math.floor(kk / 64)),
+    "the fixture's g_idx is a permutation of groups",
+  );
   const cols = padAtEnd(200, 256);
   const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(16), cols);
   const newIdx = new Int32Array(new Uint8Array(padded.tensors.g_idx.bytes).buffer);
@@ -121,7 +125,14 @@ test("gptq desc_act: padded input channels fill the free places of the original 
 test("a folded attention scale goes into each format's dequantization scales, rounded once in their stored dtype; MXFP4 (E8M0) refuses it", async () => {
   const f = Math.sqrt(64 / 52);
   // label -> the largest relative error allowed: one rounding of a scale to its dtype (F16 2^-11, F32 2^-24).
-  const bounds: Record<string, number> = { "gptq g128": 2 ** -11, "awq g128": 2 ** -11, "fp8 per tensor": 2 ** -24, "fp8 block 128x128": 2 ** -24, "nvfp4 compressed-tensors": 2 ** -23, "nvfp4 modelopt": 2 ** -24 };
+  const bounds: Record<string, number> = {
+    "gptq g128": 2 ** -11,
+    "awq g128": 2 ** -11,
+    "fp8 per tensor": 2 ** -24,
+    "fp8 block 128x128": 2 ** -24,
+    "nvfp4 compressed-tensors": 2 ** -23,
+    "nvfp4 modelopt": 2 ** -24,
+  };
   for (const [label, scheme] of SCHEMES) {
     const { w, stored } = quantized(scheme, 64, 256);
     if (scheme.method === "mxfp4") {
@@ -130,7 +141,10 @@ test("a folded attention scale goes into each format's dequantization scales, ro
     }
     if (!(label in bounds)) continue;
     const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(64), keepLayout(256), f);
-    assert.ok(padded.edits.every((e) => !/weight$|weight_packed$|qweight$/.test(e.tensor)), `${label}: codes untouched (${padded.edits.map((e) => e.tensor).join(", ")})`);
+    assert.ok(
+      padded.edits.every((e) => !/weight$|weight_packed$|qweight$/.test(e.tensor)),
+      `${label}: codes untouched (${padded.edits.map((e) => e.tensor).join(", ")})`,
+    );
     const before = dequantizeWeight(scheme, w, stored);
     const after = dequantizeWeight(scheme, padded.weight, padded.tensors);
     let rel = 0;
@@ -148,5 +162,8 @@ test("o_proj columns per head under a group size that divides head_dim (AWQ g32,
   assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), placed(dequantizeWeight(scheme, w, stored), keepLayout(64), cols));
   // Heads of 80 under g32: a group would hold the end of one head and the start of the next.
   const b = quantized(scheme, 64, 4 * 80);
-  await assert.rejects(padQuantizedWeight(scheme, b.w, b.stored, keepLayout(64), padHeadsAtEnd(4, 80, 128)), { code: "UNSUPPORTED", message: /scale block 2 .*two places|move by 48, not a whole number of its 32-wide/ });
+  await assert.rejects(padQuantizedWeight(scheme, b.w, b.stored, keepLayout(64), padHeadsAtEnd(4, 80, 128)), {
+    code: "UNSUPPORTED",
+    message: /scale block 2 .*two places|move by 48, not a whole number of its 32-wide/,
+  });
 });

@@ -62,7 +62,10 @@ for (const [label, scheme, bound] of SCHEMES) {
       if (scheme.method === "gptq" && scheme.descAct) {
         const gIdx = ckpt.tensors.get(name.replace(/\.weight$/, ".g_idx"))!;
         const groups = new Int32Array(new Uint8Array(await readTensorBytes(gIdx)).buffer);
-        assert.ok(groups.some((g, kk) => g !== Math.floor(kk / 32)), `${name}: g_idx is a permutation of groups, not k / 32`);
+        assert.ok(
+          groups.some((g, kk) => g !== Math.floor(kk / 32)),
+          `${name}: g_idx is a permutation of groups, not k / 32`,
+        );
       }
       const w = await original(name);
       let amax = 0;

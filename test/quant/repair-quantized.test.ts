@@ -81,4 +81,3 @@ test("verify of a quantized checkpoint against its dense original shows the quan
   console.log(`# flap dense vs fp8-tensor: max |logit diff| ${report.stats.maxAbsDiff}`);
   assert.ok(report.stats.maxAbsDiff > 0);
 });
-

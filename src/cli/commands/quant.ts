@@ -19,7 +19,8 @@ export const quantCommand = defineCommand({
     json: { type: "boolean", description: "Print the report as JSON (schema gac-quant/1)" },
     repair: {
       type: "string",
-      description: "Pad a quantized checkpoint in the quantized domain into this new directory (what gac repair does with a quantized input: exact; targets are the lcm of the strategy's alignment and the format's blocks)",
+      description:
+        "Pad a quantized checkpoint in the quantized domain into this new directory (what gac repair does with a quantized input: exact; targets are the lcm of the strategy's alignment and the format's blocks)",
       valueName: "<out>",
     },
     strategy: { type: "string", short: "s", valueName: "<name>", description: "Padding strategy for --repair (default OPTIMAL)" },
