@@ -149,7 +149,9 @@ export function e2eSpeedupPoints(records: readonly FlatRecord[]): SpeedupPoint[]
       });
     }
   }
-  return out.sort((a, b) => a.checkpoint.localeCompare(b.checkpoint) || a.order - b.order || variantRank(a.variant) - variantRank(b.variant));
+  // Checkpoints in the order the run measured them (the committed sweep puts the most telling first).
+  const measured = uniq(measurements.map((m) => m.checkpoint));
+  return out.sort((a, b) => measured.indexOf(a.checkpoint) - measured.indexOf(b.checkpoint) || a.order - b.order || variantRank(a.variant) - variantRank(b.variant));
 }
 
 /** The x domain every panel shares: all spreads, 1x, and room right of the largest for its label. */
@@ -285,9 +287,7 @@ export function buildE2eFigure(records: readonly FlatRecord[]): { figures: Figur
   const palette = gpuPalette(records.map((r) => r.gpuLabel));
   const gpus = uniq(points.map((p) => p.gpu));
   const domain = sharedDomain(points);
-  // Checkpoints in the order the run measured them (the committed sweep puts the most telling first).
-  const order = uniq(e2eRecords.map((r) => String(r.params.checkpoint)));
-  const checkpoints = uniq(points.filter((p) => p.variant !== PARENT).map((p) => p.checkpoint)).sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const checkpoints = uniq(points.filter((p) => p.variant !== PARENT).map((p) => p.checkpoint));
   const weights = uniq(e2eRecords.map((r) => String(r.params.weights ?? r.extra?.weights ?? "")).filter((w) => w !== ""));
   const weightsText = weights.length === 1 ? `${weights[0]} weights` : `weights ${weights.join(" / ") || "not recorded"}`;
   const samplesOf = (phase: string) => uniq(e2eRecords.filter((r) => r.params.phase === phase && r.stats?.n !== undefined).map((r) => Number(r.stats?.n))).sort((a, b) => a - b);
