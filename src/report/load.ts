@@ -248,7 +248,8 @@ async function readWorkerOutputRun(dir: string, notes: string[]): Promise<BenchR
       cudnn: str(env.cudnn),
       commit: str(env.git_commit),
       date: runIdTime(runId),
-      command: `python3 -m gac_worker < ${basename(imported.jobsFile)}`,
+      // What turns the job lines into this output (the job lines may be stored gzipped).
+      command: imported.jobsFile.endsWith(".gz") ? `gunzip -c ${basename(imported.jobsFile)} | python3 -m gac_worker` : `python3 -m gac_worker < ${basename(imported.jobsFile)}`,
       computeCapability: str(env.compute_capability),
     },
     records,

@@ -6,7 +6,7 @@
  * The figure is a dot plot, one panel per compressed checkpoint (stacked, each as tall as its
  * rows): a row per (grid point, engine configuration), prefill first; on it each repair's measured
  * speedup as a point in the GPU's colour and shape (style.ts), its p10-p90 spread as a rule, and
- * its value written beside it; the dense parent a grey tick on the same row. The x axis is shared
+ * its value in a column at the right edge; the dense parent a grey tick on the same row. The x axis is shared
  * by every panel (log scale, 1x = no change); the region below 1x is shaded, and a slowdown's value
  * is written in red and bold, so a repair that makes the model slower reads as such. No line joins
  * two points: every point is its own configuration.
@@ -46,8 +46,8 @@ const ROW_STEP = 15;
  */
 const LABEL_WIDTH = 372;
 const PLOT_WIDTH = MAX_FIGURE_WIDTH - LABEL_WIDTH - 60;
-/** Room right of the largest spread for its value label, in px. */
-const LABEL_ROOM = 96;
+/** Room right of the largest spread for the column of values, in px. */
+const LABEL_ROOM = 110;
 
 /**
  * "transformers/sdpa-nocudnn/dynamic" -> "HF sdpa, cuDNN off" (HF: stock Hugging Face transformers,
@@ -163,8 +163,9 @@ function sharedDomain(points: readonly SpeedupPoint[]): [number, number] {
   return [lo, lo * Math.exp(total)];
 }
 
-/** Ticks at 1-2-5 steps inside the domain: 0.2×, 0.5×, 1×, 2×, 5×. */
-function logTicks([lo, hi]: [number, number]): number[] {
+/** Ticks at 1-2-5 steps over the measured range (none over the column of values): 0.2×, 0.5×, 1×, 2×, 5×. */
+function logTicks(points: readonly SpeedupPoint[], [lo]: [number, number]): number[] {
+  const hi = Math.max(1, ...points.map((p) => p.hi)) * 1.1;
   const ticks: number[] = [];
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) ticks.push(m * 10 ** e);
   return ticks.filter((t) => t >= lo && t <= hi);
@@ -176,7 +177,7 @@ function commandSentence(envs: readonly Environment[]): string {
   return commands.join("; ");
 }
 
-function panel(checkpoint: string, points: readonly SpeedupPoint[], domain: [number, number], palette: ReturnType<typeof gpuPalette>, gpus: readonly string[], bottom: boolean): unknown {
+function panel(checkpoint: string, points: readonly SpeedupPoint[], domain: [number, number], ticks: number[], palette: ReturnType<typeof gpuPalette>, gpus: readonly string[], bottom: boolean): unknown {
   const repairs = points.filter((p) => p.variant !== PARENT);
   const parents = points.filter((p) => p.variant === PARENT);
   const rows = uniq([...points].sort((a, b) => a.order - b.order).map((p) => p.row));
@@ -185,8 +186,8 @@ function panel(checkpoint: string, points: readonly SpeedupPoint[], domain: [num
     type: "quantitative",
     scale: { type: "log", domain, nice: false, clamp: true },
     axis: bottom
-      ? { title: "Speedup over the unrepaired model (×, log scale; shaded: slower)", values: logTicks(domain), labelExpr: "format(datum.value, '~g') + '×'", grid: true }
-      : { title: null, values: logTicks(domain), labels: false, ticks: false, grid: true },
+      ? { title: "Speedup over the unrepaired model (×, log scale; shaded: slower)", values: ticks, labelExpr: "format(datum.value, '~g') + '×'", grid: true }
+      : { title: null, values: ticks, labels: false, ticks: false, grid: true },
   };
   const y = { field: "row", type: "nominal", title: null, sort: rows, axis: { labelLimit: LABEL_WIDTH, ticks: false, domain: false, labelFontSize: 10.5 } };
   const yOffset = { field: "variant", type: "nominal", sort: variants, scale: { domain: variants, paddingInner: 0.1 } };
@@ -237,11 +238,11 @@ function panel(checkpoint: string, points: readonly SpeedupPoint[], domain: [num
         mark: { type: "point", size: 55, strokeWidth: 1.5, fillOpacity: 1, opacity: 1 },
         encoding: { x: { ...x, field: "speedup" }, y, yOffset, ...gpuMarkEncoding(palette, gpus), tooltip },
       },
-      // Values beside the spreads: a slowdown's in red and bold.
+      // Values in a column at the panel's right edge (as a forest plot's), clear of every mark; a slowdown's in red and bold.
       ...[false, true].map((slower) => ({
         data: data(repairs.filter((p) => p.slower === slower)),
-        mark: { type: "text", align: "left", baseline: "middle", dx: 5, fontSize: 10, color: slower ? SLOWER_COLOR : "#222222", fontWeight: slower ? "bold" : "normal" },
-        encoding: { x: { ...x, field: "hi" }, y, yOffset, text: { field: "label" }, tooltip },
+        mark: { type: "text", align: "right", baseline: "middle", dx: -4, fontSize: 10, color: slower ? SLOWER_COLOR : "#222222", fontWeight: slower ? "bold" : "normal" },
+        encoding: { x: { ...x, datum: domain[1] }, y, yOffset, text: { field: "label" }, tooltip },
       })),
     ],
   };
@@ -296,7 +297,7 @@ export function buildE2eFigure(records: readonly FlatRecord[]): { figures: Figur
   const measuredOn = `Measured end to end on ${gpus.join(", ")}, ${weightsText}, ${commandSentence(envs)}.`;
   const how =
     "Speedup = the unrepaired model's median time / the repair's median time at the same engine configuration and grid point (prefill b×s: one forward of batch b × s prompt tokens, the time to first token; decode b×c: one step of one token per sequence after a cache of c tokens); " +
-    `the rule through a point is the spread (unrepaired p10 / repair p90 to unrepaired p90 / repair p10; ${samples.join(", ")}), its value is written beside it, in red and bold when below 1× (slower than unrepaired; the shaded region). ` +
+    `the rule through a point is the spread (unrepaired p10 / repair p90 to unrepaired p90 / repair p10; ${samples.join(", ")}), its value is written at the right, in red and bold when below 1× (slower than unrepaired; the shaded region). ` +
     "The grey tick is the dense parent of the same shapes at the same configuration and point (above 1×: the parent is faster than the unrepaired model). " +
     "HF: stock Hugging Face transformers (AutoModelForCausalLM), dynamic cache unless named (sdpa: PyTorch's default backend order, which picks cuDNN at an aligned head_dim on sm90 and re-plans it per KV length in decode; cuDNN off: the same with cuDNN SDPA disabled); gac: gac's engine with a preallocated cache, decode eager or captured in a CUDA graph. Points are never joined: each is its own configuration. A panel without OPTIMAL measured none (where OPTIMAL gives MINIMAL's shapes, a sweep runs the model once).";
   const caption = `${measuredOn} ${how}${missing.length > 0 ? ` Not drawn (no repaired model measured): ${missing.join(", ")}.` : ""} ${environmentSentence(envs)}`;
@@ -309,6 +310,7 @@ export function buildE2eFigure(records: readonly FlatRecord[]): { figures: Figur
         c,
         points.filter((p) => p.checkpoint === c),
         domain,
+        logTicks(points, domain),
         palette,
         gpus,
         i === checkpoints.length - 1,
