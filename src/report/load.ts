@@ -236,6 +236,8 @@ async function readWorkerOutputRun(dir: string, notes: string[]): Promise<BenchR
   const records = imported.rows.map(toRecord).filter((r): r is BenchRecord => r !== undefined);
   const runId = basename(dir);
   const first = imported.rows.find((r) => isObject(r.extra?.env));
+  const worker = imported.jobsFile.endsWith(".gz") ? `gunzip -c ${basename(imported.jobsFile)} | python3 -m gac_worker` : `python3 -m gac_worker < ${basename(imported.jobsFile)}`;
+  const readme = (await readdir(dir)).includes("README.md") ? ` (the run's commands: ${runId}/README.md)` : "";
   const env = (first?.extra?.env ?? {}) as Json;
   return {
     runId,
@@ -248,8 +250,8 @@ async function readWorkerOutputRun(dir: string, notes: string[]): Promise<BenchR
       cudnn: str(env.cudnn),
       commit: str(env.git_commit),
       date: runIdTime(runId),
-      // What turns the job lines into this output (the job lines may be stored gzipped).
-      command: imported.jobsFile.endsWith(".gz") ? `gunzip -c ${basename(imported.jobsFile)} | python3 -m gac_worker` : `python3 -m gac_worker < ${basename(imported.jobsFile)}`,
+      // What turns the job lines into this output (they may be stored gzipped), and where the run says how it ran.
+      command: `${worker}${readme}`,
       computeCapability: str(env.compute_capability),
     },
     records,

@@ -163,17 +163,19 @@ function sharedDomain(points: readonly SpeedupPoint[]): [number, number] {
   return [lo, lo * Math.exp(total)];
 }
 
-/** Ticks at 1-2-5 steps over the measured range (none over the column of values): 0.2×, 0.5×, 1×, 2×, 5×. */
+/** Ticks at 1-2-3-5 steps over the measured range (none over the column of values): 0.2×, 0.3×, 0.5×, 1×, 2×, 3×. */
 function logTicks(points: readonly SpeedupPoint[], [lo]: [number, number]): number[] {
   const hi = Math.max(1, ...points.map((p) => p.hi)) * 1.1;
   const ticks: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) ticks.push(m * 10 ** e);
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 3, 5]) ticks.push(m * 10 ** e);
   return ticks.filter((t) => t >= lo && t <= hi);
 }
 
 /** The command behind the rows: what run.json recorded, or the worker command of raw output. */
 function commandSentence(envs: readonly Environment[]): string {
-  const commands = uniq(envs.map((e) => (e.command ? `\`${e.command}\`` : `run ${e.runId ?? e.gpu} (command not recorded)`)));
+  // A trailing "(...)" is a remark on the command (where the run's README is), not part of it.
+  const quoted = (c: string) => c.replace(/^(.*?)( \([^()]*\))?$/, (_, cmd: string, remark = "") => `\`${cmd}\`${remark}`);
+  const commands = uniq(envs.map((e) => (e.command ? quoted(e.command) : `run ${e.runId ?? e.gpu} (command not recorded)`)));
   return commands.join("; ");
 }
 
