@@ -8,7 +8,7 @@
  *   - a published GPU profile (profiles/a100-published.json): its points join the measured ones.
  * Parsing (text -> values) is separate from reading the disk, so tests feed strings.
  */
-import { readFile, readdir, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { GacError } from "../errors.js";
 import { decodeJsonLines, MAX_RUN_FILE_BYTES, readResultsText, resultsFiles, RUN_FILE } from "../store/results-store.js";

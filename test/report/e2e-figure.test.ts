@@ -52,12 +52,21 @@ async function crafted(): Promise<{ root: string; run: string }> {
   ];
   const stats = (ms: number) => ({ median_ms: ms, p10_ms: ms * 0.98, p90_ms: ms * 1.02, n: 5 });
   const jobs: string[] = [];
-  const lines = [JSON.stringify({ type: "capability", ok: true, gpu: { name: H200, index: 0, compute_capability: "9.0" }, torch: "2.11.0+cu130", cuda: "13.0", cudnn: "9.19.0", driver: "580.159.04" })];
+  const lines = [
+    JSON.stringify({ type: "capability", ok: true, gpu: { name: H200, index: 0, compute_capability: "9.0" }, torch: "2.11.0+cu130", cuda: "13.0", cudnn: "9.19.0", driver: "580.159.04" }),
+  ];
   for (const t of timed) {
     const [engine, config, cache] = t.config.split("/");
     const id = `e2e/${t.label}/${t.config}`;
     const prefill = t.prefill !== undefined ? [{ batch: 1, seq: 128 }] : [];
-    jobs.push(JSON.stringify({ type: "job", id, op: "e2e", params: { model: descriptions.get(t.label), engine, config, cache, prefill, decode: [{ batch: 1, context: 256 }], prefill_repeats: 5, decode_steps: 5, warmup: 1 } }));
+    jobs.push(
+      JSON.stringify({
+        type: "job",
+        id,
+        op: "e2e",
+        params: { model: descriptions.get(t.label), engine, config, cache, prefill, decode: [{ batch: 1, context: 256 }], prefill_repeats: 5, decode_steps: 5, warmup: 1 },
+      }),
+    );
     const points = [
       ...(t.prefill !== undefined ? [{ phase: "prefill", batch: 1, seq: 128, stats: stats(t.prefill), samples_ms: [t.prefill] }] : []),
       ...(t.decode !== undefined ? [{ phase: "decode", batch: 1, context: 256, stats: stats(t.decode), samples_ms: [t.decode] }] : []),
@@ -67,7 +76,18 @@ async function crafted(): Promise<{ root: string; run: string }> {
         type: "result",
         id,
         op: "e2e",
-        e2e: { engine, config, cache, dtype: "bf16", weights: "random", copy_bandwidth_gbps: 4000, model: { label: t.label, params: 1, weight_bytes: 2e6, kv_bytes_per_token: 512 }, points, skipped: [], kernels: {} },
+        e2e: {
+          engine,
+          config,
+          cache,
+          dtype: "bf16",
+          weights: "random",
+          copy_bandwidth_gbps: 4000,
+          model: { label: t.label, params: 1, weight_bytes: 2e6, kv_bytes_per_token: 512 },
+          points,
+          skipped: [],
+          kernels: {},
+        },
       }),
     );
   }
@@ -152,10 +172,15 @@ test("worker output without its job lines is named in a note, not read", async (
     inputs.runs.map((r) => r.dir),
     [run],
   );
-  assert.ok(inputs.notes.some((n) => n.includes(join(bare, "worker-results.jsonl")) && /without the job lines .* bench\/e2e-jobs\.ts/.test(n)), inputs.notes.join("; "));
+  assert.ok(
+    inputs.notes.some((n) => n.includes(join(bare, "worker-results.jsonl")) && /without the job lines .* bench\/e2e-jobs\.ts/.test(n)),
+    inputs.notes.join("; "),
+  );
 });
 
-test("the committed H200 sweep gives the e2e figure with the numbers its README cites: the head_dim repair's cuDNN decode slowdown and the pruned MLP's prefill win", { skip: !existsSync(COMMITTED) }, async () => {
+test("the committed H200 sweep gives the e2e figure with the numbers its README cites: the head_dim repair's cuDNN decode slowdown and the pruned MLP's prefill win", {
+  skip: !existsSync(COMMITTED),
+}, async () => {
   const inputs = await loadReportInputs([COMMITTED]);
   const report = buildReport(inputs, { generated: "2026-12-02" });
   assert.equal(report.figures[0].name, "e2e-speedup");
@@ -165,10 +190,7 @@ test("the committed H200 sweep gives the e2e figure with the numbers its README 
   assert.match(cell("llama3-8b-direct-svd", "HF sdpa", "decode 1×4096"), /, 0\.39× \(.*\) slower$/);
   assert.match(cell("llama3-8b-direct-svd", "HF sdpa, cuDNN off", "decode 1×4096"), /, 1\.14× /);
   assert.match(cell("llama3-8b-pruned-mlp-11469", "HF sdpa", "prefill 1×2048"), /, 3\.86× /);
-  assert.deepEqual(
-    [...new Set(table.rows.map((r) => r[0]))],
-    ["llama3-8b-direct-svd", "llama3-8b-pruned-mlp-11469", "llama3-8b-palu", "llama2-7b-flap"],
-  );
+  assert.deepEqual([...new Set(table.rows.map((r) => r[0]))], ["llama3-8b-direct-svd", "llama3-8b-pruned-mlp-11469", "llama3-8b-palu", "llama2-7b-flap"]);
   assert.match(report.figures[0].caption, /Not drawn \(no repaired model measured\): llama2-7b-asvd\./);
   const svg = await renderSvg(report.figures[0].spec);
   assert.ok(Number(/width="(\d+)"/.exec(svg)?.[1]) <= MAX_FIGURE_WIDTH);

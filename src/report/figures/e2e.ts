@@ -179,7 +179,15 @@ function commandSentence(envs: readonly Environment[]): string {
   return commands.join("; ");
 }
 
-function panel(checkpoint: string, points: readonly SpeedupPoint[], domain: [number, number], ticks: number[], palette: ReturnType<typeof gpuPalette>, gpus: readonly string[], bottom: boolean): unknown {
+function panel(
+  checkpoint: string,
+  points: readonly SpeedupPoint[],
+  domain: [number, number],
+  ticks: number[],
+  palette: ReturnType<typeof gpuPalette>,
+  gpus: readonly string[],
+  bottom: boolean,
+): unknown {
   const repairs = points.filter((p) => p.variant !== PARENT);
   const parents = points.filter((p) => p.variant === PARENT);
   const rows = uniq([...points].sort((a, b) => a.order - b.order).map((p) => p.row));
