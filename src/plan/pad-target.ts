@@ -51,3 +51,20 @@ export function padTarget(value: number, strategy: Strategy, opts: PadTargetOpti
     }
   }
 }
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The largest power of two (up to 128) dividing a target: the kernel alignment a strategy chose. */
+export function kernelAlignment(to: number): number {
+  let m = 1;
+  while (m < 128 && to % (m * 2) === 0) m *= 2;
+  return m;
+}
+
+/** `to` raised to the least common multiple of its kernel alignment and `multiple` (1: unchanged). */
+export function raiseToMultiple(to: number, multiple: number): number {
+  if (multiple <= 1) return to;
+  const a = kernelAlignment(to);
+  const m = (a / gcd(a, multiple)) * multiple;
+  return Math.ceil(to / m) * m;
+}

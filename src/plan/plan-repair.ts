@@ -26,7 +26,7 @@ import type { RuntimeId } from "../contract/types.js";
 import { requireTensorParallelRule } from "../contract/rules/tensor-parallel.js";
 import { checkTensorParallel, shardModelSpec } from "../graph/shard-spec.js";
 import { applyPlanToSpec } from "./apply-plan.js";
-import { padTarget } from "./pad-target.js";
+import { padTarget, raiseToMultiple } from "./pad-target.js";
 import { elementCount, modelTensors, type TensorInfo } from "./model-tensors.js";
 import type { DimChange, DimSite, Refusal, RepairPlan, Strategy, TensorShapeChange } from "./types.js";
 
@@ -39,6 +39,14 @@ export interface PlanOptions {
   padVocab?: false;
   /** GPUs the model is split over (default 1); the runtime's TP rules say how (contract/rules/tensor-parallel.ts). */
   tp?: number;
+  /**
+   * Every padded size must also be a multiple of this (a quantized checkpoint's format blocks,
+   * quant/repair-quantized.ts): each target is raised to the least common multiple of the kernel
+   * alignment the strategy chose and this, and a dim the strategy leaves alone is padded when it
+   * breaks it (except head_dim: the blocks bind heads x head_dim, so a head_dim the strategy keeps
+   * stays; one it pads is raised too, which the quantized repair needs for zeros between heads).
+   */
+  multiple?: number;
 }
 
 /** Growth of one tensor axis; several dims may grow the same tensor (SVD-LLM o_v_proj: rank rows, head_dim columns). */
@@ -53,8 +61,11 @@ export function planRepair(spec: ModelSpec, strategy: Strategy, opts: PlanOption
   const tp = opts.tp ?? 1;
   checkTensorParallel(tp);
   const compiledHeadDims = RUNTIMES[runtime].compiledHeadDims;
-  const target = (value: number, headDim: boolean, shards: number) =>
-    shards * padTarget(Math.ceil(value / shards), strategy, { predefined: headDim ? compiledHeadDims : undefined, budgetPct: opts.budgetPct });
+  const target = (value: number, headDim: boolean, shards: number) => {
+    const to = shards * padTarget(Math.ceil(value / shards), strategy, { predefined: headDim ? compiledHeadDims : undefined, budgetPct: opts.budgetPct });
+    // A format's blocks bind the weights' widths (heads x head_dim), not one head: a head_dim the strategy keeps stays.
+    return headDim && to === value ? to : raiseToMultiple(to, opts.multiple ?? 1);
+  };
 
   const changes: DimChange[] = [];
   const refusals: Refusal[] = [];

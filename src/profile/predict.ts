@@ -84,8 +84,15 @@ function attentionWork(call: AttentionCall): number {
 
 function predictAttention(profile: GpuProfile, call: AttentionCall, dtype: "fp16" | "bf16"): Prediction | null {
   const op: ProfileOp = call.qLen === 1 ? "sdpa_decode" : "sdpa_prefill";
-  const ranked = rankSeries(profile, op, dtype, (s) => (s.causal === call.causal ? 100 : 0) + (s.backend === "AUTO" ? 10 : 0) + (s.shape.kv_heads === call.numKvHeads ? 1 : 0));
-  const series = ranked[0];
+  const score = (s: ProfileSeries) => (s.causal === call.causal ? 100 : 0) + (s.backend === "AUTO" ? 10 : 0) + (s.shape.kv_heads === call.numKvHeads ? 1 : 0);
+  const ranked = rankSeries(profile, op, dtype, score);
+  // Among equally good series (same score, as many head_dims), the one whose measured shape is
+  // nearest the call's work: a batch-32 decode takes the batch-32 table, not the batch-1 one (whose
+  // time is latency, not KV bytes).
+  const top = ranked.filter((s) => s.dtype === ranked[0]?.dtype && score(s) === score(ranked[0]) && s.points.length === ranked[0].points.length);
+  const distance = (s: ProfileSeries) =>
+    Math.abs(Math.log(attentionWork(call) / attentionWork({ ...call, batch: s.shape.batch, numHeads: s.shape.heads, numKvHeads: s.shape.kv_heads, qLen: s.shape.q_len, kvLen: s.shape.kv_len })));
+  const series = [...top].sort((a, b) => distance(a) - distance(b))[0];
   if (!series) return null;
   const picked = pickPoint(series.points, call.headDimQk);
   if (!picked) return null;

@@ -2,7 +2,7 @@
 import type { ModelQuantization } from "./quantized-layout.js";
 
 export interface CallQuantization {
-  /** gptq, awq, fp8 or nvfp4 (compressed-tensors and modelopt NVFP4 are both nvfp4). */
+  /** gptq, awq, fp8, nvfp4 (compressed-tensors and modelopt NVFP4 are both nvfp4) or mxfp4. */
   method: string;
   /** One line, e.g. "gptq int4 g128", "fp8 e4m3 block 128x128". */
   scheme: string;

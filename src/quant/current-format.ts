@@ -12,5 +12,7 @@ export function currentFormat(s: QuantScheme): QuantFormatId | null {
       return s.block === undefined ? "fp8-tensor" : s.block[0] === 128 && s.block[1] === 128 ? "fp8-block128" : null;
     case "nvfp4":
       return "nvfp4";
+    case "mxfp4":
+      return "mxfp4";
   }
 }

@@ -9,12 +9,15 @@
  *   awq    w[n, k] = (q[k, n] - z[g, n]) * s[g, n], g = k / group_size.
  *   fp8    w = e4m3 * scale (per tensor, per output channel, or per [bn, bk] block: scale_inv is the
  *          dequantization multiplier despite its name, DeepSeek-V3 / vLLM block_quant).
+ *   mxfp4  w = e2m1 * 2^(e8m0 - 127) per block of 32 along K (transformers integrations/mxfp4.py:
+ *          lut[nibble] then ldexp by scale - 127; element 2i in the low nibble).
  *   nvfp4  w = e2m1 * e4m3(block scale) * global, where global is weight_scale_2 (modelopt) or
  *          divided by weight_global_scale (compressed-tensors stores the quantization-side reciprocal).
  */
 import { decodeToFloat64 } from "../checkpoint/dtype-codec.js";
+import { GacError } from "../errors.js";
 import type { Dtype } from "../checkpoint/types.js";
-import { decodeE2M1 } from "../checkpoint/fp4-codec.js";
+import { decodeE2M1, decodeE8M0 } from "../checkpoint/fp4-codec.js";
 import { int32s, unpackInt4x8 } from "./int4-packing.js";
 import type { QuantScheme } from "./quant-config.js";
 import type { QuantizedWeight } from "./quantized-layout.js";
@@ -57,7 +60,8 @@ function dequantizeInt4(w: QuantizedWeight, stored: StoredTensors): Float64Array
   const out = new Float64Array(n * k);
   for (let kk = 0; kk < k; kk++) {
     const group = gIdx ? gIdx[kk] : Math.floor(kk / g);
-    if (!(group >= 0 && group < groups)) throw new RangeError(`${w.base}.g_idx[${kk}] = ${group} is not a group (0..${groups - 1})`);
+    if (!(group >= 0 && group < groups))
+      throw new GacError("BAD_QUANT", `tensor '${w.base}.g_idx' holds ${group} at input channel ${kk}, which is not a group (0..${groups - 1}): the checkpoint is damaged`);
     for (let nn = 0; nn < n; nn++) {
       const word = gptq ? q[(kk >> 3) * n + nn] : q[kk * (n / 8) + (nn >> 3)];
       const lane = gptq ? kk & 7 : nn & 7;
@@ -108,6 +112,20 @@ function dequantizeNvfp4(w: QuantizedWeight, stored: StoredTensors, producer: "c
   return out;
 }
 
+function dequantizeMxfp4(w: QuantizedWeight, stored: StoredTensors): Float64Array {
+  const { n, k } = w;
+  const blocks = need(stored, w, "weight_blocks").bytes;
+  const scales = need(stored, w, "weight_scales").bytes;
+  const groups = k / 32;
+  const out = new Float64Array(n * k);
+  for (let r = 0; r < n; r++)
+    for (let c = 0; c < k; c++) {
+      const byte = blocks[r * (k / 2) + (c >> 1)];
+      out[r * k + c] = decodeE2M1(c & 1 ? byte >> 4 : byte & 0xf) * decodeE8M0(scales[r * groups + (c >> 5)]);
+    }
+  return out;
+}
+
 export function dequantizeWeight(scheme: QuantScheme, w: QuantizedWeight, stored: StoredTensors): Float64Array {
   switch (scheme.method) {
     case "gptq":
@@ -117,5 +135,7 @@ export function dequantizeWeight(scheme: QuantScheme, w: QuantizedWeight, stored
       return dequantizeFp8(w, stored);
     case "nvfp4":
       return dequantizeNvfp4(w, stored, scheme.producer);
+    case "mxfp4":
+      return dequantizeMxfp4(w, stored);
   }
 }

@@ -10,6 +10,8 @@
  *   compressed-tensors  a config group whose format is "nvfp4-pack-quantized", or weights
  *                       { num_bits 4, type "float", group_size 16 }
  *   modelopt            quant_algo "NVFP4" (top level or under "quantization")
+ *   mxfp4               OCP MX FP4 as transformers' gpt-oss stores it (integrations/mxfp4.py):
+ *                       E2M1 values and one E8M0 scale per 32; nothing else to read
  */
 import { GacError } from "../errors.js";
 
@@ -17,7 +19,8 @@ export type QuantScheme =
   | { method: "gptq"; bits: 4; groupSize: number; descAct: boolean; sym: boolean }
   | { method: "awq"; bits: 4; groupSize: number; zeroPoint: boolean }
   | { method: "fp8"; block?: [number, number] }
-  | { method: "nvfp4"; producer: "compressed-tensors" | "modelopt"; groupSize: 16 };
+  | { method: "nvfp4"; producer: "compressed-tensors" | "modelopt"; groupSize: 16 }
+  | { method: "mxfp4"; groupSize: 32 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -79,8 +82,10 @@ export function readQuantScheme(config: Record<string, unknown>): QuantScheme | 
       if (algo !== "NVFP4") bad(`is modelopt with quant_algo ${JSON.stringify(algo)}; gac reads modelopt NVFP4 only`);
       return { method: "nvfp4", producer: "modelopt", groupSize: 16 };
     }
+    case "mxfp4":
+      return { method, groupSize: 32 };
     default:
-      bad(`has quant_method ${JSON.stringify(method)}; gac reads gptq, awq, fp8, compressed-tensors (nvfp4) and modelopt (NVFP4)`);
+      bad(`has quant_method ${JSON.stringify(method)}; gac reads gptq, awq, fp8, compressed-tensors (nvfp4), modelopt (NVFP4) and mxfp4`);
   }
 }
 
@@ -99,6 +104,8 @@ export function describeScheme(s: QuantScheme): string {
       return s.block ? `fp8 e4m3 block ${s.block[0]}x${s.block[1]}` : "fp8 e4m3 per-tensor/channel";
     case "nvfp4":
       return `nvfp4 (${s.producer})`;
+    case "mxfp4":
+      return "mxfp4 (e2m1, e8m0 per 32)";
   }
 }
 
@@ -111,6 +118,8 @@ export function schemeConfig(s: QuantScheme): Record<string, unknown> {
       return { quant_method: "awq", bits: s.bits, group_size: s.groupSize, zero_point: s.zeroPoint, version: "gemm" };
     case "fp8":
       return s.block ? { quant_method: "fp8", activation_scheme: "dynamic", weight_block_size: [...s.block] } : { quant_method: "fp8", activation_scheme: "dynamic" };
+    case "mxfp4":
+      return { quant_method: "mxfp4", modules_to_not_convert: [] };
     case "nvfp4":
       return s.producer === "modelopt"
         ? { quant_method: "modelopt", quant_algo: "NVFP4", group_size: 16 }

@@ -16,6 +16,10 @@
  *          .weight_global_scale F32 [] / [1], .input_global_scale optional;
  *          modelopt: <base>.weight U8 [N, K/2], .weight_scale F8_E4M3 [N, K/16], .weight_scale_2 F32,
  *          .input_scale optional (vLLM compressed_tensors_w4a4_nvfp4.py, modelopt.py)
+ *   mxfp4  <base>.weight_blocks U8 [N, K/32, 16] (32 E2M1 values per 16 bytes, element 2i in the
+ *          low nibble), .weight_scales U8 [N, K/32] (E8M0: 2^(s - 127)) (transformers
+ *          integrations/mxfp4.py convert_moe_packed_tensors; gpt-oss's expert stacks add a leading
+ *          expert axis, which gac, having no MoE model, refuses)
  * A header that breaks one of these gets a one-line BAD_QUANT error naming the tensor and the rule.
  */
 import type { Dtype, TensorShapes } from "../checkpoint/types.js";
@@ -122,6 +126,8 @@ function readInt4(r: Reader, base: string, s: Extract<QuantScheme, { method: "gp
     if (!gptq) r.fail(gn, gi, "is a GPTQ tensor; AWQ has no g_idx");
     r.shapeIs(gn, gi, [k], `one group index per input channel (K = ${k} from qweight ${show(q)})`);
     tensors.g_idx = gn;
+  } else if (gptq && s.descAct) {
+    throw new GacError("BAD_QUANT", `tensor '${gn}' is missing: quantization_config says desc_act, so each input channel's group is in g_idx`);
   }
   return { base, method: s.method, n, k, tensors, groupK: g === -1 ? k : g };
 }
@@ -170,6 +176,22 @@ function readNvfp4(r: Reader, base: string, s: Extract<QuantScheme, { method: "n
   return { base, method: "nvfp4", n, k, tensors, groupK: 16 };
 }
 
+function readMxfp4(r: Reader, base: string): QuantizedWeight {
+  const bn = `${base}.weight_blocks`;
+  const b = r.get(bn)!;
+  if (b.dtype !== "U8") r.fail(bn, b, "should be U8: MXFP4 packs two E2M1 values per byte");
+  if (b.shape.length === 4) r.fail(bn, b, "is a stack of experts [E, N, K/32, 16] (gpt-oss MoE): gac models dense linears only and cannot read MoE experts");
+  r.need(bn, ["U8"], 3, "MXFP4 blocks are [N, K/32, 16]: 32 E2M1 values in 16 bytes per block");
+  const [n, groups, bytes] = b.shape;
+  if (bytes !== 16) r.fail(bn, b, `should end in 16: one MXFP4 block is 32 E2M1 values in 16 bytes, not ${bytes}`);
+  if (n === 0 || groups === 0) r.fail(bn, b, "is empty");
+  const k = groups * 32;
+  const sn = `${base}.weight_scales`;
+  const sc = r.need(sn, ["U8"], 2, "MXFP4 has one E8M0 scale (U8) per 32 input channels");
+  r.shapeIs(sn, sc, [n, groups], `one E8M0 scale per 32-value block of ${bn} ${show(b)} (N = ${n}, K = ${k})`);
+  return { base, method: "mxfp4", n, k, tensors: { weight_blocks: bn, weight_scales: sn }, groupK: 32 };
+}
+
 /** The module paths of the quantized weights: every tensor named like the scheme's anchor. */
 function anchorsOf(shapes: TensorShapes, s: QuantScheme): string[] {
   const bases: string[] = [];
@@ -181,11 +203,13 @@ function anchorsOf(shapes: TensorShapes, s: QuantScheme): string[] {
           ? t.dtype === "F8_E4M3"
             ? /^(.*)\.weight$/.exec(name)
             : null
-          : s.producer === "compressed-tensors"
-            ? /^(.*)\.weight_packed$/.exec(name)
-            : t.dtype === "U8"
-              ? /^(.*)\.weight$/.exec(name)
-              : null;
+          : s.method === "mxfp4"
+            ? /^(.*)\.weight_blocks$/.exec(name)
+            : s.producer === "compressed-tensors"
+              ? /^(.*)\.weight_packed$/.exec(name)
+              : t.dtype === "U8"
+                ? /^(.*)\.weight$/.exec(name)
+                : null;
     if (m) bases.push(m[1]);
   }
   return bases;
@@ -198,7 +222,7 @@ function computeDtype(shapes: TensorShapes, w: QuantizedWeight): Dtype {
   return embed && FLOAT_SCALE.includes(embed.dtype) ? embed.dtype : "BF16";
 }
 
-const STRAY = /\.(qweight|qzeros|scales|g_idx|weight_packed|weight_scale|weight_scale_inv|weight_global_scale)$/;
+const STRAY = /\.(qweight|qzeros|scales|g_idx|weight_packed|weight_scale|weight_scale_inv|weight_global_scale|weight_blocks|weight_scales)$/;
 
 export function logicalView(config: Record<string, unknown>, shapes: TensorShapes): LogicalView {
   const scheme = readQuantScheme(config);
@@ -213,7 +237,7 @@ export function logicalView(config: Record<string, unknown>, shapes: TensorShape
   const r = new Reader(shapes);
   const weights = new Map<string, QuantizedWeight>();
   for (const base of anchorsOf(shapes, scheme)) {
-    const w = scheme.method === "fp8" ? readFp8(r, base, scheme) : scheme.method === "nvfp4" ? readNvfp4(r, base, scheme) : readInt4(r, base, scheme);
+    const w = scheme.method === "fp8" ? readFp8(r, base, scheme) : scheme.method === "nvfp4" ? readNvfp4(r, base, scheme) : scheme.method === "mxfp4" ? readMxfp4(r, base) : readInt4(r, base, scheme);
     weights.set(`${base}.weight`, w);
   }
   if (weights.size === 0) throw new GacError("BAD_QUANT", `config.json says ${describeScheme(scheme)} but no tensor is stored that way: the config or the checkpoint is wrong`);

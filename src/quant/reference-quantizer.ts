@@ -5,16 +5,20 @@
  * writes fixtures, it is not a production quantizer.
  *
  *   gptq  symmetric int4 (zero 8, stored 7: GPTQ v1), scale = max|w| / 7 per group and column;
- *         with sym false, scale = (max - min) / 15 and zero = round(-min / scale) clamped to 1..15
+ *         with sym false, scale = (max - min) / 15 and zero = round(-min / scale) clamped to 1..15;
+ *         with desc_act, groups are taken in an activation order (g_idx a permutation of groups)
  *   awq   asymmetric int4, scale = (max - min) / 15, zero = round(-min / scale) in 0..15
  *   fp8   scale = max|w| / 448 (F32) per tensor, or per [bn, bk] block with weight_block_size
  *   nvfp4 global = max|w| / (6 * 448) (F32); per 16 along K an E4M3 scale = max|w_block| / 6 / global
+ *   mxfp4 per 32 along K an E8M0 scale 2^e, e = floor(log2 max|w_block|) - 2 (OCP MX v1.0: the
+ *         shared exponent less E2M1's largest exponent), clamped to -127..127; codes E2M1 of w / 2^e
+ *         (round to nearest even, saturating at 6)
  * A group or block of zeros gets scale 1, and zeros then quantize to exactly 0.
  * Scales are rounded to their stored dtype before the codes are chosen, so the stored scale is
  * the one the codes were made with.
  */
 import { decodeToFloat64, encodeFromFloat64 } from "../checkpoint/dtype-codec.js";
-import { decodeE2M1, decodeE4M3, encodeE2M1, encodeE4M3, packE2M1 } from "../checkpoint/fp4-codec.js";
+import { decodeE2M1, decodeE4M3, decodeE8M0, encodeE2M1, encodeE4M3, packE2M1 } from "../checkpoint/fp4-codec.js";
 import type { Dtype } from "../checkpoint/types.js";
 import { GacError } from "../errors.js";
 import { int32Bytes, packInt4x8 } from "./int4-packing.js";
@@ -51,13 +55,17 @@ function quantizeInt4(name: string, w: Float64Array, n: number, k: number, s: Ex
   const scales = new Float64Array(groups * n);
   const zeros = new Uint8Array(groups * n);
   const deq = new Float64Array(n * k);
+  // desc_act: channels quantized in activation order (here: descending sum |w| over outputs, a
+  // stand-in for GPTQ's Hessian diagonal); group gi holds the channels ranked gi*g..gi*g+g-1.
+  const order = gptq && s.descAct ? activationOrder(w, n, k) : Int32Array.from({ length: k }, (_, kk) => kk);
+  const groupOf = new Int32Array(k);
   for (let gi = 0; gi < groups; gi++) {
-    const k0 = gi * g;
-    const k1 = Math.min(k, k0 + g);
+    const members = order.subarray(gi * g, Math.min(k, gi * g + g));
+    for (const kk of members) groupOf[kk] = gi;
     for (let c = 0; c < n; c++) {
       let lo = 0;
       let hi = 0;
-      for (let kk = k0; kk < k1; kk++) {
+      for (const kk of members) {
         lo = Math.min(lo, w[c * k + kk]);
         hi = Math.max(hi, w[c * k + kk]);
       }
@@ -65,7 +73,7 @@ function quantizeInt4(name: string, w: Float64Array, n: number, k: number, s: Ex
       const zero = sym ? 8 : Math.min(15, Math.max(gptq ? 1 : 0, Math.round(-lo / scale)));
       scales[gi * n + c] = scale;
       zeros[gi * n + c] = zero;
-      for (let kk = k0; kk < k1; kk++) {
+      for (const kk of members) {
         const q = Math.min(15, Math.max(0, Math.round(w[c * k + kk] / scale) + zero));
         codes[kk * n + c] = q;
         deq[c * k + kk] = (q - zero) * scale;
@@ -94,8 +102,15 @@ function quantizeInt4(name: string, w: Float64Array, n: number, k: number, s: Ex
     qzeros: { dtype: "I32", shape: [groups, n / 8], bytes: int32Bytes(qzeros) },
     scales: { dtype: "F16", shape: [groups, n], bytes: encodeFromFloat64(scales, "F16") },
   };
-  if (gptq) tensors.g_idx = { dtype: "I32", shape: [k], bytes: int32Bytes(Int32Array.from({ length: k }, (_, kk) => Math.floor(kk / g))) };
+  if (gptq) tensors.g_idx = { dtype: "I32", shape: [k], bytes: int32Bytes(groupOf) };
   return { tensors, dequantized: deq };
+}
+
+/** Input channels by descending sum |w| over the outputs (ties by index): the reference quantizer's desc_act order. */
+function activationOrder(w: Float64Array, n: number, k: number): Int32Array {
+  const weight = new Float64Array(k);
+  for (let c = 0; c < n; c++) for (let kk = 0; kk < k; kk++) weight[kk] += Math.abs(w[c * k + kk]);
+  return Int32Array.from({ length: k }, (_, kk) => kk).sort((a, b) => weight[b] - weight[a] || a - b);
 }
 
 function quantizeFp8(w: Float64Array, n: number, k: number, s: Extract<QuantScheme, { method: "fp8" }>): QuantizedResult {
@@ -162,6 +177,34 @@ function quantizeNvfp4(name: string, w: Float64Array, n: number, k: number, s: E
   };
 }
 
+function quantizeMxfp4(name: string, w: Float64Array, n: number, k: number): QuantizedResult {
+  if (k % 32 !== 0) refuse(name, `K = ${k} is not a multiple of 32 (MXFP4 stores whole blocks of 32 values: [N, K/32, 16])`);
+  const groups = k / 32;
+  const scales = new Uint8Array(n * groups);
+  const codes = new Uint8Array(n * k);
+  const deq = new Float64Array(n * k);
+  for (let r = 0; r < n; r++)
+    for (let g = 0; g < groups; g++) {
+      let bmax = 0;
+      for (let c = 32 * g; c < 32 * g + 32; c++) bmax = Math.max(bmax, Math.abs(w[r * k + c]));
+      const e = bmax > 0 ? Math.min(127, Math.max(-127, Math.floor(Math.log2(bmax)) - 2)) : 0;
+      scales[r * groups + g] = e + 127;
+      const scale = decodeE8M0(e + 127);
+      for (let c = 32 * g; c < 32 * g + 32; c++) {
+        const code = encodeE2M1(w[r * k + c] / scale);
+        codes[r * k + c] = code;
+        deq[r * k + c] = decodeE2M1(code) * scale;
+      }
+    }
+  return {
+    tensors: {
+      weight_blocks: { dtype: "U8", shape: [n, groups, 16], bytes: packE2M1(codes) },
+      weight_scales: { dtype: "U8", shape: [n, groups], bytes: scales },
+    },
+    dequantized: deq,
+  };
+}
+
 /** `name` (the logical weight, for messages), its values [n, k] row-major, the scheme. */
 export function quantizeWeight(name: string, w: Float64Array, n: number, k: number, scheme: QuantScheme): QuantizedResult {
   if (w.length !== n * k) throw new RangeError(`${name}: ${w.length} values for [${n}, ${k}]`);
@@ -173,5 +216,7 @@ export function quantizeWeight(name: string, w: Float64Array, n: number, k: numb
       return quantizeFp8(w, n, k, scheme);
     case "nvfp4":
       return quantizeNvfp4(name, w, n, k, scheme);
+    case "mxfp4":
+      return quantizeMxfp4(name, w, n, k);
   }
 }

@@ -1,36 +1,23 @@
 /**
- * Repair of a quantized checkpoint: the plan of the 16-bit repair (planRepair, screenChanges), its
- * padding targets raised to the least common multiple of the kernel alignment the strategy chose
- * and the stored format's block and kernel rules (formats.ts axisMultiple, both axes: a padded
- * width is N of one weight and K of the next), then every quantized weight padded in the quantized
- * domain (pad-quantized.ts) and every other tensor as the 16-bit repair pads it.
- *
- * Whole tensors are held in memory: this is for checkpoints the size of the fixtures, not the
- * streaming path of repair/ (not built for quantized checkpoints yet). head_dim changes are
- * refused: padding head_dim folds the attention scale into q_proj, and folding it into quantized
- * scales rounds differently. Output is built aside and moved into place.
+ * The quantized side of `gac repair` (repair/repair-checkpoint.ts proposeRepair): the plan is made
+ * with every target a multiple of quantizedMultiple (the least common multiple of the kernel
+ * alignment the strategy chose and the stored format's block and kernel rules, formats.ts
+ * axisMultiple, both axes: a padded width is N of one weight and K of the next); then the 16-bit
+ * tensor edits of the logical weights, each quantized one turned into edits of its stored tensors
+ * (quantized-edits.ts). Changes whose padding the format cannot take exactly (zeros inside a scale
+ * group, a split packed word) are left out with the rule, as the 16-bit repair leaves out the dims
+ * it cannot pad exactly. Every byte then streams through the same pipeline as a 16-bit repair.
  */
-import { resolve } from "node:path";
-import { openCheckpoint } from "../checkpoint/open.js";
 import { readTensorBytes } from "../checkpoint/safetensors-read.js";
-import { writeCheckpoint, type WritableTensor } from "../checkpoint/safetensors-write.js";
-import type { TensorEntry } from "../checkpoint/types.js";
+import { DTYPES, type Checkpoint } from "../checkpoint/types.js";
 import { GacError } from "../errors.js";
-import { loadModelSpec } from "../model/load-model-spec.js";
-import { planRepair } from "../plan/plan-repair.js";
-import type { DimChange, Refusal, Strategy } from "../plan/types.js";
-import { updateConfig } from "../repair/config-update.js";
-import { screenChanges } from "../repair/exactness.js";
-import { keepLayout } from "../repair/rules/layout.js";
-import { transformBlock } from "../repair/stream-shard.js";
-import { tensorEdits, type TensorEdit } from "../repair/tensor-edits.js";
-import { publishDirectoryAtomically } from "../util/atomic.js";
+import type { ModelSpec } from "../model/types.js";
+import type { DimChange, Refusal } from "../plan/types.js";
+import { tensorEdits, type ScaleMode, type TensorEdit } from "../repair/tensor-edits.js";
 import { currentFormat } from "./current-format.js";
-import type { StoredTensors } from "./dequantize.js";
 import { axisMultiple, lcm, quantFormat } from "./formats.js";
-import { padQuantizedWeight } from "./pad-quantized.js";
 import type { QuantScheme } from "./quant-config.js";
-import { storedName, type QuantizedWeight } from "./quantized-layout.js";
+import { quantizedStoredEdits } from "./quantized-edits.js";
 
 /** What every padded width of a checkpoint stored in `s` must be a multiple of, from the format alone. */
 export function quantizedMultiple(s: QuantScheme): number {
@@ -45,93 +32,61 @@ export function quantizedMultiple(s: QuantScheme): number {
       return s.block ? lcm(fromRules, lcm(s.block[0], s.block[1])) : fromRules;
     case "nvfp4":
       return lcm(fromRules, 16);
+    case "mxfp4":
+      return lcm(fromRules, 32);
   }
 }
 
-/** The largest power of two (up to 128) dividing the strategy's target: the kernel alignment it chose. */
-const kernelMultiple = (to: number) => {
-  let m = 1;
-  while (m < 128 && to % (m * 2) === 0) m *= 2;
-  return m;
-};
-
-export interface QuantizedRepairResult {
-  scheme: string;
-  /** The padded dims, each with the multiple its target satisfies. */
-  changes: (DimChange & { multiple: number })[];
-  skipped: Refusal[];
-  edits: number;
+export interface QuantizedEdits {
+  changes: DimChange[];
+  /** Accepted changes the format cannot pad exactly, with the rule. */
+  refusals: Refusal[];
+  /** Edits of stored tensors (quantized weights' qweight/scales/...; every other tensor as the 16-bit repair edits it). */
+  edits: TensorEdit[];
 }
 
-export async function repairQuantizedCheckpoint(inDir: string, outDir: string, opts: { strategy: Strategy; force?: boolean }): Promise<QuantizedRepairResult> {
-  const ckpt = await openCheckpoint(resolve(inDir));
-  const spec = loadModelSpec(ckpt);
-  const q = spec.quantization;
-  if (q === undefined) throw new GacError("UNSUPPORTED", `${ckpt.dir} is not quantized (no quantization_config): use gac repair`);
-  const plan = planRepair(spec, opts.strategy);
-  const screened = screenChanges(spec, plan.changes, "fold");
-  const skipped: Refusal[] = [...plan.refusals, ...screened.refusals];
-  const quantM = quantizedMultiple(q.scheme);
-  const changes: (DimChange & { multiple: number })[] = [];
-  for (const c of screened.accepted) {
-    if (c.site.kind === "head_dim") {
-      skipped.push({ id: c.id, value: c.from, reason: "head_dim padding of a quantized checkpoint folds the attention scale into quantized q_proj scales; not built" });
-      continue;
-    }
-    const multiple = lcm(kernelMultiple(c.to), quantM);
-    changes.push({ ...c, to: Math.ceil(c.from / multiple) * multiple, multiple });
-  }
-  const lookup = (name: string) => {
-    const w = q.weights.get(name);
-    if (w) return { dtype: spec.dtype, shape: [w.n, w.k] };
+/**
+ * `accepted`: the changes of a plan made with `multiple: quantizedMultiple(scheme)` (plan-repair.ts),
+ * so every target is already a multiple of the format's blocks.
+ */
+export async function quantizedRepairEdits(ckpt: Checkpoint, spec: ModelSpec, accepted: readonly DimChange[], scaleMode: ScaleMode): Promise<QuantizedEdits> {
+  const q = spec.quantization!;
+  const stored = (name: string) => {
     const t = ckpt.tensors.get(name);
     if (!t) throw new GacError("UNSUPPORTED", `the model spec names tensor '${name}', which the checkpoint does not have`);
     return t;
   };
-  const edits = new Map(tensorEdits(spec, changes, "fold", lookup).map((e) => [e.tensor, e]));
-  const out: WritableTensor[] = [];
-  const storedOf = new Map<string, string>(); // stored tensor -> its logical weight
-  for (const [logical, w] of q.weights) for (const t of Object.values(w.tensors)) storedOf.set(t, logical);
-  const done = new Set<string>();
-  for (const [name, entry] of ckpt.tensors) {
-    const logical = storedOf.get(name);
-    if (logical !== undefined) {
-      if (done.has(logical)) continue;
-      done.add(logical);
-      out.push(...(await quantizedTensors(q.scheme, q.weights.get(logical)!, edits.get(logical), ckpt.tensors)));
-      continue;
+  const logical = (name: string) => {
+    const w = q.weights.get(name);
+    return w ? { dtype: spec.dtype, shape: [w.n, w.k] } : stored(name);
+  };
+  const read = (name: string, firstRow: number, rows: number) => {
+    const t = stored(name);
+    const rowBytes = t.shape.slice(1).reduce((a, b) => a * b, 1) * DTYPES[t.dtype].bytes;
+    return readTensorBytes(t, { offset: firstRow * rowBytes, length: rows * rowBytes });
+  };
+  const build = async (changes: readonly DimChange[]) => {
+    const out: TensorEdit[] = [];
+    for (const e of tensorEdits(spec, changes, scaleMode, logical)) {
+      const w = q.weights.get(e.tensor);
+      out.push(...(w ? await quantizedStoredEdits(q.scheme, w, e, stored, read) : [e]));
     }
-    const bytes = await readTensorBytes(entry);
-    const e = edits.get(name);
-    out.push(e ? { name, dtype: entry.dtype, shape: e.to, data: concat(transformBlock(bytes, 0, e, entry.dtype)) } : { name, dtype: entry.dtype, shape: entry.shape, data: bytes });
+    return out;
+  };
+  const raised = accepted;
+  const changes: DimChange[] = [];
+  const refusals: Refusal[] = [];
+  // Each change alone (head_dim changes together: one d -> D for the whole model), so one the format refuses leaves the rest.
+  const headDims = raised.filter((c) => c.site.kind === "head_dim");
+  const units = [...raised.filter((c) => c.site.kind !== "head_dim").map((c) => [c]), ...(headDims.length > 0 ? [headDims] : [])];
+  for (const unit of units) {
+    try {
+      await build(unit);
+      changes.push(...unit);
+    } catch (e) {
+      if (!(e instanceof GacError) || e.code !== "UNSUPPORTED") throw e;
+      for (const c of unit) refusals.push({ id: c.id, value: c.from, reason: `${q.description}: ${e.message}` });
+    }
   }
-  const config = updateConfig(ckpt.config, spec, changes).config;
-  await publishDirectoryAtomically(resolve(outDir), (tmp) => writeCheckpoint(tmp, { config, tensors: out }), { force: opts.force });
-  return { scheme: q.description, changes, skipped, edits: edits.size };
-}
-
-async function quantizedTensors(scheme: QuantScheme, w: QuantizedWeight, edit: TensorEdit | undefined, tensors: ReadonlyMap<string, TensorEntry>): Promise<WritableTensor[]> {
-  const stored: StoredTensors = {};
-  for (const [role, name] of Object.entries(w.tensors)) {
-    const entry = tensors.get(name)!;
-    stored[role] = { dtype: entry.dtype, bytes: await readTensorBytes(entry), shape: entry.shape };
-  }
-  if (edit?.scale !== undefined) throw new GacError("UNSUPPORTED", `'${w.base}' would need a folded scale (${edit.scale}); quantized weights are padded without scaling`);
-  const padded = edit === undefined ? undefined : padQuantizedWeight(scheme, w, stored, edit.rows ?? keepLayout(w.n), edit.cols ?? keepLayout(w.k));
-  return Object.entries(padded?.tensors ?? stored).map(([role, t]) => ({
-    name: storedName(scheme, w.base, role),
-    dtype: t.dtype,
-    shape: [...(t.shape ?? [])],
-    data: t.bytes,
-  }));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return { changes, refusals, edits: await build(changes) };
 }

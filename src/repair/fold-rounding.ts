@@ -22,6 +22,8 @@ export interface FoldRounding {
   /** True when every factor is a power of two: the products are exact, nothing rounds. */
   exact: boolean;
   relativeStep: number;
+  /** True when the factor went into a quantized q's dequantization scales (the codes are unchanged; each scale rounds once). */
+  intoScales: boolean;
 }
 
 function isPowerOfTwo(x: number): boolean {
@@ -34,13 +36,20 @@ export function foldRounding(edits: readonly TensorEdit[]): FoldRounding | undef
   if (folded.length === 0) return undefined;
   const factors = [...new Set(folded.map((e) => e.scale!))];
   const dtype = folded[0].dtype;
-  return { tensors: folded.length, factors, dtype, exact: factors.every(isPowerOfTwo), relativeStep: RELATIVE_ROUNDING[dtype] ?? NaN };
+  const intoScales = folded.every((e) => !/\.(weight|bias)$/.test(e.tensor));
+  return { tensors: folded.length, factors, dtype, exact: factors.every(isPowerOfTwo), relativeStep: RELATIVE_ROUNDING[dtype] ?? NaN, intoScales };
 }
 
 /** One line for plan and repair output. */
 export function foldRoundingLine(f: FoldRounding): string {
   const xs = f.factors.map((x) => `x${x.toPrecision(7)}`).join(", ");
   if (f.exact) return `Softmax scale: ${f.tensors} q_proj tensors ${xs} (a power of two: the products are exact, nothing rounds).`;
+  if (f.intoScales) {
+    return (
+      `Softmax scale: ${f.tensors} quantized q_proj scale tensors ${xs}, each dequantization scale rounded once to ${f.dtype} (relative error up to ${f.relativeStep.toExponential(1)} per scale; codes unchanged; ` +
+      "gac verify shows what it does to the logits). For an exact repair use --scale logical (the runtime passes attention_scale from gac-repair.json)."
+    );
+  }
   return (
     `Softmax scale: ${f.tensors} q_proj tensors ${xs}, each weight rounded once to ${f.dtype} (relative error up to ${f.relativeStep.toExponential(1)} per weight; ` +
     "gac verify shows what it does to the logits). Llama/Mistral/Qwen2 configs have no attention-scale field a stock loader reads; " +

@@ -43,6 +43,7 @@ import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile
 import { repairShards } from "./repair-shards.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { packageVersion } from "./version.js";
+import { quantizedMultiple, quantizedRepairEdits } from "../quant/repair-quantized.js";
 import { readPriorRepair, type PriorRepair } from "../repair/manifest.js";
 
 export interface RepairOptions extends ShardingOptions {
@@ -141,12 +142,6 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   checkTensorParallel(tp, pp);
   const ckpt = await openCheckpoint(inDir);
   const spec = loadModelSpec(ckpt);
-  if (spec.quantization) {
-    throw new GacError(
-      "UNSUPPORTED",
-      `${ckpt.dir} is quantized (${spec.quantization.description}): gac repair streams 16-bit tensors; pad it in the quantized domain with gac quant ${ckpt.dir} --repair <out>`,
-    );
-  }
   if (opts.strict) refuseUnknownModelType(spec.modelType, ckpt.dir);
   const notes = [unknownModelTypeNote(spec.modelType)].filter((n): n is string => n !== undefined);
   const scaleMode = opts.scaleMode ?? "fold";
@@ -159,9 +154,12 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
       `${ckpt.dir} is a logical-scale gac repair (its runtime must pass attention_scale ${JSON.stringify(prior.attentionScale)}); repair it again with --scale logical, or repair the original checkpoint in fold mode`,
     );
   }
-  const plan = planRepair(spec, opts.strategy, { runtime, tp });
+  const plan = planRepair(spec, opts.strategy, { runtime, tp, ...(spec.quantization ? { multiple: quantizedMultiple(spec.quantization.scheme) } : {}) });
   const screened = screenChanges(spec, plan.changes, scaleMode);
-  const skipped = [...plan.refusals, ...screened.refusals];
+  // A quantized checkpoint is padded in the quantized domain: targets raised to the format's blocks, edits of its stored tensors.
+  const quantized = spec.quantization ? await quantizedRepairEdits(ckpt, spec, screened.accepted, scaleMode) : undefined;
+  const accepted: DimChange[] = quantized?.changes ?? screened.accepted;
+  const skipped = [...plan.refusals, ...screened.refusals, ...(quantized?.refusals ?? [])];
   if (opts.strict && skipped.length > 0) {
     throw new GacError(
       "UNSUPPORTED",
@@ -173,9 +171,10 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
     if (!t) throw new GacError("UNSUPPORTED", `the model spec names tensor '${name}', which the checkpoint does not have`);
     return t;
   };
-  const edits = tensorEdits(spec, screened.accepted, scaleMode, shapeOf);
-  if (screened.refusals.length === 0) crossCheck(plan, edits);
-  const config = updateConfig(ckpt.config, spec, screened.accepted);
+  // The plan's targets are the 16-bit ones; a quantized repair raises them, so only the 16-bit edits are checked against it.
+  const edits = quantized?.edits ?? tensorEdits(spec, accepted, scaleMode, shapeOf);
+  if (screened.refusals.length === 0 && !quantized) crossCheck(plan, edits);
+  const config = updateConfig(ckpt.config, spec, accepted);
   const editMap = new Map(edits.map((e) => [e.tensor, e]));
   return {
     ckpt,
@@ -183,7 +182,7 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
     spec,
     plan,
     scaleMode,
-    changes: screened.accepted,
+    changes: accepted,
     skipped,
     notes,
     ...(prior !== undefined ? { prior } : {}),

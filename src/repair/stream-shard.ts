@@ -16,7 +16,7 @@ import { GacError, formatCount } from "../errors.js";
 import { LENGTH_PREFIX_BYTES } from "../checkpoint/safetensors-header.js";
 import { planSafetensorsLayout } from "../checkpoint/safetensors-write.js";
 import { DTYPES, type Dtype, type SafetensorsFileInfo } from "../checkpoint/types.js";
-import { MAX_VIEW_RUNS, padColumnsBlock, padColumnsInto, padColumnsSegments, paddedColumnsBytes } from "./rules/pad-columns.js";
+import { MAX_VIEW_RUNS, padColumnsBlock, padColumnsFilled, padColumnsInto, padColumnsSegments, paddedColumnsBytes, repeatElement } from "./rules/pad-columns.js";
 import { padRowsSegments } from "./rules/pad-rows.js";
 import { foldScaleInto } from "./rules/fold-scale.js";
 import type { TensorEdit } from "./tensor-edits.js";
@@ -55,7 +55,7 @@ export interface StreamContext {
 }
 
 /** One contiguous read of the input and what to do with it. */
-type Piece =
+export type Piece =
   | { kind: "hash"; position: number; length: number }
   | { kind: "copy"; position: number; length: number }
   | { kind: "edit"; position: number; length: number; edit: TensorEdit; dtype: Dtype; firstRow: number };
@@ -74,7 +74,7 @@ export interface TransformScratch {
 
 /** True when transformBlock pads this edit's columns as views (no copy, no scratch): columns only, few runs per row. */
 export function viewsColumns(edit: TensorEdit): boolean {
-  return edit.cols !== undefined && edit.rows === undefined && edit.scale === undefined && edit.cols.runs.length <= MAX_VIEW_RUNS;
+  return edit.fill === undefined && edit.cols !== undefined && edit.rows === undefined && edit.scale === undefined && edit.cols.runs.length <= MAX_VIEW_RUNS;
 }
 
 /**
@@ -86,6 +86,7 @@ export function viewsColumns(edit: TensorEdit): boolean {
  */
 export function transformBlock(block: Uint8Array, firstRow: number, edit: TensorEdit, dtype: Dtype, scratch: TransformScratch = {}): Uint8Array[] {
   const elemBytes = DTYPES[dtype].bytes;
+  if (edit.fill !== undefined) return transformFilled(block, firstRow, edit, dtype);
   let out = block;
   if (scratch.columnViews && viewsColumns(edit)) return padColumnsSegments(block, edit.cols!, elemBytes);
   if (edit.scale !== undefined) out = foldScaleInto(out, dtype, edit.scale, scratch.scale ?? new Uint8Array(out.length));
@@ -93,14 +94,31 @@ export function transformBlock(block: Uint8Array, firstRow: number, edit: Tensor
   return edit.rows ? padRowsSegments(out, firstRow, edit.rows, rowBytesOf(edit.to, elemBytes)) : [out];
 }
 
+/**
+ * transformBlock for an edit with a PadFill (a quantized weight's stored tensor): source values
+ * rewritten, then scaled, then columns and rows padded with the fill's values. Fresh arrays: these
+ * tensors are codes and small scale tables, padded at most once per block.
+ */
+function transformFilled(block: Uint8Array, firstRow: number, edit: TensorEdit, dtype: Dtype): Uint8Array[] {
+  const fill = edit.fill!;
+  let out = fill.mapRows ? fill.mapRows(block, firstRow) : block;
+  if (edit.scale !== undefined) out = foldScaleInto(out, dtype, edit.scale, new Uint8Array(out.length));
+  if (edit.cols) out = padColumnsFilled(out, edit.cols, fill.element);
+  if (!edit.rows) return [out];
+  const rowBytes = rowBytesOf(edit.to, DTYPES[dtype].bytes);
+  const plain = repeatElement(fill.element, rowBytes / fill.element.length);
+  return padRowsSegments(out, firstRow, edit.rows, rowBytes, (r) => fill.row?.(r) ?? plain);
+}
+
 /** The scratch bytes transformBlock needs for a block of `length` input bytes (0: none). */
 function scratchBytes(length: number, edit: TensorEdit, dtype: Dtype, columnViews: boolean): { scale: number; cols: number } {
+  if (edit.fill !== undefined) return { scale: 0, cols: 0 };
   const cols = edit.cols && !(columnViews && viewsColumns(edit)) ? paddedColumnsBytes(length, edit.cols, DTYPES[dtype].bytes) : 0;
   return { scale: edit.scale !== undefined ? length : 0, cols };
 }
 
 /** The reads that cover a whole input file in offset order. */
-function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, TensorEdit>, chunkBytes: number): Piece[] {
+export function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, TensorEdit>, chunkBytes: number): Piece[] {
   const pieces: Piece[] = [];
   let position = 0;
   const hashUpTo = (end: number) => {
@@ -128,7 +146,7 @@ function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string, Tensor
     const inRow = rowBytesOf(edit.from, elemBytes);
     const outRow = rowBytesOf(edit.to, elemBytes);
     const rowsPerBlock = Math.max(1, Math.floor(chunkBytes / Math.max(inRow, outRow)));
-    const rows = edit.from[0];
+    const rows = edit.from.length === 0 ? 1 : edit.from[0]; // a 0-d tensor (a per-tensor scale) is one row
     if (rows * inRow !== t.byteLength) throw new GacError("SHAPE_SIZE_MISMATCH", `tensor '${t.name}' has ${t.byteLength} bytes, not ${rows} rows of ${inRow}`);
     for (let r = 0; r < rows; r += rowsPerBlock) {
       const n = Math.min(rowsPerBlock, rows - r);

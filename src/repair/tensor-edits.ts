@@ -33,6 +33,25 @@ export interface TensorEdit {
   scale?: number;
   /** Which rules touched it, for the manifest: "rows: head_dim 100->104 (RoPE half-split)". */
   reasons: string[];
+  /** What padded positions hold when not all-zero bytes (stored tensors of quantized weights: quant/quantized-edits.ts). */
+  fill?: PadFill;
+}
+
+/**
+ * Padding values other than zero bytes, for the stored tensors of a quantized weight: a neutral
+ * scale 1.0, int4 codes at a group's zero-point, group numbers that move with their groups.
+ */
+export interface PadFill {
+  /** One element's bytes, at every padded position unless `row` gives that row. */
+  element: Uint8Array;
+  /** The bytes of padded destination row r when it is not all `element` (undefined: all `element`). */
+  row?: (dstRow: number) => Uint8Array | undefined;
+  /**
+   * Rewrites a block of whole source rows before it is padded (returns a new array; the block is
+   * never written): into rows of the output's width when the edit has no `cols` (int4 words
+   * repacked along the row), else into rows of the same width.
+   */
+  mapRows?: (block: Uint8Array, firstRow: number) => Uint8Array;
 }
 
 type Axis = "rows" | "cols";

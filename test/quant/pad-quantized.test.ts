@@ -5,7 +5,7 @@ import { padQuantizedWeight } from "../../src/quant/pad-quantized.js";
 import type { QuantScheme } from "../../src/quant/quant-config.js";
 import type { QuantizedWeight } from "../../src/quant/quantized-layout.js";
 import { quantizeWeight } from "../../src/quant/reference-quantizer.js";
-import { keepLayout, padAtEnd, padHeadsHalfSplit, padSegments, type PadLayout } from "../../src/repair/rules/layout.js";
+import { keepLayout, padAtEnd, padHeadsAtEnd, padHeadsHalfSplit, padSegments, type PadLayout } from "../../src/repair/rules/layout.js";
 import { mulberry32, normalDraws } from "../../src/util/prng.js";
 
 const SCHEMES: [string, QuantScheme][] = [
@@ -16,6 +16,8 @@ const SCHEMES: [string, QuantScheme][] = [
   ["fp8 block 128x128", { method: "fp8", block: [128, 128] }],
   ["nvfp4 compressed-tensors", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }],
   ["nvfp4 modelopt", { method: "nvfp4", producer: "modelopt", groupSize: 16 }],
+  ["gptq desc_act g64", { method: "gptq", bits: 4, groupSize: 64, descAct: true, sym: false }],
+  ["mxfp4", { method: "mxfp4", groupSize: 32 }],
 ];
 
 function weight(n: number, k: number, seed: number): Float64Array {
@@ -27,7 +29,8 @@ function quantized(scheme: QuantScheme, n: number, k: number): { w: QuantizedWei
   const q = quantizeWeight("t", weight(n, k, n * 31 + k), n, k, scheme);
   const stored: StoredTensors = {};
   for (const [role, t] of Object.entries(q.tensors)) stored[role] = { dtype: t.dtype, bytes: t.bytes, shape: t.shape };
-  const groupK = scheme.method === "gptq" || scheme.method === "awq" ? (scheme.groupSize === -1 ? k : scheme.groupSize) : scheme.method === "nvfp4" ? 16 : scheme.block?.[1];
+  const groupK =
+    scheme.method === "gptq" || scheme.method === "awq" ? (scheme.groupSize === -1 ? k : scheme.groupSize) : scheme.method === "nvfp4" ? 16 : scheme.method === "mxfp4" ? 32 : scheme.block?.[1];
   const w: QuantizedWeight = {
     base: "t",
     method: scheme.method,
@@ -54,7 +57,7 @@ function placed(values: Float64Array, rows: PadLayout, cols: PadLayout): Float64
 }
 
 for (const [label, scheme] of SCHEMES) {
-  test(`${label}: padding rows and columns in the quantized domain dequantizes to the original values with exact zeros around them`, () => {
+  test(`${label}: padding rows and columns in the quantized domain dequantizes to the original values with exact zeros around them`, async () => {
     const n = 200;
     const k = 256;
     const { w, stored } = quantized(scheme, n, k);
@@ -62,7 +65,7 @@ for (const [label, scheme] of SCHEMES) {
     // Rows at the end (to a multiple of 8 and 128); columns: a whole 128 block inserted, then zeros at the end.
     const rows = padAtEnd(n, 256);
     const cols = padSegments([128, 128], [256, 256]);
-    const padded = padQuantizedWeight(scheme, w, stored, rows, cols);
+    const padded = await padQuantizedWeight(scheme, w, stored, rows, cols);
     assert.equal(padded.weight.n, 256);
     assert.equal(padded.weight.k, 512);
     const after = dequantizeWeight(scheme, padded.weight, padded.tensors);
@@ -75,22 +78,92 @@ for (const [label, scheme] of SCHEMES) {
   });
 }
 
-test("rows moved inside a per-row scale layout (RoPE half-split heads) stay exact for int4 and NVFP4", () => {
+test("rows moved inside a per-row scale layout (RoPE half-split heads, 26 channels: int4 words repacked) stay exact for int4 and NVFP4", async () => {
   for (const [, scheme] of [SCHEMES[0], SCHEMES[2], SCHEMES[5]]) {
     const { w, stored } = quantized(scheme, 4 * 52, 256);
     const rows = padHeadsHalfSplit(4, 52, 64);
-    const padded = padQuantizedWeight(scheme, w, stored, rows, keepLayout(256));
+    const padded = await padQuantizedWeight(scheme, w, stored, rows, keepLayout(256));
     const want = placed(dequantizeWeight(scheme, w, stored), rows, keepLayout(256));
     assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), want);
   }
 });
 
-test("zeros inserted inside a scale group are refused with the rule, not written inexactly", () => {
+test("zeros inserted inside a scale group are refused with the rule, not written inexactly", async () => {
   const { w, stored } = quantized(SCHEMES[2][1], 16, 256);
-  assert.throws(() => padQuantizedWeight(SCHEMES[2][1], w, stored, keepLayout(16), padSegments([100, 156], [104, 160])), {
+  await assert.rejects(padQuantizedWeight(SCHEMES[2][1], w, stored, keepLayout(16), padSegments([100, 156], [104, 160])), {
     code: "UNSUPPORTED",
     message: /elements 100\.\.255 move by 4, not a whole number of its 128-wide scale blocks/,
   });
   const b = quantized(SCHEMES[4][1], 200, 256);
-  assert.throws(() => padQuantizedWeight(SCHEMES[4][1], b.w, b.stored, padHeadsHalfSplit(4, 50, 56), keepLayout(256)), { code: "UNSUPPORTED", message: /output rows/ });
+  await assert.rejects(padQuantizedWeight(SCHEMES[4][1], b.w, b.stored, padHeadsHalfSplit(4, 50, 56), keepLayout(256)), { code: "UNSUPPORTED", message: /output rows/ });
+});
+
+test("gptq desc_act: padded input channels fill the free places of the original groups at their zero-points, then new groups with neutral scales", async () => {
+  const scheme: QuantScheme = { method: "gptq", bits: 4, groupSize: 64, descAct: true, sym: false };
+  // K = 200: groups of 64, 64, 64, 8 in activation order; padding to 256 fills group 3 (56 places), nothing new.
+  const { w, stored } = quantized(scheme, 16, 200);
+  const gIdx = new Int32Array(new Uint8Array(stored.g_idx.bytes).buffer);
+  assert.ok(
+    gIdx.some((g, kk) => g !== Math.floor(kk / 64)),
+    "the fixture's g_idx is a permutation of groups",
+  );
+  const cols = padAtEnd(200, 256);
+  const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(16), cols);
+  const newIdx = new Int32Array(new Uint8Array(padded.tensors.g_idx.bytes).buffer);
+  assert.deepEqual([...newIdx.subarray(0, 200)], [...gIdx], "original channels keep their groups");
+  assert.ok([...newIdx.subarray(200)].every((g) => g === 3));
+  assert.deepEqual(padded.tensors.scales.shape, [4, 16]);
+  assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), placed(dequantizeWeight(scheme, w, stored), keepLayout(16), cols));
+  // Per head (4 heads of 48 -> 64, K = 192: three full groups): zeros between heads, in a new group with neutral scales.
+  const b = quantized(scheme, 16, 192);
+  const heads = padSegments([48, 48, 48, 48], [64, 64, 64, 64]);
+  const p2 = await padQuantizedWeight(scheme, b.w, b.stored, keepLayout(16), heads);
+  assert.deepEqual(p2.tensors.scales.shape, [4, 16]);
+  assert.deepEqual(dequantizeWeight(scheme, p2.weight, p2.tensors), placed(dequantizeWeight(scheme, b.w, b.stored), keepLayout(16), heads));
+});
+
+test("a folded attention scale goes into each format's dequantization scales, rounded once in their stored dtype; MXFP4 (E8M0) refuses it", async () => {
+  const f = Math.sqrt(64 / 52);
+  // label -> the largest relative error allowed: one rounding of a scale to its dtype (F16 2^-11, F32 2^-24).
+  const bounds: Record<string, number> = {
+    "gptq g128": 2 ** -11,
+    "awq g128": 2 ** -11,
+    "fp8 per tensor": 2 ** -24,
+    "fp8 block 128x128": 2 ** -24,
+    "nvfp4 compressed-tensors": 2 ** -23,
+    "nvfp4 modelopt": 2 ** -24,
+  };
+  for (const [label, scheme] of SCHEMES) {
+    const { w, stored } = quantized(scheme, 64, 256);
+    if (scheme.method === "mxfp4") {
+      await assert.rejects(padQuantizedWeight(scheme, w, stored, keepLayout(64), keepLayout(256), f), { code: "UNSUPPORTED", message: /E8M0 powers of two.*--scale logical/ });
+      continue;
+    }
+    if (!(label in bounds)) continue;
+    const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(64), keepLayout(256), f);
+    assert.ok(
+      padded.edits.every((e) => !/weight$|weight_packed$|qweight$/.test(e.tensor)),
+      `${label}: codes untouched (${padded.edits.map((e) => e.tensor).join(", ")})`,
+    );
+    const before = dequantizeWeight(scheme, w, stored);
+    const after = dequantizeWeight(scheme, padded.weight, padded.tensors);
+    let rel = 0;
+    for (let i = 0; i < before.length; i++) if (before[i] !== 0) rel = Math.max(rel, Math.abs(after[i] / (before[i] * f) - 1));
+    assert.ok(rel > 0 && rel <= bounds[label] * 1.0001, `${label}: max relative error ${rel} (a rounding, not exact, and within one step)`);
+  }
+});
+
+test("o_proj columns per head under a group size that divides head_dim (AWQ g32, heads of 96 -> 128): whole groups move, new groups between heads, exact", async () => {
+  const scheme: QuantScheme = { method: "awq", bits: 4, groupSize: 32, zeroPoint: true };
+  const { w, stored } = quantized(scheme, 64, 4 * 96);
+  const cols = padHeadsAtEnd(4, 96, 128);
+  const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(64), cols);
+  assert.deepEqual(padded.tensors.scales.shape, [16, 64]);
+  assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), placed(dequantizeWeight(scheme, w, stored), keepLayout(64), cols));
+  // Heads of 80 under g32: a group would hold the end of one head and the start of the next.
+  const b = quantized(scheme, 64, 4 * 80);
+  await assert.rejects(padQuantizedWeight(scheme, b.w, b.stored, keepLayout(64), padHeadsAtEnd(4, 80, 128)), {
+    code: "UNSUPPORTED",
+    message: /scale block 2 .*two places|move by 48, not a whole number of its 32-wide/,
+  });
 });

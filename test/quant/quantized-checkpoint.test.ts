@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
+import { readTensorBytes } from "../../src/checkpoint/safetensors-read.js";
 import { generateFixture } from "../../src/fixtures/index.js";
 import { layerLinears, linearFactors } from "../../src/model/layer-linears.js";
 import { loadModelSpec } from "../../src/model/load-model-spec.js";
@@ -35,6 +36,9 @@ const SCHEMES: [string, QuantScheme, number][] = [
   ["fp8-block", { method: "fp8", block: [128, 128] }, 1 / 16],
   ["nvfp4-ct", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }, 1 / 6 + 0.02],
   ["nvfp4-modelopt", { method: "nvfp4", producer: "modelopt", groupSize: 16 }, 1 / 6 + 0.02],
+  ["gptq-desc-act", { method: "gptq", bits: 4, groupSize: 32, descAct: true, sym: false }, 1 / 15 + 1e-3],
+  // E8M0 scales are powers of two: the block max lands in [4, 8) and rounds to at most 6 (1/4 of max |w| at worst).
+  ["mxfp4", { method: "mxfp4", groupSize: 32 }, 1 / 4 + 1e-3],
 ];
 
 const weightNames = (spec: ModelSpec) => spec.layers.flatMap((l) => layerLinears(l).flatMap(({ linear }) => linearFactors(linear).map((w) => `${w.tensor} [${w.out}, ${w.in}]`)));
@@ -55,6 +59,14 @@ for (const [label, scheme, bound] of SCHEMES) {
     for (const [name, values] of reference) {
       const back = await read(name);
       assert.deepEqual(back, values, `${name} reads back bit for bit`);
+      if (scheme.method === "gptq" && scheme.descAct) {
+        const gIdx = ckpt.tensors.get(name.replace(/\.weight$/, ".g_idx"))!;
+        const groups = new Int32Array(new Uint8Array(await readTensorBytes(gIdx)).buffer);
+        assert.ok(
+          groups.some((g, kk) => g !== Math.floor(kk / 32)),
+          `${name}: g_idx is a permutation of groups, not k / 32`,
+        );
+      }
       const w = await original(name);
       let amax = 0;
       let err = 0;
@@ -115,11 +127,14 @@ test("gac quant on a quantized checkpoint says which rules of its stored format 
   assert.deepEqual(JSON.parse(aligned.stdout).stored_as.readiness.failures, []);
 });
 
-test("gac quant --repair pads a quantized checkpoint and gac repair points quantized checkpoints there", async () => {
+test("gac quant --repair and gac repair both pad a quantized checkpoint in the quantized domain", async () => {
   const io = captureIO(root);
   assert.equal(await runCli(["quant", "flap-fp8b", "--repair", "flap-fp8b-aligned"], io), 0);
-  assert.match(io.stdout, /layers\.0\.mlp\.intermediate: 403 -> 512 \(multiple of 128\)/);
+  assert.match(io.stdout, /layers\.0\.mlp\.intermediate: 403 -> 512/);
   const spec = loadModelSpec(await openCheckpoint(join(root, "flap-fp8b-aligned")));
   assert.equal(spec.layers[0].mlp.intermediate, 512);
-  await assert.rejects(runCli(["repair", "flap-fp8b", "-o", "x"], captureIO(root)), { code: "UNSUPPORTED", message: /gac quant .* --repair <out>/ });
+  const repair = captureIO(root);
+  assert.equal(await runCli(["repair", "flap-fp8b", "-o", "flap-fp8b-repair"], repair), 0, repair.stderr);
+  assert.match(repair.stdout, /403 -> 512/);
+  assert.equal(loadModelSpec(await openCheckpoint(join(root, "flap-fp8b-repair"))).layers[0].mlp.intermediate, 512);
 });

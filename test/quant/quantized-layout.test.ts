@@ -5,6 +5,7 @@ import { isGacError } from "../../src/errors.js";
 import { AWQ_ORDER, packInt4x8, unpackInt4x8 } from "../../src/quant/int4-packing.js";
 import { readQuantScheme } from "../../src/quant/quant-config.js";
 import { logicalView } from "../../src/quant/quantized-layout.js";
+import { dequantizeWeight } from "../../src/quant/dequantize.js";
 
 type Shapes = Map<string, { dtype: Dtype; shape: number[] }>;
 const P = "model.layers.0.mlp.down_proj";
@@ -87,6 +88,21 @@ test("hostile GPTQ headers get one-line errors naming the tensor and the rule", 
   const { config, shapes } = layout("gptq");
   shapes.delete(`${P}.qzeros`);
   badQuant(() => logicalView(config, shapes), /'model\.layers\.0\.mlp\.down_proj\.qzeros' is missing/);
+  const act = layout("gptq");
+  act.shapes.delete(`${P}.g_idx`);
+  (act.config.quantization_config as Record<string, unknown>).desc_act = true;
+  badQuant(() => logicalView(act.config, act.shapes), /down_proj\.g_idx' is missing/, /desc_act/);
+});
+
+test("a desc_act g_idx naming a group that does not exist is a one-line BAD_QUANT error when the weight is dequantized", () => {
+  const w = { base: P, method: "gptq" as const, n: 8, k: 8, tensors: {}, groupK: 8 };
+  const stored = {
+    qweight: { dtype: "I32" as const, bytes: new Uint8Array(32) },
+    qzeros: { dtype: "I32" as const, bytes: new Uint8Array(4) },
+    scales: { dtype: "F32" as const, bytes: new Uint8Array(32) },
+    g_idx: { dtype: "I32" as const, bytes: new Uint8Array(Int32Array.of(0, 0, 0, 0, 0, 0, 0, 7).buffer) },
+  };
+  badQuant(() => dequantizeWeight({ method: "gptq", bits: 4, groupSize: 8, descAct: true, sym: true }, w, stored), /down_proj\.g_idx' holds 7 at input channel 7/, /0\.\.0/);
 });
 
 test("hostile AWQ, FP8 and NVFP4 headers get one-line errors naming the tensor and the rule", () => {
@@ -127,4 +143,37 @@ test("quantized tensors without a quantization_config, and a quantization_config
   const { shapes } = layout("gptq");
   badQuant(() => logicalView({}, shapes), /down_proj\.g_idx|down_proj\.qweight|down_proj\.qzeros|down_proj\.scales/, /no quantization_config/);
   badQuant(() => logicalView(layout("gptq").config, new Map([["model.embed_tokens.weight", { dtype: "BF16", shape: [512, 256] }]])), /says gptq int4 g128 but no tensor is stored that way/);
+});
+
+test("MXFP4 as transformers stores it: weight_blocks [N, K/32, 16] with element 2i in the low nibble, weight_scales E8M0 [N, K/32]; hostile headers get one-line errors", async () => {
+  const { quantizeWeight } = await import("../../src/quant/reference-quantizer.js");
+  // One row of 32 values: all 16 E2M1 codes (0, 0.5, ..., 6, -0, -0.5, ..., -6) twice, times 2^-3.
+  const grid = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6];
+  const values = Float64Array.from([...grid, ...grid], (x) => x / 8);
+  const q = quantizeWeight("t", values, 1, 32, { method: "mxfp4", groupSize: 32 });
+  // max |w| = 0.75: shared exponent floor(log2 0.75) - 2 = -3, stored 124.
+  assert.deepEqual([...q.tensors.weight_scales.bytes], [124]);
+  assert.deepEqual(q.tensors.weight_blocks.shape, [1, 1, 16]);
+  const pairs = Array.from({ length: 8 }, (_, i) => (2 * i + 1) * 16 + 2 * i); // codes 2i (low) and 2i + 1 (high)
+  assert.deepEqual([...q.tensors.weight_blocks.bytes], [...pairs, ...pairs]);
+  const w = { base: "t", method: "mxfp4" as const, n: 1, k: 32, tensors: {}, groupK: 32 };
+  const back = dequantizeWeight({ method: "mxfp4", groupSize: 32 }, w, { weight_blocks: q.tensors.weight_blocks, weight_scales: q.tensors.weight_scales });
+  assert.deepEqual([...back], [...values]);
+
+  const mx = (blocks: { dtype: Dtype; shape: number[] }, scales: { dtype: Dtype; shape: number[] } | undefined) => {
+    const shapes: Shapes = new Map([["model.embed_tokens.weight", { dtype: "BF16", shape: [512, 256] }]]);
+    shapes.set(`${P}.weight_blocks`, blocks);
+    if (scales) shapes.set(`${P}.weight_scales`, scales);
+    return () => logicalView({ quantization_config: { quant_method: "mxfp4" } }, shapes);
+  };
+  const view = mx({ dtype: "U8", shape: [256, 16, 16] }, { dtype: "U8", shape: [256, 16] })();
+  assert.deepEqual(view.shapes.get(`${P}.weight`)?.shape, [256, 512]);
+  badQuant(mx({ dtype: "U8", shape: [256, 16, 8] }, { dtype: "U8", shape: [256, 16] }), /weight_blocks/, /should end in 16/);
+  badQuant(mx({ dtype: "U8", shape: [256, 16, 16] }, { dtype: "U8", shape: [256, 15] }), /weight_scales/, /should be \[256, 16\]/);
+  badQuant(mx({ dtype: "U8", shape: [256, 16, 16] }, { dtype: "F16", shape: [256, 16] }), /weight_scales/, /should be U8/);
+  badQuant(mx({ dtype: "U8", shape: [256, 16, 16] }, undefined), /weight_scales' is missing/);
+  badQuant(mx({ dtype: "I32", shape: [256, 16, 16] }, { dtype: "U8", shape: [256, 16] }), /should be U8/);
+  badQuant(mx({ dtype: "U8", shape: [32, 256, 16, 16] }, { dtype: "U8", shape: [32, 256, 16] }), /stack of experts/, /MoE/);
+  badQuant(mx({ dtype: "U8", shape: [256, 256] }, { dtype: "U8", shape: [256, 16] }), /should have 3 dims/);
+  badQuant(() => logicalView({}, new Map([[`${P}.weight_blocks`, { dtype: "U8", shape: [256, 16, 16] }]])), /no quantization_config/);
 });

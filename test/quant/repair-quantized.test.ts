@@ -8,7 +8,9 @@ import { generateFixture } from "../../src/fixtures/index.js";
 import { loadModelSpec } from "../../src/model/load-model-spec.js";
 import type { QuantScheme } from "../../src/quant/quant-config.js";
 import { quantReadiness } from "../../src/quant/readiness.js";
-import { quantizedMultiple, repairQuantizedCheckpoint } from "../../src/quant/repair-quantized.js";
+import { quantizedMultiple } from "../../src/quant/repair-quantized.js";
+import { repairCheckpoint } from "../../src/repair/repair-checkpoint.js";
+import { raiseToMultiple } from "../../src/plan/pad-target.js";
 import { quantizeCheckpoint } from "../../src/quant/write-quantized.js";
 import { verifyCheckpoints } from "../../src/verify/verify-checkpoints.js";
 
@@ -31,6 +33,15 @@ test("the padding target of a quantized checkpoint is the lcm of the kernel alig
   assert.equal(quantizedMultiple({ method: "nvfp4", producer: "modelopt", groupSize: 16 }), 32);
 });
 
+test("a strategy's target is raised to the lcm of its kernel alignment and the format's multiple", () => {
+  assert.equal(raiseToMultiple(704, 128), 768);
+  assert.equal(raiseToMultiple(416, 16), 416);
+  assert.equal(raiseToMultiple(408, 128), 512);
+  assert.equal(raiseToMultiple(1000, 1), 1000);
+  // A non-power-of-two group (96): lcm(8, 96) = 96.
+  assert.equal(raiseToMultiple(200, 96), 288);
+});
+
 const CASES: [string, string, QuantScheme, number][] = [
   // fixture, label, scheme, the padded MLP width / rank expected
   ["flap", "fp8-block", { method: "fp8", block: [128, 128] }, 512],
@@ -43,13 +54,14 @@ for (const [fixture, label, scheme, padded] of CASES) {
     const q = join(root, `${fixture}-${label}`);
     const out = join(root, `${fixture}-${label}-repaired`);
     await quantizeCheckpoint(join(root, fixture), q, scheme);
-    const result = await repairQuantizedCheckpoint(q, out, { strategy: "OPTIMAL" });
+    const result = await repairCheckpoint(q, out, { strategy: "OPTIMAL" });
     assert.ok(result.changes.length > 0);
+    assert.ok(result.manifest.output.files.length > 0, "gac-repair.json lists the output");
     const spec = loadModelSpec(await openCheckpoint(out));
     assert.ok(spec.quantization);
     const first = result.changes[0];
     assert.equal(first.to, padded, `${first.id} ${first.from} -> ${first.to}`);
-    for (const c of result.changes) assert.equal(c.to % c.multiple, 0);
+    for (const c of result.changes) assert.equal(c.to % quantizedMultiple(scheme), 0, `${c.id} -> ${c.to}`);
     const stored = quantReadiness(spec).stored_as!;
     assert.ok(
       stored.readiness === null || stored.readiness.failures.every((f) => f.dim === "hidden" || f.dim === "head_dim"),
@@ -68,8 +80,4 @@ test("verify of a quantized checkpoint against its dense original shows the quan
   const report = await verifyCheckpoints(join(root, "flap"), join(root, "flap-fp8-tensor"), { tolerance: 1 });
   console.log(`# flap dense vs fp8-tensor: max |logit diff| ${report.stats.maxAbsDiff}`);
   assert.ok(report.stats.maxAbsDiff > 0);
-});
-
-test("the quantized repair refuses a checkpoint that is not quantized", async () => {
-  await assert.rejects(repairQuantizedCheckpoint(join(root, "flap"), join(root, "never"), { strategy: "OPTIMAL" }), { code: "UNSUPPORTED", message: /not quantized/ });
 });

@@ -13,6 +13,8 @@ export interface E2eRow {
   params: Record<string, unknown>;
   stats?: { median_ms: number; p10_ms?: number; p90_ms?: number; n?: number };
   kernels?: string[];
+  /** The SM clock sampled before each timed repeat (median, least), where the worker read it. */
+  sm_clock_mhz?: Record<string, unknown>;
   error?: { type: string; message: string };
   extra?: Record<string, unknown>;
   gpu: string;
@@ -41,6 +43,8 @@ export interface E2eMeasurement {
   copy_bandwidth_gbps: number | null;
   weight_bytes: number | null;
   kv_bytes_per_token: number | null;
+  /** Median SM clock over the point's repeats (MHz), where recorded. */
+  sm_clock_mhz?: number | null;
 }
 
 export interface E2eFailure {
@@ -128,6 +132,7 @@ export function readE2eRows(rows: readonly E2eRow[]): E2eData {
       copy_bandwidth_gbps: n(x.copy_bandwidth_gbps),
       weight_bytes: n(x.weight_bytes),
       kv_bytes_per_token: n(x.kv_bytes_per_token),
+      sm_clock_mhz: n(r.sm_clock_mhz?.median),
     });
   }
   return out;

@@ -1,27 +1,24 @@
 /**
  * Prediction beside measurement for every e2e grid point (src/profile/predict-e2e.ts), the ratio,
- * and for every point off by more than 15% the reason where gac can tell it: a shape-dynamics
- * rule (cuDNN re-planning per KV length), the kernels the step actually launched (math fallback),
- * or an engine the profile does not describe (eager attention). Used by `gac bench e2e` and
- * bench/e2e-check.ts.
+ * and for every point off by more than 15% an explanation only where the same run measured the
+ * mechanism: a paired measurement (the same model in the configuration without it, or its
+ * repair at an aligned head_dim) gives the mechanism's size, and the point is "explained" only when
+ * the pair's prediction plus that size is within 15% of the measurement. The points a constant
+ * was fitted on (calibration.ts) are printed as calibration and not counted. Used by `gac bench
+ * e2e` and bench/e2e-check.ts.
  */
 import { cudnnSdpaReplan } from "../../contract/rules/shape-dynamics.js";
 import type { GpuId } from "../../contract/types.js";
 import type { ModelSpec } from "../../model/types.js";
+import { layerLinears, linearFactors } from "../../model/layer-linears.js";
+import { backendFromKernels } from "../../profile/engine-steps.js";
 import { predictE2ePoint, pointCalls, type E2ePrediction } from "../../profile/predict-e2e.js";
 import type { GpuProfile } from "../../profile/types.js";
 import { markdownTable, formatMs } from "../../report/markdown-table.js";
 import { servingDtype } from "../../scan/serving-dtype.js";
 import { cudnnAllowed, kvEvolution } from "./engines.js";
+import { calibrate, calibrates, engineOf, type Calibration } from "./calibration.js";
 import type { E2eMeasurement } from "./measurements.js";
-
-/**
- * Host time of one cuDNN SDPA plan build on an H200, from the committed run 20261201T215958Z-e2e:
- * dense Llama-3-8B decode B1 ctx 4096 in stock transformers took 60.6 ms per step with cuDNN
- * eligible and 28.0 ms with cuDNN disabled: ~32 ms per step for the one plan all 32 layers share.
- * Calibrated on that one pair; every other point checks it.
- */
-export const CUDNN_REPLAN_MS_PER_PLAN = 32;
 
 /** Distinct decode attention shapes among the layers: each needs its own plan per KV length. */
 export function distinctAttentionShapes(spec: ModelSpec): number {
@@ -39,6 +36,8 @@ export function replanPlans(m: Pick<E2eMeasurement, "phase" | "batch" | "length"
 /** The acceptance bound: a prediction further than this from the measurement must be explained. */
 export const PREDICTION_TOLERANCE = 0.15;
 
+export type Mechanism = "cudnn-replan" | "static-cache" | "eager-attention" | "misaligned-dims" | "host-spread" | "sm-clock";
+
 export interface PredictionRow {
   model: string;
   config: string;
@@ -49,9 +48,13 @@ export interface PredictionRow {
   parts: Omit<E2ePrediction, "ms">;
   /** measured / predicted */
   ratio: number | null;
+  /** The constant this point was fitted into (not a check), or null. */
+  calibration: string | null;
   off: boolean;
-  /** Why the measurement differs, where gac can tell; null when it cannot. */
+  /** What the run measured about the gap (or why nothing could be), for every off check; null otherwise. */
   explanation: string | null;
+  /** The mechanism whose measured size closes the gap to within 15%; null when none does. */
+  explained_by: Mechanism | null;
 }
 
 /** "9.0" -> sm90 for the GPUs the rules know; the measured GPU's generation (names carry no number). */
@@ -59,75 +62,291 @@ function gpuIdFromName(name: string): GpuId {
   return /H100|H200|H800|H20|GH200/i.test(name) ? "sm90" : /B200|GB200/i.test(name) ? "sm100" : /A100|A800|A30/i.test(name) ? "sm80" : "sm90";
 }
 
-export function explainGap(m: E2eMeasurement, spec: ModelSpec, prediction: E2ePrediction): string | null {
-  if (prediction.ms === null) return `the profile has no table for ${prediction.calls - prediction.predicted_calls} of the point's ${prediction.calls} GEMM/attention calls`;
-  const [engine, config] = m.config.split("/");
-  const kernels = m.kernels.join(" ").toLowerCase();
-  const plans = replanPlans(m, spec);
-  if (plans > 0 && (kernels === "" || kernels.includes("cudnn"))) {
-    return `${cudnnSdpaReplan.id}: ${cudnnSdpaReplan.summary}; the prediction charges ${plans} plan build(s) of ${CUDNN_REPLAN_MS_PER_PLAN} ms per step, and the build time varies${config === "sdpa-avoid-recompile" ? " (TORCH_CUDNN_SDPA_AVOID_RECOMPILE=1 did not avoid it here)" : ""}`;
-  }
-  const fused = /flash|cudnn|fmha|sdpa/.test(kernels);
-  if (m.phase === "decode" && !fused && /softmax/.test(kernels)) {
-    return engine === "transformers" && config === "eager"
-      ? "eager attention (matmul + softmax + matmul, scores materialised) is not the SDPA kernel the profile timed"
-      : "decode attention ran SDPA's math backend (unfused softmax: with a mask, flash refuses and mem-efficient needs head_dim % 8); the profile timed a fused kernel";
-  }
-  if (engine === "transformers" && config === "eager") return "eager attention (matmul + softmax + matmul, scores materialised) is not the SDPA kernel the profile timed";
-  return null;
-}
-
 export interface ModelWithSpec {
   label: string;
   spec: ModelSpec;
 }
 
-export function predictionRows(measurements: readonly E2eMeasurement[], models: readonly ModelWithSpec[], profile: GpuProfile): PredictionRow[] {
+/** What a paired measurement says: the pair, the mechanism's measured size, and whether it closes the gap. */
+export interface PairedEvidence {
+  mechanism: Mechanism;
+  what: string;
+  pair: { model: string; config: string };
+  /** measured - the pair's measured */
+  measured_delta_ms: number;
+  /** predicted - the pair's predicted: the size the model gives the same difference */
+  modelled_delta_ms: number;
+  /** the pair's prediction + measured_delta_ms */
+  corrected_ms: number;
+  /** measured / corrected_ms */
+  ratio: number;
+  closes: boolean;
+}
+
+interface Predicted {
+  m: E2eMeasurement;
+  spec: ModelSpec;
+  prediction: E2ePrediction;
+}
+
+/** The dims of a spec that are not multiples of 8 (head_dim, MLP width, factor ranks), first few, for the text. */
+export function misalignedDims(spec: ModelSpec): string[] {
+  const out = new Set<string>();
+  for (const l of spec.layers) {
+    if (l.attn.headDim % 8 !== 0) out.add(`head_dim ${l.attn.headDim}`);
+    if (l.mlp.intermediate % 8 !== 0) out.add(`MLP width ${l.mlp.intermediate}`);
+    for (const { linear } of layerLinears(l))
+      for (const w of linearFactors(linear)) if (w.in % 8 !== 0 || w.out % 8 !== 0) out.add(`${w.tensor.replace(/^model\.layers\.\d+\./, "").replace(/\.weight$/, "")} ${w.out}x${w.in}`);
+  }
+  return [...out].slice(0, 3);
+}
+
+/** The pairs the run holds for an off point, each with the mechanism the pair isolates. */
+function pairsFor(row: Predicted, all: readonly Predicted[]): { mechanism: Mechanism; what: string; pair: Predicted }[] {
+  const { m } = row;
+  const [engine, attn, cache] = m.config.split("/");
+  const find = (model: string, config: string) => all.find((p) => p.m.model === model && p.m.config === config && p.m.point === m.point && p.m.gpu === m.gpu);
+  const out: { mechanism: Mechanism; what: string; pair: Predicted }[] = [];
+  const push = (mechanism: Mechanism, what: string, pair: Predicted | undefined) => {
+    if (pair) out.push({ mechanism, what, pair });
+  };
+  const backend = backendFromKernels(m.kernels);
+  if (engine === "transformers" && m.phase === "decode" && cache === "dynamic" && (attn === "sdpa" || attn === "sdpa-avoid-recompile") && backend === "cudnn") {
+    push(
+      "cudnn-replan",
+      `${cudnnSdpaReplan.id} (cuDNN builds a plan per new KV length${attn === "sdpa-avoid-recompile" ? "; TORCH_CUDNN_SDPA_AVOID_RECOMPILE=1 set" : ""})`,
+      find(m.model, "transformers/sdpa-nocudnn/dynamic"),
+    );
+  }
+  if (engine === "transformers" && m.phase === "decode" && cache === "static") {
+    push(
+      "static-cache",
+      `the static-cache step (a mask over the whole cache, so no GQA in SDPA: repeat_kv copies; SDPA with a mask ran ${backend ?? "an unrecorded backend"})`,
+      find(m.model, "transformers/sdpa-nocudnn/dynamic"),
+    );
+  }
+  if (engine === "transformers" && attn === "eager") {
+    push(
+      "eager-attention",
+      "eager attention (scores materialised, matmul + softmax + matmul)",
+      find(m.model, m.phase === "prefill" ? "transformers/sdpa/dynamic" : "transformers/sdpa-nocudnn/dynamic"),
+    );
+  }
+  // The same step in another process: configurations that launch identical kernels (at a head_dim
+  // cuDNN never takes, sdpa, sdpa-nocudnn and sdpa-avoid-recompile all run flash).
+  if (engine === "transformers" && m.phase === "decode" && cache === "dynamic" && attn !== "eager" && backend !== null && backend !== "cudnn") {
+    const twin = all.find(
+      (p) =>
+        p !== row &&
+        p.m.model === m.model &&
+        p.m.point === m.point &&
+        p.m.gpu === m.gpu &&
+        p.m.config.endsWith("/dynamic") &&
+        !p.m.config.includes("/eager/") &&
+        backendFromKernels(p.m.kernels) === backend &&
+        p.prediction.kernels === row.prediction.kernels,
+    );
+    push("host-spread", `the host's speed between child processes (${twin?.m.config ?? ""} launches the same ${row.prediction.kernels} kernels with the same ${backend} attention)`, twin);
+  }
+  // The repair of the same checkpoint in the same configuration: what the misaligned dims cost here.
+  if (m.variant === "none") {
+    const repaired = ["MINIMAL", "OPTIMAL"].map((v) => find(`${m.model}/${v}`, m.config)).find((p) => p !== undefined);
+    const dims = misalignedDims(row.spec);
+    const hd = row.spec.layers.find((l) => l.attn.headDim % 8 !== 0)?.attn.headDim;
+    const backendNote =
+      hd === undefined
+        ? ""
+        : `; at head_dim ${hd} SDPA runs ${m.phase === "decode" ? (backend ?? "flash or math") : "flash with the head_dim padded (Flash_fwd_kernel_traits<128> recorded at decode)"}, not cuDNN`;
+    if (dims.length > 0) push("misaligned-dims", `the misaligned dims (${dims.join(", ")}${backendNote}), sized by this checkpoint's repair ${repaired?.m.model ?? ""}`, repaired);
+  }
+  return out;
+}
+
+export function pairedEvidence(row: Predicted, pair: Predicted, mechanism: Mechanism, what: string): PairedEvidence | null {
+  if (row.prediction.ms === null || pair.prediction.ms === null) return null;
+  const measuredDelta = row.m.median_ms - pair.m.median_ms;
+  const corrected = pair.prediction.ms + measuredDelta;
+  const ratio = row.m.median_ms / corrected;
+  return {
+    mechanism,
+    what,
+    pair: { model: pair.m.model, config: pair.m.config },
+    measured_delta_ms: measuredDelta,
+    modelled_delta_ms: row.prediction.ms - pair.prediction.ms,
+    corrected_ms: corrected,
+    ratio,
+    closes: corrected > 0 && Math.abs(ratio - 1) <= PREDICTION_TOLERANCE,
+  };
+}
+
+const ms = (v: number) => `${v >= 0 ? "" : "-"}${formatMs(Math.abs(v))} ms`;
+
+function evidenceText(e: PairedEvidence, row: Predicted): string {
+  const pairName = e.pair.model === row.m.model ? e.pair.config : `${e.pair.model} (${e.pair.config})`;
+  return (
+    `${e.what}: measured as this point - ${pairName} at the same point = ${ms(e.measured_delta_ms)} (the model gives ${ms(e.modelled_delta_ms)}); ` +
+    `the pair's prediction + the measured ${ms(e.measured_delta_ms)} = ${ms(e.corrected_ms)}, measured / that = ${e.ratio.toFixed(2)}: ` +
+    (e.closes ? "within 15%" : "still more than 15% off")
+  );
+}
+
+/** Why an off check is off as far as the run can say, and whether a measured mechanism closes it. */
+/**
+ * The SM clock the point recorded, below the run's highest: compute-bound GEMM and attention time
+ * scales with 1/clock (the profile's kernels ran unthrottled, at the GPU's boost clock), memory- and
+ * host-bound parts do not. Evidence of the row itself, not of a pair.
+ */
+export function clockEvidence(row: Predicted, maxClockMhz: number | null): { text: string; closes: boolean; corrected_ms: number } | null {
+  const clock = row.m.sm_clock_mhz ?? null;
+  const p = row.prediction;
+  if (clock === null || maxClockMhz === null || p.ms === null || clock >= maxClockMhz || row.m.phase !== "prefill") return null;
+  const factor = maxClockMhz / clock;
+  const gpu = (p.gemm_ms + p.attention_ms) * factor + p.elementwise_ms;
+  const corrected = p.combine === "gpu + graph gaps" ? gpu + p.launch_ms + p.extra_host_ms : Math.max(gpu, p.launch_ms + p.extra_host_ms);
+  const ratio = row.m.median_ms / corrected;
+  const closes = Math.abs(ratio - 1) <= PREDICTION_TOLERANCE;
+  return {
+    corrected_ms: corrected,
+    closes,
+    text:
+      `the point ran at a median SM clock of ${clock} MHz (recorded), the run's highest is ${maxClockMhz} MHz: the compute-bound GEMM + attention ${ms(p.gemm_ms + p.attention_ms)} ` +
+      `x ${factor.toFixed(3)} gives ${ms(corrected)}, measured / that = ${ratio.toFixed(2)}: ${closes ? "within 15%" : "still more than 15% off"}`,
+  };
+}
+
+export function explainGap(row: Predicted, all: readonly Predicted[], maxClockMhz: number | null = null): { text: string; by: Mechanism | null } {
+  const { prediction } = row;
+  if (prediction.ms === null) return { text: `the profile has no table for ${prediction.calls - prediction.predicted_calls} of the point's ${prediction.calls} GEMM/attention calls`, by: null };
+  const evidence = pairsFor(row, all)
+    .map((p) => pairedEvidence(row, p.pair, p.mechanism, p.what))
+    .filter((e): e is PairedEvidence => e !== null);
+  const clock = clockEvidence(row, maxClockMhz);
+  const closing = evidence.find((e) => e.closes);
+  if (closing) return { text: evidenceText(closing, row), by: closing.mechanism };
+  if (clock?.closes) return { text: clock.text, by: "sm-clock" };
+  const texts = [...evidence.map((e) => evidenceText(e, row)), ...(clock ? [clock.text] : [])];
+  if (prediction.extra_host_ms > 0) {
+    texts.push(
+      `${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`,
+    );
+  }
+  return { text: texts.length > 0 ? texts.join("; ") : "no paired measurement in this run isolates a mechanism for this gap", by: null };
+}
+
+export interface PredictionTable {
+  rows: PredictionRow[];
+  calibration: Calibration;
+}
+
+export function predictionTable(measurements: readonly E2eMeasurement[], models: readonly ModelWithSpec[], profile: GpuProfile): PredictionTable {
   const specs = new Map(models.map((m) => [m.label, m.spec]));
-  const rows: PredictionRow[] = [];
+  const cal = calibrate(measurements, specs, profile, replanPlans);
+  const predicted: Predicted[] = [];
   for (const m of measurements) {
     const spec = specs.get(m.model);
     if (!spec) continue;
-    const { ms, ...parts } = predictE2ePoint(spec, { phase: m.phase, batch: m.batch, length: m.length }, profile, {
+    const prediction = predictE2ePoint(spec, { phase: m.phase, batch: m.batch, length: m.length }, profile, {
       dtype: servingDtype(spec.dtype),
       config: m.config,
       ...(m.copy_bandwidth_gbps !== null ? { copyBandwidthGbps: m.copy_bandwidth_gbps } : {}),
-      extraHostMs: replanPlans(m, spec) * CUDNN_REPLAN_MS_PER_PLAN,
+      extraHostMs: replanPlans(m, spec) * cal.replan_ms_per_plan.value,
+      hostUsPerKernel: cal.host_us_per_kernel[engineOf(m.config)].value,
+      ...(backendFromKernels(m.kernels) !== null ? { decodeBackend: backendFromKernels(m.kernels) ?? undefined } : {}),
     });
-    const ratio = ms === null ? null : m.median_ms / ms;
-    const off = ratio === null || Math.abs(ratio - 1) > PREDICTION_TOLERANCE;
-    rows.push({
-      model: m.model,
-      config: m.config,
-      point: m.point,
-      gpu: m.gpu,
-      measured_ms: m.median_ms,
-      predicted_ms: ms,
+    predicted.push({ m, spec, prediction });
+  }
+  const maxClock = (gpu: string): number | null => {
+    const clocks = measurements.filter((m) => m.gpu === gpu && typeof m.sm_clock_mhz === "number").map((m) => m.sm_clock_mhz as number);
+    return clocks.length > 0 ? Math.max(...clocks) : null;
+  };
+  const rows = predicted.map((p): PredictionRow => {
+    const { ms: pms, ...parts } = p.prediction;
+    const ratio = pms === null ? null : p.m.median_ms / pms;
+    const calibration = calibrates(p.m, cal);
+    const off = calibration === null && (ratio === null || Math.abs(ratio - 1) > PREDICTION_TOLERANCE);
+    const why = off ? explainGap(p, predicted, maxClock(p.m.gpu)) : null;
+    return {
+      model: p.m.model,
+      config: p.m.config,
+      point: p.m.point,
+      gpu: p.m.gpu,
+      measured_ms: p.m.median_ms,
+      predicted_ms: pms,
       parts,
       ratio,
+      calibration,
       off,
-      explanation: off ? explainGap(m, spec, { ms, ...parts }) : null,
-    });
-  }
-  return rows;
+      explanation: why?.text ?? null,
+      explained_by: why?.by ?? null,
+    };
+  });
+  return { rows, calibration: cal };
 }
 
-export function renderPredictionTable(rows: readonly PredictionRow[]): string {
+/** The rows alone (`gac bench e2e`'s table). */
+export function predictionRows(measurements: readonly E2eMeasurement[], models: readonly ModelWithSpec[], profile: GpuProfile): PredictionRow[] {
+  return predictionTable(measurements, models, profile).rows;
+}
+
+export interface PredictionSummary {
+  checks: number;
+  within: number;
+  explained: number;
+  by_mechanism: Partial<Record<Mechanism, number>>;
+  not_explained: number;
+  calibration: number;
+}
+
+export function summarise(rows: readonly PredictionRow[]): PredictionSummary {
+  const checks = rows.filter((r) => r.calibration === null);
+  const off = checks.filter((r) => r.off);
+  const by: Partial<Record<Mechanism, number>> = {};
+  for (const r of off) if (r.explained_by) by[r.explained_by] = (by[r.explained_by] ?? 0) + 1;
+  const explained = off.filter((r) => r.explained_by !== null).length;
+  return { checks: checks.length, within: checks.length - off.length, explained, by_mechanism: by, not_explained: off.length - explained, calibration: rows.length - checks.length };
+}
+
+export function summaryLine(s: PredictionSummary): string {
+  const by = Object.entries(s.by_mechanism)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  return `${s.within} within 15%, ${s.explained} explained (by mechanism${by ? `: ${by}` : ""}), ${s.not_explained} not explained, of ${s.checks} checks; ${s.calibration} calibration points not counted.`;
+}
+
+export function renderCalibration(cal: Calibration): string {
+  const line = (name: string, c: Calibration["replan_ms_per_plan"], unit: string) =>
+    `- ${name}: ${c.value.toPrecision(3)} ${unit}, ${c.fitted_on.length > 0 ? `the median over ${c.subset} (${c.fitted_on.length}: ${c.fitted_on.join("; ")})` : `default (no point of this run is in ${c.subset})`}`;
+  return [
+    "Calibration (fitted on these points; they are not checks):",
+    line("host time per kernel, transformers", cal.host_us_per_kernel.transformers, "µs"),
+    line("host time per kernel, gac", cal.host_us_per_kernel.gac, "µs"),
+    line("cuDNN plan build per distinct attention shape per decode step", cal.replan_ms_per_plan, "ms"),
+  ].join("\n");
+}
+
+export function renderPredictionTable(rows: readonly PredictionRow[], cal?: Calibration): string {
   const body = rows.map((r) => [
     r.model,
     r.config,
     r.point,
     formatMs(r.measured_ms),
     r.predicted_ms === null ? "-" : formatMs(r.predicted_ms),
-    `${formatMs(r.parts.gemm_ms)} / ${formatMs(r.parts.attention_ms)} / ${formatMs(r.parts.elementwise_ms)} / ${formatMs(r.parts.launch_ms)}${r.parts.extra_host_ms > 0 ? ` + ${formatMs(r.parts.extra_host_ms)} re-plan` : ""} (${r.parts.combine})`,
+    `${formatMs(r.parts.gemm_ms)} / ${formatMs(r.parts.attention_ms)} (${r.parts.backend}) / ${formatMs(r.parts.elementwise_ms)} / ${formatMs(r.parts.launch_ms)}${r.parts.extra_host_ms > 0 ? ` + ${formatMs(r.parts.extra_host_ms)} re-plan` : ""} (${r.parts.combine})`,
+    `${r.parts.kernels} x ${r.parts.us_per_kernel.toPrecision(3)} µs`,
     r.ratio === null ? "-" : `${r.ratio.toFixed(2)}`,
-    r.off ? `OFF >${Math.round(PREDICTION_TOLERANCE * 100)}%: ${r.explanation ?? "not explained"}` : "within 15%",
+    r.calibration !== null
+      ? `calibration (${r.calibration})`
+      : !r.off
+        ? "within 15%"
+        : r.explained_by
+          ? `OFF, explained by ${r.explained_by}: ${r.explanation}`
+          : `OFF, not explained: ${r.explanation ?? ""}`,
     r.gpu,
   ]);
-  const off = rows.filter((r) => r.off);
-  const unexplained = off.filter((r) => r.explanation === null).length;
   return (
-    markdownTable(["Model", "Configuration", "Point", "Measured ms", "Predicted ms", "GEMM / attention / elementwise / launch (+ re-plan) ms", "Measured / predicted", "Check", "GPU"], body) +
-    `\n${rows.length - off.length} of ${rows.length} points within ${Math.round(PREDICTION_TOLERANCE * 100)}%; ${off.length - unexplained} off and explained, ${unexplained} off and not explained.\n`
+    markdownTable(
+      ["Model", "Configuration", "Point", "Measured ms", "Predicted ms", "GEMM / attention (backend) / elementwise / launch (+ re-plan) ms", "Kernels x host", "Measured / predicted", "Check", "GPU"],
+      body,
+    ) + `\n${cal ? `${renderCalibration(cal)}\n\n` : ""}${summaryLine(summarise(rows))}\n`
   );
 }

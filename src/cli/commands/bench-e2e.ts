@@ -17,7 +17,7 @@ import { UNREPAIRED, type E2eVariant, type WeightsChoice } from "../../bench/e2e
 import { savedModel } from "../../bench/e2e/models-file.js";
 import { readE2eRows } from "../../bench/e2e/measurements.js";
 import { groupRefusals, planE2e } from "../../bench/e2e/plan-e2e.js";
-import { predictionRows, renderPredictionTable } from "../../bench/e2e/prediction-table.js";
+import { predictionTable, renderPredictionTable } from "../../bench/e2e/prediction-table.js";
 import { describeE2eModels, runE2e } from "../../bench/e2e/run-e2e.js";
 import { renderE2eTables } from "../../bench/e2e/tables.js";
 import { packagedProfilesDir } from "../../profile/profile-store.js";
@@ -114,7 +114,8 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
   const saved = models.map(savedModel);
   const info = await readRunInfo(outDir);
   const profile = info ? await findGpuProfile(info.capability.gpu.name, [resolve(io.cwd, "profiles"), packagedProfilesDir()]) : null;
-  const predictions = profile ? predictionRows(data.measurements, saved, profile.profile) : [];
+  const prediction = profile ? predictionTable(data.measurements, saved, profile.profile) : null;
+  const predictions = prediction?.rows ?? [];
   for (const a of result.plan.aliases) io.err(`${a.model} is the same model as ${a.sameAs} (same edits): not run again\n`);
   for (const line of groupRefusals(result.plan.refusals)) io.err(`${line}\n`);
   for (const f of result.run.failed) io.err(`failed on GPU ${f.gpu}: ${f.case}: ${f.message}\n`);
@@ -146,7 +147,7 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
     );
   } else {
     io.out(renderE2eTables(data, saved));
-    if (predictions.length > 0 && profile) io.out(`\n### Whole-model prediction beside the measurement (${profile.path})\n\n` + renderPredictionTable(predictions));
+    if (predictions.length > 0 && profile) io.out(`\n### Whole-model prediction beside the measurement (${profile.path})\n\n` + renderPredictionTable(predictions, prediction?.calibration));
   }
   if (result.run.cancelled) return 130;
   return result.run.failed.length > 0 ? 1 : 0;

@@ -5,7 +5,7 @@ import { GacError } from "../../errors.js";
 import { loadModelSpec } from "../../model/load-model-spec.js";
 import { QUANT_FORMATS } from "../../quant/formats.js";
 import { quantReadiness, renderQuantText } from "../../quant/readiness.js";
-import { repairQuantizedCheckpoint } from "../../quant/repair-quantized.js";
+import { repairCheckpoint } from "../../repair/repair-checkpoint.js";
 import { strategyOption } from "./plan.js";
 import { booleanValue, defineCommand, stringValue } from "../command.js";
 import { resolveCheckpointDir } from "../../input/resolve-input.js";
@@ -19,7 +19,8 @@ export const quantCommand = defineCommand({
     json: { type: "boolean", description: "Print the report as JSON (schema gac-quant/1)" },
     repair: {
       type: "string",
-      description: "Pad a quantized checkpoint in the quantized domain into this new directory (exact; targets are the lcm of the strategy's alignment and the format's blocks)",
+      description:
+        "Pad a quantized checkpoint in the quantized domain into this new directory (what gac repair does with a quantized input: exact; targets are the lcm of the strategy's alignment and the format's blocks)",
       valueName: "<out>",
     },
     strategy: { type: "string", short: "s", valueName: "<name>", description: "Padding strategy for --repair (default OPTIMAL)" },
@@ -41,9 +42,12 @@ export const quantCommand = defineCommand({
     const dir = await resolveCheckpointDir(positionals[0] ?? ".", { cwd: io.cwd });
     const out = stringValue(values, "repair");
     if (out !== undefined) {
-      const r = await repairQuantizedCheckpoint(dir, resolve(io.cwd, out), { strategy: strategyOption(values), force: booleanValue(values, "force") });
-      const lines = [`Repaired ${r.scheme} checkpoint in the quantized domain -> ${resolve(io.cwd, out)}: ${r.changes.length} dims padded, ${r.edits} tensors edited`];
-      for (const c of r.changes) lines.push(`  ${c.id}: ${c.from} -> ${c.to} (multiple of ${c.multiple})`);
+      const spec0 = loadModelSpec(await openCheckpoint(dir));
+      if (spec0.quantization === undefined) throw new GacError("UNSUPPORTED", `${dir} is not quantized (no quantization_config): use gac repair ${dir} --out ${out}`);
+      // The same repair as `gac repair` (streamed, built aside, gac-repair.json); a quantized input is padded in the quantized domain.
+      const r = await repairCheckpoint(dir, resolve(io.cwd, out), { strategy: strategyOption(values), force: booleanValue(values, "force") });
+      const lines = [`Repaired ${spec0.quantization.description} checkpoint in the quantized domain -> ${r.outDir}: ${r.changes.length} dims padded, ${r.edits.length} stored tensors edited`];
+      for (const c of r.changes) lines.push(`  ${c.id}: ${c.from} -> ${c.to}`);
       for (const s of r.skipped) lines.push(`  skipped ${s.id} = ${s.value}: ${s.reason}`);
       lines.push(`Check it: gac verify ${dir} ${resolve(io.cwd, out)}`);
       io.out(lines.join("\n") + "\n");

@@ -90,3 +90,29 @@ export function padColumnsSegments(block: Uint8Array, layout: PadLayout, elemByt
   }
   return segments;
 }
+
+/**
+ * Pads the columns of `block` with `element` (one element's bytes) at every padded position instead
+ * of zeros: a fresh array (quantized stored tensors: neutral scales, int4 codes at zero-point 8).
+ */
+export function padColumnsFilled(block: Uint8Array, layout: PadLayout, element: Uint8Array): Uint8Array {
+  const elemBytes = element.length;
+  const out = new Uint8Array(paddedColumnsBytes(block.length, layout, elemBytes));
+  const inRow = layout.from * elemBytes;
+  const outRow = layout.to * elemBytes;
+  const template = repeatElement(element, layout.to);
+  for (let row = 0; row < block.length / inRow; row++) {
+    const s = row * inRow;
+    const d = row * outRow;
+    out.set(template, d);
+    for (const r of layout.runs) out.set(block.subarray(s + r.src * elemBytes, s + (r.src + r.len) * elemBytes), d + r.dst * elemBytes);
+  }
+  return out;
+}
+
+/** `count` copies of one element's bytes. */
+export function repeatElement(element: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(element.length * count);
+  for (let i = 0; i < count; i++) out.set(element, i * element.length);
+  return out;
+}

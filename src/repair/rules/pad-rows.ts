@@ -29,9 +29,10 @@ export function zeroSegments(n: number, out: Uint8Array[]): void {
 /**
  * Pads the rows of one block without copying: the destination rows that block owns, zeros
  * included, as views of `block` and of a shared zero buffer, in order. `block` holds whole source
- * rows starting at `firstRow`.
+ * rows starting at `firstRow`. `padRow`, when given, supplies each padded row's bytes instead of
+ * zeros (the neutral values of quantized tensors).
  */
-export function padRowsSegments(block: Uint8Array, firstRow: number, layout: PadLayout, rowBytes: number): Uint8Array[] {
+export function padRowsSegments(block: Uint8Array, firstRow: number, layout: PadLayout, rowBytes: number, padRow?: (dstRow: number) => Uint8Array): Uint8Array[] {
   if (rowBytes <= 0 || block.length % rowBytes !== 0) {
     throw new GacError("UNSUPPORTED", `padRowsBlock: a block of ${block.length} bytes is not whole rows of ${rowBytes} bytes`);
   }
@@ -43,6 +44,10 @@ export function padRowsSegments(block: Uint8Array, firstRow: number, layout: Pad
   const outStart = outputRowBoundary(layout, firstRow);
   const outEnd = outputRowBoundary(layout, end);
   const segments: Uint8Array[] = [];
+  const pad = (from: number, to: number) => {
+    if (padRow === undefined) zeroSegments((to - from) * rowBytes, segments);
+    else for (let r = from; r < to; r++) segments.push(padRow(r));
+  };
   let cursor = outStart;
   if (rows > 0) {
     for (let k = runIndexOf(layout, firstRow); k < layout.runs.length; k++) {
@@ -51,12 +56,12 @@ export function padRowsSegments(block: Uint8Array, firstRow: number, layout: Pad
       const a = Math.max(r.src, firstRow);
       const b = Math.min(r.src + r.len, end);
       const dst = r.dst + (a - r.src);
-      zeroSegments((dst - cursor) * rowBytes, segments);
+      pad(cursor, dst);
       segments.push(block.subarray((a - firstRow) * rowBytes, (b - firstRow) * rowBytes));
       cursor = dst + (b - a);
     }
   }
-  zeroSegments((outEnd - cursor) * rowBytes, segments);
+  pad(cursor, outEnd);
   return segments;
 }
 

@@ -1,0 +1,111 @@
+/**
+ * The few constants of the whole-model prediction that no microbenchmark measures, fitted on a
+ * declared subset of an e2e run's points. The subset's points are printed as calibration and not
+ * counted as checks; every other point checks the fit.
+ *
+ *   host µs per kernel, transformers   the dense parent's transformers/sdpa-nocudnn/dynamic decode
+ *                                      points (flash, no cuDNN re-plan: the step is the host's loop):
+ *                                      median of measured ms / the kernels the step launches
+ *   host µs per kernel, gac            the gac engine's eager decode points whose recorded
+ *                                      attention is not cuDNN (no re-plan): the same median
+ *   cuDNN plan build, ms per plan      the dense parent's transformers/sdpa/dynamic decode points
+ *                                      that recorded cuDNN, against their transformers/sdpa-nocudnn/
+ *                                      dynamic twin (same point): median of (measured - twin) / plans
+ *
+ * A constant whose subset is empty keeps its default (fitted on results/20261201T215958Z-e2e).
+ */
+import type { ModelSpec } from "../../model/types.js";
+import { backendFromKernels, parseStepConfig, type EngineName } from "../../profile/engine-steps.js";
+import { DEFAULT_HOST_US_PER_KERNEL, predictE2ePoint } from "../../profile/predict-e2e.js";
+import type { GpuProfile } from "../../profile/types.js";
+import { servingDtype } from "../../scan/serving-dtype.js";
+import type { E2eMeasurement } from "./measurements.js";
+
+/** Host time of one cuDNN SDPA plan build per decode step, when a run has no pairs to fit it (the committed run's fit). */
+export const DEFAULT_CUDNN_REPLAN_MS_PER_PLAN = 58;
+
+export interface FittedConstant {
+  value: number;
+  /** "model config point" of each point it was fitted on; empty when it is the default. */
+  fitted_on: string[];
+  subset: string;
+}
+
+export interface Calibration {
+  host_us_per_kernel: Record<EngineName, FittedConstant>;
+  replan_ms_per_plan: FittedConstant;
+}
+
+export const pointId = (m: Pick<E2eMeasurement, "model" | "config" | "point">) => `${m.model} ${m.config} ${m.point}`;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function fit(subset: string, pairs: readonly { m: E2eMeasurement; value: number }[], fallback: number): FittedConstant {
+  if (pairs.length === 0) return { value: fallback, fitted_on: [], subset };
+  return { value: median(pairs.map((p) => p.value)), fitted_on: pairs.map((p) => pointId(p.m)), subset };
+}
+
+export const SUBSETS = {
+  transformers: "the dense parent's transformers/sdpa-nocudnn/dynamic decode points",
+  gac: "the gac engine's eager decode points whose recorded attention is not cuDNN",
+  replan: "the dense parent's transformers/sdpa/dynamic decode points that recorded cuDNN, against their sdpa-nocudnn/dynamic twin",
+} as const;
+
+/** Whether a measurement is in the host-µs subset of its engine. */
+export function inHostSubset(m: E2eMeasurement): EngineName | null {
+  if (m.phase !== "decode") return null;
+  if (m.role === "parent" && m.config === "transformers/sdpa-nocudnn/dynamic") return "transformers";
+  const backend = backendFromKernels(m.kernels);
+  if (m.config === "gac/eager/static" && backend !== null && backend !== "cudnn") return "gac";
+  return null;
+}
+
+/** The sdpa-nocudnn/dynamic twin of the dense parent's transformers/sdpa/dynamic decode point that ran cuDNN, or null. */
+export function replanTwin(m: E2eMeasurement, all: readonly E2eMeasurement[]): E2eMeasurement | null {
+  if (m.role !== "parent" || m.phase !== "decode" || m.config !== "transformers/sdpa/dynamic" || backendFromKernels(m.kernels) !== "cudnn") return null;
+  return all.find((t) => t.model === m.model && t.point === m.point && t.gpu === m.gpu && t.config === "transformers/sdpa-nocudnn/dynamic") ?? null;
+}
+
+export function calibrate(measurements: readonly E2eMeasurement[], specs: ReadonlyMap<string, ModelSpec>, profile: GpuProfile, plansOf: (m: E2eMeasurement, spec: ModelSpec) => number): Calibration {
+  const host: Record<EngineName, { m: E2eMeasurement; value: number }[]> = { transformers: [], gac: [] };
+  const replan: { m: E2eMeasurement; value: number }[] = [];
+  for (const m of measurements) {
+    const spec = specs.get(m.model);
+    if (!spec) continue;
+    const engine = inHostSubset(m);
+    if (engine) {
+      const p = predictE2ePoint(spec, { phase: m.phase, batch: m.batch, length: m.length }, profile, {
+        dtype: servingDtype(spec.dtype),
+        config: m.config,
+        decodeBackend: backendFromKernels(m.kernels) ?? undefined,
+      });
+      host[engine].push({ m, value: (m.median_ms * 1e3) / p.kernels });
+    }
+    const twin = replanTwin(m, measurements);
+    const plans = plansOf(m, spec);
+    if (twin && plans > 0) replan.push({ m, value: (m.median_ms - twin.median_ms) / plans });
+  }
+  return {
+    host_us_per_kernel: {
+      transformers: fit(SUBSETS.transformers, host.transformers, DEFAULT_HOST_US_PER_KERNEL.transformers),
+      gac: fit(SUBSETS.gac, host.gac, DEFAULT_HOST_US_PER_KERNEL.gac),
+    },
+    replan_ms_per_plan: fit(SUBSETS.replan, replan, DEFAULT_CUDNN_REPLAN_MS_PER_PLAN),
+  };
+}
+
+/** Which constant a point calibrates, or null when it is a check. */
+export function calibrates(m: E2eMeasurement, cal: Calibration): string | null {
+  const id = pointId(m);
+  for (const engine of ["transformers", "gac"] as const) {
+    if (cal.host_us_per_kernel[engine].fitted_on.includes(id)) return `host µs per kernel, ${engine}`;
+  }
+  return cal.replan_ms_per_plan.fitted_on.includes(id) ? "cuDNN plan build ms" : null;
+}
+
+/** The engine of a configuration id, for the host constant. */
+export const engineOf = (config: string): EngineName => parseStepConfig(config).engine;

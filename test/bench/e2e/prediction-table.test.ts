@@ -1,0 +1,155 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fixtureSpec } from "../../../src/fixtures/kinds.js";
+import { buildModelSpec } from "../../../src/model/build-model-spec.js";
+import { calibrate, calibrates, DEFAULT_CUDNN_REPLAN_MS_PER_PLAN } from "../../../src/bench/e2e/calibration.js";
+import type { E2eMeasurement } from "../../../src/bench/e2e/measurements.js";
+import { clockEvidence, pairedEvidence, predictionTable, replanPlans, summarise, summaryLine } from "../../../src/bench/e2e/prediction-table.js";
+import { DEFAULT_HOST_US_PER_KERNEL, predictE2ePoint, type E2ePrediction } from "../../../src/profile/predict-e2e.js";
+import { PROFILE_SCHEMA, type GpuProfile, type ProfileSeries } from "../../../src/profile/types.js";
+
+const spec = (() => {
+  const f = fixtureSpec("llama-aligned");
+  return buildModelSpec(f.config, new Map(f.tensors.map((t) => [t.name, { dtype: "F16" as const, shape: t.shape }])));
+})();
+
+const series = (op: ProfileSeries["op"], shape: Record<string, number>, extra: Partial<ProfileSeries> = {}): ProfileSeries => ({
+  op,
+  key: `${op}/${JSON.stringify(shape)}`,
+  dtype: "fp16",
+  shape,
+  experiments: ["test"],
+  points: [32, 64, 128, 256, 512, 1024].map((dim) => ({ dim, median_ms: dim / 1e6 })),
+  ...extra,
+});
+
+const profile: GpuProfile = {
+  schema: PROFILE_SCHEMA,
+  gpu: { name: "NVIDIA H200", slug: "h200" },
+  env: {},
+  source: "measured",
+  source_runs: [],
+  created: "2026-12-02",
+  series: [
+    series("gemm_k", { m: 1, n: 512 }, { layout: "linear" }),
+    series("gemm_k", { m: 2048, n: 512 }, { layout: "linear" }),
+    series("sdpa_prefill", { batch: 1, heads: 4, kv_heads: 2, q_len: 128, kv_len: 128 }, { causal: true, backend: "AUTO" }),
+    series("sdpa_decode", { batch: 1, heads: 4, kv_heads: 2, q_len: 1, kv_len: 256 }, { causal: false, backend: "AUTO" }),
+  ],
+};
+
+function m(model: string, config: string, median_ms: number, over: Partial<E2eMeasurement> = {}): E2eMeasurement {
+  const [name, variant = "none"] = model.split("/");
+  return {
+    model,
+    checkpoint: name,
+    variant,
+    role: /-dense$/.test(name) ? "parent" : "checkpoint",
+    family: "dense",
+    config,
+    phase: "decode",
+    batch: 1,
+    length: 256,
+    point: "decode/b1/c256",
+    gpu: "NVIDIA H200",
+    median_ms,
+    p10_ms: median_ms,
+    p90_ms: median_ms,
+    tokens_per_s: null,
+    roofline: null,
+    kernels: [],
+    copy_bandwidth_gbps: 4000,
+    weight_bytes: null,
+    kv_bytes_per_token: null,
+    ...over,
+  };
+}
+
+const predict = (config: string, usPerKernel?: number) =>
+  predictE2ePoint(spec, { phase: "decode", batch: 1, length: 256 }, profile, { dtype: "F16", config, copyBandwidthGbps: 4000, ...(usPerKernel ? { hostUsPerKernel: usPerKernel } : {}) });
+
+test("a paired measurement explains a gap only when the pair's prediction plus the measured difference is within 15% of the measurement", () => {
+  const pairPrediction = predict("transformers/sdpa-nocudnn/dynamic");
+  const rowPrediction = predict("transformers/eager/dynamic");
+  const base = pairPrediction.ms ?? 0;
+  const row = (measured: number) => ({ m: m("t-dense", "transformers/eager/dynamic", measured), spec, prediction: rowPrediction });
+  const pair = (measured: number) => ({ m: m("t-dense", "transformers/sdpa-nocudnn/dynamic", measured), spec, prediction: pairPrediction });
+  // the pair is measured 10% above its prediction; the row a base's worth above the pair
+  const good = pairedEvidence(row(base * 2.1), pair(base * 1.1), "eager-attention", "eager");
+  assert.ok(good);
+  assert.ok(Math.abs(good.measured_delta_ms - base) < 1e-9);
+  assert.ok(Math.abs(good.corrected_ms - 2 * base) < 1e-9);
+  assert.equal(good.closes, true);
+  // the pair itself is 2x off its prediction: the measured difference cannot close the row's gap
+  const bad = pairedEvidence(row(base * 3), pair(base * 2), "eager-attention", "eager");
+  assert.equal(bad?.closes, false);
+});
+
+const predicted = (e: E2ePrediction, over: Partial<E2ePrediction> = {}): E2ePrediction => ({ ...e, ...over });
+
+test("a throttled SM clock scales only the compute-bound GEMM + attention part, and explains a prefill gap only when that closes it", () => {
+  const base = predict("gac/eager/static");
+  const prediction = predicted(base, { ms: 40, gemm_ms: 30, attention_ms: 5, elementwise_ms: 5, launch_ms: 10, extra_host_ms: 0, combine: "max(gpu, host)" });
+  const row = (ms: number, clock: number) => ({ m: m("t", "gac/eager/static", ms, { phase: "prefill", sm_clock_mhz: clock }), spec, prediction });
+  const slow = clockEvidence(row(47, 1650), 1980);
+  assert.ok(slow);
+  assert.ok(Math.abs(slow.corrected_ms - (35 * (1980 / 1650) + 5)) < 1e-9);
+  assert.equal(slow.closes, true);
+  assert.equal(clockEvidence(row(80, 1650), 1980)?.closes, false);
+  assert.equal(clockEvidence(row(47, 1980), 1980), null, "at the highest clock there is nothing to scale");
+});
+
+test("host µs per kernel is fitted on the sdpa-nocudnn decode points and the cuDNN plan cost on sdpa/dynamic points against their twins; those points are calibration, not checks", () => {
+  const cudnn = ["cudnn_generated_fort_native_sdpa_sm90_flash_fprop"];
+  const flash = ["void pytorch_flash::flash_fwd_splitkv_kernel<Flash_fwd_kernel_traits<64"];
+  const kernelsNoCudnn = predict("transformers/sdpa-nocudnn/dynamic").kernels;
+  const rows = [
+    m("t-dense", "transformers/sdpa-nocudnn/dynamic", (kernelsNoCudnn * 20) / 1e3, { kernels: flash }),
+    m("t-dense", "transformers/sdpa/dynamic", (kernelsNoCudnn * 20) / 1e3 + 30, { kernels: cudnn }),
+    m("t-dense", "transformers/eager/dynamic", 5),
+  ];
+  const specs = new Map([["t-dense", spec]]);
+  const cal = calibrate(rows, specs, profile, replanPlans);
+  assert.ok(Math.abs(cal.host_us_per_kernel.transformers.value - 20) < 1e-9);
+  assert.deepEqual(cal.host_us_per_kernel.transformers.fitted_on, ["t-dense transformers/sdpa-nocudnn/dynamic decode/b1/c256"]);
+  assert.ok(Math.abs(cal.replan_ms_per_plan.value - 30) < 1e-9, "one attention shape: one plan per step");
+  assert.equal(cal.host_us_per_kernel.gac.value, DEFAULT_HOST_US_PER_KERNEL.gac, "no gac point: the default");
+  assert.equal(calibrates(rows[0], cal), "host µs per kernel, transformers");
+  assert.equal(calibrates(rows[1], cal), "cuDNN plan build ms");
+  assert.equal(calibrates(rows[2], cal), null);
+  const table = predictionTable(rows, [{ label: "t-dense", spec }], profile);
+  const s = summarise(table.rows);
+  assert.equal(s.calibration, 2);
+  assert.equal(s.checks, 1);
+  assert.equal(table.rows[0].off, false, "a calibration point is never counted off");
+  assert.match(summaryLine(s), /of 1 checks; 2 calibration points not counted/);
+  assert.equal(calibrate([], specs, profile, replanPlans).replan_ms_per_plan.value, DEFAULT_CUDNN_REPLAN_MS_PER_PLAN);
+});
+
+test("an off eager point is explained by eager-attention when its sdpa twin is predicted well, and stays not explained when nothing in the run sizes the gap", () => {
+  const pairPrediction = predict("transformers/sdpa-nocudnn/dynamic", 20);
+  const pairMs = pairPrediction.ms ?? 0;
+  const rows = [
+    m("t-dense", "transformers/sdpa-nocudnn/dynamic", pairMs, { kernels: ["flash_fwd_splitkv_kernel"] }),
+    m("t-dense", "transformers/eager/dynamic", pairMs * 3),
+    m("t-other", "gac/graph/static", 100),
+  ];
+  const table = predictionTable(
+    rows,
+    [
+      { label: "t-dense", spec },
+      { label: "t-other", spec },
+    ],
+    profile,
+  );
+  const eager = table.rows.find((r) => r.config === "transformers/eager/dynamic");
+  assert.equal(eager?.off, true);
+  assert.equal(eager?.explained_by, "eager-attention");
+  assert.match(eager?.explanation ?? "", /measured as this point - transformers\/sdpa-nocudnn\/dynamic at the same point/);
+  const graph = table.rows.find((r) => r.config === "gac/graph/static");
+  assert.equal(graph?.off, true);
+  assert.equal(graph?.explained_by, null);
+  assert.match(graph?.explanation ?? "", /no paired measurement/);
+  const s = summarise(table.rows);
+  assert.deepEqual([s.within, s.explained, s.not_explained, s.by_mechanism], [0, 1, 1, { "eager-attention": 1 }]);
+});
