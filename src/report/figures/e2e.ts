@@ -331,6 +331,8 @@ export function buildE2eFigure(records: readonly FlatRecord[]): { figures: Figur
   } as unknown as TopLevelSpec;
   return {
     figures: [{ name: "e2e-speedup", title: "End to end: speedup of each repair", caption, spec }],
-    tables: [speedupTable(points, `The numbers of the end-to-end figure. ${measuredOn} Speedup (spread) as in the figure; "slower" marks a speedup that prints below 1.00×. ${environmentSentence(envs)}`)],
+    tables: [
+      speedupTable(points, `The numbers of the end-to-end figure. ${measuredOn} Speedup (spread) as in the figure; "slower" marks a speedup that prints below 1.00×. ${environmentSentence(envs)}`),
+    ],
   };
 }
