@@ -26,7 +26,9 @@ export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Repo
   for (const r of records) if (!(REPORTED_SUITES as readonly string[]).includes(r.suite)) unknown.set(r.suite, (unknown.get(r.suite) ?? 0) + 1);
   for (const [suite, n] of unknown) notes.push(`suite '${suite}' has no figure yet; its ${n} record(s) were not plotted`);
 
+  // The end-to-end result leads: whole models, where the user feels a repair.
   const parts = [
+    buildE2eFigure(records),
     ...LATENCY_SUITES.filter((s) => s.suite === "S1").map((s) => buildLatencyVsHeadDim(s, records)),
     buildBackendMatrix(records),
     ...LATENCY_SUITES.filter((s) => s.suite !== "S1").map((s) => buildLatencyVsHeadDim(s, records)),
@@ -36,7 +38,6 @@ export function buildReport(inputs: ReportInputs, opts: BuildOptions = {}): Repo
     buildHeterogeneous(records),
     buildScanDims(scans),
     buildRepairTradeoff(scans, inputs.repairs, environmentsOf(records.filter((r) => r.suite === "model")), records),
-    buildE2eFigure(records),
   ];
   const figures: Figure[] = parts.flatMap((p) => p.figures);
   const tables: Table[] = parts.flatMap((p) => p.tables);

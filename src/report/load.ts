@@ -1,12 +1,14 @@
 /**
  * Reading report inputs. Three kinds, told apart by content, never by file name alone:
  *   - a bench run directory (run.json and/or results*.jsonl, plain or archived .jsonl.gz), or a parent holding such directories;
+ *   - a directory of raw end-to-end worker output (worker-results.jsonl beside its job lines jobs*.jsonl[.gz]),
+ *     read into e2e rows by the e2e importer (src/bench/e2e/worker-output-dir.ts);
  *   - a scan document (`gac scan --json`): has `dims` and `calls`;
  *   - a repair manifest (gac-repair.json): has `strategy` and `edits` or `changes`;
  *   - a published GPU profile (profiles/a100-published.json): its points join the measured ones.
  * Parsing (text -> values) is separate from reading the disk, so tests feed strings.
  */
-import { readFile, readdir, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { GacError } from "../errors.js";
 import { decodeJsonLines, MAX_RUN_FILE_BYTES, readResultsText, resultsFiles, RUN_FILE } from "../store/results-store.js";
@@ -16,6 +18,7 @@ import { MAX_MANIFEST_BYTES } from "../repair/manifest.js";
 import { isProfileDoc, profileToRun } from "./profile-input.js";
 import type { BenchRecord, BenchRun, Environment, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
 import { repairSummaryFromJson } from "../repair/manifest.js";
+import { hasWorkerOutput, readWorkerOutputDir, WORKER_OUTPUT_FILE } from "../bench/e2e/worker-output-dir.js";
 
 /** A parent directory is searched this deep for runs: results/<run>/ and results/<suite>/<run>/. */
 const MAX_SEARCH_DEPTH = 3;
@@ -212,11 +215,54 @@ async function isDir(p: string): Promise<boolean> {
   return (await stat(p)).isDirectory();
 }
 
+/** "20261201T215958Z-e2e" -> "2026-12-01T21:59:58Z": the time in a run id, when it starts with one. */
+export function runIdTime(runId: string): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(runId);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : undefined;
+}
+
+/**
+ * Raw end-to-end worker output (worker-results.jsonl beside its job lines): the rows `gac bench e2e`
+ * would have written, read by the e2e importer (src/bench/e2e/worker-output-dir.ts); the
+ * environment comes from the worker's capability line, which every row carries.
+ */
+async function readWorkerOutputRun(dir: string, notes: string[]): Promise<BenchRun | undefined> {
+  const imported = await readWorkerOutputDir(dir);
+  if (!imported) {
+    notes.push(`${join(dir, WORKER_OUTPUT_FILE)}: worker output without the job lines it answered (jobs*.jsonl or jobs*.jsonl.gz beside it), so it was not read; rebuild them with bench/e2e-jobs.ts`);
+    return undefined;
+  }
+  if (imported.unmatched.length > 0) notes.push(`${join(dir, WORKER_OUTPUT_FILE)}: ${imported.unmatched.length} result line(s) answer no job of ${basename(imported.jobsFile)} and were left out`);
+  const records = imported.rows.map(toRecord).filter((r): r is BenchRecord => r !== undefined);
+  const runId = basename(dir);
+  const first = imported.rows.find((r) => isObject(r.extra?.env));
+  const worker = imported.jobsFile.endsWith(".gz") ? `gunzip -c ${basename(imported.jobsFile)} | python3 -m gac_worker` : `python3 -m gac_worker < ${basename(imported.jobsFile)}`;
+  const readme = (await readdir(dir)).includes("README.md") ? ` (the run's commands: ${runId}/README.md)` : "";
+  const env = (first?.extra?.env ?? {}) as Json;
+  return {
+    runId,
+    dir,
+    env: {
+      gpu: first?.gpu ?? "unknown GPU",
+      driver: str(env.driver),
+      torch: str(env.torch),
+      cuda: str(env.cuda),
+      cudnn: str(env.cudnn),
+      commit: str(env.git_commit),
+      date: runIdTime(runId),
+      // What turns the job lines into this output (they may be stored gzipped), and where the run says how it ran.
+      command: `${worker}${readme}`,
+      computeCapability: str(env.compute_capability),
+    },
+    records,
+  };
+}
+
 async function readRunDir(dir: string, notes: string[]): Promise<BenchRun | undefined> {
   const names = await readdir(dir);
   const jsonl = await resultsFiles(dir);
   const hasRunJson = names.includes("run.json");
-  if (!hasRunJson && jsonl.length === 0) return undefined;
+  if (!hasRunJson && jsonl.length === 0) return (await hasWorkerOutput(dir)) ? readWorkerOutputRun(dir, notes) : undefined;
   let runId = basename(dir);
   let env: Environment = { gpu: "unknown GPU" };
   if (hasRunJson) {

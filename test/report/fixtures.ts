@@ -167,3 +167,5 @@ export const COMMITTED_RUN = "results/20261121T051256Z-all";
 /** A `gac bench model` run on the H200 (PaLU Llama-3-8B: every strategy, with its scan). */
 export const COMMITTED_MODEL_RUN = "results/20261121T055600Z-model-palu-llama3-8b";
 export const COMMITTED_INPUTS = [COMMITTED_RUN, COMMITTED_MODEL_RUN, "profiles/a100-published.json"];
+/** The committed end-to-end H200 sweep (raw worker output with its job lines). */
+export const COMMITTED_E2E_RUN = "results/20261201T215958Z-e2e";
