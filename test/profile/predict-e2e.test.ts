@@ -1,7 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fixtureSpec } from "../../src/fixtures/kinds.js";
-import { buildModelSpec } from "../../src/model/build-model-spec.js";
 import { predictCall } from "../../src/profile/predict.js";
 import {
   COMPUTE_REFERENCE_M,
@@ -15,43 +13,23 @@ import {
   predictE2ePoint,
   predictGemmRows,
 } from "../../src/profile/predict-e2e.js";
+import { fixtureSpec } from "../../src/fixtures/kinds.js";
+import { buildModelSpec } from "../../src/model/build-model-spec.js";
 import { PROFILE_SCHEMA, type GpuProfile, type ProfileSeries } from "../../src/profile/types.js";
+import { profileSeries, tinyProfile, tinySpec } from "../helpers/tiny-e2e.js";
 import { distinctAttentionShapes, predictionRows, replanPlans } from "../../src/bench/e2e/prediction-table.js";
 import type { E2eMeasurement } from "../../src/bench/e2e/measurements.js";
 
-/** The tiny aligned Llama: hidden 256, 2 layers, 4 / 2 heads of 64, intermediate 512, vocab 512. */
-function tinySpec(kind: "llama-aligned" | "llama-direct-svd" = "llama-aligned") {
-  const f = fixtureSpec(kind);
-  return buildModelSpec(f.config, new Map(f.tensors.map((t) => [t.name, { dtype: "F16" as const, shape: t.shape }])));
-}
-
 const dims = [32, 48, 52, 56, 64, 128, 256, 512, 1024];
-const points = (ms: (d: number) => number) => dims.map((dim) => ({ dim, median_ms: ms(dim) }));
-const series = (op: ProfileSeries["op"], shape: Record<string, number>, extra: Partial<ProfileSeries> = {}): ProfileSeries => ({
-  op,
-  key: `${op}/${JSON.stringify(shape)}`,
-  dtype: "fp16",
-  shape,
-  experiments: ["test"],
-  points: points((d) => d / 1000),
-  ...extra,
-});
+const series = (op: ProfileSeries["op"], shape: Record<string, number>, extra: Partial<ProfileSeries> = {}): ProfileSeries => profileSeries(op, shape, dims, (d) => d / 1000, extra);
 
 function profile(withDecode = true): GpuProfile {
-  return {
-    schema: PROFILE_SCHEMA,
-    gpu: { name: "Test GPU", slug: "test" },
-    env: {},
-    source: "measured",
-    source_runs: [],
-    created: "2026-12-01",
-    series: [
-      series("gemm_k", { m: 1, n: 512 }, { layout: "linear" }),
-      series("gemm_k", { m: 128, n: 512 }, { layout: "linear" }),
-      series("sdpa_prefill", { batch: 1, heads: 4, kv_heads: 2, q_len: 128, kv_len: 128 }, { causal: true, backend: "AUTO" }),
-      ...(withDecode ? [series("sdpa_decode", { batch: 1, heads: 4, kv_heads: 2, q_len: 1, kv_len: 256 }, { causal: false, backend: "AUTO" })] : []),
-    ],
-  };
+  return tinyProfile({ name: "Test GPU", slug: "test" }, "2026-12-01", [
+    series("gemm_k", { m: 1, n: 512 }, { layout: "linear" }),
+    series("gemm_k", { m: 128, n: 512 }, { layout: "linear" }),
+    series("sdpa_prefill", { batch: 1, heads: 4, kv_heads: 2, q_len: 128, kv_len: 128 }, { causal: true, backend: "AUTO" }),
+    ...(withDecode ? [series("sdpa_decode", { batch: 1, heads: 4, kv_heads: 2, q_len: 1, kv_len: 256 }, { causal: false, backend: "AUTO" })] : []),
+  ]);
 }
 
 test("a whole-model prediction is the per-call predictions summed plus elementwise bytes over bandwidth, and the engine's kernels x its host cost combined per engine", () => {

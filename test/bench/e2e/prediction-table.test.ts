@@ -1,42 +1,23 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fixtureSpec } from "../../../src/fixtures/kinds.js";
-import { buildModelSpec } from "../../../src/model/build-model-spec.js";
 import { calibrate, calibrates, DEFAULT_CUDNN_REPLAN_MS_PER_PLAN } from "../../../src/bench/e2e/calibration.js";
 import type { E2eMeasurement } from "../../../src/bench/e2e/measurements.js";
 import { clockEvidence, pairedEvidence, predictionTable, replanPlans, summarise, summaryLine } from "../../../src/bench/e2e/prediction-table.js";
 import { DEFAULT_HOST_US_PER_KERNEL, predictE2ePoint, type E2ePrediction } from "../../../src/profile/predict-e2e.js";
-import { PROFILE_SCHEMA, type GpuProfile, type ProfileSeries } from "../../../src/profile/types.js";
+import type { GpuProfile, ProfileSeries } from "../../../src/profile/types.js";
+import { profileSeries, tinyProfile, tinySpec } from "../../helpers/tiny-e2e.js";
 
-const spec = (() => {
-  const f = fixtureSpec("llama-aligned");
-  return buildModelSpec(f.config, new Map(f.tensors.map((t) => [t.name, { dtype: "F16" as const, shape: t.shape }])));
-})();
+const spec = tinySpec();
 
-const series = (op: ProfileSeries["op"], shape: Record<string, number>, extra: Partial<ProfileSeries> = {}): ProfileSeries => ({
-  op,
-  key: `${op}/${JSON.stringify(shape)}`,
-  dtype: "fp16",
-  shape,
-  experiments: ["test"],
-  points: [32, 64, 128, 256, 512, 1024].map((dim) => ({ dim, median_ms: dim / 1e6 })),
-  ...extra,
-});
+const series = (op: ProfileSeries["op"], shape: Record<string, number>, extra: Partial<ProfileSeries> = {}): ProfileSeries =>
+  profileSeries(op, shape, [32, 64, 128, 256, 512, 1024], (dim) => dim / 1e6, extra);
 
-const profile: GpuProfile = {
-  schema: PROFILE_SCHEMA,
-  gpu: { name: "NVIDIA H200", slug: "h200" },
-  env: {},
-  source: "measured",
-  source_runs: [],
-  created: "2026-12-02",
-  series: [
-    series("gemm_k", { m: 1, n: 512 }, { layout: "linear" }),
-    series("gemm_k", { m: 2048, n: 512 }, { layout: "linear" }),
-    series("sdpa_prefill", { batch: 1, heads: 4, kv_heads: 2, q_len: 128, kv_len: 128 }, { causal: true, backend: "AUTO" }),
-    series("sdpa_decode", { batch: 1, heads: 4, kv_heads: 2, q_len: 1, kv_len: 256 }, { causal: false, backend: "AUTO" }),
-  ],
-};
+const profile: GpuProfile = tinyProfile({ name: "NVIDIA H200", slug: "h200" }, "2026-12-02", [
+  series("gemm_k", { m: 1, n: 512 }, { layout: "linear" }),
+  series("gemm_k", { m: 2048, n: 512 }, { layout: "linear" }),
+  series("sdpa_prefill", { batch: 1, heads: 4, kv_heads: 2, q_len: 128, kv_len: 128 }, { causal: true, backend: "AUTO" }),
+  series("sdpa_decode", { batch: 1, heads: 4, kv_heads: 2, q_len: 1, kv_len: 256 }, { causal: false, backend: "AUTO" }),
+]);
 
 function m(model: string, config: string, median_ms: number, over: Partial<E2eMeasurement> = {}): E2eMeasurement {
   const [name, variant = "none"] = model.split("/");
