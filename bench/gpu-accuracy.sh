@@ -27,7 +27,14 @@ python3 -c 'import torch, transformers; print("torch", torch.__version__, "trans
 GAC="node bin/gac.js"
 MODEL=assets/models/shakespeare-byte
 TEXT=assets/data/tinyshakespeare.txt
-compact() { python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))'; }
+# One line per JSON document: a failed verify prints its report, then its error as a second document.
+compact() { python3 -c '
+import json, sys
+t, d, i = sys.stdin.read(), json.JSONDecoder(), 0
+while i < len(t.rstrip()):
+    while t[i].isspace(): i += 1
+    v, i = d.raw_decode(t, i)
+    print(json.dumps(v))'; }
 status=0
 case "$PART" in
 small)

@@ -35,6 +35,27 @@ test("without a fold, fp32 differences are fp32 rounding and must stay under 1e-
   assert.equal(bad[1].bound, 2e-2);
 });
 
+test("a fold's rounding deeper than the storage tolerance passes only up to the serving noise floor, and only when the unrounded fold was checked", () => {
+  // The figures of a real-size fold (random-weight Llama-3-8B, head_dim 106 -> 112, BF16, H200 e2e run):
+  // the fold's rounding 1.67e-2 is over BF16's 1e-2 but under the bf16 noise floor 7.03e-2.
+  const ctx = { dtype: "BF16", scaleMode: "fold", foldedTensors: 32, serving: "bfloat16" } as const;
+  const deep = [fig("repair_fp32", 1.67e-2), fig("repair_fp32_unrounded_fold", 2.1e-5), fig("fold_storage_rounding_fp32", 1.67e-2), fig("repair_serving", 7.0e-2), fig("noise_floor_serving", 7.03e-2)];
+  const ok = classifyComparisons(deep, ctx);
+  assert.ok(ok.every((x) => x.pass));
+  const storage = ok.find((x) => x.name === "fold_storage_rounding_fp32")!;
+  assert.equal(storage.bound, 7.03e-2);
+  assert.match(storage.bound_reason, /noise floor/);
+  // Past the floor it fails; a wrong edit fails the unrounded comparison whatever the floor.
+  const over = classifyComparisons([fig("fold_storage_rounding_fp32", 8e-2), fig("repair_fp32_unrounded_fold", 2e-5), fig("noise_floor_serving", 7.03e-2)], ctx);
+  assert.equal(over[0].pass, false);
+  const wrong = classifyComparisons([fig("fold_storage_rounding_fp32", 1.6e-2), fig("repair_fp32_unrounded_fold", 5e-2), fig("noise_floor_serving", 7.03e-2)], ctx);
+  assert.equal(wrong[1].pass, false);
+  // Without the unrounded comparison the storage tolerance stays the bound.
+  const alone = classifyComparisons([fig("fold_storage_rounding_fp32", 1.67e-2), fig("noise_floor_serving", 7.03e-2)], ctx);
+  assert.equal(alone[0].pass, false);
+  assert.equal(alone[0].bound, 1e-2);
+});
+
 test("an unknown comparison from the worker is an error, not a silent row", () => {
   assert.throws(() => classifyComparisons([fig("something_else", 0)], { dtype: "F32", scaleMode: null, foldedTensors: 0, serving: "bfloat16" }), /does not know/);
 });
