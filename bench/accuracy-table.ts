@@ -98,8 +98,23 @@ export async function foldedScalesOf(variants: readonly Variant[]): Promise<Map<
   return m;
 }
 
+/** What serving in bf16 moves the loss by anyway: |bf16 - f64| over the original and the compressed models (pure). */
+export function servingFloorNote(variants: readonly Variant[], f64: Map<string, EvalResult>, bf16: Map<string, EvalResult>): string {
+  const floors = variants
+    .filter((v) => v.role !== "repaired")
+    .map((v) => {
+      const a = f64.get(basename(v.dir));
+      const b = bf16.get(basename(v.dir));
+      return a && b ? Math.abs(b.loss - a.loss) : undefined;
+    })
+    .filter((x): x is number => x !== undefined);
+  if (floors.length === 0) return "";
+  return ` The bf16 noise floor (|loss bf16 - loss f64| of the same model, original and compressed): ${sci(Math.min(...floors))} to ${sci(Math.max(...floors))}; a repair's bf16 difference is kernel choice (other kernels for the padded shapes) and is read beside it.`;
+}
+
 export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu: EvalReport | undefined, folded: ReadonlyMap<string, readonly number[]> = new Map()): string {
   const cpuBy = byBasename(cpu, "float64");
+  const gpu64 = byBasename(gpu, "float64");
   const gpu32 = byBasename(gpu, "float32");
   const gpu16 = byBasename(gpu, "bfloat16");
   const nameOf = new Map(variants.map((v) => [v.name, v]));
@@ -120,7 +135,7 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
   };
   const header = ["model", "params", "loss (CPU f64)", "perplexity (CPU f64)", "loss - compressed (CPU f64)", "what the difference is"];
   // Without a GPU report the bf16 column still stands, saying so: the table is not silently CPU-only.
-  if (gpu) header.push("perplexity (GPU fp32)", "perplexity (GPU bf16)", "loss - compressed (GPU bf16)");
+  if (gpu) header.push("perplexity (GPU f64)", "loss - compressed (GPU f64)", "loss - compressed (GPU fp32)", "perplexity (GPU bf16)", "loss - compressed (GPU bf16)");
   else header.push("perplexity (GPU bf16)");
   const rows = variants.map((v) => {
     const row = [
@@ -133,7 +148,9 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
     ];
     if (gpu)
       row.push(
-        cell(gpu32, v, (r) => r.perplexity.toFixed(4)),
+        cell(gpu64, v, (r) => r.perplexity.toFixed(4)),
+        delta(gpu64, v),
+        delta(gpu32, v),
         cell(gpu16, v, (r) => r.perplexity.toFixed(4)),
         delta(gpu16, v),
       );
@@ -142,7 +159,7 @@ export function accuracyTable(variants: readonly Variant[], cpu: EvalReport, gpu
   });
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   const gpuNote = gpu
-    ? ` GPU: \`gac eval --device gpu\` on ${gpu.gpu ?? "the GPU"}, ${formatCount(gpu.targets)} held-out targets.`
+    ? ` GPU: \`gac eval --device gpu\` on ${gpu.gpu ?? "the GPU"}, ${formatCount(gpu.targets)} held-out targets (the whole split), float64, float32 (TF32 off) and bfloat16.${servingFloorNote(variants, gpu64, gpu16)}`
     : " GPU bf16: not run (`bash bench/gpu-accuracy.sh small` on the GPU machine writes eval-gpu.json; pass it as --gpu-json).";
   return [
     `CPU: \`gac eval\` float64, the first ${formatCount(cpu.targets)} held-out targets (${cpu.windows} windows of ${cpu.context} bytes).${gpuNote}`,
