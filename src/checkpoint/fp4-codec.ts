@@ -17,9 +17,6 @@
 /** The 16 E2M1 codes' values, by code (bit 3 is the sign). */
 export const E2M1_VALUES: readonly number[] = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6];
 
-export const E2M1_MAX = 6;
-export const E4M3_MAX = 448;
-
 export function decodeE2M1(code: number): number {
   return E2M1_VALUES[code & 0xf];
 }

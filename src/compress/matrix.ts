@@ -99,13 +99,6 @@ export function scaleCols(a: Matrix, s: ArrayLike<number>): Matrix {
   return out;
 }
 
-/** Scales row i of a by s[i] (a copy). */
-export function scaleRows(a: Matrix, s: ArrayLike<number>): Matrix {
-  const out = matrix(a.rows, a.cols, a.data.slice());
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) out.data[i * a.cols + j] *= s[i];
-  return out;
-}
-
 /** max |a - b| over all entries. */
 export function maxAbsDiff(a: Matrix, b: Matrix): number {
   if (a.rows !== b.rows || a.cols !== b.cols) throw new RangeError(`cannot compare ${a.rows}x${a.cols} with ${b.rows}x${b.cols}`);

@@ -1,5 +1,5 @@
 /** Profiles on disk: `profiles/<gpu-slug>.json`, read with checks, written atomically, found by GPU name. */
-import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GacError } from "../errors.js";

@@ -16,7 +16,6 @@ import type { FileDigest, OutputFile } from "./stream-shard.js";
 import type { ScaleMode, TensorEdit } from "./tensor-edits.js";
 
 export type { ScaleMode };
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GacError } from "../errors.js";
 

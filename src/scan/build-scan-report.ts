@@ -37,8 +37,6 @@ import {
   type ScanSummary,
 } from "./types.js";
 
-export const DEFAULT_GPU: GpuId = "sm90";
-
 export interface ScanOptions {
   /** A runtime id as `--runtime` takes it ("vllm", "llama.cpp"); default pytorch-sdpa. */
   runtime?: RuntimeId | (string & {});

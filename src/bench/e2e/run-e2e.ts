@@ -11,7 +11,7 @@ import type { ResultRecord } from "../../store/types.js";
 import { runBench, type BenchOptions, type BenchSummary } from "../run-bench.js";
 import type { EngineConfig } from "./engines.js";
 import type { E2eGrid } from "./grid.js";
-import { baseShapeKey, describeCheckpoint, UNREPAIRED, type E2eModel, type E2eVariant, type WeightsChoice } from "./models.js";
+import { describeCheckpoint, UNREPAIRED, type E2eModel, type E2eVariant, type WeightsChoice } from "./models.js";
 import { writeModelsFile } from "./models-file.js";
 import { E2E_LOGITS_SUITE, E2E_SUITE, planE2e, type E2ePlan } from "./plan-e2e.js";
 import { e2eRecords, refusalRecord } from "./rows.js";
@@ -40,13 +40,6 @@ export async function describeE2eModels(opts: E2eModelOptions): Promise<E2eModel
     labels.add(m.description.label);
   }
   return models;
-}
-
-/** Which dense parent (if any) has the shapes of a checkpoint's base model. */
-export function parentOf(model: Pick<E2eModel, "description" | "role">, models: readonly E2eModel[]): E2eModel | undefined {
-  if (model.role === "parent") return undefined;
-  const key = baseShapeKey(model.description.spec);
-  return models.find((m) => m.role === "parent" && baseShapeKey(m.description.spec) === key);
 }
 
 export interface E2eRunOptions extends Omit<BenchOptions, "cases" | "suites" | "quick" | "toRecords"> {

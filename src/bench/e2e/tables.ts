@@ -57,7 +57,6 @@ function pointText(m: Pick<E2eMeasurement, "phase" | "batch" | "length">): strin
 const VARIANT_ORDER = ["MINIMAL", "OPTIMAL", "PREDEFINED", "TRADEOFF"];
 
 export function speedupTable(data: E2eData, models: readonly TableModel[]): string {
-  const byLabel = new Map(models.map((m) => [m.label, m]));
   const find = (label: string | undefined, cfg: string, point: string, gpu: string) =>
     label === undefined ? undefined : data.measurements.find((m) => m.model === label && m.config === cfg && m.point === point && m.gpu === gpu);
   const checkpoints = models.filter((m) => m.role === "checkpoint");

@@ -12,7 +12,7 @@ import { createProgress, formatDuration } from "../progress.js";
 import { headlineRows, renderHeadline } from "../../bench/headline.js";
 import { makeRunId, runBench, type BenchSummary } from "../../bench/run-bench.js";
 import { SUITES, SUITE_ESTIMATE_NOTE, estimateSeconds, expandSuite, expandSuites, parseOverride, resolveSuiteNames, type SuiteConfig } from "../../bench/suites.js";
-import { pythonWorkerSpawner, type SpawnWorker } from "../../bench/worker-client.js";
+import { pythonWorkerSpawner } from "../../bench/worker-client.js";
 import { readRunInfo } from "../../store/results-store.js";
 import { parseStrategies } from "../../bench/model-suite.js";
 import { renderModelBenchPlan, renderModelBenchSummary } from "../../bench/render-model-bench.js";
