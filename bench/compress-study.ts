@@ -25,6 +25,7 @@ import { compressCheckpoint, COMPRESS_MANIFEST_FILE, type CompressReport } from 
 import type { AlignPolicy } from "../src/compress/size-policy.js";
 import { COMPRESS_METHODS, isCompressMethod, newCompressCache, type CompressMethod } from "../src/compress/types.js";
 import { runCli } from "../src/cli/main.js";
+import { readE2e, speedCaption, spread } from "./compress-study-speed.js";
 import { loadProfile, packagedProfilesDir } from "../src/profile/profile-store.js";
 import { proposeRepair, repairCheckpoint } from "../src/repair/repair-checkpoint.js";
 
@@ -170,60 +171,8 @@ async function runEval(dirs: string[], maxTokens: string | undefined): Promise<E
   return JSON.parse(out) as EvalJson;
 }
 
-interface Speed {
-  prefill_ms: number | null;
-  decode_ms: number | null;
-  peak_mem_gb: number | null;
-  params: number | null;
-  config: string;
-}
-
-interface WorkerPoint {
-  phase: "prefill" | "decode";
-  batch: number;
-  seq?: number;
-  context?: number;
-  stats: { median_ms: number };
-  peak_mem_bytes?: number;
-}
-
-interface WorkerE2e {
-  engine: string;
-  config: string;
-  cache: string;
-  model: { label: string; params: number };
-  points: WorkerPoint[];
-}
-
-/**
- * Prefill (batch 1, longest seq) and decode (batch 1, longest context) medians per model label, in
- * one engine configuration ("gac/eager/static"), from the worker's result lines (docs/e2e-protocol.md).
- */
-async function readE2e(files: string[], engine: string): Promise<Map<string, Speed>> {
-  const out = new Map<string, Speed>();
-  for (const file of files) {
-    for (const line of (await readFile(file, "utf8")).split("\n")) {
-      if (!line.startsWith("{")) continue;
-      const msg = JSON.parse(line) as { type?: string; op?: string; e2e?: WorkerE2e };
-      const e = msg.e2e;
-      if (msg.type !== "result" || msg.op !== "e2e" || e === undefined || `${e.engine}/${e.config}/${e.cache}` !== engine) continue;
-      const longest = (phase: "prefill" | "decode") => e.points.filter((p) => p.phase === phase && p.batch === 1).sort((x, y) => (y.seq ?? y.context ?? 0) - (x.seq ?? x.context ?? 0))[0];
-      const prefill = longest("prefill");
-      const decode = longest("decode");
-      const mem = Math.max(0, ...e.points.map((p) => p.peak_mem_bytes ?? 0));
-      out.set(e.model.label, {
-        prefill_ms: prefill?.stats.median_ms ?? null,
-        decode_ms: decode?.stats.median_ms ?? null,
-        peak_mem_gb: mem > 0 ? mem / 1e9 : null,
-        params: e.model.params,
-        config: engine,
-      });
-    }
-  }
-  return out;
-}
-
 const fmt = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? "-" : v.toFixed(digits));
+/** "median (p10-p90)", or "-" when not measured. */
 const millions = (n: number) => `${(n / 1e6).toFixed(3)}M`;
 const billions = (n: number) => `${(n / 1e9).toFixed(3)}B`;
 
@@ -287,29 +236,40 @@ async function table(opts: { study: string; eval?: string; e2e: string[]; aliase
     const group = name.replace(/-[a-e]$/, "");
     groups.set(group, [...(groups.get(group) ?? []), name]);
   }
-  if (groups.size > 0) {
-    lines.push(
-      `Engine ${opts.engine} (docs/e2e-protocol.md), random weights of the variant's shapes, BF16, batch 1. Prefill: a 2048-token forward; decode: one token at context 4096. b is a with the shapes of its OPTIMAL repair (zero padding to x16). A variant with the same shapes as another is timed once (bench/compress-study-jobs.ts).`,
-      "",
-    );
-  }
+  const tables: string[] = [];
   for (const [group, names] of groups) {
-    lines.push(`### ${group}`, "", "| variant | parameters | predicted ms (changed calls) | prefill ms | decode ms/token | peak memory GB |", "|---|---:|---:|---:|---:|---:|");
+    tables.push(
+      `### ${group}`,
+      "",
+      "| variant | sizes | parameters | predicted ms (changed calls) | prefill ms, median (p10-p90) | decode ms/token, median (p10-p90) | decode attention | peak memory GB | timed as |",
+      "|---|---|---:|---:|---:|---:|---|---:|---|",
+    );
     for (const variant of VARIANTS) {
       const source = variant === "b" ? names.find((n) => n.endsWith("-a")) : names.find((n) => n.endsWith(`-${variant}`));
       if (source === undefined) continue;
       const r = real.get(source)!;
       const label = variant === "b" ? source.replace(/-a$/, "-b") : source;
-      const s = speeds.get(label) ?? speeds.get(aliases[label] ?? "");
+      const alias = speeds.has(label) ? undefined : aliases[label];
+      const s = speeds.get(label) ?? speeds.get(alias ?? "");
       const d = real.get(source.replace(/-a$/, "-d"));
       const params = variant === "b" ? (s?.params ?? d?.params_after ?? null) : r.params_after;
       const predicted = variant === "b" ? (d ? predictedTotal(d) : null) : predictedTotal(r);
-      lines.push(
-        `| ${variant}: ${VARIANT_TEXT[variant]} | ${params === null ? "-" : billions(params)} | ${fmt(predicted, 2)} | ${fmt(s?.prefill_ms, 2)} | ${fmt(s?.decode_ms, 3)} | ${fmt(s?.peak_mem_gb, 2)} |`,
+      const sizes = variant === "b" ? "a's, padded to x16" : sizeSummary(r.decisions.map((x) => x.chosen)).sizes;
+      const timedAs = s === undefined ? "-" : alias === undefined ? "itself" : `${alias.slice(-1)} (same shapes)`;
+      tables.push(
+        `| ${variant}: ${VARIANT_TEXT[variant]} | ${sizes} | ${params === null ? "-" : billions(params)} | ${fmt(predicted, 2)} | ${spread(s?.prefill, 2)} | ${spread(s?.decode, 2)} | ${s?.decode_attention ?? "-"} | ${fmt(s?.peak_mem_gb, 2)} | ${timedAs} |`,
       );
     }
-    lines.push("");
+    tables.push("");
   }
+  if (groups.size > 0) {
+    lines.push(
+      `Engine ${opts.engine} (docs/e2e-protocol.md), random weights of the variant's shapes, BF16, batch 1, each model in a fresh process. Prefill: a 2048-token forward; decode: one token at context 4096. b is a with the shapes of its OPTIMAL repair (zero padding to x16). A variant with the same shapes as another is timed once (bench/compress-study-jobs.ts; "timed as"). Sizes: the ranks (factor pairs), head_dim (svd-heads) or MLP width (prune-mlp) chosen, lowest-highest.`,
+      "",
+      ...speedCaption(speeds),
+    );
+  }
+  lines.push(...tables);
   lines.push("## Does rounding up with real vectors beat zero padding at the same size?", "");
   lines.push(...(claims.length > 0 ? claims : ["No perplexities yet: run `gac eval` on the variants (see the commands below)."]), "");
   await writeFile(opts.md, lines.join("\n"));

@@ -5,7 +5,8 @@
 # transformers for svd-heads), prefill 1x2048 and decode 1x4096.
 #   bash bench/gpu-compress-study.sh          (repository root; carry tmp/)
 # Writes under $OUT: compress-e2e.jsonl (the worker's lines), compress-e2e.err, run.log.
-# GPU time: 46 jobs of a 7-8B model each (~8 s per job in the committed e2e sweep): about 6 min;
+# GPU time: 40 jobs of a 7-8B model each; the committed run (results/20261202T034101Z-compress-study-gpu,
+# 46 jobs before the planner stopped planning transformers for FLAP's stale config) took 8 min.
 # GAC_E2E_S (default 540) stops it, and budget 0.8's jobs come first.
 set -u
 OUT=${OUT:-/tmp/gac-out}

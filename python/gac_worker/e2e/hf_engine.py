@@ -10,23 +10,7 @@ from typing import Optional
 
 import torch
 
-# Families transformers' stock classes load as they are (shapes uniform over layers).
-LOADABLE = {"dense"}
-
-
-def unsupported_reason(spec: dict, hf_config: Optional[dict]) -> Optional[str]:
-    family = spec["family"]
-    if family not in LOADABLE:
-        layout = {"palu": "k/v projections stored as VT + U.{g} (PaLU)", "asvd": "BLinear/ALinear factor pairs (ASVD)",
-                  "svdllm": "*_v_proj/*_u_proj factor pairs (SVD-LLM)"}.get(family, family)
-        return f"transformers' stock classes cannot load a {family} checkpoint: {layout} need the method's own modeling code"
-    if spec.get("heterogeneous"):
-        return "transformers' stock Llama needs the same shapes in every layer; this checkpoint is pruned per layer (FLAP)"
-    if hf_config is None:
-        return "no config.json was given for the transformers engine"
-    if spec["rope"]["scaling"]["type"] == "other":
-        return f"rope type {spec['rope']['scaling'].get('name')} is outside what gac models"
-    return None
+from .hf_loadable import ShapeMismatch, unsupported_reason  # noqa: F401 - run.py asks here
 
 
 def config_from_dict(hf_config: dict):
@@ -60,7 +44,7 @@ def build(model: dict, tensors: Optional[dict], attn: str, dtype: torch.dtype, d
             for name, p in params.items():
                 t = tensors[name]
                 if tuple(t.shape) != tuple(p.shape):
-                    raise ValueError(f"{name}: transformers expects {tuple(p.shape)}, the weights are {tuple(t.shape)}")
+                    raise ShapeMismatch(f"{name}: transformers expects {tuple(p.shape)} from config.json, the weights are {tuple(t.shape)}")
                 p.copy_(t)
     m.eval()
     if model.get("attention_scale") is not None:

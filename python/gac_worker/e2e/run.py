@@ -155,7 +155,10 @@ def run_here(p: dict, device_index: int) -> dict:
             m = GacModel(spec, tensors, hf_config=model["hf_config"], attention_scale=model["attention_scale"], device=device)
             STATE.engine = ("gac", m)
         else:
-            hf = hf_engine.build(model, tensors, p["config"], dtype, device)
+            try:
+                hf = hf_engine.build(model, tensors, p["config"], dtype, device)
+            except hf_engine.ShapeMismatch as e:  # a config the pre-check could not see through
+                raise unsupported(str(e)) from None
             STATE.engine = ("hf", hf)
         STATE.engine_key = key
     kind, obj = STATE.engine
