@@ -80,9 +80,9 @@ function dequantizeInt4(w: QuantizedWeight, stored: StoredTensors): Float64Array
 /** AWQ: element 8i + e lives in nibble AWQ_LANE[e] (the inverse of the pack order [0, 2, 4, 6, 1, 3, 5, 7]). */
 const AWQ_LANE: readonly number[] = [0, 4, 1, 5, 2, 6, 3, 7];
 
-/** pack-quantized: the header gave K = 8 * packed width; weight_shape must say the same [N, K]. */
-function checkWeightShape(w: QuantizedWeight, t: StoredTensor): void {
-  const v = new BigInt64Array(new Uint8Array(t.bytes).buffer, 0, 2);
+/** pack-quantized: the header gave K = 8 * packed width; weight_shape's bytes (I64 [2]) must say the same [N, K]. */
+export function checkWeightShape(w: QuantizedWeight, bytes: Uint8Array): void {
+  const v = new BigInt64Array(new Uint8Array(bytes).buffer, 0, 2);
   const [n, k] = [Number(v[0]), Number(v[1])];
   if (n === w.n && k === w.k) return;
   const hint =
@@ -94,7 +94,7 @@ function checkWeightShape(w: QuantizedWeight, t: StoredTensor): void {
 
 function dequantizePackQuantized(w: QuantizedWeight, stored: StoredTensors): Float64Array {
   const { n, k } = w;
-  checkWeightShape(w, need(stored, w, "weight_shape"));
+  checkWeightShape(w, need(stored, w, "weight_shape").bytes);
   const q = int32s(need(stored, w, "weight_packed").bytes);
   const s = floats(need(stored, w, "weight_scale"));
   const groups = s.length / n;

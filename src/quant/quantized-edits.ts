@@ -31,6 +31,7 @@ import { DTYPES, type Dtype } from "../checkpoint/types.js";
 import { GacError } from "../errors.js";
 import { checkLayout, isIdentity, keepLayout, padAtEnd, type PadLayout, type PadRun } from "../repair/rules/layout.js";
 import type { PadFill, TensorEdit } from "../repair/tensor-edits.js";
+import { checkWeightShape } from "./dequantize.js";
 import { int32Bytes, int32s, packInt4x8, unpackInt4x8, type Int4Order } from "./int4-packing.js";
 import type { QuantScheme } from "./quant-config.js";
 import { storedName, type QuantizedWeight } from "./quantized-layout.js";
@@ -351,6 +352,8 @@ async function packQuantizedEdits(
   read: RowReader,
 ): Promise<void> {
   const name = (role: string) => storedName(scheme, w.base, role);
+  // A K that is not a multiple of 8 leaves padding codes (nibble 0: q = -8, not zero) in the last word: padding must not make them channels.
+  checkWeightShape(w, await read(name("weight_shape"), 0, 2));
   const groups = int4Groups(w, scheme, C, undefined);
   const G = Math.ceil(w.k / w.groupK!); // groups in the source weight_zero_point's rows
   const srcOfK = sources(C);

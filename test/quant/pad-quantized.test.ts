@@ -6,6 +6,7 @@ import type { QuantScheme } from "../../src/quant/quant-config.js";
 import type { QuantizedWeight } from "../../src/quant/quantized-layout.js";
 import { quantizeWeight } from "../../src/quant/reference-quantizer.js";
 import { keepLayout, padAtEnd, padHeadsAtEnd, padHeadsHalfSplit, padSegments, type PadLayout } from "../../src/repair/rules/layout.js";
+import { transformBlock } from "../../src/repair/stream-shard.js";
 import { mulberry32, normalDraws } from "../../src/util/prng.js";
 
 const SCHEMES: [string, QuantScheme][] = [
@@ -199,11 +200,27 @@ test("pack-quantized: o_proj columns per head of 52 -> 64 split int32 words, so 
   }
 });
 
-test("pack-quantized: a weight_shape that disagrees with the packed header is a one-line BAD_QUANT error when the weight is dequantized", () => {
+test("pack-quantized: a weight_shape that disagrees with the packed header is a one-line BAD_QUANT error when the weight is dequantized or padded", async () => {
   const scheme: QuantScheme = { method: "pack-quantized", bits: 4, groupSize: -1, sym: true };
   const { w, stored } = quantized(scheme, 16, 64);
   const short = { ...stored, weight_shape: { dtype: "I64" as const, bytes: new Uint8Array(BigInt64Array.of(16n, 61n).buffer), shape: [2] } };
   assert.throws(() => dequantizeWeight(scheme, w, short), { code: "BAD_QUANT", message: /'weight_shape' holds \[16, 61\].*K = 61 is not a multiple of 8/ });
+  await assert.rejects(padQuantizedWeight(scheme, w, short, keepLayout(16), padAtEnd(64, 128)), { code: "BAD_QUANT", message: /K = 61 is not a multiple of 8/ });
   const wrong = { ...stored, weight_shape: { dtype: "I64" as const, bytes: new Uint8Array(BigInt64Array.of(8n, 64n).buffer), shape: [2] } };
   assert.throws(() => dequantizeWeight(scheme, w, wrong), { code: "BAD_QUANT", message: /holds \[8, 64\].*damaged/ });
+});
+
+test("pack-quantized asymmetric: weight_packed rows repacked block by block read each block's own rows' zero points (the stream's firstRow), byte-identical to one block", async () => {
+  const scheme: QuantScheme = { method: "pack-quantized", bits: 4, groupSize: -1, sym: false };
+  const { w, stored } = quantized(scheme, 32, 64);
+  const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(32), padAtEnd(64, 128));
+  const edit = padded.edits.find((e) => e.tensor === "t.weight_packed")!;
+  assert.ok(edit.fill?.mapRows, "rows are repacked (padded channels inside the one group take each row's zero point)");
+  const rowBytes = 8 * 4;
+  const parts: Uint8Array[] = [];
+  for (let r = 0; r < 32; r += 3) parts.push(...transformBlock(stored.weight_packed.bytes.slice(r * rowBytes, Math.min(32, r + 3) * rowBytes), r, edit, "I32"));
+  assert.deepEqual(Buffer.concat(parts), Buffer.from(padded.tensors.weight_packed.bytes));
+  const zp = new Int32Array(new Uint8Array(stored.weight_zero_point.bytes).buffer);
+  assert.ok(new Set([...zp].flatMap((x) => [0, 1, 2, 3, 4, 5, 6, 7].map((b) => (x >>> (4 * b)) & 0xf))).size > 1, "the rows' zero points differ (the check can fail)");
+  assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), placed(dequantizeWeight(scheme, w, stored), keepLayout(32), padAtEnd(64, 128)));
 });
