@@ -2,7 +2,7 @@
 import type { ModelQuantization } from "./quantized-layout.js";
 
 export interface CallQuantization {
-  /** gptq, awq, fp8, nvfp4 (compressed-tensors and modelopt NVFP4 are both nvfp4) or mxfp4. */
+  /** gptq, awq, fp8 (fp8, compressed-tensors float-quantized, modelopt FP8), pack-quantized (compressed-tensors int4), nvfp4 (compressed-tensors and modelopt NVFP4) or mxfp4. */
   method: string;
   /** One line, e.g. "gptq int4 g128", "fp8 e4m3 block 128x128". */
   scheme: string;
@@ -10,7 +10,7 @@ export interface CallQuantization {
   group_k: number | null;
   /** Output channels per scale (FP8 block_n); null otherwise. */
   group_n: number | null;
-  /** The stored tensors, by role (qweight, scales, qzeros, g_idx, weight, weight_scale_inv, weight_packed, ...). */
+  /** The stored tensors, by role (qweight, scales, qzeros, g_idx, weight, weight_scale_inv, weight_packed, weight_zero_point, weight_shape, ...). */
   tensors: Record<string, string>;
 }
 

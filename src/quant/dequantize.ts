@@ -7,6 +7,10 @@
  *          qzeros hold zero - 1 (the GPTQ "v1" checkpoint format AutoGPTQ writes and vLLM's
  *          gptq kernels read back with + 1).
  *   awq    w[n, k] = (q[k, n] - z[g, n]) * s[g, n], g = k / group_size.
+ *   pack-quantized  w[n, k] = (u[n, k] - zu[n, g]) * s[n, g], g = k / group_size: u the stored
+ *          unsigned nibble (q + 8), zu the stored zero point's (z + 8; 8 when symmetric), so
+ *          (q - z) * s as compressed-tensors dequantizes (quantization/lifecycle/forward.py
+ *          _dequantize; pack_quantized.py unpack_from_int32 subtracts the offset 8 from both).
  *   fp8    w = e4m3 * scale (per tensor, per output channel, or per [bn, bk] block: scale_inv is the
  *          dequantization multiplier despite its name, DeepSeek-V3 / vLLM block_quant).
  *   mxfp4  w = e2m1 * 2^(e8m0 - 127) per block of 32 along K (transformers integrations/mxfp4.py:
@@ -76,6 +80,37 @@ function dequantizeInt4(w: QuantizedWeight, stored: StoredTensors): Float64Array
 /** AWQ: element 8i + e lives in nibble AWQ_LANE[e] (the inverse of the pack order [0, 2, 4, 6, 1, 3, 5, 7]). */
 const AWQ_LANE: readonly number[] = [0, 4, 1, 5, 2, 6, 3, 7];
 
+/** pack-quantized: the header gave K = 8 * packed width; weight_shape's bytes (I64 [2]) must say the same [N, K]. */
+export function checkWeightShape(w: QuantizedWeight, bytes: Uint8Array): void {
+  const v = new BigInt64Array(new Uint8Array(bytes).buffer, 0, 2);
+  const [n, k] = [Number(v[0]), Number(v[1])];
+  if (n === w.n && k === w.k) return;
+  const hint =
+    n === w.n && k < w.k && k > w.k - 8
+      ? `K = ${k} is not a multiple of 8, so its last int32 holds padding: gac reads pack-quantized weights whose K is a multiple of 8 only`
+      : "the header and weight_shape disagree: the checkpoint is damaged";
+  throw new GacError("BAD_QUANT", `tensor '${w.tensors.weight_shape}' holds [${n}, ${k}] but '${w.tensors.weight_packed}' is [${w.n}, ${w.k / 8}] int32 = [${w.n}, ${w.k}] int4: ${hint}`);
+}
+
+function dequantizePackQuantized(w: QuantizedWeight, stored: StoredTensors): Float64Array {
+  const { n, k } = w;
+  checkWeightShape(w, need(stored, w, "weight_shape").bytes);
+  const q = int32s(need(stored, w, "weight_packed").bytes);
+  const s = floats(need(stored, w, "weight_scale"));
+  const groups = s.length / n;
+  const zp = stored.weight_zero_point ? int32s(stored.weight_zero_point.bytes) : undefined;
+  const g = w.groupK!;
+  const out = new Float64Array(n * k);
+  for (let r = 0; r < n; r++)
+    for (let c = 0; c < k; c++) {
+      const group = Math.floor(c / g);
+      const u = (q[r * (k / 8) + (c >> 3)] >>> (4 * (c & 7))) & 0xf;
+      const zu = zp ? (zp[(r >> 3) * groups + group] >>> (4 * (r & 7))) & 0xf : 8;
+      out[r * k + c] = (u - zu) * s[r * groups + group];
+    }
+  return out;
+}
+
 function dequantizeFp8(w: QuantizedWeight, stored: StoredTensors): Float64Array {
   const { n, k } = w;
   const codes = floats(need(stored, w, "weight"));
@@ -133,6 +168,8 @@ export function dequantizeWeight(scheme: QuantScheme, w: QuantizedWeight, stored
       return dequantizeInt4(w, stored);
     case "fp8":
       return dequantizeFp8(w, stored);
+    case "pack-quantized":
+      return dequantizePackQuantized(w, stored);
     case "nvfp4":
       return dequantizeNvfp4(w, stored, scheme.producer);
     case "mxfp4":

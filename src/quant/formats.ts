@@ -43,10 +43,19 @@ const NVFP4 = "NVIDIA NVFP4 (Blackwell): E2M1 elements, one E4M3 scale per 16 el
 export const QUANT_FORMATS: readonly QuantFormat[] = [
   {
     id: "gptq-int4-g128",
+    // Also compressed-tensors pack-quantized int4 g128 (W4A16): vLLM serves it with the same Marlin/Machete
+    // kernels (compressed_tensors_wNa16.py CompressedTensorsWNA16), weight_packed [N, K/8] packed along K.
     name: "GPTQ int4, group 128 (vLLM Marlin)",
     hardware: "sm80+ (Marlin), sm90 (Machete)",
     rules: [
-      { axis: "K", multiple: 8, kind: "format", why: "qweight packs 8 int4 values per int32 along K ([K/8, N])", outcome: "refused", source: "AutoGPTQ/GPTQModel packing (qweight [in/8, out] int32)" },
+      {
+        axis: "K",
+        multiple: 8,
+        kind: "format",
+        why: "qweight packs 8 int4 values per int32 along K ([K/8, N])",
+        outcome: "refused",
+        source: "AutoGPTQ/GPTQModel packing (qweight [in/8, out] int32); compressed-tensors pack_quantized.py pack_to_int32 (weight_packed [out, in/8])",
+      },
       {
         axis: "N",
         multiple: 8,

@@ -61,7 +61,7 @@ export async function padQuantizedWeight(scheme: QuantScheme, w: QuantizedWeight
     const role = roleOf.get(e.tensor)!;
     tensors[role] = { dtype: e.dtype, shape: e.to, bytes: concat(transformBlock(stored[role].bytes, 0, e, e.dtype)) };
   }
-  const whole = (scheme.method === "gptq" || scheme.method === "awq") && scheme.groupSize === -1;
+  const whole = (scheme.method === "gptq" || scheme.method === "awq" || scheme.method === "pack-quantized") && scheme.groupSize === -1;
   return { weight: { ...w, n: rows.to, k: cols.to, ...(whole ? { groupK: cols.to } : {}) }, tensors, edits };
 }
 

@@ -27,10 +27,11 @@
  * rounding of each scale in its stored dtype, not of the codes.
  */
 import { encodeFromFloat64 } from "../checkpoint/dtype-codec.js";
-import type { Dtype } from "../checkpoint/types.js";
+import { DTYPES, type Dtype } from "../checkpoint/types.js";
 import { GacError } from "../errors.js";
 import { checkLayout, isIdentity, keepLayout, padAtEnd, type PadLayout, type PadRun } from "../repair/rules/layout.js";
 import type { PadFill, TensorEdit } from "../repair/tensor-edits.js";
+import { checkWeightShape } from "./dequantize.js";
 import { int32Bytes, int32s, packInt4x8, unpackInt4x8, type Int4Order } from "./int4-packing.js";
 import type { QuantScheme } from "./quant-config.js";
 import { storedName, type QuantizedWeight } from "./quantized-layout.js";
@@ -174,6 +175,20 @@ class StoredEdits {
       reasons: this.reasons.map((x) => `${role} of ${this.w.base}.weight (${this.w.method}): ${x}`),
     });
   }
+
+  /** Adds an edit that keeps a tensor's shape and rewrites its values (`mapRows`, e.g. weight_shape). */
+  rewrite(role: string, mapRows: (block: Uint8Array, firstRow: number) => Uint8Array): void {
+    const tensor = storedName(this.scheme, this.w.base, role);
+    const { dtype, shape } = this.lookup(tensor);
+    this.edits.push({
+      tensor,
+      dtype,
+      from: [...shape],
+      to: [...shape],
+      fill: { element: new Uint8Array(DTYPES[dtype].bytes), mapRows },
+      reasons: this.reasons.map((x) => `${role} of ${this.w.base}.weight (${this.w.method}): ${x}`),
+    });
+  }
 }
 
 /** Where the padded input channels of an int4 weight go: their destination group, and its source group when it holds original channels. */
@@ -188,7 +203,7 @@ interface Int4Groups {
   mapValue: (g: number) => number;
 }
 
-function int4Groups(w: QuantizedWeight, scheme: Extract<QuantScheme, { method: "gptq" | "awq" }>, C: PadLayout, gIdx: Int32Array | undefined): Int4Groups {
+function int4Groups(w: QuantizedWeight, scheme: { groupSize: number }, C: PadLayout, gIdx: Int32Array | undefined): Int4Groups {
   const g = w.groupK!;
   const whole = scheme.groupSize === -1;
   const G = whole ? 1 : Math.ceil(w.k / g);
@@ -318,6 +333,76 @@ async function int4Edits(
 }
 
 /**
+ * compressed-tensors pack-quantized int4: weight_packed [N, K/8] (sequential nibbles along K,
+ * unsigned q + 8), weight_scale [N, G], weight_zero_point [N/8, G] (asymmetric; packed along N),
+ * weight_shape [N, K]. A padded weight takes code u = its zero point's stored nibble (8 when
+ * symmetric, where the zero point is 0), so (u - zu) * s = 0; a new group or row gets scale 1.0
+ * and zero point nibble 8. Rows of weight_packed are repacked nibble by nibble where the column
+ * layout splits words or padded channels land in an original group of an asymmetric weight
+ * (their codes then depend on the row's zero points, read whole: N/8 x G int32, small).
+ */
+async function packQuantizedEdits(
+  e: StoredEdits,
+  w: QuantizedWeight,
+  scheme: Extract<QuantScheme, { method: "pack-quantized" }>,
+  R: PadLayout,
+  C: PadLayout,
+  scale: number | undefined,
+  lookup: StoredLookup,
+  read: RowReader,
+): Promise<void> {
+  const name = (role: string) => storedName(scheme, w.base, role);
+  // A K that is not a multiple of 8 leaves padding codes (nibble 0: q = -8, not zero) in the last word: padding must not make them channels.
+  checkWeightShape(w, await read(name("weight_shape"), 0, 2));
+  const groups = int4Groups(w, scheme, C, undefined);
+  const G = Math.ceil(w.k / w.groupK!); // groups in the source weight_zero_point's rows
+  const srcOfK = sources(C);
+  const wholeWords = C.runs.every((r) => r.src % 8 === 0 && r.dst % 8 === 0 && r.len % 8 === 0) && C.to % 8 === 0;
+  if (C.to % 8 !== 0) refuse(`cannot pad the input columns of '${w.base}' to ${C.to}: pack-quantized packs 8 int4 per int32 along K, so K must be a multiple of 8`);
+  const inOriginalGroup = [...groups.padGroup.values()].some((dg) => groups.srcGroup[dg] >= 0);
+  const zeroPoints = !scheme.sym && inOriginalGroup ? int32s(await read(name("weight_zero_point"), 0, Math.ceil(w.n / 8))) : undefined;
+  const zeroNibble = (row: number, group: number) => (zeroPoints ? (zeroPoints[(row >> 3) * G + group] >>> (4 * (row & 7))) & 0xf : NEUTRAL_ZERO);
+  const codes = word(NEUTRAL_CODES);
+  if (wholeWords && zeroPoints === undefined) {
+    e.add("weight_packed", R, packLayout(C, 8, `the input columns of '${w.base}'`), { element: codes });
+  } else {
+    const inRow = w.k / 8;
+    const outRow = C.to / 8;
+    const lane = new Array<number>(8);
+    const mapRows = (block: Uint8Array, firstRow: number) => {
+      const words = int32s(block);
+      const rows = words.length / inRow;
+      const out = new Int32Array(rows * outRow);
+      for (let r = 0; r < rows; r++) {
+        const src = (c: number) => (words[r * inRow + (c >> 3)] >>> (4 * (c & 7))) & 0xf;
+        for (let j = 0; j < outRow; j++) {
+          for (let b = 0; b < 8; b++) {
+            const d = 8 * j + b;
+            const s = srcOfK[d];
+            const sg = s >= 0 ? -1 : groups.srcGroup[groups.padGroup.get(d)!];
+            lane[b] = s >= 0 ? src(s) : sg >= 0 ? zeroNibble(firstRow + r, sg) : NEUTRAL_ZERO;
+          }
+          out[r * outRow + j] = packInt4x8(lane, "gptq");
+        }
+      }
+      return int32Bytes(out);
+    };
+    e.add("weight_packed", R, undefined, { element: codes, mapRows }, undefined, outRow);
+  }
+  const sc = lookup(name("weight_scale"));
+  e.add("weight_scale", R, groups.layout, { element: one(sc.dtype, 1) }, scale);
+  if (!scheme.sym) e.add("weight_zero_point", packLayout(R, 8, `the output rows of '${w.base}' (zero points, 8 per int32 along N)`), groups.layout, { element: codes });
+  if (!isIdentity(R) || !isIdentity(C)) {
+    const shape = BigInt64Array.of(BigInt(R.to), BigInt(C.to));
+    e.rewrite("weight_shape", (block, firstRow) => {
+      const out = new BigInt64Array(block.byteLength / 8);
+      for (let i = 0; i < out.length; i++) out[i] = shape[firstRow + i];
+      return new Uint8Array(out.buffer);
+    });
+  }
+}
+
+/**
  * The stored-tensor edits that pad quantized weight `w` as the logical edit says (rows: output
  * channels N, cols: input channels K, scale: the folded attention scale). Reads only the small
  * parts the padding values depend on (qzeros rows of groups that padded channels land in, g_idx).
@@ -332,6 +417,9 @@ export async function quantizedStoredEdits(scheme: QuantScheme, w: QuantizedWeig
     case "gptq":
     case "awq":
       await int4Edits(e, w, scheme, R, C, f, lookup, read);
+      break;
+    case "pack-quantized":
+      await packQuantizedEdits(e, w, scheme, R, C, f, lookup, read);
       break;
     case "fp8": {
       e.add("weight", R, C); // E4M3 0x00 is +0: zero bytes

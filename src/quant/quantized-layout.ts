@@ -11,7 +11,20 @@
  *          (AutoAWQ WQLinear_GEMM; vLLM awq.py create_weights)
  *   fp8    <base>.weight F8_E4M3 [N, K] with .weight_scale_inv F32/BF16 [ceil(N/bn), ceil(K/bk)] when
  *          weight_block_size [bn, bk] is set, else .weight_scale [] / [1] (per tensor) or [N] / [N, 1]
- *          (per channel); .input_scale [] / [1] optional (vLLM fp8.py create_weights)
+ *          (per channel); .input_scale [] / [1] optional (vLLM fp8.py create_weights). The same
+ *          tensors from compressed-tensors float-quantized (weight_scale [1] for strategy "tensor",
+ *          [N, 1] for "channel", [ceil(N/bn), ceil(K/bk)] for "block": its block scale is named
+ *          weight_scale, not weight_scale_inv; naive_quantized.py NaiveQuantizationCompressor,
+ *          vLLM compressed_tensors_w8a8_fp8.py create_weights) and from modelopt FP8 (weight_scale
+ *          and input_scale F32 scalars; vLLM modelopt.py ModelOptFp8LinearMethod.create_weights)
+ *   pack-quantized  compressed-tensors int4 (W4A16): <base>.weight_packed I32 [N, ceil(K/8)]
+ *          (8 int4 along K per int32, element 8j + i in bits 4i..4i+3, stored unsigned as q + 8),
+ *          .weight_scale F16/BF16/F32 [N, G] (G = K / g; 1 for strategy "channel"),
+ *          .weight_zero_point I32 [ceil(N/8), G] when asymmetric (8 along N per int32, same order
+ *          and offset), .weight_shape I64 [2] = [N, K] (vllm-project/compressed-tensors
+ *          compressors/quantized_compressors/pack_quantized.py compress_module, pack_to_int32;
+ *          vLLM compressed_tensors_wNa16.py CompressedTensorsWNA16.create_weights). gac takes K =
+ *          8 * the packed width from the header; dequantize.ts checks weight_shape's values.
  *   nvfp4  compressed-tensors: <base>.weight_packed U8 [N, K/2], .weight_scale F8_E4M3 [N, K/16],
  *          .weight_global_scale F32 [] / [1], .input_global_scale optional;
  *          modelopt: <base>.weight U8 [N, K/2], .weight_scale F8_E4M3 [N, K/16], .weight_scale_2 F32,
@@ -37,7 +50,7 @@ export interface QuantizedWeight {
   k: number;
   /** Stored tensors by role (qweight, scales, qzeros, g_idx; weight, weight_scale, weight_scale_inv, input_scale; weight_packed, weight_global_scale, ...). */
   tensors: Record<string, string>;
-  /** Input channels per scale along K: GPTQ/AWQ group size (K for -1), FP8 block_k, NVFP4 16; absent for FP8 per-tensor/channel. */
+  /** Input channels per scale along K: GPTQ/AWQ/pack-quantized group size (K for -1), FP8 block_k, NVFP4 16; absent for FP8 per-tensor/channel. */
   groupK?: number;
   /** Output channels per scale along N: FP8 block_n; absent where scales are per output channel or per tensor. */
   groupN?: number;
@@ -139,10 +152,19 @@ function readFp8(r: Reader, base: string, s: Extract<QuantScheme, { method: "fp8
   const tensors: Record<string, string> = { weight: wn };
   const input = r.optional(`${base}.input_scale`, ["F32", "BF16", "F16"], 0, "one activation scale per tensor");
   if (input) tensors.input_scale = `${base}.input_scale`;
+  const by = s.producer ? `${s.producer} ` : "";
+  if (r.get(`${base}.weight_zero_point`)) r.fail(`${base}.weight_zero_point`, r.get(`${base}.weight_zero_point`), "is an FP8 zero point (asymmetric float quantization), which gac does not read");
+  if (r.get(`${base}.weight_shape_original`)) {
+    r.fail(
+      `${base}.weight_shape_original`,
+      r.get(`${base}.weight_shape_original`),
+      "says the FP8 weight was padded to whole blocks when it was compressed; gac does not read padded block checkpoints yet",
+    );
+  }
   if (s.block) {
     const [bn, bk] = s.block;
-    const name = `${base}.weight_scale_inv`;
-    const t = r.need(name, FLOAT_SCALE, 2, `weight_block_size [${bn}, ${bk}] needs one scale per block`);
+    const name = storedName(s, base, "weight_scale_inv");
+    const t = r.need(name, FLOAT_SCALE, 2, `${by}weight_block_size [${bn}, ${bk}] needs one scale per block`);
     r.shapeIs(name, t, [Math.ceil(n / bn), Math.ceil(k / bk)], `one scale per ${bn}x${bk} block of weight ${show(w)}`);
     tensors.weight_scale_inv = name;
     return { base, method: "fp8", n, k, tensors, groupN: bn, groupK: bk };
@@ -153,10 +175,58 @@ function readFp8(r: Reader, base: string, s: Extract<QuantScheme, { method: "fp8
   if (!FLOAT_SCALE.includes(t.dtype)) r.fail(name, t, `should be ${FLOAT_SCALE.join(" or ")}: the weight's scale`);
   const perTensor = t.shape.length === 0 || same(t.shape, [1]);
   const perChannel = same(t.shape, [n]) || same(t.shape, [n, 1]);
+  if (s.granularity === "tensor" && !perTensor) r.fail(name, t, `should be [] or [1]: ${by}FP8 per tensor has one scale for weight ${show(w)}`);
+  if (s.granularity === "channel" && !perChannel) r.fail(name, t, `should be [${n}, 1]: ${by}FP8 per channel has one scale per output channel of weight ${show(w)}`);
   if (!perTensor && !perChannel) r.fail(name, t, `should be [] or [1] (per tensor) or [${n}] / [${n}, 1] (per output channel of weight ${show(w)})`);
   r.taken.add(name);
   tensors.weight_scale = name;
   return { base, method: "fp8", n, k, tensors, scaleGranularity: perTensor ? "tensor" : "channel" };
+}
+
+/** Most input channels a pack-quantized weight may claim (2^31: int32 indexing in every runtime). */
+const MAX_PACKED_K = 2 ** 31;
+
+function readPackQuantized(r: Reader, base: string, s: Extract<QuantScheme, { method: "pack-quantized" }>): QuantizedWeight {
+  const pn = `${base}.weight_packed`;
+  const p = r.need(pn, ["I32"], 2, "pack-quantized packs 8 int4 values per int32 along K ([N, K/8])");
+  const [n, words] = p.shape;
+  const k = words * 8;
+  if (n === 0 || words === 0) r.fail(pn, p, "is empty");
+  if (k > MAX_PACKED_K) r.fail(pn, p, `claims K = ${k} input channels, more than ${MAX_PACKED_K}: the header is damaged`);
+  const g = s.groupSize;
+  if (g !== -1 && k % g !== 0) {
+    r.fail(
+      pn,
+      p,
+      `has K = ${k} input channels, which group_size ${g} does not divide: vLLM's Marlin kernels refuse it (verify_marlin_supports_shape); re-quantize with a group size that divides K, or pad K first (gac repair of the 16-bit checkpoint)`,
+    );
+  }
+  const G = groupsOf(k, g);
+  const groupRule = `one scale per ${g === -1 ? "output channel (strategy channel)" : `group of ${g} input channels`} of K = ${k} (${G} group${G === 1 ? "" : "s"}) and N = ${n} outputs; ${pn} ${show(p)} gives K = ${k}`;
+  const sn = `${base}.weight_scale`;
+  const sc = r.need(sn, FLOAT_SCALE, 2, groupRule);
+  r.shapeIs(sn, sc, [n, G], groupRule);
+  const tensors: Record<string, string> = { weight_packed: pn, weight_scale: sn };
+  const zn = `${base}.weight_zero_point`;
+  if (s.sym) {
+    const z = r.get(zn);
+    if (z) r.fail(zn, z, "is a zero point, but the config says symmetric: the config or the checkpoint is wrong");
+  } else {
+    const z = r.need(zn, ["I32"], 2, "an asymmetric pack-quantized weight has zero points, 8 per int32 along N");
+    r.shapeIs(zn, z, [Math.ceil(n / 8), G], `8 zero points per int32 along N = ${n}, one column per group (${G})`);
+    tensors.weight_zero_point = zn;
+  }
+  const hn = `${base}.weight_shape`;
+  const h = r.optional(hn, ["I64"], 1, "the unpacked [N, K] of the weight");
+  if (h === undefined)
+    throw new GacError(
+      "BAD_QUANT",
+      `tensor '${hn}' is missing: a pack-quantized weight stores its unpacked [N, K] there (compressed-tensors pack_quantized.py); the checkpoint is incomplete, re-export it`,
+    );
+  r.shapeIs(hn, h, [2], "the unpacked [N, K] of the weight");
+  tensors.weight_shape = hn;
+  if (r.get(`${base}.weight_g_idx`)) r.fail(`${base}.weight_g_idx`, r.get(`${base}.weight_g_idx`), "is an activation-order permutation (actorder group), which gac does not read for pack-quantized");
+  return { base, method: "pack-quantized", n, k, tensors, groupK: g === -1 ? k : g };
 }
 
 function readNvfp4(r: Reader, base: string, s: Extract<QuantScheme, { method: "nvfp4" }>): QuantizedWeight {
@@ -192,6 +262,22 @@ function readMxfp4(r: Reader, base: string): QuantizedWeight {
   return { base, method: "mxfp4", n, k, tensors: { weight_blocks: bn, weight_scales: sn }, groupK: 32 };
 }
 
+function readWeight(r: Reader, base: string, s: QuantScheme): QuantizedWeight {
+  switch (s.method) {
+    case "gptq":
+    case "awq":
+      return readInt4(r, base, s);
+    case "fp8":
+      return readFp8(r, base, s);
+    case "pack-quantized":
+      return readPackQuantized(r, base, s);
+    case "nvfp4":
+      return readNvfp4(r, base, s);
+    case "mxfp4":
+      return readMxfp4(r, base);
+  }
+}
+
 /** The module paths of the quantized weights: every tensor named like the scheme's anchor. */
 function anchorsOf(shapes: TensorShapes, s: QuantScheme): string[] {
   const bases: string[] = [];
@@ -199,17 +285,19 @@ function anchorsOf(shapes: TensorShapes, s: QuantScheme): string[] {
     const m =
       s.method === "gptq" || s.method === "awq"
         ? /^(.*)\.qweight$/.exec(name)
-        : s.method === "fp8"
-          ? t.dtype === "F8_E4M3"
-            ? /^(.*)\.weight$/.exec(name)
-            : null
-          : s.method === "mxfp4"
-            ? /^(.*)\.weight_blocks$/.exec(name)
-            : s.producer === "compressed-tensors"
-              ? /^(.*)\.weight_packed$/.exec(name)
-              : t.dtype === "U8"
-                ? /^(.*)\.weight$/.exec(name)
-                : null;
+        : s.method === "pack-quantized"
+          ? /^(.*)\.weight_packed$/.exec(name)
+          : s.method === "fp8"
+            ? t.dtype === "F8_E4M3"
+              ? /^(.*)\.weight$/.exec(name)
+              : null
+            : s.method === "mxfp4"
+              ? /^(.*)\.weight_blocks$/.exec(name)
+              : s.producer === "compressed-tensors"
+                ? /^(.*)\.weight_packed$/.exec(name)
+                : t.dtype === "U8"
+                  ? /^(.*)\.weight$/.exec(name)
+                  : null;
     if (m) bases.push(m[1]);
   }
   return bases;
@@ -218,11 +306,12 @@ function anchorsOf(shapes: TensorShapes, s: QuantScheme): string[] {
 /** The dtype the logical weights compute in: the scales' for int4, else the embedding table's. */
 function computeDtype(shapes: TensorShapes, w: QuantizedWeight): Dtype {
   if (w.method === "gptq" || w.method === "awq") return shapes.get(w.tensors.scales)!.dtype;
+  if (w.method === "pack-quantized") return shapes.get(w.tensors.weight_scale)!.dtype;
   const embed = shapes.get("model.embed_tokens.weight") ?? shapes.get("embed_tokens.weight");
   return embed && FLOAT_SCALE.includes(embed.dtype) ? embed.dtype : "BF16";
 }
 
-const STRAY = /\.(qweight|qzeros|scales|g_idx|weight_packed|weight_scale|weight_scale_inv|weight_global_scale|weight_blocks|weight_scales)$/;
+const STRAY = /\.(qweight|qzeros|scales|g_idx|weight_packed|weight_scale|weight_scale_inv|weight_global_scale|weight_blocks|weight_scales|weight_zero_point|weight_shape)$/;
 
 export function logicalView(config: Record<string, unknown>, shapes: TensorShapes): LogicalView {
   const scheme = readQuantScheme(config);
@@ -237,7 +326,7 @@ export function logicalView(config: Record<string, unknown>, shapes: TensorShape
   const r = new Reader(shapes);
   const weights = new Map<string, QuantizedWeight>();
   for (const base of anchorsOf(shapes, scheme)) {
-    const w = scheme.method === "fp8" ? readFp8(r, base, scheme) : scheme.method === "nvfp4" ? readNvfp4(r, base, scheme) : scheme.method === "mxfp4" ? readMxfp4(r, base) : readInt4(r, base, scheme);
+    const w = readWeight(r, base, scheme);
     weights.set(`${base}.weight`, w);
   }
   if (weights.size === 0) throw new GacError("BAD_QUANT", `config.json says ${describeScheme(scheme)} but no tensor is stored that way: the config or the checkpoint is wrong`);
@@ -255,5 +344,7 @@ export function storedName(scheme: QuantScheme, base: string, role: string): str
     if (role === "weight_global_scale") return ct ? `${base}.weight_global_scale` : `${base}.weight_scale_2`;
     if (role === "input_scale") return ct ? `${base}.input_global_scale` : `${base}.input_scale`;
   }
+  // compressed-tensors names its FP8 block scales weight_scale (a multiplier, as weight_scale_inv is).
+  if (scheme.method === "fp8" && scheme.producer === "compressed-tensors" && role === "weight_scale_inv") return `${base}.weight_scale`;
   return `${base}.${role}`;
 }

@@ -8,7 +8,14 @@
  *         with sym false, scale = (max - min) / 15 and zero = round(-min / scale) clamped to 1..15;
  *         with desc_act, groups are taken in an activation order (g_idx a permutation of groups)
  *   awq   asymmetric int4, scale = (max - min) / 15, zero = round(-min / scale) in 0..15
+ *   pack-quantized  (compressed-tensors int4) per group and output channel, BF16 scales:
+ *         symmetric scale = max|w| / 7, q = round(w / s) in -8..7; asymmetric scale =
+ *         (max - min) / 15, z = round(-min / s) - 8 in -8..7, q = round(w / s) + z in -8..7; stored
+ *         unsigned (q + 8, z + 8) 8 per int32, element 8j + i in bits 4i (pack_quantized.py
+ *         pack_to_int32), weight_zero_point packed along N, weight_shape I64 [N, K]
  *   fp8   scale = max|w| / 448 (F32) per tensor, or per [bn, bk] block with weight_block_size
+ *         (compressed-tensors: per tensor [1], per channel [N, 1], blocks named weight_scale;
+ *         modelopt: per tensor [])
  *   nvfp4 global = max|w| / (6 * 448) (F32); per 16 along K an E4M3 scale = max|w_block| / 6 / global
  *   mxfp4 per 32 along K an E8M0 scale 2^e, e = floor(log2 max|w_block|) - 2 (OCP MX v1.0: the
  *         shared exponent less E2M1's largest exponent), clamped to -127..127; codes E2M1 of w / 2^e
@@ -114,7 +121,8 @@ function activationOrder(w: Float64Array, n: number, k: number): Int32Array {
 }
 
 function quantizeFp8(w: Float64Array, n: number, k: number, s: Extract<QuantScheme, { method: "fp8" }>): QuantizedResult {
-  const [bn, bk] = s.block ?? [n, k];
+  const channel = s.granularity === "channel";
+  const [bn, bk] = s.block ?? (channel ? [1, k] : [n, k]);
   const rows = Math.ceil(n / bn);
   const cols = Math.ceil(k / bk);
   const scales = new Float64Array(rows * cols);
@@ -134,9 +142,63 @@ function quantizeFp8(w: Float64Array, n: number, k: number, s: Extract<QuantSche
     }
   const weight: QuantizedTensor = { dtype: "F8_E4M3", shape: [n, k], bytes: codes };
   const scaleBytes = encodeFromFloat64(scales, "F32");
+  // compressed-tensors stores a per-tensor scale as [1] and per-channel as [N, 1]; fp8 and modelopt as a scalar [].
+  const plainShape = channel ? [n, 1] : s.producer === "compressed-tensors" ? [1] : [];
   const tensors: Record<string, QuantizedTensor> = s.block
     ? { weight, weight_scale_inv: { dtype: "F32", shape: [rows, cols], bytes: scaleBytes } }
-    : { weight, weight_scale: { dtype: "F32", shape: [], bytes: scaleBytes } };
+    : { weight, weight_scale: { dtype: "F32", shape: plainShape, bytes: scaleBytes } };
+  return { tensors, dequantized: deq };
+}
+
+/** Unsigned int4 values (0..15) [rows, cols] -> int32 words [rows, cols / 8], element 8j + i in bits 4i (pack_to_int32). */
+function packRowsInt4(values: Uint8Array, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(rows * (cols / 8));
+  for (let r = 0; r < rows; r++) for (let j = 0; j < cols / 8; j++) out[r * (cols / 8) + j] = packInt4x8(values.subarray(r * cols + 8 * j, r * cols + 8 * j + 8), "gptq");
+  return out;
+}
+
+function quantizePackQuantized(name: string, w: Float64Array, n: number, k: number, s: Extract<QuantScheme, { method: "pack-quantized" }>): QuantizedResult {
+  if (k % 8 !== 0) refuse(name, `K = ${k} is not a multiple of 8 (pack-quantized packs 8 int4 per int32 along K; gac writes whole words only)`);
+  if (!s.sym && n % 8 !== 0) refuse(name, `N = ${n} is not a multiple of 8 (asymmetric pack-quantized packs 8 zero points per int32 along N)`);
+  const g = s.groupSize === -1 ? k : s.groupSize;
+  if (k % g !== 0) refuse(name, `group_size ${g} does not divide K = ${k}`);
+  const groups = k / g;
+  const unsigned = new Uint8Array(n * k); // q + 8, [n, k]
+  const scales = new Float64Array(n * groups);
+  const zeros = new Uint8Array(n * groups); // z + 8
+  const deq = new Float64Array(n * k);
+  for (let r = 0; r < n; r++)
+    for (let gi = 0; gi < groups; gi++) {
+      let lo = 0;
+      let hi = 0;
+      for (let c = gi * g; c < gi * g + g; c++) {
+        lo = Math.min(lo, w[r * k + c]);
+        hi = Math.max(hi, w[r * k + c]);
+      }
+      const scale = positiveOr1(roundTo("BF16", s.sym ? Math.max(-lo, hi) / 7 : (hi - lo) / 15));
+      const z = s.sym ? 0 : Math.min(7, Math.max(-8, Math.round(-lo / scale) - 8));
+      scales[r * groups + gi] = scale;
+      zeros[r * groups + gi] = z + 8;
+      for (let c = gi * g; c < gi * g + g; c++) {
+        const q = Math.min(7, Math.max(-8, Math.round(w[r * k + c] / scale) + z));
+        unsigned[r * k + c] = q + 8;
+        deq[r * k + c] = (q - z) * scale;
+      }
+    }
+  const tensors: Record<string, QuantizedTensor> = {
+    weight_packed: { dtype: "I32", shape: [n, k / 8], bytes: int32Bytes(packRowsInt4(unsigned, n, k)) },
+    weight_scale: { dtype: "BF16", shape: [n, groups], bytes: encodeFromFloat64(scales, "BF16") },
+    weight_shape: { dtype: "I64", shape: [2], bytes: new Uint8Array(BigInt64Array.of(BigInt(n), BigInt(k)).buffer) },
+  };
+  if (!s.sym) {
+    // Packed along N (pack_to_int32 packed_dim 0): transpose to [groups, n], pack rows, transpose back to [n / 8, groups].
+    const t = new Uint8Array(groups * n);
+    for (let r = 0; r < n; r++) for (let gi = 0; gi < groups; gi++) t[gi * n + r] = zeros[r * groups + gi];
+    const packed = packRowsInt4(t, groups, n);
+    const zp = new Int32Array((n / 8) * groups);
+    for (let gi = 0; gi < groups; gi++) for (let j = 0; j < n / 8; j++) zp[j * groups + gi] = packed[gi * (n / 8) + j];
+    tensors.weight_zero_point = { dtype: "I32", shape: [n / 8, groups], bytes: int32Bytes(zp) };
+  }
   return { tensors, dequantized: deq };
 }
 
@@ -214,6 +276,8 @@ export function quantizeWeight(name: string, w: Float64Array, n: number, k: numb
       return quantizeInt4(name, w, n, k, scheme);
     case "fp8":
       return quantizeFp8(w, n, k, scheme);
+    case "pack-quantized":
+      return quantizePackQuantized(name, w, n, k, scheme);
     case "nvfp4":
       return quantizeNvfp4(name, w, n, k, scheme);
     case "mxfp4":

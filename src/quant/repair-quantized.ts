@@ -27,6 +27,7 @@ export function quantizedMultiple(s: QuantScheme): number {
   switch (s.method) {
     case "gptq":
     case "awq":
+    case "pack-quantized":
       return lcm(fromRules, lcm(8, s.groupSize === -1 ? 1 : s.groupSize));
     case "fp8":
       return s.block ? lcm(fromRules, lcm(s.block[0], s.block[1])) : fromRules;

@@ -6,6 +6,7 @@ import type { QuantScheme } from "../../src/quant/quant-config.js";
 import type { QuantizedWeight } from "../../src/quant/quantized-layout.js";
 import { quantizeWeight } from "../../src/quant/reference-quantizer.js";
 import { keepLayout, padAtEnd, padHeadsAtEnd, padHeadsHalfSplit, padSegments, type PadLayout } from "../../src/repair/rules/layout.js";
+import { transformBlock } from "../../src/repair/stream-shard.js";
 import { mulberry32, normalDraws } from "../../src/util/prng.js";
 
 const SCHEMES: [string, QuantScheme][] = [
@@ -18,6 +19,13 @@ const SCHEMES: [string, QuantScheme][] = [
   ["nvfp4 modelopt", { method: "nvfp4", producer: "modelopt", groupSize: 16 }],
   ["gptq desc_act g64", { method: "gptq", bits: 4, groupSize: 64, descAct: true, sym: false }],
   ["mxfp4", { method: "mxfp4", groupSize: 32 }],
+  ["compressed-tensors fp8 per tensor", { method: "fp8", producer: "compressed-tensors", granularity: "tensor" }],
+  ["compressed-tensors fp8 per channel", { method: "fp8", producer: "compressed-tensors", granularity: "channel" }],
+  ["compressed-tensors fp8 block 128x128", { method: "fp8", producer: "compressed-tensors", block: [128, 128] }],
+  ["modelopt fp8", { method: "fp8", producer: "modelopt", granularity: "tensor" }],
+  ["pack-quantized g128", { method: "pack-quantized", bits: 4, groupSize: 128, sym: true }],
+  ["pack-quantized asym g128", { method: "pack-quantized", bits: 4, groupSize: 128, sym: false }],
+  ["pack-quantized asym channel", { method: "pack-quantized", bits: 4, groupSize: -1, sym: false }],
 ];
 
 function weight(n: number, k: number, seed: number): Float64Array {
@@ -30,7 +38,15 @@ function quantized(scheme: QuantScheme, n: number, k: number): { w: QuantizedWei
   const stored: StoredTensors = {};
   for (const [role, t] of Object.entries(q.tensors)) stored[role] = { dtype: t.dtype, bytes: t.bytes, shape: t.shape };
   const groupK =
-    scheme.method === "gptq" || scheme.method === "awq" ? (scheme.groupSize === -1 ? k : scheme.groupSize) : scheme.method === "nvfp4" ? 16 : scheme.method === "mxfp4" ? 32 : scheme.block?.[1];
+    scheme.method === "gptq" || scheme.method === "awq" || scheme.method === "pack-quantized"
+      ? scheme.groupSize === -1
+        ? k
+        : scheme.groupSize
+      : scheme.method === "nvfp4"
+        ? 16
+        : scheme.method === "mxfp4"
+          ? 32
+          : scheme.block?.[1];
   const w: QuantizedWeight = {
     base: "t",
     method: scheme.method,
@@ -39,7 +55,7 @@ function quantized(scheme: QuantScheme, n: number, k: number): { w: QuantizedWei
     tensors: Object.fromEntries(Object.keys(q.tensors).map((r) => [r, r])),
     ...(groupK !== undefined ? { groupK } : {}),
     ...(scheme.method === "fp8" && scheme.block ? { groupN: scheme.block[0] } : {}),
-    ...(scheme.method === "fp8" && !scheme.block ? { scaleGranularity: "tensor" as const } : {}),
+    ...(scheme.method === "fp8" && !scheme.block ? { scaleGranularity: scheme.granularity ?? ("tensor" as const) } : {}),
   };
   return { w, stored };
 }
@@ -132,6 +148,10 @@ test("a folded attention scale goes into each format's dequantization scales, ro
     "fp8 block 128x128": 2 ** -24,
     "nvfp4 compressed-tensors": 2 ** -23,
     "nvfp4 modelopt": 2 ** -24,
+    "compressed-tensors fp8 per channel": 2 ** -24,
+    "compressed-tensors fp8 block 128x128": 2 ** -24,
+    "modelopt fp8": 2 ** -24,
+    "pack-quantized asym g128": 2 ** -8,
   };
   for (const [label, scheme] of SCHEMES) {
     const { w, stored } = quantized(scheme, 64, 256);
@@ -166,4 +186,41 @@ test("o_proj columns per head under a group size that divides head_dim (AWQ g32,
     code: "UNSUPPORTED",
     message: /scale block 2 .*two places|move by 48, not a whole number of its 32-wide/,
   });
+});
+
+test("pack-quantized: o_proj columns per head of 52 -> 64 split int32 words, so rows are repacked nibble by nibble, and padded channels inside a group take that row's zero point; exact", async () => {
+  for (const sym of [true, false]) {
+    const scheme: QuantScheme = { method: "pack-quantized", bits: 4, groupSize: -1, sym };
+    const { w, stored } = quantized(scheme, 16, 4 * 52);
+    const cols = padHeadsAtEnd(4, 52, 64);
+    const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(16), cols);
+    assert.deepEqual(padded.tensors.weight_packed.shape, [16, 32]);
+    assert.deepEqual([...new BigInt64Array(new Uint8Array(padded.tensors.weight_shape.bytes).buffer)], [16n, 256n], "weight_shape says the padded [N, K]");
+    assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), placed(dequantizeWeight(scheme, w, stored), keepLayout(16), cols), `symmetric ${sym}`);
+  }
+});
+
+test("pack-quantized: a weight_shape that disagrees with the packed header is a one-line BAD_QUANT error when the weight is dequantized or padded", async () => {
+  const scheme: QuantScheme = { method: "pack-quantized", bits: 4, groupSize: -1, sym: true };
+  const { w, stored } = quantized(scheme, 16, 64);
+  const short = { ...stored, weight_shape: { dtype: "I64" as const, bytes: new Uint8Array(BigInt64Array.of(16n, 61n).buffer), shape: [2] } };
+  assert.throws(() => dequantizeWeight(scheme, w, short), { code: "BAD_QUANT", message: /'weight_shape' holds \[16, 61\].*K = 61 is not a multiple of 8/ });
+  await assert.rejects(padQuantizedWeight(scheme, w, short, keepLayout(16), padAtEnd(64, 128)), { code: "BAD_QUANT", message: /K = 61 is not a multiple of 8/ });
+  const wrong = { ...stored, weight_shape: { dtype: "I64" as const, bytes: new Uint8Array(BigInt64Array.of(8n, 64n).buffer), shape: [2] } };
+  assert.throws(() => dequantizeWeight(scheme, w, wrong), { code: "BAD_QUANT", message: /holds \[8, 64\].*damaged/ });
+});
+
+test("pack-quantized asymmetric: weight_packed rows repacked block by block read each block's own rows' zero points (the stream's firstRow), byte-identical to one block", async () => {
+  const scheme: QuantScheme = { method: "pack-quantized", bits: 4, groupSize: -1, sym: false };
+  const { w, stored } = quantized(scheme, 32, 64);
+  const padded = await padQuantizedWeight(scheme, w, stored, keepLayout(32), padAtEnd(64, 128));
+  const edit = padded.edits.find((e) => e.tensor === "t.weight_packed")!;
+  assert.ok(edit.fill?.mapRows, "rows are repacked (padded channels inside the one group take each row's zero point)");
+  const rowBytes = 8 * 4;
+  const parts: Uint8Array[] = [];
+  for (let r = 0; r < 32; r += 3) parts.push(...transformBlock(stored.weight_packed.bytes.slice(r * rowBytes, Math.min(32, r + 3) * rowBytes), r, edit, "I32"));
+  assert.deepEqual(Buffer.concat(parts), Buffer.from(padded.tensors.weight_packed.bytes));
+  const zp = new Int32Array(new Uint8Array(stored.weight_zero_point.bytes).buffer);
+  assert.ok(new Set([...zp].flatMap((x) => [0, 1, 2, 3, 4, 5, 6, 7].map((b) => (x >>> (4 * b)) & 0xf))).size > 1, "the rows' zero points differ (the check can fail)");
+  assert.deepEqual(dequantizeWeight(scheme, padded.weight, padded.tensors), placed(dequantizeWeight(scheme, w, stored), keepLayout(32), padAtEnd(64, 128)));
 });

@@ -39,6 +39,14 @@ const SCHEMES: [string, QuantScheme, number][] = [
   ["gptq-desc-act", { method: "gptq", bits: 4, groupSize: 32, descAct: true, sym: false }, 1 / 15 + 1e-3],
   // E8M0 scales are powers of two: the block max lands in [4, 8) and rounds to at most 6 (1/4 of max |w| at worst).
   ["mxfp4", { method: "mxfp4", groupSize: 32 }, 1 / 4 + 1e-3],
+  ["ct-fp8-tensor", { method: "fp8", producer: "compressed-tensors", granularity: "tensor" }, 1 / 16],
+  ["ct-fp8-channel", { method: "fp8", producer: "compressed-tensors", granularity: "channel" }, 1 / 16],
+  ["ct-fp8-block", { method: "fp8", producer: "compressed-tensors", block: [128, 128] }, 1 / 16],
+  ["modelopt-fp8", { method: "fp8", producer: "modelopt", granularity: "tensor" }, 1 / 16],
+  // BF16 scales: the top code may clip by up to 15 * 2^-8 of a step beyond the half step.
+  ["ct-w4a16", { method: "pack-quantized", bits: 4, groupSize: 128, sym: true }, 1 / 14 + 1e-3],
+  ["ct-w4a16-asym", { method: "pack-quantized", bits: 4, groupSize: 128, sym: false }, 1 / 15 + 0.01],
+  ["ct-w4a16-channel", { method: "pack-quantized", bits: 4, groupSize: -1, sym: true }, 1 / 14 + 1e-3],
 ];
 
 const weightNames = (spec: ModelSpec) => spec.layers.flatMap((l) => layerLinears(l).flatMap(({ linear }) => linearFactors(linear).map((w) => `${w.tensor} [${w.out}, ${w.in}]`)));
@@ -51,7 +59,7 @@ for (const [label, scheme, bound] of SCHEMES) {
     const ckpt = await openCheckpoint(out);
     const spec = loadModelSpec(ckpt);
     assert.deepEqual(weightNames(spec), weightNames(dense));
-    assert.equal(spec.quantization?.scheme.method, scheme.method);
+    assert.deepEqual(spec.quantization?.scheme, scheme, "config.json's quantization_config reads back as the scheme written");
     assert.equal(spec.quantization?.weights.size, reference.size);
     assert.equal(reference.size, dense.numLayers * 7);
     const read = dequantizingReader(ckpt, spec, checkpointReader(ckpt));
@@ -137,4 +145,35 @@ test("gac quant --repair and gac repair both pad a quantized checkpoint in the q
   assert.equal(await runCli(["repair", "flap-fp8b", "-o", "flap-fp8b-repair"], repair), 0, repair.stderr);
   assert.match(repair.stdout, /403 -> 512/);
   assert.equal(loadModelSpec(await openCheckpoint(join(root, "flap-fp8b-repair"))).layers[0].mlp.intermediate, 512);
+});
+
+test("the scan reports a compressed-tensors W4A16 GEMM's stored tensors, and gac quant judges it by the GPTQ Marlin rules vLLM serves it with", async () => {
+  const report = await scanCheckpoint(join(root, "ct-w4a16"));
+  const down = report.calls.find((c) => c.id === "prefill:layers.0.mlp.down_proj");
+  assert.ok(down && down.kind === "gemm");
+  assert.deepEqual(down.shape, { m: 2048, n: 256, k: 512 });
+  assert.deepEqual(down.quantization, {
+    method: "pack-quantized",
+    scheme: "int4 g128 (compressed-tensors pack-quantized)",
+    group_k: 128,
+    group_n: null,
+    tensors: {
+      weight_packed: "model.layers.0.mlp.down_proj.weight_packed",
+      weight_scale: "model.layers.0.mlp.down_proj.weight_scale",
+      weight_shape: "model.layers.0.mlp.down_proj.weight_shape",
+    },
+  });
+  const io = captureIO(root);
+  assert.equal(await runCli(["quant", "ct-w4a16", "--json"], io), 0, io.stderr);
+  const stored = JSON.parse(io.stdout).stored_as;
+  assert.equal(stored.format, "gptq-int4-g128");
+  assert.deepEqual(stored.readiness.failures, []);
+  for (const [dir, scheme] of [
+    ["ct-fp8-channel", "fp8 e4m3 per-channel (compressed-tensors)"],
+    ["modelopt-fp8", "fp8 e4m3 per-tensor (modelopt)"],
+  ]) {
+    const q = captureIO(root);
+    assert.equal(await runCli(["quant", dir, "--json"], q), 0, q.stderr);
+    assert.deepEqual({ ...JSON.parse(q.stdout).stored_as, readiness: undefined }, { scheme, format: "fp8-tensor", readiness: undefined });
+  }
 });

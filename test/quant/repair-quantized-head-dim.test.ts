@@ -27,6 +27,9 @@ const PADDED: [string, QuantScheme, number][] = [
   // label, scheme, padded head_dim
   ["awq g-1", { method: "awq", bits: 4, groupSize: -1, zeroPoint: true }, 64],
   ["fp8 per tensor", { method: "fp8" }, 64],
+  // o_proj columns per head of 52 split its int32 words along K: rows are repacked nibble by nibble.
+  ["pack-quantized channel", { method: "pack-quantized", bits: 4, groupSize: -1, sym: true }, 64],
+  ["compressed-tensors fp8 per channel", { method: "fp8", producer: "compressed-tensors", granularity: "channel" }, 64],
 ];
 
 const quantized = async (label: string, scheme: QuantScheme) => {
@@ -52,7 +55,7 @@ for (const [label, scheme, D] of PADDED) {
       if (mode === "fold") {
         assert.ok(folded.length > 0 && folded.every((e) => /q_proj\.(scales|weight_scale)$/.test(e.tensor)), folded.map((e) => e.tensor).join(", "));
         // Named as a rounding of the scales, never as exact.
-        assert.match(renderProposal(await proposeRepair(q, { strategy: "OPTIMAL", scaleMode: mode })), /each dequantization scale rounded once to (F16|F32)/);
+        assert.match(renderProposal(await proposeRepair(q, { strategy: "OPTIMAL", scaleMode: mode })), /each dequantization scale rounded once to (F16|BF16|F32)/);
       } else assert.equal(folded.length, 0);
       const report = await verifyCheckpoints(q, out);
       console.log(`# ${label} head_dim 52 -> ${D}, ${mode}: max |logit diff| ${report.stats.maxAbsDiff}, max rel ${report.stats.maxRelDiff}`);
@@ -73,6 +76,8 @@ const REFUSED: [string, QuantScheme, RegExp][] = [
   ["gptq g32", { method: "gptq", bits: 4, groupSize: 32, descAct: false, sym: true }, /o_proj.*scale block|scale block.*two places|inside a scale group/],
   ["nvfp4", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }, /o_proj.*16-wide scale blocks/],
   ["fp8 block 128x128", { method: "fp8", block: [128, 128] }, /q_proj.*128-wide scale blocks/],
+  // Asymmetric pack-quantized packs 8 zero points per int32 along N: q's RoPE halves of 26 rows would split them.
+  ["pack-quantized channel asym", { method: "pack-quantized", bits: 4, groupSize: -1, sym: false }, /q_proj.*zero points, 8 per int32 along N.*split the packed words/],
 ];
 
 for (const [label, scheme, rule] of REFUSED) {

@@ -100,3 +100,37 @@ test("gac repair of an MXFP4 checkpoint pads whole 32-value blocks in the quanti
   console.log(`# mxfp4: intermediate 704 -> 768 (TP 8); max |logit diff| ${report.stats.maxAbsDiff}`);
   assert.equal(report.stats.maxAbsDiff, 0);
 });
+
+// pack-quantized refuses a group size that does not divide K (vLLM's Marlin does), so 704 is stored in groups of 32
+// (22 groups); vLLM TP 8 then asks 704 -> 768: two new groups at the end, weight_shape rewritten.
+for (const sym of [true, false]) {
+  test(`gac repair of a compressed-tensors pack-quantized g32 ${sym ? "symmetric" : "asymmetric"} checkpoint streams in 4 KiB blocks, rewrites weight_shape and is exact (vLLM TP 8: intermediate 704 -> 768)`, async () => {
+    const scheme: QuantScheme = { method: "pack-quantized", bits: 4, groupSize: 32, sym };
+    const q = join(root, `pack-quantized-${sym}`);
+    await quantizeCheckpoint(dense(), q, scheme);
+    const small = join(root, `pack-quantized-${sym}-small`);
+    const big = join(root, `pack-quantized-${sym}-big`);
+    const r = await repairCheckpoint(q, small, { strategy: "OPTIMAL", runtime: "vllm", tp: 8, chunkBytes: CHUNK });
+    await repairCheckpoint(q, big, { strategy: "OPTIMAL", runtime: "vllm", tp: 8 });
+    assert.deepEqual(await safetensorsBytes(small), await safetensorsBytes(big), "the output does not depend on the block size");
+    const widths = r.changes.filter((c) => c.site.kind === "intermediate");
+    assert.ok(widths.length > 0 && widths.every((c) => c.from === 704 && c.to === 768), JSON.stringify(r.changes.map((c) => `${c.id} ${c.from}->${c.to}`)));
+    const down = r.edits.find((e) => e.tensor.endsWith("layers.0.mlp.down_proj.weight_packed"));
+    assert.deepEqual(down?.to, [256, 96]);
+    assert.ok(r.edits.some((e) => e.tensor.endsWith("layers.0.mlp.down_proj.weight_shape")));
+    assert.equal(
+      r.edits.some((e) => e.tensor.endsWith("weight_zero_point")),
+      !sym,
+    );
+    const ckpt = await openCheckpoint(small);
+    const shape = ckpt.tensors.get("model.layers.0.mlp.down_proj.weight_shape")!;
+    const { readTensorBytes } = await import("../../src/checkpoint/safetensors-read.js");
+    assert.deepEqual([...new BigInt64Array(new Uint8Array(await readTensorBytes(shape)).buffer)], [256n, 768n]);
+    const spec = loadModelSpec(ckpt);
+    assert.deepEqual(spec.quantization?.scheme, scheme);
+    assert.ok(spec.layers.every((l) => l.mlp.intermediate === 768));
+    const report = await verifyCheckpoints(q, small);
+    console.log(`# pack-quantized g32 sym ${sym}: intermediate 704 -> 768 (TP 8) in blocks of ${CHUNK} bytes; max |logit diff| ${report.stats.maxAbsDiff}`);
+    assert.equal(report.stats.maxAbsDiff, 0);
+  });
+}

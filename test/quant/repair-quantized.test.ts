@@ -31,6 +31,9 @@ test("the padding target of a quantized checkpoint is the lcm of the kernel alig
   // No contract format for group 32 (formats.ts has g128): only the packing (8) and the group (32) count.
   assert.equal(quantizedMultiple({ method: "gptq", bits: 4, groupSize: 32, descAct: false, sym: true }), 32);
   assert.equal(quantizedMultiple({ method: "nvfp4", producer: "modelopt", groupSize: 16 }), 32);
+  // compressed-tensors W4A16 is served by the GPTQ Marlin kernels: GPTQ g128's rules.
+  assert.equal(quantizedMultiple({ method: "pack-quantized", bits: 4, groupSize: 128, sym: true }), 128);
+  assert.equal(quantizedMultiple({ method: "fp8", producer: "compressed-tensors", granularity: "channel" }), 16);
 });
 
 test("a strategy's target is raised to the lcm of its kernel alignment and the format's multiple", () => {
@@ -47,6 +50,9 @@ const CASES: [string, string, QuantScheme, number][] = [
   ["flap", "fp8-block", { method: "fp8", block: [128, 128] }, 512],
   ["flap", "fp8-tensor", { method: "fp8" }, 416],
   ["svdllm", "nvfp4", { method: "nvfp4", producer: "compressed-tensors", groupSize: 16 }, 128],
+  ["flap", "compressed-tensors-fp8-channel", { method: "fp8", producer: "compressed-tensors", granularity: "channel" }, 416],
+  ["flap", "compressed-tensors-fp8-block", { method: "fp8", producer: "compressed-tensors", block: [128, 128] }, 512],
+  ["flap", "modelopt-fp8", { method: "fp8", producer: "modelopt", granularity: "tensor" }, 416],
 ];
 
 for (const [fixture, label, scheme, padded] of CASES) {
