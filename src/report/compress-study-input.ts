@@ -61,6 +61,8 @@ export interface SpeedPoint {
 
 export interface CompressSpeedRun {
   file: string;
+  /** Variant label -> the label it was timed under (same shapes, timed once), from an aliases file beside the run. */
+  aliases?: Record<string, string>;
   env: Environment;
   points: SpeedPoint[];
   /** Jobs the worker answered with an error (e.g. stock transformers refusing pruned widths). */
@@ -182,4 +184,27 @@ export function parseSpeedRun(text: string, file: string): CompressSpeedRun {
     }
   });
   return { file, env, points, errors };
+}
+
+/**
+ * The aliases file of a speed run (bench/compress-study-jobs.ts writes "<jobs>.aliases.json"): a JSON
+ * object mapping variant labels to the label timed for the same shapes. Recognised by content: every
+ * key and value is a study variant label. Returns undefined for anything else.
+ */
+export function parseAliases(doc: unknown): Record<string, string> | undefined {
+  if (!isObject(doc)) return undefined;
+  const entries = Object.entries(doc);
+  if (entries.length === 0 || !entries.every(([k, v]) => parseVariantLabel(k) !== undefined && typeof v === "string" && parseVariantLabel(v) !== undefined)) return undefined;
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/** The run's points with each aliased variant drawn at the point of the variant timed for it (same shapes, same parameters). */
+export function withAliases(run: CompressSpeedRun): SpeedPoint[] {
+  const out = [...run.points];
+  for (const [label, timed] of Object.entries(run.aliases ?? {})) {
+    const named = parseVariantLabel(label);
+    if (!named || run.points.some((p) => p.label === label)) continue;
+    for (const p of run.points.filter((q) => q.label === timed)) out.push({ ...p, ...named, label });
+  }
+  return out;
 }

@@ -8,7 +8,7 @@ import { open, readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { readUtf8File } from "../util/read-json-file.js";
 import { EVAL_SCHEMA, GPU_VERIFY_SCHEMA, parseAccuracyText } from "./accuracy-input.js";
-import { COMPRESS_STUDY_SCHEMA, isWorkerOutputText, parseSpeedRun, parseStudyDoc } from "./compress-study-input.js";
+import { COMPRESS_STUDY_SCHEMA, isWorkerOutputText, parseAliases, parseSpeedRun, parseStudyDoc } from "./compress-study-input.js";
 import { parseBoundedJson } from "../util/bounded-json.js";
 import type { ReportInputs } from "./types.js";
 
@@ -48,8 +48,33 @@ async function readAccuracyFile(path: string, into: ReportInputs): Promise<void>
   into.verifies = [...(into.verifies ?? []), ...docs.verifies];
 }
 
+/** An aliases file is small; a larger JSON file without a schema is not one and is not read. */
+const MAX_ALIASES_BYTES = 1_000_000;
+
+/** The aliases file beside a speed run (any name; recognised by content, parseAliases), if there is one. */
+async function aliasesBeside(path: string): Promise<Record<string, string> | undefined> {
+  const dir = dirname(path);
+  for (const name of (await readdir(dir)).sort()) {
+    const p = join(dir, name);
+    if (!name.endsWith(".json") || p === path) continue;
+    const s = await stat(p);
+    if (!s.isFile() || s.size > MAX_ALIASES_BYTES || (await sniffFile(p)) !== "other") continue;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(await readText(p, "an aliases file"));
+    } catch {
+      continue;
+    }
+    const aliases = parseAliases(doc);
+    if (aliases) return aliases;
+  }
+  return undefined;
+}
+
 async function readWorkerFile(path: string, into: ReportInputs): Promise<void> {
   const run = parseSpeedRun(await readText(path, "raw worker output"), path);
+  const aliases = await aliasesBeside(path);
+  if (aliases) run.aliases = aliases;
   if (run.points.length === 0) {
     into.notes.push(`${path}: worker output without job lines and without compression-study variants (labels "...-b<budget>-<a-e>"), so it was not read`);
     return;

@@ -164,6 +164,7 @@ test("eval, verify, study and worker lines are told apart by content, whatever t
     await writeFile(join(study, "results.json"), JSON.stringify(studyDoc(), null, 2));
     await writeFile(join(study, "a.json"), JSON.stringify(studyEval(), null, 2));
     await writeFile(join(study, "speed.jsonl"), workerLines());
+    await writeFile(join(study, "same-shapes.json"), JSON.stringify({ "svd-pairs-llama2-7b-b60-d": "svd-pairs-llama2-7b-b60-b" }));
     const inputs = await loadReportInputs([dir]);
     assert.deepEqual(
       inputs.evals?.map((e) => [e.file.endsWith("verify.json"), e.results.length]),
@@ -176,6 +177,11 @@ test("eval, verify, study and worker lines are told apart by content, whatever t
       inputs.speedRuns?.map((r) => [r.env.gpu, r.points.length, r.errors]),
       [["NVIDIA H200", 2, 1]],
     );
+    assert.deepEqual(inputs.speedRuns?.[0].aliases, { "svd-pairs-llama2-7b-b60-d": "svd-pairs-llama2-7b-b60-b" });
+    // The study table: d was timed as b (same shapes), a and b as themselves, c not at all.
+    const table = buildReport(inputs, { generated: "2026-12-02" }).tables.find((t) => t.name === "compress-study");
+    const prefill = (variant: string) => table?.rows.find((r) => r[1] === "0.6" && r[2].startsWith(`${variant}:`))?.[8];
+    assert.deepEqual(["a", "b", "c", "d"].map(prefill), ["145.0 (144.0-146.0)", "37.00 (36.00-38.00)", "-", "37.00 (36.00-38.00)"]);
     // A file named on the command line is read by content too.
     const one = await loadReportInputs([join(dir, "eval.jsonl")]);
     assert.equal(one.verifies?.length, 2);

@@ -11,7 +11,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { AlignmentClass } from "../alignment.js";
-import { methodOfStem, STUDY_VARIANTS, type CompressSpeedRun, type CompressStudy, type SpeedPoint, type StudyEntry, type StudyVariant } from "../compress-study-input.js";
+import { methodOfStem, STUDY_VARIANTS, withAliases, type CompressSpeedRun, type CompressStudy, type SpeedPoint, type StudyEntry, type StudyVariant } from "../compress-study-input.js";
 import { environmentSentence } from "../environment.js";
 import { placeLabels } from "../label-layout.js";
 import { formatMs } from "../markdown-table.js";
@@ -33,6 +33,9 @@ const COLUMNS = 4;
 const PANEL_WIDTH = panelWidth(COLUMNS, 12);
 const PANEL_HEIGHT = 170;
 const LABEL_FONT = 11;
+/** As label-layout.ts reckons a label: 0.62 em a character, 9 px from its point. */
+const LABEL_CHAR_EM = 0.62;
+const LABEL_GAP_PX = 9;
 /** The study's points have no GPU: one neutral ink, the alignment fill and the letter carry the meaning. */
 const STUDY_INK = "#333333";
 /** The engine the study times (bench/compress-study.ts's default --engine). */
@@ -80,18 +83,21 @@ interface PanelData {
 
 /** Points and placed letter labels of one panel (data x, y already in the plotted units). */
 function panelRows(panel: string, items: { variant: StudyVariant; x: number; y: number; extra: Row; yExtent?: [number, number] }[]): PanelData {
-  const xDomain = paddedDomain(
+  const padded = paddedDomain(
     items.map((i) => i.x),
     0.1,
     0.01,
-    0.3,
   );
   const yDomain = paddedDomain(
     items.flatMap((i) => [i.y, ...(i.yExtent ?? [])]),
     0.15,
     0.005,
   );
-  const groups = groupSame(items, xDomain, yDomain);
+  const groups = groupSame(items, padded, yDomain);
+  // Room right of the rightmost point for the longest label, so no label is pushed left onto another point.
+  const longest = Math.max(...groups.map((g) => g.text.length)) * LABEL_FONT * LABEL_CHAR_EM + LABEL_GAP_PX + 4;
+  const maxX = Math.max(...items.map((i) => i.x));
+  const xDomain: [number, number] = [padded[0], Math.max(padded[1], padded[0] + ((maxX - padded[0]) * PANEL_WIDTH) / (PANEL_WIDTH - longest))];
   const rows: Row[] = items.map((i) => ({ panel, kind: "point", variant: i.variant, x: i.x, y: i.y, ...i.extra }));
   const anchors = groups.map((g) => ({ x: g.members[0].x, y: g.members[0].y, text: g.text }));
   placeLabels(anchors, items, { xDomain, yDomain, width: PANEL_WIDTH, height: PANEL_HEIGHT, fontSize: LABEL_FONT }).forEach((l) => rows.push({ panel, kind: "label", label: l.text, x: l.x, y: l.y }));
@@ -198,7 +204,7 @@ function perplexityFigure(study: CompressStudy, env: Environment | undefined): F
 export function prefillPoints(runs: readonly CompressSpeedRun[]): (SpeedPoint & { gpu: string })[] {
   const out = new Map<string, SpeedPoint & { gpu: string }>();
   for (const run of runs)
-    for (const p of run.points) {
+    for (const p of withAliases(run)) {
       if (p.phase !== "prefill" || p.batch !== 1 || p.config !== STUDY_ENGINE) continue;
       const key = `${run.env.gpu}\u0000${p.label}`;
       const have = out.get(key);
@@ -228,7 +234,7 @@ function speedFigure(runs: readonly CompressSpeedRun[], envs: Environment[], all
   });
   const gpus = uniq(points.map((p) => p.gpu));
   const lengths = uniq(points.map((p) => p.length)).join(" / ");
-  const missing = uniq(runs.flatMap((r) => r.points.map((p) => p.label))).filter((l) => !points.some((p) => p.label === l));
+  const missing = uniq(runs.flatMap((r) => withAliases(r).map((p) => p.label))).filter((l) => !points.some((p) => p.label === l));
   const spread = (x: object, y: object) => [
     {
       transform: [{ filter: { field: "kind", equal: "point" } }],
@@ -238,7 +244,7 @@ function speedFigure(runs: readonly CompressSpeedRun[], envs: Environment[], all
   ];
   const caption =
     `Prefill time of one ${lengths}-token prompt at batch 1 (median of ${uniq(points.map((p) => p.n)).join(" or ")} runs, the rule p10-p90) against parameters, for the real-size variants of the study (random weights, BF16, engine ${STUDY_ENGINE}, docs/e2e-protocol.md), one panel per model and budget. ` +
-    `Variants: ${STUDY_VARIANTS.map((v) => `${v} ${VARIANT_WORDS[v]}`).join("; ")}. A variant the run did not time (it gives another variant's shapes and was timed once under that name) has no point; variants within a few pixels share a label ("b ≈ d"). ` +
+    `Variants: ${STUDY_VARIANTS.map((v) => `${v} ${VARIANT_WORDS[v]}`).join("; ")}. A variant with another's shapes was timed once: it shares that variant's point and label ("b = d = e", from the run's aliases file; without one it has no point); variants within a few pixels share a label ("b ≈ d"). ` +
     `Points are filled in the GPU's colour: the worker lines do not record the real-size sizes, so no alignment fill is drawn (b, c and d are multiples of 16 by construction).${missing.length > 0 ? ` Timed in other configurations only: ${missing.length} variant(s), in the table.` : ""} ${environmentSentence(envs)}`;
   return {
     name: "compress-study-speed",
@@ -270,12 +276,12 @@ function studyTable(study: CompressStudy, runs: readonly CompressSpeedRun[], env
   const methods = uniq(study.entries.map((e) => e.method));
   const speed = (e: StudyEntry, phase: "prefill" | "decode") => {
     const ps = runs
-      .flatMap((r) => r.points)
+      .flatMap((r) => withAliases(r))
       .filter((p) => p.phase === phase && p.batch === 1 && p.config === STUDY_ENGINE && p.budget === e.budget && p.variant === e.variant && methodOfStem(p.stem, methods) === e.method);
     return ps.length === 0 ? "-" : ps.map((p) => `${formatMs(p.median_ms)} (${formatMs(p.p10_ms)}-${formatMs(p.p90_ms)})`).join(" / ");
   };
   const realParams = (e: StudyEntry) => {
-    const ps = runs.flatMap((r) => r.points).filter((p) => p.budget === e.budget && p.variant === e.variant && methodOfStem(p.stem, methods) === e.method);
+    const ps = runs.flatMap((r) => withAliases(r)).filter((p) => p.budget === e.budget && p.variant === e.variant && methodOfStem(p.stem, methods) === e.method);
     return uniq(ps.map((p) => `${(p.params / 1e9).toFixed(3)}B`)).join(" / ") || "-";
   };
   const hasSpeed = runs.some((r) => r.points.length > 0);
