@@ -23,6 +23,8 @@ export interface EvalRow {
   params: number;
   /** "fold" / "logical" for a gac repair (its gac-repair.json), null for a plain checkpoint. */
   scale_mode: string | null;
+  /** "bytes" for a byte-level model, "random-weights" where the eval drew the weights (their losses say nothing about quality). */
+  tokenizer: string;
   precision: string;
   loss: number;
   perplexity: number;
@@ -143,6 +145,7 @@ export function parseEvalDoc(doc: unknown, file: string, line?: number): EvalDoc
         dtype: isStr(r.dtype) ? r.dtype : "unknown",
         params: field(r, "params", isNum, at, kind, "a parameter count"),
         scale_mode: field(r, "scale_mode", isStrOrNull, at, kind, "a scale mode or null"),
+        tokenizer: isStr(r.tokenizer) ? r.tokenizer : "",
         precision: field(r, "precision", isStr, at, kind, "a precision"),
         loss: field(r, "loss", isNum, at, kind, "a finite loss"),
         perplexity: field(r, "perplexity", isNum, at, kind, "a finite perplexity"),

@@ -91,7 +91,7 @@ function evalWhat(docs: readonly EvalDoc[]): string {
   const targets = uniq(docs.map((x) => formatCount(x.targets))).join(" / ");
   const where = d.device === "cpu" ? "the CPU float64 forward" : `${d.gpu ?? "the GPU"} (float32 with TF32 off; bfloat16)`;
   const text = d.text_kind === "held-out" ? "the held-out split of the text" : "the text";
-  const randomWeights = docs.some((x) => x.results.some((r) => r.dir.includes("derived")));
+  const randomWeights = docs.some((x) => x.results.some((r) => r.tokenizer === "random-weights"));
   return `\`gac eval --json\` on ${where}, ${targets} targets of ${text} (windows of ${d.context} tokens, sha256 ${d.text_sha256.slice(0, 12)}...)${randomWeights ? "; random weights of the real-size shapes, so the losses say nothing about quality, only what the repair changes" : ""}`;
 }
 
