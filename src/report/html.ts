@@ -54,7 +54,9 @@ export function escapeHtml(s: string): string {
 
 function htmlTable(t: Table): string {
   const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("");
-  const body = t.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("\n");
+  // A number ("6.59e-3", "3,673,344") never breaks at its minus sign or comma.
+  const cell = (c: string) => (/^[-+]?[\d.,]+(e[-+]?\d+)?$/.test(c) ? `<td class="num">${escapeHtml(c)}</td>` : `<td>${escapeHtml(c)}</td>`);
+  const body = t.rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("\n");
   return `<section class="table" id="table-${t.name}"><h3>${escapeHtml(t.title)}</h3><p class="caption">${escapeHtml(t.caption)}</p>
 <div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>
 ${body}
@@ -70,6 +72,7 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bo
 .env table, .table table { border-collapse: collapse; font-size: 0.85rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; }
+td.num { white-space: nowrap; }
 .scroll { overflow-x: auto; max-height: 28rem; overflow-y: auto; }
 figure { margin: 1.5rem 0; }
 figcaption, .caption { font-size: 0.9rem; color: #444; max-width: 60rem; }

@@ -5,7 +5,11 @@
  *     read into e2e rows by the e2e importer (src/bench/e2e/worker-output-dir.ts);
  *   - a scan document (`gac scan --json`): has `dims` and `calls`;
  *   - a repair manifest (gac-repair.json): has `strategy` and `edits` or `changes`;
- *   - a published GPU profile (profiles/a100-published.json): its points join the measured ones.
+ *   - a published GPU profile (profiles/a100-published.json): its points join the measured ones;
+ *   - accuracy documents by their schema tag: `gac eval --json` (gac-eval/1) and `gac verify
+ *     --device gpu --json` (gac-verify-gpu/1), one per file or as JSON lines (accuracy-input.ts);
+ *   - a compression study: a directory whose study.json is gac-compress-study/1, with its eval
+ *     document beside it, and raw worker output of its real-size speed runs (compress-study-input.ts).
  * Parsing (text -> values) is separate from reading the disk, so tests feed strings.
  */
 import { readdir, stat } from "node:fs/promises";
@@ -19,6 +23,7 @@ import { isProfileDoc, profileToRun } from "./profile-input.js";
 import type { BenchRecord, BenchRun, Environment, ReportInputs, ScanDoc, StrategyOutcome } from "./types.js";
 import { repairSummaryFromJson } from "../repair/manifest.js";
 import { hasWorkerOutput, readWorkerOutputDir, WORKER_OUTPUT_FILE } from "../bench/e2e/worker-output-dir.js";
+import { readBySchema, readSchemaFilesOf } from "./schema-inputs.js";
 
 /** A parent directory is searched this deep for runs: results/<run>/ and results/<suite>/<run>/. */
 const MAX_SEARCH_DEPTH = 3;
@@ -279,6 +284,7 @@ async function readRunDir(dir: string, notes: string[]): Promise<BenchRun | unde
 }
 
 async function readJsonInput(file: string, into: ReportInputs): Promise<void> {
+  if (await readBySchema(file, into)) return;
   const doc = await readJsonFile(file, { code: "UNKNOWN_INPUT", what: "a report input (scan JSON, repair manifest or profile)", maxBytes: MAX_MANIFEST_BYTES });
   const kind = detectJsonKind(doc);
   if (kind === "scan" && isObject(doc)) into.scans.push(parseScan(doc, file));
@@ -289,7 +295,11 @@ async function readJsonInput(file: string, into: ReportInputs): Promise<void> {
   } else if (kind === "run") {
     const run = await readRunDir(join(file, ".."), into.notes);
     if (run) into.runs.push(run);
-  } else throw new GacError("UNKNOWN_INPUT", `${file} is neither a scan (dims + calls), a repair manifest (strategy + changes), a GPU profile nor a run.json`);
+  } else
+    throw new GacError(
+      "UNKNOWN_INPUT",
+      `${file} is neither a scan (dims + calls), a repair manifest (strategy + changes), a GPU profile, a run.json, a gac eval / gac verify --device gpu document nor a compression study`,
+    );
 }
 
 async function searchDir(dir: string, depth: number, into: ReportInputs): Promise<void> {
@@ -300,8 +310,10 @@ async function searchDir(dir: string, depth: number, into: ReportInputs): Promis
     for (const name of (await readdir(dir)).filter((n) => /^scan-.+\.json$/.test(n)).sort()) await readJsonInput(join(dir, name), into);
     return;
   }
+  const names = (await readdir(dir)).sort();
+  await readSchemaFilesOf(dir, names, into);
   if (depth >= MAX_SEARCH_DEPTH) return;
-  for (const name of (await readdir(dir)).sort()) {
+  for (const name of names) {
     if (name.startsWith(".")) continue;
     const p = join(dir, name);
     if (await isDir(p)) await searchDir(p, depth + 1, into);
@@ -318,8 +330,9 @@ export async function loadReportInputs(paths: string[]): Promise<ReportInputs> {
     if (s.isDirectory()) await searchDir(p, 0, into);
     else await readJsonInput(p, into);
   }
-  if (into.runs.length === 0 && into.scans.length === 0 && into.repairs.length === 0) {
-    throw new GacError("UNKNOWN_INPUT", `no bench runs, scans or repair manifests found in ${paths.join(", ")}`);
+  const schemaInputs = (into.evals?.length ?? 0) + (into.verifies?.length ?? 0) + (into.studies?.length ?? 0) + (into.speedRuns?.length ?? 0);
+  if (into.runs.length === 0 && into.scans.length === 0 && into.repairs.length === 0 && schemaInputs === 0) {
+    throw new GacError("UNKNOWN_INPUT", `no bench runs, scans, repair manifests, accuracy results or compression studies found in ${paths.join(", ")}`);
   }
   return into;
 }

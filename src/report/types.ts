@@ -123,6 +123,8 @@ export interface ScanDoc {
 }
 
 import type { RepairSummary } from "../repair/manifest.js";
+import type { EvalDoc, VerifyDoc } from "./accuracy-input.js";
+import type { CompressSpeedRun, CompressStudy } from "./compress-study-input.js";
 
 export type { RepairSummary };
 
@@ -130,6 +132,14 @@ export interface ReportInputs {
   runs: BenchRun[];
   scans: ScanDoc[];
   repairs: RepairSummary[];
+  /** `gac eval --json` documents (accuracy-input.ts); a compression study's own are in `studies`. */
+  evals?: EvalDoc[];
+  /** `gac verify --device gpu --json` documents. */
+  verifies?: VerifyDoc[];
+  /** Compression-study directories (study.json + its eval). */
+  studies?: CompressStudy[];
+  /** Raw worker output of the study's real-size speed runs. */
+  speedRuns?: CompressSpeedRun[];
   /** Things read but left out, said once each ("suite 'X' is not plotted; 12 records ignored"). */
   notes: string[];
 }

@@ -4,8 +4,8 @@
  * fetched from the network, the page no wider than the window, no figure past the page column, and
  * every legend entry naming something drawn. A crafted page with a too-wide figure and a legend
  * entry without marks shows that these checks fail when they should. The page is the report of the
- * committed H200 runs (the end-to-end sweep, the full suite, the PaLU model run, and the published
- * A100 profile) when the checkout has them, else the crafted
+ * committed H200 runs (the end-to-end sweep, the full suite, the PaLU model run, the published
+ * A100 profile, the accuracy runs and the compression study) when the checkout has them, else the crafted
  * sample. Screenshots (the whole page, each figure) are kept under test-artifacts/ (gitignored; CI
  * keeps them as artifacts). Skips when /usr/bin/chromium is absent (CI installs Debian's `chromium`).
  */
@@ -19,7 +19,7 @@ import { pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { buildReport, loadReportInputs, renderHtml, writeReport, type Figure, type Report } from "../../src/report/index.js";
 import { VEGA_CONFIG } from "../../src/report/style.js";
-import { COMMITTED_E2E_RUN, COMMITTED_INPUTS, COMMITTED_RUN, sampleInputs } from "./fixtures.js";
+import { COMMITTED_ACCURACY_INPUTS, COMMITTED_E2E_RUN, COMMITTED_INPUTS, COMMITTED_RUN, sampleInputs } from "./fixtures.js";
 import { LEGEND_CHECK_SOURCE, OVERFLOW_CHECK_SOURCE, type LegendCheck } from "./page-checks.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -90,7 +90,7 @@ test("the offline report page draws every chart in headless Chromium, inside the
   try {
     // The report from the committed GPU results when the checkout has them; crafted data otherwise.
     // The end-to-end sweep joins it when present, so its figure leads the page as in docs/report/.
-    const committed = [...(existsSync(COMMITTED_E2E_RUN) ? [COMMITTED_E2E_RUN] : []), ...COMMITTED_INPUTS];
+    const committed = [...(existsSync(COMMITTED_E2E_RUN) ? [COMMITTED_E2E_RUN] : []), ...COMMITTED_INPUTS, ...COMMITTED_ACCURACY_INPUTS.filter((p) => existsSync(p))];
     const inputs = existsSync(COMMITTED_RUN) ? await loadReportInputs(committed) : sampleInputs();
     const report = buildReport(inputs, { generated: "2026-11-21" });
     const out = join(root, "report");
