@@ -24,7 +24,7 @@
  * shared, and the best run is the one least disturbed. CPU seconds per GB (cp's from bash `times`,
  * repair's from the child's resourceUsage, every thread) say what each costs whatever else runs.
  * Everything is deleted at the end.
- * Output: progress and a markdown table on stderr, one JSON object (schema gac-repair-throughput/1)
+ * Output: progress (with the best run's step timings, RepairResult.timings) and a markdown table on stderr, one JSON object (schema gac-repair-throughput/1)
  * on stdout or in --json's file.
  */
 import { execFileSync, spawnSync } from "node:child_process";
