@@ -24,7 +24,7 @@
  * shared, and the best run is the one least disturbed. CPU seconds per GB (cp's from bash `times`,
  * repair's from the child's resourceUsage, every thread) say what each costs whatever else runs.
  * Everything is deleted at the end.
- * Output: progress and a markdown table on stderr, one JSON object (schema gac-repair-throughput/1)
+ * Output: progress (with the best run's step timings, RepairResult.timings) and a markdown table on stderr, one JSON object (schema gac-repair-throughput/1)
  * on stdout or in --json's file.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -41,7 +41,7 @@ import { DIRECT_SVD_HEAD_DIM } from "../src/fixtures/kinds.js";
 import { flapLlama2Kept, paluLlama3Ranks } from "../src/fixtures/real-scale.js";
 import { directSvdSpec, paluSpec, prunedFlapSpec, svdllmSpec, type FixtureSpec } from "../src/fixtures/specs.js";
 import { publishDirectoryAtomically } from "../src/util/atomic.js";
-import { repairCheckpoint } from "../src/repair/repair-checkpoint.js";
+import { repairCheckpoint, type RepairTimings } from "../src/repair/repair-checkpoint.js";
 import type { ScaleMode } from "../src/repair/tensor-edits.js";
 
 type BenchDtype = "BF16" | "F16" | "F32";
@@ -55,12 +55,46 @@ const PATHS: Record<PathName, { input: InputName; scaleMode: ScaleMode; what: st
 };
 type InputName = "direct-svd" | "flap" | "svdllm" | "palu";
 
+/** One repair child's report. */
+interface ChildResult {
+  seconds: number;
+  bytesOut: number;
+  maxRssKb: number;
+  cpuSeconds: number;
+  timings: RepairTimings;
+}
+
+/** RepairTimings in snake_case, seconds: where the best run's time went (stream-timings.ts). */
+function timingsRecord(t: RepairTimings): Record<string, number> {
+  const f = t.files;
+  return {
+    plan: t.plan,
+    shards: t.shards,
+    finish: t.finish,
+    file_stream: f.stream,
+    read_busy: f.readBusy,
+    write_busy: f.writeBusy,
+    sync_busy: f.syncBusy,
+    hash_busy: f.hashBusy,
+    transform: f.transform,
+    wait_read: f.waitRead,
+    wait_hash: f.waitHash,
+    wait_output_block: f.waitOutputBlock,
+  };
+}
+
 // ---- child mode: one repair, one JSON line -------------------------------------------------------
 if (process.argv[2] === "--child") {
   const [input, output, scaleMode] = process.argv.slice(3);
+  const cpu = () => {
+    const u = process.resourceUsage();
+    return (u.userCPUTime + u.systemCPUTime) / 1e6;
+  };
+  // The repair's own CPU (every thread), without node's start and module loading (0.77 CPU-s under tsx on the 2-core VM).
+  const before = cpu();
   const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode });
-  const u = process.resourceUsage();
-  process.stdout.write(JSON.stringify({ seconds: r.seconds, bytesOut: r.bytesOut, maxRssKb: u.maxRSS, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 }) + "\n");
+  const child: ChildResult = { seconds: r.seconds, bytesOut: r.bytesOut, maxRssKb: process.resourceUsage().maxRSS, cpuSeconds: cpu() - before, timings: r.timings };
+  process.stdout.write(JSON.stringify(child) + "\n");
   process.exit(0);
 }
 
@@ -165,7 +199,10 @@ interface PathResult {
   peak_rss_mb: number;
   /** CPU seconds (user + system, every thread) per GB of input: what the copy costs whatever else runs on the machine. */
   cp_cpu_s_per_gb: number;
+  /** The repair's own CPU (since bench commit issue-10-onefile: without node's start and module loading). */
   repair_cpu_s_per_gb: number;
+  /** Where the best repair run's seconds went (timingsRecord). */
+  best_repair_timings_s: Record<string, number>;
 }
 
 /** The children's user + system seconds from bash's `times` (its second line: "0m1.234s 0m0.567s"). */
@@ -195,6 +232,7 @@ try {
       const repairCpu = new Map<PathName, number[]>(its.map((p) => [p, []]));
       const repairTimes = new Map<PathName, number[]>(its.map((p) => [p, []]));
       const rss = new Map<PathName, number>(its.map((p) => [p, 0]));
+      const bestTimings = new Map<PathName, RepairTimings>();
       const outBytes = new Map<PathName, number>();
       for (let r = 0; r < runs; r++) {
         const dst = join(root, "copy");
@@ -210,7 +248,8 @@ try {
           execFileSync("sync");
           const c = spawnSync(process.execPath, [...childArgs, dir, out, PATHS[p].scaleMode], { encoding: "utf8" });
           if (c.status !== 0) throw new Error(`repair child failed (${p} ${dtype}): ${c.stderr}`);
-          const res = JSON.parse(c.stdout.trim().split("\n").pop()!) as { seconds: number; maxRssKb: number; cpuSeconds: number };
+          const res = JSON.parse(c.stdout.trim().split("\n").pop()!) as ChildResult;
+          if (res.seconds < Math.min(...repairTimes.get(p)!)) bestTimings.set(p, res.timings);
           repairTimes.get(p)!.push(res.seconds);
           repairCpu.get(p)!.push(res.cpuSeconds);
           rss.set(p, Math.max(rss.get(p)!, res.maxRssKb / 1024));
@@ -238,10 +277,16 @@ try {
           peak_rss_mb: rss.get(p)!,
           cp_cpu_s_per_gb: Math.min(...cpCpu) / (inBytes / 1e9),
           repair_cpu_s_per_gb: Math.min(...repairCpu.get(p)!) / (inBytes / 1e9),
+          best_repair_timings_s: timingsRecord(bestTimings.get(p)!),
         };
+        const t = row.best_repair_timings_s;
         results.push(row);
         log(
           `  ${p.padEnd(8)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`,
+        );
+        const ms = (x: number) => (1000 * x).toFixed(0);
+        log(
+          `           best run ms: plan ${ms(t.plan)}, files ${ms(t.shards)} (busy: read ${ms(t.read_busy)}, write ${ms(t.write_busy)}, sync ${ms(t.sync_busy)}, hash ${ms(t.hash_busy)}, transform ${ms(t.transform)}; loop waits: read ${ms(t.wait_read)}, hash ${ms(t.wait_hash)}, out block ${ms(t.wait_output_block)}), finish ${ms(t.finish)}`,
         );
       }
       if (values.keep) await rename(dir, join(root, `in-${input}-${dtype}-${sharded ? "sharded" : "one-file"}`));

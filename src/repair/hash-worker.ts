@@ -18,9 +18,12 @@ const { createHash } = require("node:crypto");
 const { openSync, readSync, closeSync } = require("node:fs");
 const hashes = new Map();
 let fileBuffer;
+// Seconds spent hashing, sent with each reply (the main thread sums them: how busy the worker was).
+const now = () => performance.now() / 1000;
 parentPort.on("message", (m) => {
   if (m.op === "file") {
     // A whole file read here, beside the main thread's kernel copy of it (one read by each).
+    const t0 = now();
     try {
       fileBuffer ??= Buffer.allocUnsafe(${FILE_READ_BYTES});
       const h = createHash("sha256");
@@ -31,15 +34,16 @@ parentPort.on("message", (m) => {
       } finally {
         closeSync(fd);
       }
-      parentPort.postMessage({ op: "file", id: m.id, hex: h.digest("hex"), bytes });
+      parentPort.postMessage({ op: "file", id: m.id, hex: h.digest("hex"), bytes, seconds: now() - t0 });
     } catch (e) {
       parentPort.postMessage({ op: "file", id: m.id, error: String(e && e.message || e) });
     }
   } else if (m.op === "update") {
+    const t0 = now();
     let h = hashes.get(m.id);
     if (!h) { h = createHash("sha256"); hashes.set(m.id, h); }
     h.update(m.bytes);
-    parentPort.postMessage({ op: "ack", seq: m.seq, bytes: m.bytes.byteLength });
+    parentPort.postMessage({ op: "ack", seq: m.seq, bytes: m.bytes.byteLength, seconds: now() - t0 });
   } else {
     const h = hashes.get(m.id) ?? createHash("sha256");
     hashes.delete(m.id);
@@ -54,6 +58,7 @@ interface FileMessage {
   hex?: string;
   bytes?: number;
   error?: string;
+  seconds?: number;
 }
 
 export class HashWorker {
@@ -66,13 +71,17 @@ export class HashWorker {
   private nextSeq = 0;
   private hashed = new Map<number, () => void>();
   private files = new Map<number, (m: FileMessage) => void>();
+  /** Seconds the worker has spent hashing (reading too, for hashFile), over its life. */
+  busySeconds = 0;
 
   constructor() {
-    this.worker.on("message", (m: { op: "ack"; seq: number; bytes: number } | { op: "digest"; id: number; hex: string } | FileMessage) => {
+    this.worker.on("message", (m: { op: "ack"; seq: number; bytes: number; seconds: number } | { op: "digest"; id: number; hex: string } | FileMessage) => {
       if (m.op === "file") {
+        this.busySeconds += m.seconds ?? 0;
         this.files.get(m.id)?.(m);
         this.files.delete(m.id);
       } else if (m.op === "ack") {
+        this.busySeconds += m.seconds;
         this.hashed.get(m.seq)?.();
         this.hashed.delete(m.seq);
         this.pending -= m.bytes;

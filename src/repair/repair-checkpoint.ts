@@ -41,6 +41,7 @@ import { screenChanges } from "./exactness.js";
 import { hashesRecord, logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
 import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile } from "./stream-shard.js";
 import { repairShards } from "./repair-shards.js";
+import { addStreamTimings, emptyStreamTimings, since, type StreamTimings } from "./stream-timings.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
 import { gacVersion } from "../scan/gac-version.js";
 import { quantizedMultiple, quantizedRepairEdits } from "../quant/repair-quantized.js";
@@ -109,6 +110,19 @@ export interface RepairResult extends RepairProposal {
   /** Files in the input directory not copied (other weight formats, subdirectories), with why. */
   warnings: string[];
   seconds: number;
+  /** Where `seconds` went: planning, the safetensors files (their steps summed over files), and the rest. */
+  timings: RepairTimings;
+}
+
+/** Seconds of a repair's phases (stream-timings.ts says what each step's figure means). */
+export interface RepairTimings {
+  /** Reading headers, planning, checking the output path: before the first byte is copied. */
+  plan: number;
+  /** repairShards: every safetensors file streamed or copied, and their syncs. */
+  shards: number;
+  /** Config, index, other files, manifest, the fsync of the tree and the rename. */
+  finish: number;
+  files: StreamTimings;
 }
 
 /** Files that hold weights in other formats: copying them unrepaired would ship two disagreeing models. */
@@ -257,6 +271,9 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
   };
 
   let manifest: RepairManifest | undefined;
+  const tShards = performance.now();
+  let shardSeconds = 0;
+  const files = emptyStreamTimings();
   await publishDirectoryAtomically(
     absOut,
     async (tmp) => {
@@ -265,6 +282,8 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
       // Shards the index places in subdirectories ("sub/model-00001.safetensors") keep them.
       for (const j of jobs) if (j.name.includes("/")) await mkdir(dirname(j.outputPath), { recursive: true });
       const shards = await repairShards(jobs, editMap, { chunkBytes, onBytes, signal: opts.signal, checksumOutput, concurrency: opts.shardConcurrency });
+      shardSeconds = since(tShards);
+      for (const d of shards) addStreamTimings(files, d.timings);
       const inputFiles: FileDigest[] = shards.map((d) => d.input);
       const outputFiles: OutputFile[] = shards.map((d) => (d.method === "copied" ? { ...d.output, copied: true } : d.output));
       const configBytes = await readRegularFile(configPath, CONFIG_FILE, MAX_CONFIG_BYTES, () => new GacError("INPUT_CHANGED", `${configPath} grew past the config limit while gac repaired it`));
@@ -319,7 +338,10 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
   );
   const { ckpt: _ckpt, ...rest } = proposal;
   void _ckpt;
-  return { ...rest, outDir: absOut, manifest: manifest!, warnings, seconds: (performance.now() - t0) / 1000 };
+  const seconds = since(t0);
+  const planSeconds = (tShards - t0) / 1000;
+  const timings = { plan: planSeconds, shards: shardSeconds, finish: seconds - planSeconds - shardSeconds, files };
+  return { ...rest, outDir: absOut, manifest: manifest!, warnings, seconds, timings };
 }
 
 function elements(shape: readonly number[]): number {

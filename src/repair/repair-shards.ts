@@ -23,6 +23,7 @@ import type { SafetensorsFileInfo } from "../checkpoint/types.js";
 import { BlockPool, HashWorker } from "./hash-worker.js";
 import { OUTPUT_POOL_BLOCKS, POOL_BLOCKS, streamShard, type FileDigest, type OutputFile } from "./stream-shard.js";
 import type { TensorEdit } from "./tensor-edits.js";
+import { emptyStreamTimings, since, type StreamTimings } from "./stream-timings.js";
 
 export interface ShardJob {
   info: SafetensorsFileInfo;
@@ -47,6 +48,8 @@ export interface ShardResult {
   input: FileDigest;
   output: OutputFile;
   method: ShardMethod;
+  /** Where the file's time went (a copied file: the copy's wall time as `stream`, the worker's hash as `hashBusy`). */
+  timings: StreamTimings;
 }
 
 /**
@@ -92,6 +95,8 @@ function syncInBackground(outputPath: string, syncs: Promise<void>[]): void {
 /** Copies an untouched file with the cheapest call while its worker hashes the input; fsyncs in the background. */
 async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: boolean, syncs: Promise<void>[]): Promise<ShardResult> {
   const { info, name, outputPath } = job;
+  const t0 = performance.now();
+  const hashedBefore = hasher.busySeconds;
   const [, hashed] = await Promise.all([copyFile(info.path, outputPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE), hasher.hashFile(info.path)]);
   if (hashed.bytes !== info.size) {
     throw new GacError("INPUT_CHANGED", `${info.path} has ${formatCount(hashed.bytes)} bytes now but ${formatCount(info.size)} when its header was read: the input changed while gac read it`);
@@ -104,7 +109,8 @@ async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: bool
     output.sha256 = out.sha256;
     output.bytes = out.bytes;
   }
-  return { input: { name, bytes: info.size, sha256: hashed.sha256 }, output, method: "copied" };
+  const timings = { ...emptyStreamTimings(), stream: since(t0), hashBusy: hasher.busySeconds - hashedBefore };
+  return { input: { name, bytes: info.size, sha256: hashed.sha256 }, output, method: "copied", timings };
 }
 
 /**
