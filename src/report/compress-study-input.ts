@@ -12,7 +12,7 @@
 import { GacError } from "../errors.js";
 import { parseWorkerLine } from "../bench/protocol.js";
 import type { EvalDoc } from "./accuracy-input.js";
-import type { Environment } from "./types.js";
+import type { Environment } from "./environment-record.js";
 
 export const COMPRESS_STUDY_SCHEMA = "gac-compress-study/1";
 export const STUDY_VARIANTS = ["a", "b", "c", "d", "e"] as const;

@@ -48,23 +48,8 @@ interface BenchStats {
   rel_ci?: number;
 }
 
-/** The environment a run measured on, taken from run.json's capability block. */
-export interface Environment {
-  gpu: string;
-  driver?: string;
-  torch?: string;
-  cuda?: string;
-  cudnn?: string;
-  commit?: string;
-  /** ISO date the run was created. */
-  date?: string;
-  command?: string;
-  computeCapability?: string;
-  /** The run this environment belongs to (its id in results/). */
-  runId?: string;
-  /** The report's name for this environment block ("E1"), set by buildReport; captions cite it. */
-  ref?: string;
-}
+export type { Environment } from "./environment-record.js";
+import type { Environment } from "./environment-record.js";
 
 /** One bench run directory: results/<run-id>/. */
 export interface BenchRun {
