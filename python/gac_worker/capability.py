@@ -62,6 +62,7 @@ def probe(device: int) -> tuple[dict, Any]:
         driver=_driver_version(),
         cudnn=_cudnn_version(torch),
         triton=_triton_version(),
+        transformers=package_version("transformers"),
         sdpa_backends={},
         sdpa_backends_detail={},
     )
@@ -112,6 +113,19 @@ def _cudnn_version(torch) -> Optional[str]:
     try:
         v = torch.backends.cudnn.version()  # e.g. 91900
         return None if v is None else f"{v // 10000}.{v % 10000 // 100}.{v % 100}"
+    except Exception:
+        return None
+
+
+def package_version(name: str) -> Optional[str]:
+    """An installed distribution's version from its metadata, without importing it (None when absent)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
     except Exception:
         return None
 

@@ -93,3 +93,11 @@ class ParseTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PackageVersionTest(unittest.TestCase):
+    def test_reads_an_installed_distributions_version_without_importing_it_and_none_for_a_missing_one(self):
+        from gac_worker.capability import package_version
+
+        self.assertIsInstance(package_version("pip") or "", str)
+        self.assertIsNone(package_version("gac-no-such-distribution"))

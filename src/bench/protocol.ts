@@ -38,6 +38,8 @@ export interface CapabilityOk {
   cudnn?: string | number;
   python?: string;
   triton?: string;
+  /** transformers' version from its package metadata (null when it is not installed). */
+  transformers?: string | null;
   sdpa_backends?: Record<string, boolean>;
   [extra: string]: unknown;
 }
