@@ -9,12 +9,11 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildReport, figureView, loadReportInputs, renderSvg, type ReportInputs } from "../../src/report/index.js";
+import { buildReport, loadReportInputs, type ReportInputs } from "../../src/report/index.js";
 import { parseAccuracyText } from "../../src/report/accuracy-input.js";
 import { evalTableRows, verifyTableRows } from "../../src/report/figures/accuracy.js";
-import { MAX_FIGURE_WIDTH } from "../../src/report/style.js";
 import { GacError } from "../../src/errors.js";
-import { legendEntriesWithoutMarks, sceneRoot } from "./page-checks.js";
+import { assertFigureReadable } from "./page-checks.js";
 import { COMMITTED_ACCURACY_INPUTS } from "./fixtures.js";
 
 const result = (dir: string, precision: string, loss: number, scale: string | null = null) => ({
@@ -235,17 +234,8 @@ async function checkFigures(inputs: ReportInputs, names: string[]): Promise<void
     names,
   );
   for (const f of report.figures.filter((x) => names.includes(x.name))) {
-    const svg = await renderSvg(f.spec);
-    const width = Number(/width="(\d+)"/.exec(svg)?.[1]);
-    assert.ok(width <= MAX_FIGURE_WIDTH, `${f.name} is ${width} px wide`);
-    const view = await figureView(f.spec);
-    try {
-      const c = legendEntriesWithoutMarks(sceneRoot(view));
-      assert.deepEqual(c.missing, [], f.name);
-      assert.ok(c.checked >= 1, `${f.name}: ${c.checked} legend entries`);
-    } finally {
-      view.finalize();
-    }
+    const checked = await assertFigureReadable(f);
+    assert.ok(checked >= 1, `${f.name}: ${checked} legend entries`);
   }
 }
 

@@ -7,6 +7,10 @@
  *   - figureOverflows(): in the page, every chart's SVG lies inside the page column.
  */
 
+import assert from "node:assert/strict";
+import { figureView, renderSvg } from "../../src/report/index.js";
+import { MAX_FIGURE_WIDTH } from "../../src/report/style.js";
+
 /** Returns [{ legend, value }] for legend entries whose value no data mark carries, and how many entries were checked. */
 export const LEGEND_CHECK_SOURCE = String.raw`function legendEntriesWithoutMarks(root) {
   var values = new Set();
@@ -80,6 +84,24 @@ export const OVERFLOW_CHECK_SOURCE = String.raw`function figureOverflows() {
   });
   return { column: Math.round(right - left), scrollWidth: document.documentElement.scrollWidth, viewport: window.innerWidth, figures: out };
 }`;
+
+/**
+ * One figure as a reader sees it, without a browser: its SVG fits the page column and every legend
+ * entry names something drawn (asserted); returns how many legend entries were checked.
+ */
+export async function assertFigureReadable(f: { name: string; spec: Parameters<typeof renderSvg>[0] }): Promise<number> {
+  const svg = await renderSvg(f.spec);
+  const width = Number(/width="(\d+)"/.exec(svg)?.[1]);
+  assert.ok(width <= MAX_FIGURE_WIDTH, `${f.name} is ${width} px wide`);
+  const view = await figureView(f.spec);
+  try {
+    const c = legendEntriesWithoutMarks(sceneRoot(view));
+    assert.deepEqual(c.missing, [], f.name);
+    return c.checked;
+  } finally {
+    view.finalize();
+  }
+}
 
 /** The root mark of a Vega View's scenegraph (vega's types leave `root` out). */
 export function sceneRoot(view: { scenegraph(): unknown }): unknown {

@@ -7,27 +7,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildReport, figureView, renderSvg, type ScanDoc } from "../../src/report/index.js";
+import { buildReport, figureView, type ScanDoc } from "../../src/report/index.js";
 import { MAX_FIGURE_WIDTH, VEGA_CONFIG, alignedTicks, denseSegments, gpuPalette, joined, legendValues, panelWidth, wrapText } from "../../src/report/style.js";
-import { legendEntriesWithoutMarks, sceneRoot } from "./page-checks.js";
+import { assertFigureReadable, legendEntriesWithoutMarks, sceneRoot } from "./page-checks.js";
 import { sampleInputs, scanDoc } from "./fixtures.js";
 
 test("every figure of the sample report fits the column and has no legend entry without marks", async () => {
   const report = buildReport(sampleInputs(), { generated: "2026-01-21" });
   let checked = 0;
-  for (const f of report.figures) {
-    const svg = await renderSvg(f.spec);
-    const width = Number(/width="(\d+)"/.exec(svg)?.[1]);
-    assert.ok(width <= MAX_FIGURE_WIDTH, `${f.name} is ${width} px wide`);
-    const view = await figureView(f.spec);
-    try {
-      const c = legendEntriesWithoutMarks(sceneRoot(view));
-      assert.deepEqual(c.missing, [], f.name);
-      checked += c.checked;
-    } finally {
-      view.finalize();
-    }
-  }
+  for (const f of report.figures) checked += await assertFigureReadable(f);
   assert.ok(checked > 10, `${checked} legend entries checked`);
 });
 
