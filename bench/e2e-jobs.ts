@@ -3,7 +3,7 @@
  * header-only real-size fixtures so that the GPU machine needs only python3 + torch:
  *
  *   node bin/gac.js fixtures <kind> --size <size> --sparse --out <dir>   (for each kind below)
- *   npx tsx bench/e2e-jobs.ts <fixture root> <jobs.jsonl>
+ *   npx tsx bench/e2e-jobs.ts <fixture root> <jobs.jsonl> [--no-study]
  *   PYTHONPATH=python python3 -u -m gac_worker < jobs.jsonl > worker-results.jsonl   (GPU)
  *
  * Models: the dense parents, every family unrepaired and repaired (MINIMAL, OPTIMAL where its
@@ -134,16 +134,19 @@ function speedJobs(m: ModelDesc, opts: { transformers: boolean; long: boolean; c
     }
   }
   add("gac", "eager", "static", { prefill, decode: DECODE });
+  add("gac", "eager-nocudnn", "static", { decode: DECODE });
   add("gac", "graph", "static", { decode: DECODE });
+  add("gac", "graph-splitkv", "static", { decode: DECODE });
   return jobs;
 }
 
-function logitsJob(orig: ModelDesc, rep: ModelDesc, transformers: boolean): Job {
+/** decodePaths: also check the gac engine's decode paths against its prefill on the original (once per family). */
+function logitsJob(orig: ModelDesc, rep: ModelDesc, transformers: boolean, decodePaths: boolean): Job {
   return {
     type: "job",
     id: `e2e_logits/${rep.label}`,
     op: "e2e_logits",
-    params: { original: orig, repaired: rep, engines: transformers ? ["gac", "transformers"] : ["gac"], batch: 1, seq: 256 },
+    params: { original: orig, repaired: rep, engines: transformers ? ["gac", "transformers"] : ["gac"], batch: 1, seq: 256, ...(decodePaths ? { decode_paths: true } : {}) },
   };
 }
 
@@ -155,8 +158,9 @@ async function source(root: string, dir: string, label: string): Promise<Source>
 const sameShapes = (a: ModelDesc, b: ModelDesc) => JSON.stringify(a.spec) === JSON.stringify(b.spec);
 
 async function main(): Promise<void> {
-  const [root, out] = process.argv.slice(2);
-  if (!root || !out) throw new Error("usage: npx tsx bench/e2e-jobs.ts <fixture root> <jobs.jsonl>");
+  const [root, out, flag] = process.argv.slice(2);
+  if (!root || !out || (flag !== undefined && flag !== "--no-study")) throw new Error("usage: npx tsx bench/e2e-jobs.ts <fixture root> <jobs.jsonl> [--no-study]");
+  const withStudy = flag !== "--no-study";
   const dense3 = await source(root, "llama-aligned-llama3-8b", "llama3-8b-dense");
   const dense2 = await source(root, "llama-aligned-llama2-7b", "llama2-7b-dense");
   const families: { src: Source; transformers: boolean; long: boolean; cudnnStory: boolean; logical?: boolean }[] = [
@@ -181,17 +185,17 @@ async function main(): Promise<void> {
       if (mode === "fold" && variants.some((v) => v.attention_scale === null && sameShapes(v, rep))) continue; // OPTIMAL = MINIMAL here
       variants.push(rep);
     }
-    for (const rep of variants) {
+    variants.forEach((rep, i) => {
       // A logical-scale repair has the fold's shapes: time only the fold, check both functions.
       if (rep.attention_scale === null) speed.push(...speedJobs(rep, f));
-      logits.push(logitsJob(orig, rep, f.transformers));
-    }
+      logits.push(logitsJob(orig, rep, f.transformers, i === 0));
+    });
   }
   const dense2Jobs = speedJobs(original(dense2), { transformers: true, long: false, cudnnStory: false });
   // Compression study (issue 12): SVD-LLM on Llama-2-7B at 20% and 40% fewer parameters.
   const svd = families[5].src;
   const study: Job[] = [];
-  for (const keep of [0.8, 0.6]) {
+  for (const keep of withStudy ? [0.8, 0.6] : []) {
     const ra = svdllmRank(keep, 4096, 4096);
     const rm = svdllmRank(keep, 4096, 11008);
     const pct = Math.round((1 - keep) * 100);

@@ -10,6 +10,8 @@ for line in open(sys.argv[1]):
     elif t == "result":
         r = m["e2e_logits"]
         s = {k: {e: f"{v['max_abs_diff']:.2e}/{v['rel_to_max']:.1e}/{v['argmax_agree']:.3f}" for e, v in r[k].items()} for k in ("repair_fp32", "repair_serving", "noise_floor")}
-        print(f"OK {m['id']}: {s} engines {r.get('engines_fp32', {}).get('max_abs_diff')} unsupported {r['unsupported']}")
+        print(f"OK {m['id']}: {s} engines {(r.get('engines_fp32') or {}).get('max_abs_diff')} unsupported {r['unsupported']}")
+        for kind, paths in (r.get("decode_paths") or {}).items():
+            print(f"   decode paths {kind}: " + ", ".join(f"{k} {v['rel_to_max']:.1e}/{v['argmax_agree']:.3f}" for k, v in paths.items()))
     elif t == "error":
         print(f"ERR {m.get('id')}: {m['error']['type']}: {m['error']['message'][:300]}")

@@ -61,6 +61,18 @@ class E2eParams(unittest.TestCase):
         self.assertEqual(p["engines"], ["transformers", "gac"])
         self.assertEqual((p["batch"], p["seq"]), (1, 512))
 
+    def test_gac_engine_takes_its_four_configurations(self):
+        for config in ("eager", "eager-nocudnn", "graph", "graph-splitkv"):
+            self.assertEqual(validate_e2e("e2e", e2e(config=config))["config"], config)
+        with self.assertRaisesRegex(JobError, "must be one of eager, eager-nocudnn, graph, graph-splitkv"):
+            validate_e2e("e2e", e2e(config="graph-flash"))
+
+    def test_logits_op_checks_decode_paths_only_when_asked_and_only_with_a_boolean(self):
+        self.assertFalse(validate_e2e("e2e_logits", {"original": MODEL, "repaired": MODEL})["decode_paths"])
+        self.assertTrue(validate_e2e("e2e_logits", {"original": MODEL, "repaired": MODEL, "decode_paths": True})["decode_paths"])
+        with self.assertRaisesRegex(JobError, "decode_paths must be true or false"):
+            validate_e2e("e2e_logits", {"original": MODEL, "repaired": MODEL, "decode_paths": "yes"})
+
     def test_job_lines_route_e2e_ops_through_their_own_validation(self):
         import json
 

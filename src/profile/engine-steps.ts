@@ -27,11 +27,14 @@ import type { GemmCall, KernelCall } from "../graph/types.js";
 import type { LayerSpec, ModelSpec } from "../model/types.js";
 
 export type EngineName = "transformers" | "gac";
-export type AttentionBackend = "cudnn" | "flash" | "efficient" | "math" | "eager";
+export type AttentionBackend = "cudnn" | "flash" | "efficient" | "math" | "eager" | "splitkv";
+
+/** Cache positions per P.V piece of the gac engine's split-KV attention (gac_model.py SPLIT_KV_CHUNK). */
+export const SPLIT_KV_CHUNK = 256;
 
 export interface StepConfig {
   engine: EngineName;
-  /** sdpa, sdpa-nocudnn, sdpa-avoid-recompile, eager (transformers); eager, graph (gac). */
+  /** sdpa, sdpa-nocudnn, sdpa-avoid-recompile, eager (transformers); eager, eager-nocudnn, graph, graph-splitkv (gac). */
   attention: string;
   cache: "dynamic" | "static";
 }
@@ -41,9 +44,14 @@ export function parseStepConfig(id: string): StepConfig {
   return { engine: engine === "gac" ? "gac" : "transformers", attention, cache: cache === "dynamic" ? "dynamic" : "static" };
 }
 
-/** Whether the step's SDPA call gets a mask: transformers' static cache and eager, gac's CUDA graph. */
+/** Whether the step is a gac engine decode captured in a CUDA graph (graph, graph-splitkv). */
+export function gacGraph(cfg: StepConfig, phase: "prefill" | "decode"): boolean {
+  return cfg.engine === "gac" && phase === "decode" && cfg.attention.startsWith("graph");
+}
+
+/** Whether the step's attention gets a mask: transformers' static cache and eager, gac's CUDA graphs. */
 export function attentionMasked(cfg: StepConfig, phase: "prefill" | "decode"): boolean {
-  if (cfg.engine === "gac") return phase === "decode" && cfg.attention === "graph";
+  if (cfg.engine === "gac") return gacGraph(cfg, phase);
   if (cfg.attention === "eager") return true;
   return phase === "decode" && cfg.cache === "static";
 }
@@ -61,8 +69,9 @@ export function attentionGqaNative(cfg: StepConfig, phase: "prefill" | "decode")
  */
 export function sdpaBackend(cfg: StepConfig, phase: "prefill" | "decode", headDim: number): AttentionBackend {
   if (cfg.engine === "transformers" && cfg.attention === "eager") return "eager";
+  if (cfg.engine === "gac" && cfg.attention === "graph-splitkv" && phase === "decode") return "splitkv";
   const aligned = headDim % 8 === 0;
-  const cudnn = !(cfg.engine === "transformers" && cfg.attention === "sdpa-nocudnn");
+  const cudnn = cfg.attention !== "sdpa-nocudnn" && cfg.attention !== "eager-nocudnn";
   if (aligned && cudnn) return "cudnn";
   if (!attentionMasked(cfg, phase)) return "flash";
   return aligned ? "efficient" : "math";
@@ -83,7 +92,8 @@ export function backendFromKernels(kernels: readonly string[]): AttentionBackend
  * reduction (the run recorded lean_reduction_kernel beside it), prefill one; flash decode
  * splitkv + combine, prefill one (+ 3 pads and a slice when head_dim % 8 != 0); math: scale, mask
  * to bias, matmul, add, softmax, matmul; transformers' eager: repeat_kv x 2, matmul, scale, mask
- * add, softmax, to(dtype), matmul.
+ * add, softmax, to(dtype), matmul; gac's split-KV: QK^T GEMM, bias add (fp32), softmax, to(dtype),
+ * the pieces' layout copy, P.V GEMM, fp32 sum, to(dtype).
  */
 export function attentionKernels(backend: AttentionBackend, phase: "prefill" | "decode", headDim: number): number {
   switch (backend) {
@@ -96,6 +106,8 @@ export function attentionKernels(backend: AttentionBackend, phase: "prefill" | "
     case "math":
       return 6;
     case "eager":
+      return 8;
+    case "splitkv":
       return 8;
   }
 }
@@ -112,7 +124,7 @@ export function layerElementwiseKernels(cfg: StepConfig, layer: LayerSpec, phase
   let n = 2 + (fusedQk ? 5 : 10) + 2 + 2;
   if (phase === "decode") n += 2; // cache write
   if (phase === "prefill") n += 1; // a.transpose(1, 2).reshape copies
-  if (phase === "decode" && cfg.attention === "graph") n += 2; // cos/sin index_select
+  if (gacGraph(cfg, phase)) n += 2; // cos/sin index_select
   if (layer.attn.k.kind === "grouped") n += 1;
   if (layer.attn.v.kind === "grouped") n += 1;
   return n;
@@ -124,7 +136,9 @@ export function stepExtraKernels(cfg: StepConfig, phase: "prefill" | "decode"): 
     const mask = cfg.attention === "eager" || (phase === "decode" && cfg.cache === "static") ? 4 : 0;
     return 1 + 9 + 1 + mask + 8 + (phase === "decode" ? 1 : 0);
   }
-  return 1 + 1 + (phase === "decode" ? 1 : 0) + (phase === "decode" && cfg.attention === "graph" ? 4 : 0);
+  // the graph's mask: arange, <= (and torch.where to an fp32 bias for split-KV); ids copy; pos += 1
+  const graphExtra = gacGraph(cfg, phase) ? (cfg.attention === "graph-splitkv" ? 5 : 4) : 0;
+  return 1 + 1 + (phase === "decode" ? 1 : 0) + graphExtra;
 }
 
 /** Which of a layer's projections the gac engine runs as one concatenated GEMM (all dense). */

@@ -21,7 +21,20 @@
  */
 import { buildKernelGraph } from "../graph/build-kernel-graph.js";
 import type { AttentionCall, GemmCall, KernelCall } from "../graph/types.js";
-import { attentionGqaNative, attentionMasked, engineCalls, parseStepConfig, sdpaBackend, stepKernels, type AttentionBackend, type EngineName, type StepConfig } from "./engine-steps.js";
+import {
+  attentionGqaNative,
+  attentionKernels,
+  attentionMasked,
+  engineCalls,
+  gacGraph,
+  parseStepConfig,
+  sdpaBackend,
+  SPLIT_KV_CHUNK,
+  stepKernels,
+  type AttentionBackend,
+  type EngineName,
+  type StepConfig,
+} from "./engine-steps.js";
 import type { LayerSpec, ModelSpec } from "../model/types.js";
 import type { ServingDtype } from "../scan/serving-dtype.js";
 import { predictCall } from "./predict.js";
@@ -69,6 +82,13 @@ export const STATIC_CACHE_SLACK = 26;
  * 2 + 2 + 2, softmax 2 + 2, PV read 2 = 14.
  */
 export const SCORE_BYTES: Record<"eager" | "math", number> = { eager: 26, math: 14 };
+/**
+ * Bytes per score element of the gac engine's split-KV attention (gac_model.py split_kv_attention):
+ * QK^T written 2, + bias (fp32) 2 + 4, softmax 4 + 4, .to(dtype) 4 + 2, the pieces' layout copy
+ * 2 + 2, read by the P.V GEMM 2 = 28; per partial output element (batch x kv x pieces x group x dv)
+ * written 2 and read 2 by the fp32 sum; per output element the sum's 4 and .to(dtype)'s 4 + 2.
+ */
+export const SPLIT_KV_BYTES = { score: 28, partial: 4, output: 10 } as const;
 
 export interface E2ePointSpec {
   phase: "prefill" | "decode";
@@ -124,7 +144,10 @@ function rmsnormBytes(cfg: StepConfig): number {
 
 /** The cache length a decode step's attention reads: the context, or the whole fixed cache when masked. */
 export function attendedLength(cfg: StepConfig, point: E2ePointSpec): number {
-  return point.phase === "decode" && attentionMasked(cfg, "decode") && cfg.attention !== "eager" ? point.length + STATIC_CACHE_SLACK : point.length;
+  if (!(point.phase === "decode" && attentionMasked(cfg, "decode") && cfg.attention !== "eager")) return point.length;
+  const whole = point.length + STATIC_CACHE_SLACK;
+  // The split-KV graph's cache holds a whole number of pieces (run.py rounds its length up).
+  return cfg.engine === "gac" && cfg.attention === "graph-splitkv" ? Math.ceil(whole / SPLIT_KV_CHUNK) * SPLIT_KV_CHUNK : whole;
 }
 
 /** Elementwise bytes of one point (all layers) in this configuration. */
@@ -228,10 +251,30 @@ export function unfusedAttentionMs(call: AttentionCall, kind: "eager" | "math", 
   return Math.max(bytesMs, flopsMs);
 }
 
+/**
+ * The gac engine's split-KV decode attention: its bytes (K and V read once, the scores and the
+ * pieces' partial sums through each of its kernels) at the copy bandwidth, and never less than its
+ * kernels' floors (a batch-1 step's attention is a few MB per layer: the floors decide it).
+ */
+export function splitKvAttentionMs(call: AttentionCall, bandwidthGbps: number): number {
+  const group = call.numHeads / call.numKvHeads;
+  const scores = call.batch * call.numHeads * call.qLen * call.kvLen;
+  const pieces = Math.ceil(call.kvLen / SPLIT_KV_CHUNK);
+  const partials = call.batch * call.numKvHeads * pieces * group * call.qLen * call.headDimV;
+  const output = call.batch * call.numHeads * call.qLen * call.headDimV;
+  const kv = call.batch * call.numKvHeads * call.kvLen * (call.headDimQk + call.headDimV) * HALF;
+  const q = call.batch * call.numHeads * call.qLen * call.headDimQk * HALF;
+  const bytes = kv + q + scores * SPLIT_KV_BYTES.score + partials * SPLIT_KV_BYTES.partial + output * SPLIT_KV_BYTES.output;
+  const floorMs = (attentionKernels("splitkv", "decode", call.headDimQk) * ELEMENTWISE_FLOOR_US) / 1e3;
+  return Math.max((bytes / (bandwidthGbps * 1e9)) * 1e3, floorMs);
+}
+
 export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: GpuProfile, opts: E2ePredictOptions): E2ePrediction {
   const cfg = parseStepConfig(opts.config);
   const bandwidth = opts.copyBandwidthGbps ?? DEFAULT_COPY_BANDWIDTH_GBPS;
-  const backendOf = (layer: LayerSpec): AttentionBackend => (point.phase === "decode" && opts.decodeBackend !== undefined ? opts.decodeBackend : sdpaBackend(cfg, point.phase, layer.attn.headDim));
+  // The split-KV graph runs gac's own attention whatever kernels a profiler names (its softmax reads as "math").
+  const recorded = cfg.attention === "graph-splitkv" ? undefined : opts.decodeBackend;
+  const backendOf = (layer: LayerSpec): AttentionBackend => (point.phase === "decode" && recorded !== undefined ? recorded : sdpaBackend(cfg, point.phase, layer.attn.headDim));
   const calls = configCalls(spec, point, opts.dtype, opts.config);
   let gemm = 0;
   let attention = 0;
@@ -241,7 +284,12 @@ export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: G
     if (call.kind === "gemm") ms = predictGemmRows(profile, call);
     else {
       const backend = backendOf(spec.layers[call.layer]);
-      ms = backend === "eager" || backend === "math" ? unfusedAttentionMs(call, backend, profile, bandwidth) : (predictCall(profile, call)?.ms ?? null);
+      ms =
+        backend === "eager" || backend === "math"
+          ? unfusedAttentionMs(call, backend, profile, bandwidth)
+          : backend === "splitkv"
+            ? splitKvAttentionMs(call, bandwidth)
+            : (predictCall(profile, call)?.ms ?? null);
     }
     if (ms === null) continue;
     predicted++;
@@ -251,7 +299,7 @@ export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: G
   const kernels = stepKernels(spec, calls, cfg, point.phase, backendOf);
   const elementwise = Math.max((elementwiseBytes(spec, point, opts.config) / (bandwidth * 1e9)) * 1e3, (kernels.elementwise * ELEMENTWISE_FLOOR_US) / 1e3);
   const gpu = gemm + attention + elementwise;
-  const graph = cfg.engine === "gac" && cfg.attention === "graph" && point.phase === "decode";
+  const graph = gacGraph(cfg, point.phase);
   const usPerKernel = graph ? GRAPH_GAP_US_PER_KERNEL : (opts.hostUsPerKernel ?? DEFAULT_HOST_US_PER_KERNEL[cfg.engine]);
   const launch = (kernels.total * usPerKernel) / 1e3;
   const extra = opts.extraHostMs ?? 0;

@@ -79,3 +79,21 @@ test("a step's kernels are its GEMMs, attention kernels and elementwise kernels:
   const g = stepKernels(s, engineCalls(s, calls, gacEager), gacEager, "decode", () => "flash");
   assert.deepEqual(g, { gemm: 2 * 4 + 1, attention: 2 * 2, elementwise: 2 * 13 + 3, total: 9 + 4 + 29 });
 });
+
+test("the split-KV graph runs gac's own attention at decode (8 kernels) and SDPA in prefill; cuDNN off sends the gac engine's eager decode to flash; both graphs gather cos/sin, the split-KV mask adds a where", () => {
+  const split = parseStepConfig("gac/graph-splitkv/static");
+  const noCudnn = parseStepConfig("gac/eager-nocudnn/static");
+  assert.equal(sdpaBackend(split, "decode", 128), "splitkv");
+  assert.equal(sdpaBackend(split, "decode", 106), "splitkv", "any head_dim");
+  assert.equal(sdpaBackend(split, "prefill", 128), "cudnn");
+  assert.equal(sdpaBackend(noCudnn, "decode", 128), "flash");
+  assert.equal(sdpaBackend(noCudnn, "prefill", 128), "flash");
+  assert.equal(sdpaBackend(gacGraph, "decode", 128), "cudnn");
+  assert.equal(attentionKernels("splitkv", "decode", 128), 8);
+  const layer = spec().layers[0];
+  assert.equal(layerElementwiseKernels(split, layer, "decode"), 15);
+  assert.equal(layerElementwiseKernels(noCudnn, layer, "decode"), 13);
+  assert.equal(stepExtraKernels(gacGraph, "decode"), 7);
+  assert.equal(stepExtraKernels(split, "decode"), 8);
+  assert.equal(stepExtraKernels(noCudnn, "decode"), 3);
+});

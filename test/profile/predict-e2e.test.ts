@@ -5,6 +5,7 @@ import {
   COMPUTE_REFERENCE_M,
   DEFAULT_HOST_US_PER_KERNEL,
   ELEMENTWISE_BYTES,
+  ELEMENTWISE_FLOOR_US,
   GRAPH_GAP_US_PER_KERNEL,
   STATIC_CACHE_SLACK,
   configCalls,
@@ -12,7 +13,9 @@ import {
   pointCalls,
   predictE2ePoint,
   predictGemmRows,
+  splitKvAttentionMs,
 } from "../../src/profile/predict-e2e.js";
+import { SPLIT_KV_CHUNK } from "../../src/profile/engine-steps.js";
 import { fixtureSpec } from "../../src/fixtures/kinds.js";
 import { buildModelSpec } from "../../src/model/build-model-spec.js";
 import { PROFILE_SCHEMA, type GpuProfile, type ProfileSeries } from "../../src/profile/types.js";
@@ -194,4 +197,34 @@ test("decode attention is scaled from the measured table nearest the call's KV b
   });
   assert.equal(predictCall(prof, call(32, 128))?.ms, 0.05 / 2);
   assert.equal(predictCall(prof, call(1, 256))?.ms, 0.01);
+});
+
+test("the split-KV graph attends over a cache of whole 256-position pieces, and its attention is its bytes at the copy bandwidth, never under its kernels' floors", () => {
+  const spec = tinySpec();
+  const point = { phase: "decode" as const, batch: 1, length: 100 };
+  const att = configCalls(spec, point, "F16", "gac/graph-splitkv/static").find((c) => c.kind === "attention");
+  assert.equal(att?.kvLen, SPLIT_KV_CHUNK, "100 + slack rounds up to one piece");
+  assert.equal(att?.numKvHeads, 2, "no repeated K/V");
+  assert.ok(att && att.kind === "attention");
+  // A tiny call: 8 kernels x 2 µs floor.
+  assert.equal(splitKvAttentionMs(att, 4000), (8 * ELEMENTWISE_FLOOR_US) / 1e3);
+  // A big one is its bytes: K and V read once dominate; more bandwidth, less time.
+  const big = { ...att, batch: 32, kvLen: 8192, numHeads: 32, numKvHeads: 8, headDimQk: 128, headDimV: 128 };
+  const kvBytes = 32 * 8 * 8192 * 256 * 2;
+  const t = splitKvAttentionMs(big, 4000);
+  assert.ok(t > (kvBytes / 4e12) * 1e3 && t < ((1.5 * kvBytes) / 4e12) * 1e3, `${t} ms for ${kvBytes} bytes of K/V`);
+  assert.ok(splitKvAttentionMs(big, 8000) < t);
+});
+
+test("the split-KV graph is priced as split-KV whatever attention kernels the run recorded, and cuDNN off sends the gac engine's eager decode to flash", () => {
+  const spec = tinySpec();
+  const point = { phase: "decode" as const, batch: 1, length: 200 };
+  const split = predictE2ePoint(spec, point, profile(), { dtype: "F16", config: "gac/graph-splitkv/static", decodeBackend: "math" });
+  assert.equal(split.backend, "splitkv");
+  assert.equal(split.combine, "gpu + graph gaps");
+  assert.equal(split.us_per_kernel, GRAPH_GAP_US_PER_KERNEL);
+  const nocudnn = predictE2ePoint(spec, point, profile(), { dtype: "F16", config: "gac/eager-nocudnn/static" });
+  assert.equal(nocudnn.backend, "flash");
+  assert.equal(nocudnn.combine, "max(gpu, host)");
+  assert.equal(predictE2ePoint(spec, point, profile(), { dtype: "F16", config: "gac/eager/static" }).backend, "cudnn");
 });

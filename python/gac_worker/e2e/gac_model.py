@@ -9,6 +9,15 @@ in the query-length axis ([B, kv, G, d] against [B, kv, L, d]): exact for one ne
 needs neither repeated K/V copies nor a GQA-aware kernel. Eager decode attends over the cache's
 first pos+1 entries (the KV length grows every step, as in a dynamic cache); graph decode attends
 over the whole cache with a boolean mask (fixed shapes, as a CUDA graph needs).
+
+Graph decode has two attention paths (the configuration picks one):
+- "sdpa": SDPA with the boolean mask; PyTorch picks cuDNN at head_dim % 8 == 0 (its fprop tiles
+  the query axis only, so at batch 1 a layer's attention runs on batch x kv_heads blocks, 8 for
+  Llama-3-8B, and reads the whole cache through them), else math;
+- "splitkv": the attention as two batched GEMMs with the softmax between, the P.V product split
+  along the cache into SPLIT_KV_CHUNK-position pieces so its reduction spreads over many blocks
+  (flash-decoding's split, written with cuBLAS GEMMs), partial sums added in fp32. The scores
+  are rounded once to the serving dtype by the first GEMM, as SDPA's math backend does.
 """
 from __future__ import annotations
 
@@ -17,6 +26,29 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
+
+# Cache positions per P.V piece of the split-KV attention; a cache for it holds a multiple of this.
+SPLIT_KV_CHUNK = 256
+DECODE_ATTENTION = ("sdpa", "splitkv")
+
+
+def round_up(n: int, k: int) -> int:
+    return -(-n // k) * k
+
+
+def split_kv_attention(qg: torch.Tensor, kk: torch.Tensor, vv: torch.Tensor, bias: torch.Tensor, scale: float) -> torch.Tensor:
+    """qg [b, kv, g, d] against the whole cache kk [b, kv, L, d], vv [b, kv, L, dv]; bias [L] fp32,
+    0 where a position is attended and -inf where not. L is a multiple of SPLIT_KV_CHUNK."""
+    b, kv, g, _ = qg.shape
+    length, dv = kk.shape[2], vv.shape[3]
+    if length % SPLIT_KV_CHUNK:
+        raise ValueError(f"split-KV attention needs a cache length that is a multiple of {SPLIT_KV_CHUNK}, got {length}")
+    pieces = length // SPLIT_KV_CHUNK
+    s = torch.matmul(qg, kk.transpose(-1, -2))  # [b, kv, g, L], one GEMM per (b, kv)
+    p = torch.softmax(torch.add(bias, s, alpha=scale), dim=-1).to(vv.dtype)  # fp32 scores and softmax
+    pc = p.view(b, kv, g, pieces, SPLIT_KV_CHUNK).transpose(2, 3)  # [b, kv, pieces, g, chunk]
+    part = torch.matmul(pc, vv.view(b, kv, pieces, SPLIT_KV_CHUNK, dv))  # [b, kv, pieces, g, dv]
+    return part.sum(2, dtype=torch.float32).to(vv.dtype)
 
 
 def rope_inv_freq(head_dim: int, rope: dict, device: str) -> torch.Tensor:
@@ -164,9 +196,10 @@ class Layer:
         x = x + self.o(a.transpose(1, 2).reshape(b, s, self.heads * self.dv))
         return self.mlp(x)
 
-    def decode(self, x, cos, sin, scale, pos: int | torch.Tensor, mask: Optional[torch.Tensor]):
+    def decode(self, x, cos, sin, scale, pos: int | torch.Tensor, mask: Optional[torch.Tensor], attention: str = "sdpa"):
         """One token per sequence. pos: a Python int (eager: attend over [0, pos]) or a 1-element
-        long tensor (graph: write at pos, attend over the masked whole cache)."""
+        long tensor (graph: write at pos, attend over the masked whole cache; with attention
+        "splitkv" the mask is an fp32 0/-inf bias)."""
         b = x.shape[0]
         q, k, v = self.qkv(x, cos, sin)
         g = self.heads // self.kv
@@ -179,7 +212,10 @@ class Layer:
             self.v_cache.index_copy_(2, pos, v)
             kk, vv = self.k_cache, self.v_cache
         qg = q.reshape(b, self.kv, g, self.d)  # heads j*g .. j*g+g-1 share kv head j (repeat_kv's order)
-        a = F.scaled_dot_product_attention(qg, kk, vv, attn_mask=mask, scale=scale)
+        if attention == "splitkv" and mask is not None:
+            a = split_kv_attention(qg, kk, vv, mask, scale)
+        else:
+            a = F.scaled_dot_product_attention(qg, kk, vv, attn_mask=mask, scale=scale)
         x = x + self.o(a.reshape(b, 1, self.heads * self.dv))
         return self.mlp(x)
 
@@ -250,13 +286,20 @@ class GacModel:
         return self.logits(x)
 
     @torch.no_grad()
-    def decode_masked(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    def decode_masked(self, ids: torch.Tensor, pos: torch.Tensor, attention: str = "sdpa") -> torch.Tensor:
         """The fixed-shape step a CUDA graph captures: pos is a 1-element long tensor."""
+        if attention not in DECODE_ATTENTION:
+            raise ValueError(f"unknown decode attention '{attention}' (known: {', '.join(DECODE_ATTENTION)})")
         x = F.embedding(ids, self.embed)
-        mask = (torch.arange(self.max_len, device=self.device) <= pos).view(1, 1, 1, self.max_len)
+        seen = torch.arange(self.max_len, device=self.device) <= pos
+        if attention == "splitkv":
+            zero = torch.zeros((), dtype=torch.float32, device=self.device)
+            mask = torch.where(seen, zero, torch.full_like(zero, float("-inf")))
+        else:
+            mask = seen.view(1, 1, 1, self.max_len)
         for layer in self.layers:
             cos, sin = self.tables(layer.d, self.max_len)
-            x = layer.decode(x, cos.index_select(0, pos), sin.index_select(0, pos), self.scale(layer), pos, mask)
+            x = layer.decode(x, cos.index_select(0, pos), sin.index_select(0, pos), self.scale(layer), pos, mask, attention)
         return self.logits(x)
 
 
@@ -264,8 +307,9 @@ class GraphDecoder:
     """One greedy decode step (embed -> layers -> logits -> argmax into the input buffer, pos += 1)
     captured once in a CUDA graph; replay() runs a whole step."""
 
-    def __init__(self, model: GacModel, batch: int, pos: int):
+    def __init__(self, model: GacModel, batch: int, pos: int, attention: str = "sdpa"):
         self.model = model
+        self.attention = attention
         self.ids = torch.zeros(batch, 1, dtype=torch.long, device=model.device)
         self.pos = torch.tensor([pos], dtype=torch.long, device=model.device)
         stream = torch.cuda.Stream()
@@ -282,7 +326,7 @@ class GraphDecoder:
         self.pos.copy_(saved)
 
     def _step(self) -> None:
-        logits = self.model.decode_masked(self.ids, self.pos)
+        logits = self.model.decode_masked(self.ids, self.pos, self.attention)
         self.ids.copy_(logits[:, -1].argmax(-1, keepdim=True))
         self.pos.add_(1)
 

@@ -8,7 +8,7 @@ from ..protocol import JobError, MAX_DIM
 
 E2E_OPS = ("e2e", "e2e_logits")
 ENGINES = ("transformers", "gac")
-CONFIGS = {"transformers": ("sdpa", "sdpa-nocudnn", "sdpa-avoid-recompile", "eager"), "gac": ("eager", "graph")}
+CONFIGS = {"transformers": ("sdpa", "sdpa-nocudnn", "sdpa-avoid-recompile", "eager"), "gac": ("eager", "eager-nocudnn", "graph", "graph-splitkv")}
 CACHES = ("dynamic", "static")
 SERVING_DTYPES = ("bf16", "fp16")
 WEIGHTS = ("checkpoint", "random")
@@ -113,7 +113,9 @@ def validate_e2e(op: str, raw: Any) -> dict:
         if not out["prefill"] and not out["decode"]:
             raise _bad("params: give at least one prefill or decode point")
         return out
-    _known("params", p, {"original", "repaired", "engines", "batch", "seq", "dtype", "seed"})
+    _known("params", p, {"original", "repaired", "engines", "batch", "seq", "dtype", "seed", "decode_paths"})
+    if not isinstance(p.get("decode_paths", False), bool):
+        raise _bad("params.decode_paths must be true or false")
     engines = p.get("engines", list(ENGINES))
     if not isinstance(engines, list) or not engines:
         raise _bad("params.engines must be a non-empty list")
@@ -125,4 +127,5 @@ def validate_e2e(op: str, raw: Any) -> dict:
         "seq": _int("params.seq", p.get("seq", 512), 1, 32768),
         "dtype": _enum("params.dtype", p.get("dtype", "bf16"), SERVING_DTYPES),
         "seed": _int("params.seed", p.get("seed", 0), 0, 2**31 - 1),
+        "decode_paths": p.get("decode_paths", False),
     }

@@ -13,7 +13,7 @@ import torch
 
 from ..protocol import JobError
 from . import hf_engine
-from .gac_model import GacModel, GraphDecoder
+from .gac_model import SPLIT_KV_CHUNK, GacModel, GraphDecoder, round_up
 from .timing import Wall, clock, copy_bandwidth_gbps, summary, timed
 from .weights import TORCH_DTYPES, model_weights, weight_bytes
 
@@ -69,13 +69,26 @@ class Engine:
         self.start_decode_prefilled = start_decode_prefilled
 
 
-def _gac_engine(m: GacModel, graph: bool) -> Engine:
+# The gac engine's configurations: decode eager or captured in a CUDA graph, and its attention.
+GAC_CONFIGS = {
+    "eager": {"graph": False, "attention": "sdpa", "sdpa": "sdpa"},
+    "eager-nocudnn": {"graph": False, "attention": "sdpa", "sdpa": "sdpa-nocudnn"},
+    "graph": {"graph": True, "attention": "sdpa", "sdpa": "sdpa"},
+    "graph-splitkv": {"graph": True, "attention": "splitkv", "sdpa": "sdpa"},
+}
+
+
+def _gac_engine(m: GacModel, config: str) -> Engine:
+    graph, attention = GAC_CONFIGS[config]["graph"], GAC_CONFIGS[config]["attention"]
+
     def start_decode(batch, context, max_len, gen):
+        if attention == "splitkv":
+            max_len = round_up(max_len, SPLIT_KV_CHUNK)
         m.allocate_cache(batch, max_len, fill=context, gen=gen)
         state = {"pos": context}
         tok = torch.randint(0, m.spec["vocabSize"], (batch, 1), generator=gen, device=m.device)
         if graph:
-            state["graph"] = GraphDecoder(m, batch, context)
+            state["graph"] = GraphDecoder(m, batch, context, attention)
             state["graph"].ids.copy_(tok)
         return state, tok
 
@@ -139,6 +152,8 @@ def run_here(p: dict, device_index: int) -> dict:
         reason = hf_engine.unsupported_reason(spec, model["hf_config"])
         if reason:
             raise unsupported(reason)
+    elif p["config"] not in GAC_CONFIGS:
+        raise JobError("bad_job", f"the gac engine has no configuration '{p['config']}' (known: {', '.join(GAC_CONFIGS)})")
     torch.backends.cuda.matmul.allow_tf32 = False
     bandwidth = copy_bandwidth_gbps(device_index)
     try:
@@ -163,8 +178,8 @@ def run_here(p: dict, device_index: int) -> dict:
         STATE.engine_key = key
     kind, obj = STATE.engine
     if kind == "gac":
-        engine = _gac_engine(obj, graph=p["config"] == "graph")
-        info["attn_impl"] = "sdpa"
+        engine = _gac_engine(obj, p["config"])
+        info["attn_impl"] = "gac-splitkv" if GAC_CONFIGS[p["config"]]["attention"] == "splitkv" else "sdpa"
         free_cache = obj.free_cache
     else:
         runner = hf_engine.HfRunner(obj, p["cache"])
@@ -185,7 +200,7 @@ def run_here(p: dict, device_index: int) -> dict:
         first = (str(e).strip().splitlines() or [""])[0]
         skipped.append({**where, "reason": f"{kind}: {first[:240]}"})
 
-    with hf_engine.sdpa_config(p["config"] if p["engine"] == "transformers" else "sdpa"):
+    with hf_engine.sdpa_config(p["config"] if p["engine"] == "transformers" else GAC_CONFIGS[p["config"]]["sdpa"]):
         for pt in p["prefill"]:
             where = {"phase": "prefill", "batch": pt["batch"], "seq": pt["seq"]}
             try:
@@ -336,6 +351,37 @@ def _logits(engine: str, model: dict, tensors: dict, ids: torch.Tensor, fp32: bo
     return out
 
 
+DECODE_PATHS = (("eager", None), ("masked_sdpa", "sdpa"), ("masked_splitkv", "splitkv"))
+
+
+def _decode_paths(model: dict, tensors: dict, ids: torch.Tensor, fp32: bool) -> dict:
+    """The gac engine's decode paths against its prefill: the last position's logits of a prefill of
+    all of ids, and one decode step of the last token after a prefill of the rest into the cache,
+    through eager decode (SDPA over the filled slice) and the graph's masked step with either
+    attention (run eagerly here: the graph replays the same kernels)."""
+    if fp32:
+        tensors = {k: v.to(torch.float32) for k, v in tensors.items()}
+    b, s = ids.shape
+    out: dict = {}
+    try:
+        m = GacModel(model["spec"], tensors, hf_config=model["hf_config"], attention_scale=model["attention_scale"], device=str(ids.device))
+        ref = m.prefill(ids, all_logits=True)[:, -1:].float()
+        for name, attention in DECODE_PATHS:
+            m.allocate_cache(b, round_up(s + 8, SPLIT_KV_CHUNK))
+            m.prefill(ids[:, :-1], fill_cache=True)
+            if attention is None:
+                got = m.decode_eager(ids[:, -1:], s - 1)
+            else:
+                got = m.decode_masked(ids[:, -1:], torch.tensor([s - 1], dtype=torch.long, device=ids.device), attention)
+            out[name] = compare(ref, got.float())
+            m.free_cache()
+        del m
+    finally:
+        del tensors
+        _free()
+    return out
+
+
 def _pair_weights(p: dict, dtype: torch.dtype, device: str) -> tuple[dict, dict]:
     """Original and repaired weights; a repaired model derived from a base that is the original
     reuses the original's drawn tensors instead of drawing them again."""
@@ -387,6 +433,13 @@ def run_e2e_logits(p: dict, device_index: int) -> dict:
         orig_fp32[engine] = o32.cpu()
         del o32
         _free()
+        if engine == "gac" and p.get("decode_paths"):
+            try:
+                result["decode_paths"] = {"fp32": _decode_paths(p["original"], orig, ids, fp32=True),
+                                          "serving": _decode_paths(p["original"], orig, ids, fp32=False)}
+            except Exception as e:  # noqa: BLE001 - the repair's comparisons above stand; say why this one did not run
+                result["decode_paths_error"] = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:240]}"
+                _free()
     if "gac" in orig_fp32 and "transformers" in orig_fp32:
         result["engines_fp32"] = compare(orig_fp32["gac"], orig_fp32["transformers"])
     result["tokens"] = {"batch": p["batch"], "seq": p["seq"]}

@@ -6,8 +6,8 @@
  *   host µs per kernel, transformers   the dense parent's transformers/sdpa-nocudnn/dynamic decode
  *                                      points (flash, no cuDNN re-plan: the step is the host's loop):
  *                                      median of measured ms / the kernels the step launches
- *   host µs per kernel, gac            the gac engine's eager decode points whose recorded
- *                                      attention is not cuDNN (no re-plan): the same median
+ *   host µs per kernel, gac            the gac engine's eager decode points (eager, eager-nocudnn)
+ *                                      whose recorded attention is not cuDNN (no re-plan): the same median
  *   cuDNN plan build, ms per plan      the dense parent's transformers/sdpa/dynamic decode points
  *                                      that recorded cuDNN, against their transformers/sdpa-nocudnn/
  *                                      dynamic twin (same point): median of (measured - twin) / plans
@@ -51,7 +51,7 @@ function fit(subset: string, pairs: readonly { m: E2eMeasurement; value: number 
 
 export const SUBSETS = {
   transformers: "the dense parent's transformers/sdpa-nocudnn/dynamic decode points",
-  gac: "the gac engine's eager decode points whose recorded attention is not cuDNN",
+  gac: "the gac engine's eager and eager-nocudnn decode points whose recorded attention is not cuDNN",
   replan: "the dense parent's transformers/sdpa/dynamic decode points that recorded cuDNN, against their sdpa-nocudnn/dynamic twin",
 } as const;
 
@@ -60,7 +60,7 @@ export function inHostSubset(m: E2eMeasurement): EngineName | null {
   if (m.phase !== "decode") return null;
   if (m.role === "parent" && m.config === "transformers/sdpa-nocudnn/dynamic") return "transformers";
   const backend = backendFromKernels(m.kernels);
-  if (m.config === "gac/eager/static" && backend !== null && backend !== "cudnn") return "gac";
+  if ((m.config === "gac/eager/static" || m.config === "gac/eager-nocudnn/static") && backend !== null && backend !== "cudnn") return "gac";
   return null;
 }
 

@@ -9,7 +9,9 @@
  *   transformers / eager / *                   attn_implementation="eager" (matmul + softmax)
  *   transformers / * / static                  a StaticCache of context + warmup + steps tokens
  *   gac / eager / static                       gac's compact model, preallocated KV cache
+ *   gac / eager-nocudnn / static               the same with cuDNN SDPA disabled (sizes the re-plan)
  *   gac / graph / static                       the same decode step captured once in a CUDA graph
+ *   gac / graph-splitkv / static               the graph with gac's split-KV attention (no SDPA)
  */
 import { GacError } from "../../errors.js";
 import type { ShapeEvolution } from "../../contract/rules/shape-dynamics.js";
@@ -26,7 +28,7 @@ export interface EngineConfig {
 
 export const ENGINES: readonly Engine[] = ["transformers", "gac"];
 const TRANSFORMERS_CONFIGS: readonly TransformersConfig[] = ["sdpa", "sdpa-nocudnn", "sdpa-avoid-recompile", "eager"];
-const GAC_CONFIGS: readonly GacConfig[] = ["eager", "graph"];
+const GAC_CONFIGS: readonly GacConfig[] = ["eager", "eager-nocudnn", "graph", "graph-splitkv"];
 
 const make = (engine: Engine, config: TransformersConfig | GacConfig, cache: CacheKind): EngineConfig => ({ engine, config, cache, id: `${engine}/${config}/${cache}` });
 
@@ -138,17 +140,18 @@ export function engineRefusal(cfg: EngineConfig, spec: ModelSpec, config: Record
  * How the KV length attention sees changes from one decode step to the next in a configuration:
  * transformers' DynamicCache grows by one token per step; its StaticCache passes the whole cache
  * with a mask (fixed); gac's eager engine attends over the filled slice of its preallocated cache
- * (grows, python/gac_worker/e2e/gac_model.py decode); its graph engine over the whole cache with a
+ * (grows, python/gac_worker/e2e/gac_model.py decode); its graph engines over the whole cache with a
  * mask (fixed, as a CUDA graph needs).
  */
 export function kvEvolution(configId: string): ShapeEvolution {
   const [engine, config, cache] = configId.split("/");
-  if (engine === "gac") return config === "graph" ? "fixed" : "kv-grows-per-step";
+  if (engine === "gac") return config.startsWith("graph") ? "fixed" : "kv-grows-per-step";
   return cache === "dynamic" ? "kv-grows-per-step" : "fixed";
 }
 
 /** Whether a configuration's attention goes through SDPA with cuDNN allowed (PyTorch's default order). */
 export function cudnnAllowed(configId: string): boolean {
   const [engine, config] = configId.split("/");
-  return engine === "gac" || config === "sdpa" || config === "sdpa-avoid-recompile";
+  if (engine === "gac") return config === "eager" || config === "graph";
+  return config === "sdpa" || config === "sdpa-avoid-recompile";
 }

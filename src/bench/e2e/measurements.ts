@@ -67,6 +67,8 @@ export interface E2eLogitsResult {
   repair_serving: Record<string, LogitsComparison>;
   noise_floor: Record<string, LogitsComparison>;
   engines_fp32: LogitsComparison | null;
+  /** The gac engine's decode paths against its prefill (dtype -> path -> comparison), when measured. */
+  decode_paths?: Record<string, Record<string, LogitsComparison>>;
   unsupported: Record<string, string>;
 }
 

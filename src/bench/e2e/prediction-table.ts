@@ -36,7 +36,7 @@ export function replanPlans(m: Pick<E2eMeasurement, "phase" | "batch" | "length"
 /** The acceptance bound: a prediction further than this from the measurement must be explained. */
 export const PREDICTION_TOLERANCE = 0.15;
 
-export type Mechanism = "cudnn-replan" | "static-cache" | "eager-attention" | "misaligned-dims" | "host-spread" | "sm-clock";
+export type Mechanism = "cudnn-replan" | "static-cache" | "eager-attention" | "masked-sdpa" | "misaligned-dims" | "host-spread" | "sm-clock";
 
 export interface PredictionRow {
   model: string;
@@ -116,6 +116,16 @@ function pairsFor(row: Predicted, all: readonly Predicted[]): { mechanism: Mecha
       "cudnn-replan",
       `${cudnnSdpaReplan.id} (cuDNN builds a plan per new KV length${attn === "sdpa-avoid-recompile" ? "; TORCH_CUDNN_SDPA_AVOID_RECOMPILE=1 set" : ""})`,
       find(m.model, "transformers/sdpa-nocudnn/dynamic"),
+    );
+  }
+  if (engine === "gac" && m.phase === "decode" && attn === "eager" && backend === "cudnn") {
+    push("cudnn-replan", `${cudnnSdpaReplan.id} (the gac engine's eager decode attends over a slice that grows by one position per step)`, find(m.model, "gac/eager-nocudnn/static"));
+  }
+  if (engine === "gac" && m.phase === "decode" && attn === "graph") {
+    push(
+      "masked-sdpa",
+      `SDPA with a mask in the CUDA graph (${backend ?? "an unrecorded backend"}; cuDNN's fprop tiles only the query axis, so a step runs on batch x kv-head blocks), against the same graph with split-KV attention`,
+      find(m.model, "gac/graph-splitkv/static"),
     );
   }
   if (engine === "transformers" && m.phase === "decode" && cache === "static") {

@@ -159,6 +159,40 @@ export function foldedScale(result: Pick<E2eLogitsResult, "model" | "checkpoint"
   return result.scale === "fold" && repaired !== undefined && original !== undefined && repaired.spec.headDim !== original.spec.headDim;
 }
 
+/** Words for the gac engine's decode paths (python/gac_worker/e2e/run.py DECODE_PATHS). */
+const DECODE_PATH_WORDS: Record<string, string> = {
+  eager: "eager decode (SDPA over the filled slice)",
+  masked_sdpa: "graph step, SDPA with a mask",
+  masked_splitkv: "graph step, split-KV attention",
+};
+
+/**
+ * The gac engine's decode step against its own prefill on the original model: one row per dtype and
+ * path. In fp32 a path that computes the same function differs by fp32 rounding; in the serving
+ * dtype the reading names the noise floor of the same original.
+ */
+export function decodePathRows(r: Pick<E2eLogitsResult, "checkpoint" | "model" | "decode_paths" | "noise_floor" | "gpu">): string[][] {
+  const rows: string[][] = [];
+  const noise = r.noise_floor.gac;
+  for (const [kind, paths] of Object.entries(r.decode_paths ?? {})) {
+    for (const [path, c] of Object.entries(paths)) {
+      const serving = kind !== "fp32";
+      const reading = logitsReading(serving ? "serving" : "fp32", c, false);
+      const vsNoise = serving && noise && c.max_abs_diff > 0 ? (c.rel_to_max <= noise.rel_to_max ? ", below the noise floor" : ", above the noise floor") : "";
+      rows.push([
+        `${r.checkpoint || r.model} (original)`,
+        "gac",
+        `${DECODE_PATH_WORDS[path] ?? path} vs prefill, ${serving ? "serving dtype" : "fp32 (TF32 off)"}`,
+        ...comparisonCells(c),
+        serving && noise ? noise.rel_to_max.toExponential(2) : "-",
+        `${reading}${vsNoise}`,
+        r.gpu,
+      ]);
+    }
+  }
+  return rows;
+}
+
 export function logitsTable(data: E2eData, models: readonly TableModel[]): string {
   const rows: string[][] = [];
   for (const r of data.logits) {
@@ -177,6 +211,7 @@ export function logitsTable(data: E2eData, models: readonly TableModel[]): strin
       }
     }
     if (r.engines_fp32) rows.push([r.model, "transformers vs gac", "original, fp32", ...comparisonCells(r.engines_fp32), "-", logitsReading("fp32", r.engines_fp32, false), r.gpu]);
+    rows.push(...decodePathRows(r));
     for (const [engine, why] of Object.entries(r.unsupported)) rows.push([r.model, engine, "not compared", "-", "-", "-", "-", why, r.gpu]);
   }
   return rows.length === 0 ? "" : markdownTable(["Model", "Engine", "Comparison", "max |diff|", "rel. to max |logit|", "argmax agree", "noise floor (rel.)", "Reading", "GPU"], rows);

@@ -10,7 +10,7 @@ import type { TensorEdit } from "../../repair/tensor-edits.js";
 
 export type Engine = "transformers" | "gac";
 export type TransformersConfig = "sdpa" | "sdpa-nocudnn" | "sdpa-avoid-recompile" | "eager";
-export type GacConfig = "eager" | "graph";
+export type GacConfig = "eager" | "eager-nocudnn" | "graph" | "graph-splitkv";
 export type CacheKind = "dynamic" | "static";
 export type WeightsSource = "checkpoint" | "random";
 
@@ -122,6 +122,11 @@ export interface E2eLogitsBody {
   repair_serving: Record<string, LogitsComparison>;
   noise_floor: Record<string, LogitsComparison>;
   engines_fp32?: LogitsComparison;
+  /**
+   * The gac engine's decode paths against its prefill on the original (when the job asked):
+   * per dtype ("fp32", "serving"), per path ("eager", "masked_sdpa", "masked_splitkv").
+   */
+  decode_paths?: Record<string, Record<string, LogitsComparison>>;
   /** Engine -> why it could not load the family. */
   unsupported: Record<string, string>;
 }
@@ -249,5 +254,14 @@ export function parseLogitsBody(body: Record<string, unknown>): E2eLogitsBody {
     unsupported,
   };
   if (body.engines_fp32 !== undefined && body.engines_fp32 !== null) out.engines_fp32 = parseComparison(body.engines_fp32, "e2e_logits.engines_fp32");
+  if (body.decode_paths !== undefined && body.decode_paths !== null) {
+    const d = body.decode_paths;
+    if (!isRecord(d)) throw new BadBody("e2e_logits.decode_paths is not an object of dtype -> path -> comparison");
+    out.decode_paths = {};
+    for (const [kind, paths] of Object.entries(d)) {
+      if (!isRecord(paths)) throw new BadBody(`e2e_logits.decode_paths.${kind} is not an object of path -> comparison`);
+      out.decode_paths[kind] = Object.fromEntries(Object.entries(paths).map(([path, c]) => [path, parseComparison(c, `e2e_logits.decode_paths.${kind}.${path}`)]));
+    }
+  }
   return out;
 }

@@ -32,7 +32,9 @@ const CONFIG_ORDER = [
   "transformers/eager/dynamic",
   "transformers/eager/static",
   "gac/eager/static",
+  "gac/eager-nocudnn/static",
   "gac/graph/static",
+  "gac/graph-splitkv/static",
 ];
 /** A slowdown's value is written in this colour (and bold); the shaded region below 1x has its tint. */
 export const SLOWER_COLOR = "#B2182B";
@@ -55,7 +57,13 @@ const LABEL_ROOM = 110;
  */
 export function configLabel(config: string): string {
   const [engine, cfg, cache] = config.split("/");
-  const words: Record<string, string> = { "sdpa-nocudnn": "sdpa, cuDNN off", "sdpa-avoid-recompile": "sdpa, avoid-recompile", graph: "CUDA graph" };
+  const words: Record<string, string> = {
+    "sdpa-nocudnn": "sdpa, cuDNN off",
+    "sdpa-avoid-recompile": "sdpa, avoid-recompile",
+    graph: "CUDA graph",
+    "eager-nocudnn": "eager, cuDNN off",
+    "graph-splitkv": "CUDA graph, split-KV",
+  };
   const usualCache = engine === "gac" ? "static" : "dynamic";
   return `${engine === "transformers" ? "HF" : engine} ${words[cfg] ?? cfg}${cache && cache !== usualCache ? `, ${cache} cache` : ""}`;
 }
@@ -309,7 +317,7 @@ export function buildE2eFigure(records: readonly FlatRecord[]): { figures: Figur
     "Speedup = the unrepaired model's median time / the repair's median time at the same engine configuration and grid point (prefill b×s: one forward of batch b × s prompt tokens, the time to first token; decode b×c: one step of one token per sequence after a cache of c tokens); " +
     `the rule through a point is the spread (unrepaired p10 / repair p90 to unrepaired p90 / repair p10; ${samples.join(", ")}), its value is written at the right, in red and bold when below 1× (slower than unrepaired; the shaded region). ` +
     "The grey tick is the dense parent of the same shapes at the same configuration and point (above 1×: the parent is faster than the unrepaired model). " +
-    "HF: stock Hugging Face transformers (AutoModelForCausalLM), dynamic cache unless named (sdpa: PyTorch's default backend order, which picks cuDNN at an aligned head_dim on sm90 and re-plans it per KV length in decode; cuDNN off: the same with cuDNN SDPA disabled); gac: gac's engine with a preallocated cache, decode eager or captured in a CUDA graph. Points are never joined: each is its own configuration. A panel without OPTIMAL measured none (where OPTIMAL gives MINIMAL's shapes, a sweep runs the model once).";
+    "HF: stock Hugging Face transformers (AutoModelForCausalLM), dynamic cache unless named (sdpa: PyTorch's default backend order, which picks cuDNN at an aligned head_dim on sm90 and re-plans it per KV length in decode; cuDNN off: the same with cuDNN SDPA disabled); gac: gac's engine with a preallocated cache, decode eager or captured in a CUDA graph (split-KV: gac's own attention, two GEMMs and a softmax with the P·V reduction split along the cache, instead of SDPA). Points are never joined: each is its own configuration. A panel without OPTIMAL measured none (where OPTIMAL gives MINIMAL's shapes, a sweep runs the model once).";
   const caption = `${measuredOn} ${how}${missing.length > 0 ? ` Not drawn (no repaired model measured): ${missing.join(", ")}.` : ""} ${environmentSentence(envs)}`;
   const title = chartTitle("End to end: speedup of each repair over the unrepaired model", [`${gpus.join(", ")}; ${weightsText}; one panel per compressed checkpoint`]);
   const spec = {

@@ -59,8 +59,9 @@ test("gac bench e2e times every model in every configuration that can run it, re
   const e2e = records.filter((r) => r.suite === "e2e");
   const measured = e2e.filter((r) => r.stats);
   // Dense, transformers-loadable models: parent + 3 direct-SVD + 2 pruned-MLP (OPTIMAL pads 509 to 512 as
-  // MINIMAL does: the same model, run once) = 6, x 5 configurations x 2 points; PaLU: 3 models x 2 gac configurations x 2 points.
-  assert.equal(measured.length, 6 * 5 * 2 + 3 * 2 * 2);
+  // MINIMAL does: the same model, run once) = 6, x 7 configurations (3 transformers, 4 gac) x 2 points; PaLU: 3 models x 4 gac
+  // configurations x 2 points.
+  assert.equal(measured.length, 6 * 7 * 2 + 3 * 4 * 2);
   assert.match(h.io.stderr, /llama-pruned-mlp\/OPTIMAL is the same model as llama-pruned-mlp\/MINIMAL \(same edits\): not run again/);
   const refusals = e2e.filter((r) => r.error?.type === "unsupported");
   assert.equal(refusals.length, 3 * 3, "PaLU x 3 transformers configurations, each one row with the reason");

@@ -43,11 +43,15 @@ test("point keys and the mean KV length of the timed decode steps", () => {
   assert.equal(meanDecodeKvLen(4096, 2, 16), (4099 + 4114) / 2);
 });
 
-test("configurations: ten in all, engine and glob selection, and a pattern that matches nothing is an error", () => {
-  assert.equal(ENGINE_CONFIGS.length, 10);
+test("configurations: twelve in all, engine and glob selection, and a pattern that matches nothing is an error", () => {
+  assert.equal(ENGINE_CONFIGS.length, 12);
   assert.deepEqual(
     selectConfigs(parseEngines("gac")).map((c) => c.id),
-    ["gac/eager/static", "gac/graph/static"],
+    ["gac/eager/static", "gac/eager-nocudnn/static", "gac/graph/static", "gac/graph-splitkv/static"],
+  );
+  assert.deepEqual(
+    selectConfigs(parseEngines("gac"), "gac/graph*/*").map((c) => c.id),
+    ["gac/graph/static", "gac/graph-splitkv/static"],
   );
   assert.deepEqual(
     selectConfigs(parseEngines("all"), "transformers/*/static,graph").map((c) => c.id),

@@ -86,7 +86,7 @@ test("a strategy that changes nothing, or the same as an earlier one, is marked 
   const plan = planE2e(models, selectConfigs(["gac"]), GRID_PRESETS.quick, { present: new Set() });
   assert.deepEqual(
     plan.jobs.map((j) => j.case),
-    ["e2e/llama-aligned/none/gac/eager/static", "e2e/llama-aligned/none/gac/graph/static"],
+    ["e2e/llama-aligned/none/gac/eager/static", "e2e/llama-aligned/none/gac/eager-nocudnn/static", "e2e/llama-aligned/none/gac/graph/static", "e2e/llama-aligned/none/gac/graph-splitkv/static"],
   );
   assert.deepEqual(plan.aliases, [
     { model: "llama-aligned/MINIMAL", sameAs: "llama-aligned/none" },

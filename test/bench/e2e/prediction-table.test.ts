@@ -134,3 +134,23 @@ test("an off eager point is explained by eager-attention when its sdpa twin is p
   const s = summarise(table.rows);
   assert.deepEqual([s.within, s.explained, s.not_explained, s.by_mechanism], [0, 1, 1, { "eager-attention": 1 }]);
 });
+
+test("the gac engine's cuDNN eager decode is sized by its eager-nocudnn twin (cudnn-replan), and its SDPA graph by the split-KV graph (masked-sdpa); the twin's points calibrate the gac host cost", () => {
+  const cudnn = ["cudnn_generated_fort_native_sdpa_sm90_flash_fprop"];
+  const flash = ["void pytorch_flash::flash_fwd_splitkv_kernel<Flash_fwd_kernel_traits<64"];
+  const splitMs = predict("gac/graph-splitkv/static").ms ?? 0;
+  const rows = [
+    m("t-other", "gac/eager-nocudnn/static", 3, { kernels: flash }),
+    m("t-other", "gac/eager/static", 3 + 40, { kernels: cudnn }),
+    m("t-other", "gac/graph-splitkv/static", splitMs, { kernels: ["cunn_SoftMaxForward"] }),
+    m("t-other", "gac/graph/static", splitMs + 5, { kernels: cudnn }),
+  ];
+  const table = predictionTable(rows, [{ label: "t-other", spec }], profile);
+  const row = (config: string) => table.rows.find((r) => r.config === config);
+  assert.equal(row("gac/eager-nocudnn/static")?.calibration, "host µs per kernel, gac");
+  assert.equal(row("gac/eager/static")?.explained_by, "cudnn-replan");
+  assert.match(row("gac/eager/static")?.explanation ?? "", /gac\/eager-nocudnn\/static at the same point/);
+  assert.equal(row("gac/graph-splitkv/static")?.off, false, "split-KV priced as split-KV although its softmax reads as math");
+  assert.equal(row("gac/graph/static")?.explained_by, "masked-sdpa");
+  assert.match(row("gac/graph/static")?.explanation ?? "", /split-KV attention/);
+});
