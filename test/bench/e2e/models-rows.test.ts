@@ -1,10 +1,11 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describeCheckpoint, isHeaderOnly, type E2eModel } from "../../../src/bench/e2e/models.js";
 import { planE2e } from "../../../src/bench/e2e/plan-e2e.js";
-import { selectConfigs } from "../../../src/bench/e2e/engines.js";
+import { selectConfigs, transformersRefusal } from "../../../src/bench/e2e/engines.js";
+import { repairedShapes } from "../../../src/repair/repaired-shapes.js";
 import { GRID_PRESETS } from "../../../src/bench/e2e/grid.js";
 import { e2eRecords } from "../../../src/bench/e2e/rows.js";
 import { decodeStepBytes, roofline, rooflineMs, tokensPerSecond, weightBytesReadPerStep } from "../../../src/bench/e2e/roofline.js";
@@ -75,6 +76,32 @@ test("model descriptions carry the repaired config.json, the folded or logical s
   assert.ok(logical.description.base?.edits.every((e) => e.scale === undefined));
   const [, mlp] = await describeCheckpoint(await fixture("llama-pruned-mlp"), { variants: ["MINIMAL"], scale: "fold", weights: "auto", role: "checkpoint" });
   assert.equal(mlp.description.hf_config.intermediate_size, 512);
+});
+
+test("a repaired model carries its own config disagreements: a stale MLP width in config.json that the repair's config update fixes is gone, so transformers may load the repair", async () => {
+  const dir = await fixture("llama-pruned-mlp");
+  const configPath = join(dir, "config.json");
+  const config = JSON.parse(await readFile(configPath, "utf8"));
+  await writeFile(configPath, JSON.stringify({ ...config, intermediate_size: 600 }));
+  const [none, minimal] = await describeCheckpoint(dir, { variants: ["none", "MINIMAL"], scale: "fold", weights: "auto", role: "checkpoint" });
+  assert.match(none.description.spec.configDisagreements.join("; "), /intermediate size 509 .* config intermediate_size is 600/);
+  assert.match(transformersRefusal(none.description.spec, none.description.hf_config) ?? "", /config.json does not match the tensor shapes/);
+  assert.equal(minimal.description.hf_config.intermediate_size, 512);
+  assert.deepEqual(minimal.description.spec.configDisagreements, []);
+  assert.equal(transformersRefusal(minimal.description.spec, minimal.description.hf_config), null);
+});
+
+test("repaired shapes are the original's with each edited tensor at its edit's shape, and an edit of a tensor the checkpoint lacks is refused", () => {
+  const original = new Map([
+    ["a", { dtype: "BF16" as const, shape: [4, 6] }],
+    ["b", { dtype: "F32" as const, shape: [3] }],
+  ]);
+  const edit = { tensor: "a", dtype: "BF16" as const, from: [4, 6], to: [8, 6], reasons: [] };
+  const out = repairedShapes(original, [edit]);
+  assert.deepEqual(out.get("a"), { dtype: "BF16", shape: [8, 6] });
+  assert.deepEqual(out.get("b"), { dtype: "F32", shape: [3] });
+  assert.deepEqual(original.get("a")?.shape, [4, 6], "the input is not touched");
+  assert.throws(() => repairedShapes(original, [{ ...edit, tensor: "c" }]), /tensor 'c', which the checkpoint does not have/);
 });
 
 test("a strategy that changes nothing, or the same as an earlier one, is marked sameAs and gets no job", async () => {
