@@ -235,7 +235,7 @@ export function explainGap(row: Predicted, all: readonly Predicted[], maxClockMh
   if (closing) return { text: evidenceText(closing, row), by: closing.mechanism };
   if (clock?.closes) return { text: clock.text, by: "sm-clock" };
   const texts = [...evidence.map((e) => evidenceText(e, row)), ...(clock ? [clock.text] : [])];
-  if (prediction.extra_host_ms > 0) {
+  if (prediction.extra_host_ms > 0 && !evidence.some((e) => e.mechanism === "cudnn-replan")) {
     texts.push(
       `${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`,
     );
