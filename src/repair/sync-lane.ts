@@ -31,6 +31,9 @@ export class SyncLane {
   /** Wall time with a sync of this lane in flight. */
   readonly clock = new BusyClock();
 
+  /** `datasync`: how one file is synced (tests pass a fake to watch the order). */
+  constructor(private readonly datasync: (path: string) => Promise<void> = datasyncFile) {}
+
   /** True when no sync is running or waiting. */
   get idle(): boolean {
     return this.queued === 0;
@@ -57,7 +60,7 @@ export class SyncLane {
     this.tail = this.tail.then(async () => {
       clock?.begin();
       try {
-        await this.clock.time(() => datasyncFile(path));
+        await this.clock.time(() => this.datasync(path));
       } catch (error) {
         this.failure ??= { error };
       } finally {
