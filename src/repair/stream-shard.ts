@@ -294,12 +294,12 @@ export async function streamShard(
     let syncedUpTo = 0;
     let writeFailure: { error: unknown } | undefined;
     const syncWhenDue = () => {
-      if (lane.idle && bytesWritten - syncedUpTo >= SYNC_MIN_BYTES) {
+      if (lane.hasRoom && bytesWritten - syncedUpTo >= SYNC_MIN_BYTES) {
         syncedUpTo = bytesWritten;
         lane.sync(outputPath, clocks.sync);
       }
     };
-    stopSyncing = lane.whenIdle(syncWhenDue);
+    stopSyncing = lane.whenRoom(syncWhenDue);
     const slots = new Slots(WRITES_IN_FLIGHT);
     // With checksumOutput, blocks reach the output hash in output order, whatever order the writes end in.
     let outHashQueued: Promise<unknown> = Promise.resolve();

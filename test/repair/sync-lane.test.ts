@@ -24,25 +24,25 @@ function recorder(failOn?: string) {
   return { log, datasync, most: () => most };
 }
 
-test("a sync lane runs one sync at a time, in the order they were asked for", async () => {
+test("a sync lane of width one runs one sync at a time, in the order they were asked for", async () => {
   const r = recorder();
-  const lane = new SyncLane(r.datasync);
+  const lane = new SyncLane(1, r.datasync);
   lane.sync("a");
   lane.sync("b");
-  assert.equal(lane.idle, false);
+  assert.equal(lane.hasRoom, false);
   lane.sync("c");
   await lane.drain();
   assert.deepEqual(r.log, ["start a", "end a", "start b", "end b", "start c", "end c"]);
   assert.equal(r.most(), 1);
-  assert.equal(lane.idle, true);
+  assert.equal(lane.hasRoom, true);
   assert.ok(lane.clock.seconds >= 0.04, `busy ${lane.clock.seconds} s for three 15 ms syncs`);
 });
 
-test("a sync lane calls its idle listeners when it runs dry, so a stream can start its next sync at once", async () => {
+test("a sync lane calls its listeners when a sync ends and leaves room, so a stream can start its next sync at once", async () => {
   const r = recorder();
-  const lane = new SyncLane(r.datasync);
+  const lane = new SyncLane(1, r.datasync);
   let due = 2;
-  const stop = lane.whenIdle(() => {
+  const stop = lane.whenRoom(() => {
     if (due-- > 0) lane.sync(`again-${due}`);
   });
   lane.sync("first");
@@ -56,9 +56,23 @@ test("a sync lane calls its idle listeners when it runs dry, so a stream can sta
   );
 });
 
+test("a sync lane of width two runs two syncs at once, never three, and starts the waiting ones in order", async () => {
+  const r = recorder();
+  const lane = new SyncLane(2, r.datasync);
+  for (const p of ["a", "b", "c", "d", "e"]) lane.sync(p);
+  assert.equal(lane.hasRoom, false);
+  await lane.drain();
+  assert.equal(r.most(), 2);
+  assert.deepEqual(
+    r.log.filter((l) => l.startsWith("start")),
+    ["start a", "start b", "start c", "start d", "start e"],
+  );
+  assert.equal(lane.hasRoom, true);
+});
+
 test("a sync lane keeps going after a failed sync and throws the first failure from drain", async () => {
   const r = recorder("b");
-  const lane = new SyncLane(r.datasync);
+  const lane = new SyncLane(1, r.datasync);
   lane.sync("a");
   lane.sync("b");
   lane.sync("c");
