@@ -105,9 +105,9 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
   const concurrency = Math.max(1, Math.min(jobs.length, opts.concurrency ?? defaultShardConcurrency()));
   const chunkBytes = concurrency > 2 ? Math.min(opts.chunkBytes, CONCURRENT_CHUNK_BYTES) : opts.chunkBytes;
   const results: ShardResult[] = new Array(jobs.length);
-  // One sync at a time for the whole repair (sync-lane.ts): a finished file is flushed while the next
-  // streams, and the final fsync of the output tree then finds the data clean.
-  const lane = new SyncLane();
+  // One sync per file in flight for the whole repair (sync-lane.ts): a finished file is flushed while
+  // the next streams, and the final fsync of the output tree then finds the data clean.
+  const lane = new SyncLane(concurrency);
   let next = 0;
   let failure: { error: unknown } | undefined;
   const slot = async () => {

@@ -1,6 +1,6 @@
 /**
- * A repair's background fdatasyncs: at most SYNCS_IN_FLIGHT at once for the whole repair, started in
- * the order asked for, and kept busy while written data waits to be flushed.
+ * A repair's background fdatasyncs: at most `width` at once for the whole repair, started in the
+ * order asked for, and kept busy while written data waits to be flushed.
  *
  * Why: the kernel starts writing dirty pages back only at 10% of RAM (2.4 GB on the 24 GB VM), so
  * the disk works only while gac syncs. Before this lane each streamed file waited at its end for
@@ -9,6 +9,10 @@
  * all at its files' ends (5 files, 2-core VM), and the next file's first 64 MB went to the disk
  * late. Now no stream waits for a sync, the lane is shared by all files, and the next sync starts
  * as soon as one ends (whenRoom).
+ *
+ * Width: one sync per file in flight (1 on 2 cores, where the 4th libuv thread is then the syncs'
+ * alone). Two at once on the 2-core VM, same files alternating with one, 5-6 rounds per input over
+ * six inputs: median differences -151 to +67 ms (mean -27 ms) on ~1.1 s repairs, within the noise.
  */
 import { open } from "node:fs/promises";
 import { BusyClock } from "./stream-timings.js";
@@ -23,15 +27,6 @@ async function datasyncFile(path: string): Promise<void> {
   }
 }
 
-/**
- * Syncs in flight at once. Two: while one sync waits for its last writes and the journal commit,
- * the other keeps the disk's queue full. Same files, alternating, 5-6 rounds each on the 2-core VM,
- * median repair time: sharded low-rank BF16 1151 -> 1079 ms, F16 1329 -> 1178 ms, sharded MLP F16
- * 1046 -> 1003 ms, MLP BF16 1214 -> 1281 ms (within its spread). Not more: each sync holds one of
- * libuv's 4 threads, which the two reads ahead and the write also need.
- */
-export const SYNCS_IN_FLIGHT = 2;
-
 export class SyncLane {
   private running = 0;
   /** Syncs running or waiting for a slot. */
@@ -44,11 +39,11 @@ export class SyncLane {
   readonly clock = new BusyClock();
 
   /**
-   * `width`: syncs at once (SYNCS_IN_FLIGHT); `datasync`: how one file is synced (tests pass a
-   * fake to watch the order).
+   * `width`: syncs at once (repairShards: one per file in flight, so 1 on 2 cores); `datasync`: how
+   * one file is synced (tests pass a fake to watch the order).
    */
   constructor(
-    private readonly width = SYNCS_IN_FLIGHT,
+    private readonly width = 1,
     private readonly datasync: (path: string) => Promise<void> = datasyncFile,
   ) {}
 
