@@ -215,6 +215,9 @@ const root = await mkdtemp(join(values.dir ?? tmpdir(), "gac-bench-repair-"));
 const childArgs = [...process.execArgv, process.argv[1], "--child"];
 const results: PathResult[] = [];
 const t0 = performance.now();
+// Other jobs on the machine change the figures (the repair needs ~5x cp's CPU): the load is recorded at the start and per input.
+const loadStart = loadavg();
+const loadText = (l: number[]) => l.map((x) => x.toFixed(1)).join(" ");
 try {
   const inputs = new Map<InputName, PathName[]>();
   for (const p of paths) inputs.set(PATHS[p].input, [...(inputs.get(PATHS[p].input) ?? []), p]);
@@ -226,7 +229,7 @@ try {
       await writeInput(dir, input, dtype, sharded);
       const { bytes: inBytes, files } = await dirBytes(dir);
       for (const f of await readdir(dir)) execFileSync("cat", [join(dir, f)], { stdio: ["ignore", "ignore", "inherit"] });
-      log(`${input} ${dtype} ${sharded ? "sharded" : "one file"}: ${(inBytes / 1e9).toFixed(2)} GB in ${files} files, written in ${seconds(tw).toFixed(1)} s`);
+      log(`${input} ${dtype} ${sharded ? "sharded" : "one file"}: ${(inBytes / 1e9).toFixed(2)} GB in ${files} files, written in ${seconds(tw).toFixed(1)} s; load ${loadText(loadavg())}`);
       const cpTimes: number[] = [];
       const cpCpu: number[] = [];
       const repairCpu = new Map<PathName, number[]>(its.map((p) => [p, []]));
@@ -295,7 +298,7 @@ try {
   }
   const report = {
     schema: "gac-repair-throughput/1",
-    machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? "?", node: process.version, load_average_end: loadavg() },
+    machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? "?", node: process.version, load_average_start: loadStart, load_average_end: loadavg() },
     settings: { layers, vocab, runs, dtypes, sharded_dtypes: shardedDtypes, paths, timing: "best of runs, page cache warm, untimed sync before each" },
     wall_s: seconds(t0),
     min_ratio: Math.min(...results.map((r) => r.ratio)),
@@ -311,9 +314,7 @@ try {
     );
   }
   log(
-    `worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, load ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(" ")}, ${report.wall_s.toFixed(0)} s`,
+    `worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, load at the start ${loadText(loadStart)}, at the end ${loadText(loadavg())}, ${report.wall_s.toFixed(0)} s`,
   );
   const text = JSON.stringify(report, null, 2) + "\n";
   if (values.json) writeFileSync(values.json, text);

@@ -15,7 +15,7 @@
  * 4 MiB above two files at once, keeping the pools at 144 MiB for four files (288 MiB for two).
  */
 import { constants } from "node:fs";
-import { copyFile, open } from "node:fs/promises";
+import { copyFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { GacError, formatCount } from "../errors.js";
 import { LENGTH_PREFIX_BYTES } from "../checkpoint/safetensors-header.js";
@@ -24,6 +24,7 @@ import { BlockPool, HashWorker } from "./hash-worker.js";
 import { OUTPUT_POOL_BLOCKS, POOL_BLOCKS, streamShard, type FileDigest, type OutputFile } from "./stream-shard.js";
 import type { TensorEdit } from "./tensor-edits.js";
 import { emptyStreamTimings, since, type StreamTimings } from "./stream-timings.js";
+import { SyncLane } from "./sync-lane.js";
 
 export interface ShardJob {
   info: SafetensorsFileInfo;
@@ -74,26 +75,8 @@ export function isCopyableShard(info: SafetensorsFileInfo, edits: ReadonlyMap<st
   return position === info.size;
 }
 
-/**
- * Starts flushing a finished output file to disk without waiting for it, so that the next file's
- * reads and writes overlap the flush (repairShards awaits every one before returning; the final
- * fsync of the output tree then finds the data clean).
- */
-function syncInBackground(outputPath: string, syncs: Promise<void>[]): void {
-  const sync = (async () => {
-    const fh = await open(outputPath, "r+");
-    try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-  })();
-  sync.catch(() => undefined);
-  syncs.push(sync);
-}
-
 /** Copies an untouched file with the cheapest call while its worker hashes the input; fsyncs in the background. */
-async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: boolean, syncs: Promise<void>[]): Promise<ShardResult> {
+async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: boolean, lane: SyncLane): Promise<ShardResult> {
   const { info, name, outputPath } = job;
   const t0 = performance.now();
   const hashedBefore = hasher.busySeconds;
@@ -101,7 +84,7 @@ async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: bool
   if (hashed.bytes !== info.size) {
     throw new GacError("INPUT_CHANGED", `${info.path} has ${formatCount(hashed.bytes)} bytes now but ${formatCount(info.size)} when its header was read: the input changed while gac read it`);
   }
-  syncInBackground(outputPath, syncs);
+  lane.sync(outputPath);
   const output: OutputFile = { name, bytes: info.size };
   if (checksumOutput) {
     // Opt-in second read, of the output (the copy never passed through gac, so it is read back to be hashed).
@@ -122,7 +105,9 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
   const concurrency = Math.max(1, Math.min(jobs.length, opts.concurrency ?? defaultShardConcurrency()));
   const chunkBytes = concurrency > 2 ? Math.min(opts.chunkBytes, CONCURRENT_CHUNK_BYTES) : opts.chunkBytes;
   const results: ShardResult[] = new Array(jobs.length);
-  const syncs: Promise<void>[] = [];
+  // One sync per file in flight for the whole repair (sync-lane.ts): a finished file is flushed while
+  // the next streams, and the final fsync of the output tree then finds the data clean.
+  const lane = new SyncLane(concurrency);
   let next = 0;
   let failure: { error: unknown } | undefined;
   const slot = async () => {
@@ -134,7 +119,7 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
         const job = jobs[i];
         if (opts.signal?.aborted) throw new GacError("ABORTED", `repair of ${job.name} was interrupted`);
         if (isCopyableShard(job.info, edits)) {
-          results[i] = await copyShard(job, hasher, opts.checksumOutput, syncs);
+          results[i] = await copyShard(job, hasher, opts.checksumOutput, lane);
           opts.onBytes(job.info.size);
         } else {
           pools ??= { pool: new BlockPool(chunkBytes, POOL_BLOCKS), outputPool: new BlockPool(chunkBytes, OUTPUT_POOL_BLOCKS, false) };
@@ -144,11 +129,12 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
             signal: opts.signal,
             hasher,
             ...pools,
+            syncLane: lane,
             checksumOutput: opts.checksumOutput,
           });
           results[i] = { ...d, method: "streamed" };
           // The part written after streamShard's last background fdatasync is still dirty.
-          syncInBackground(job.outputPath, syncs);
+          lane.sync(job.outputPath);
         }
       }
     } catch (e) {
@@ -158,9 +144,11 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
     }
   };
   await Promise.all(Array.from({ length: concurrency }, slot));
-  const synced = await Promise.allSettled(syncs);
+  const synced = await lane.drain().then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
   if (failure) throw failure.error;
-  const failedSync = synced.find((s) => s.status === "rejected");
-  if (failedSync) throw failedSync.reason;
+  if (synced) throw synced.error;
   return results;
 }

@@ -13,7 +13,7 @@ export interface StreamTimings {
   readBusy: number;
   /** Wall time with at least one write of the output in flight. */
   writeBusy: number;
-  /** Wall time with a background fdatasync in flight. */
+  /** Wall time with a background fdatasync of this file in flight, until its last write (its final flush runs after: repair-shards.ts). */
   syncBusy: number;
   /** The hash worker's own time in sha256 (input, and output with checksumOutput). */
   hashBusy: number;
@@ -56,6 +56,11 @@ export class BusyClock {
 
   end(): void {
     if (--this.inFlight === 0) this.seconds += since(this.from);
+  }
+
+  /** `seconds` plus the part of an operation still in flight. */
+  secondsSoFar(): number {
+    return this.seconds + (this.inFlight > 0 ? since(this.from) : 0);
   }
 
   /** Runs `op` between begin and end. */
