@@ -6,13 +6,13 @@
  * the disk works only while gac syncs. Before this lane each streamed file waited at its end for
  * its last periodic fdatasync (64 MB steps), while the previous file's tail was flushed beside
  * it: a sharded MLP-width or low-rank repair, whose every shard is streamed, stalled 285-445 ms in
- * all at its files' ends (5 files, 2-core VM), and the next file's first 64 MB went to the disk
+ * all at its files' ends (3-5 streamed files, 2-core VM), and the next file's first 64 MB went to the disk
  * late. Now no stream waits for a sync, the lane is shared by all files, and the next sync starts
  * as soon as one ends (whenRoom).
  *
  * Width: one sync per file in flight (1 on 2 cores, where the 4th libuv thread is then the syncs'
- * alone). Two at once on the 2-core VM, same files alternating with one, 5-6 rounds per input over
- * six inputs: median differences -151 to +67 ms (mean -27 ms) on ~1.1 s repairs, within the noise.
+ * alone). Two at once on the 2-core VM, same files alternating with one, 5-6 rounds each, six comparisons
+ * over four inputs: median differences -151 to +67 ms (mean -27 ms) on ~1.1 s repairs, within the noise.
  */
 import { open } from "node:fs/promises";
 import { BusyClock } from "./stream-timings.js";
