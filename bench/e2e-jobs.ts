@@ -23,7 +23,7 @@ import { applyPlanToSpec } from "../src/plan/apply-plan.js";
 import { planRepair } from "../src/plan/plan-repair.js";
 import type { Strategy } from "../src/plan/types.js";
 import { updateConfig } from "../src/repair/config-update.js";
-import { repairedShapes } from "../src/repair/repaired-shapes.js";
+import { withRepairedDisagreements } from "../src/repair/repaired-shapes.js";
 import { screenChanges } from "../src/repair/exactness.js";
 import { tensorEdits, type ScaleMode } from "../src/repair/tensor-edits.js";
 
@@ -69,9 +69,7 @@ function repaired(src: Source, orig: ModelDesc, strategy: Strategy, scaleMode: S
   };
   const edits = tensorEdits(orig.spec, accepted, scaleMode, lookup);
   const config = updateConfig(src.config, orig.spec, accepted).config;
-  // The repaired checkpoint's own config disagreements (its config.json is updated), not the original's.
-  const readBack = buildModelSpec(config, repairedShapes(src.shapes, edits));
-  const spec = { ...applyPlanToSpec(orig.spec, { ...plan, changes: accepted }), configDisagreements: readBack.configDisagreements };
+  const spec = withRepairedDisagreements(applyPlanToSpec(orig.spec, { ...plan, changes: accepted }), config, src.shapes, edits);
   const headDim = accepted.find((c) => c.site.kind === "head_dim");
   const suffix = scaleMode === "logical" ? `${strategy}-logical` : strategy;
   return {

@@ -9,13 +9,7 @@
 # 46 jobs before the planner stopped planning transformers for FLAP's stale config) took 8 min.
 # GAC_E2E_S (default 540) stops it, and budget 0.8's jobs come first.
 set -u
-OUT=${OUT:-/tmp/gac-out}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/run.log") 2>&1
-export PYTHONPATH=python
-date -u +%Y-%m-%dT%H:%M:%SZ
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw,memory.used --format=csv
-python3 -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version(), 'transformers', transformers.__version__)"
+source "$(dirname "$0")/gpu-run-log.sh"
 echo "== compress study ($(wc -l < tmp/jobs-compress.jsonl) jobs)"
 timeout "${GAC_E2E_S:-540}" python3 -u -m gac_worker < tmp/jobs-compress.jsonl > "$OUT/compress-e2e.jsonl" 2> "$OUT/compress-e2e.err"
 echo "worker exit $?"

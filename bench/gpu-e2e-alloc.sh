@@ -6,11 +6,7 @@
 # Run on the GPU machine from the repository root:   bash bench/gpu-e2e-alloc.sh
 # Writes under $OUT: alloc-default.jsonl, alloc-expandable.jsonl, run.log.
 set -u
-OUT=${OUT:-/tmp/gac-out}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/run.log") 2>&1
-export PYTHONPATH=python
-date -u +%Y-%m-%dT%H:%M:%SZ
+source "$(dirname "$0")/gpu-run-log.sh"
 timeout 200 python3 -u -m gac_worker < tmp/jobs-alloc.jsonl > "$OUT/alloc-default.jsonl" 2> /tmp/alloc-default.err
 echo "default exit $?"
 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout 200 python3 -u -m gac_worker < tmp/jobs-alloc.jsonl > "$OUT/alloc-expandable.jsonl" 2> /tmp/alloc-expandable.err

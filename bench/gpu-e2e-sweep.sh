@@ -8,13 +8,7 @@
 #                                               under GAC_E2E_PREV has a result for (errors run again)
 # Writes under $OUT: run.log, worker-results.jsonl, worker-stderr.log.
 set -u
-OUT=${OUT:-/tmp/gac-out}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/run.log") 2>&1
-export PYTHONPATH=python
-date -u +%Y-%m-%dT%H:%M:%SZ
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw,memory.used --format=csv
-python3 -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version(), 'transformers', transformers.__version__)"
+source "$(dirname "$0")/gpu-run-log.sh"
 jobs=/tmp/jobs-todo.jsonl
 python3 - "$jobs" "${GAC_E2E_PREV:-}" <<'EOF'
 import glob, gzip, json, os, sys

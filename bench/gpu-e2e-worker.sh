@@ -8,13 +8,8 @@
 # then the e2e sweep under a time limit (the job order puts the most telling models first).
 # Writes under $OUT: run.log, e2e/worker-results.jsonl, e2e/worker-stderr.log, train/...
 set -u
-OUT=${OUT:-/tmp/gac-out}
+source "$(dirname "$0")/gpu-run-log.sh"
 mkdir -p "$OUT/e2e" "$OUT/train"
-exec > >(tee "$OUT/run.log") 2>&1
-export PYTHONPATH=python
-date -u +%Y-%m-%dT%H:%M:%SZ
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw,memory.used --format=csv
-python3 -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version(), 'transformers', transformers.__version__)"
 echo "== check (tiny fixtures)"
 python3 -u -m gac_worker < tmp/jobs-check.jsonl > /tmp/check.jsonl 2> /tmp/check.err
 python3 bench/e2e-summarize.py /tmp/check.jsonl | cut -c1-300

@@ -44,6 +44,11 @@ export function parseStepConfig(id: string): StepConfig {
   return { engine: engine === "gac" ? "gac" : "transformers", attention, cache: cache === "dynamic" ? "dynamic" : "static" };
 }
 
+/** Whether the configuration disables cuDNN SDPA (transformers sdpa-nocudnn, gac eager-nocudnn). */
+export function cudnnDisabled(cfg: Pick<StepConfig, "attention">): boolean {
+  return cfg.attention.endsWith("-nocudnn");
+}
+
 /** Whether the step is a gac engine decode captured in a CUDA graph (graph, graph-splitkv). */
 export function gacGraph(cfg: StepConfig, phase: "prefill" | "decode"): boolean {
   return cfg.engine === "gac" && phase === "decode" && cfg.attention.startsWith("graph");
@@ -71,7 +76,7 @@ export function sdpaBackend(cfg: StepConfig, phase: "prefill" | "decode", headDi
   if (cfg.engine === "transformers" && cfg.attention === "eager") return "eager";
   if (cfg.engine === "gac" && cfg.attention === "graph-splitkv" && phase === "decode") return "splitkv";
   const aligned = headDim % 8 === 0;
-  const cudnn = cfg.attention !== "sdpa-nocudnn" && cfg.attention !== "eager-nocudnn";
+  const cudnn = !cudnnDisabled(cfg);
   if (aligned && cudnn) return "cudnn";
   if (!attentionMasked(cfg, phase)) return "flash";
   return aligned ? "efficient" : "math";

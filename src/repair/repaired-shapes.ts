@@ -7,6 +7,8 @@
  */
 import type { TensorShapes } from "../checkpoint/types.js";
 import { GacError } from "../errors.js";
+import { buildModelSpec } from "../model/build-model-spec.js";
+import type { ModelSpec } from "../model/types.js";
 import type { TensorEdit } from "./tensor-edits.js";
 
 export function repairedShapes(original: TensorShapes, edits: readonly TensorEdit[]): TensorShapes {
@@ -17,4 +19,13 @@ export function repairedShapes(original: TensorShapes, edits: readonly TensorEdi
     out.set(e.tensor, { dtype: t.dtype, shape: [...e.to] });
   }
   return out;
+}
+
+/**
+ * A repaired model's spec (`planned`: applyPlanToSpec of the original) with the config
+ * disagreements the repaired checkpoint itself has: read back from its shapes and its updated
+ * config.json, not carried over from the original.
+ */
+export function withRepairedDisagreements(planned: ModelSpec, repairedConfig: Record<string, unknown>, original: TensorShapes, edits: readonly TensorEdit[]): ModelSpec {
+  return { ...planned, configDisagreements: buildModelSpec(repairedConfig, repairedShapes(original, edits)).configDisagreements };
 }

@@ -8,7 +8,15 @@ from ..protocol import JobError, MAX_DIM
 
 E2E_OPS = ("e2e", "e2e_logits")
 ENGINES = ("transformers", "gac")
-CONFIGS = {"transformers": ("sdpa", "sdpa-nocudnn", "sdpa-avoid-recompile", "eager"), "gac": ("eager", "eager-nocudnn", "graph", "graph-splitkv")}
+# The gac engine's configurations: decode eager or captured in a CUDA graph, its decode attention,
+# and the SDPA setting the job runs under (run.py reads them).
+GAC_CONFIGS = {
+    "eager": {"graph": False, "attention": "sdpa", "sdpa": "sdpa"},
+    "eager-nocudnn": {"graph": False, "attention": "sdpa", "sdpa": "sdpa-nocudnn"},
+    "graph": {"graph": True, "attention": "sdpa", "sdpa": "sdpa"},
+    "graph-splitkv": {"graph": True, "attention": "splitkv", "sdpa": "sdpa"},
+}
+CONFIGS = {"transformers": ("sdpa", "sdpa-nocudnn", "sdpa-avoid-recompile", "eager"), "gac": tuple(GAC_CONFIGS)}
 CACHES = ("dynamic", "static")
 SERVING_DTYPES = ("bf16", "fp16")
 WEIGHTS = ("checkpoint", "random")

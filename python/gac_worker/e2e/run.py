@@ -14,6 +14,7 @@ import torch
 from ..protocol import JobError
 from . import hf_engine
 from .gac_model import SPLIT_KV_CHUNK, GacModel, GraphDecoder, round_up
+from .params import GAC_CONFIGS
 from .timing import Wall, clock, copy_bandwidth_gbps, summary, timed
 from .weights import TORCH_DTYPES, model_weights, weight_bytes
 
@@ -67,15 +68,6 @@ class Engine:
         self.step = step
         # (ids, max_len) -> (state, token): fills the cache by a real prefill of the context
         self.start_decode_prefilled = start_decode_prefilled
-
-
-# The gac engine's configurations: decode eager or captured in a CUDA graph, and its attention.
-GAC_CONFIGS = {
-    "eager": {"graph": False, "attention": "sdpa", "sdpa": "sdpa"},
-    "eager-nocudnn": {"graph": False, "attention": "sdpa", "sdpa": "sdpa-nocudnn"},
-    "graph": {"graph": True, "attention": "sdpa", "sdpa": "sdpa"},
-    "graph-splitkv": {"graph": True, "attention": "splitkv", "sdpa": "sdpa"},
-}
 
 
 def _gac_engine(m: GacModel, config: str) -> Engine:
@@ -152,8 +144,6 @@ def run_here(p: dict, device_index: int) -> dict:
         reason = hf_engine.unsupported_reason(spec, model["hf_config"])
         if reason:
             raise unsupported(reason)
-    elif p["config"] not in GAC_CONFIGS:
-        raise JobError("bad_job", f"the gac engine has no configuration '{p['config']}' (known: {', '.join(GAC_CONFIGS)})")
     torch.backends.cuda.matmul.allow_tf32 = False
     bandwidth = copy_bandwidth_gbps(device_index)
     try:

@@ -16,6 +16,7 @@
 import { GacError } from "../../errors.js";
 import type { ShapeEvolution } from "../../contract/rules/shape-dynamics.js";
 import type { LinearSpec, ModelSpec } from "../../model/types.js";
+import { cudnnDisabled, parseStepConfig } from "../../profile/engine-steps.js";
 import type { CacheKind, Engine, GacConfig, TransformersConfig } from "./wire.js";
 
 export interface EngineConfig {
@@ -151,7 +152,7 @@ export function kvEvolution(configId: string): ShapeEvolution {
 
 /** Whether a configuration's attention goes through SDPA with cuDNN allowed (PyTorch's default order). */
 export function cudnnAllowed(configId: string): boolean {
-  const [engine, config] = configId.split("/");
-  if (engine === "gac") return config === "eager" || config === "graph";
-  return config === "sdpa" || config === "sdpa-avoid-recompile";
+  const cfg = parseStepConfig(configId);
+  // transformers' eager attention and gac's split-KV attention do not call SDPA at decode.
+  return !cudnnDisabled(cfg) && cfg.attention !== "graph-splitkv" && !(cfg.engine === "transformers" && cfg.attention === "eager");
 }

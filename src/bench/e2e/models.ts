@@ -12,14 +12,13 @@ import { basename } from "node:path";
 import { openCheckpoint, tensorShapes } from "../../checkpoint/open.js";
 import type { Checkpoint } from "../../checkpoint/types.js";
 import { GacError } from "../../errors.js";
-import { buildModelSpec } from "../../model/build-model-spec.js";
 import { loadModelSpec } from "../../model/load-model-spec.js";
 import type { ModelSpec } from "../../model/types.js";
 import { applyPlanToSpec } from "../../plan/apply-plan.js";
 import type { Refusal, Strategy } from "../../plan/types.js";
 import { logicalDims } from "../../repair/manifest.js";
 import { proposeRepair } from "../../repair/repair-checkpoint.js";
-import { repairedShapes } from "../../repair/repaired-shapes.js";
+import { withRepairedDisagreements } from "../../repair/repaired-shapes.js";
 import type { ScaleMode } from "../../repair/tensor-edits.js";
 import { SPARSE_FILE_METADATA } from "../../fixtures/sparse-checkpoint.js";
 import { readPriorRepair } from "../../repair/manifest.js";
@@ -123,9 +122,7 @@ export async function describeCheckpoint(dir: string, opts: DescribeOptions): Pr
   for (const variant of opts.variants) {
     if (variant === UNREPAIRED) continue;
     const p = await proposeRepair(ckpt.dir, { strategy: variant, scaleMode: opts.scale });
-    // The repaired checkpoint's own config disagreements (its config.json is updated), not the original's.
-    const readBack = buildModelSpec(p.config.value, repairedShapes(tensorShapes(ckpt), p.edits));
-    const repairedSpec: ModelSpec = { ...applyPlanToSpec(spec, { ...p.plan, changes: p.changes }), configDisagreements: readBack.configDisagreements };
+    const repairedSpec: ModelSpec = withRepairedDisagreements(applyPlanToSpec(spec, { ...p.plan, changes: p.changes }), p.config.value, tensorShapes(ckpt), p.edits);
     const key = JSON.stringify(p.edits);
     const description: ModelDescription = {
       label: labelOf(name, variant, opts.scale),
