@@ -9,7 +9,12 @@
  * line: N within 15%, M explained (by mechanism), K not explained.
  * Also prints the gac engine's CUDA-graph decode (both attention paths) at batch 1 against the memory roofline.
  *
- *   node --import tsx bench/e2e-check.ts [--profile profiles/nvidia-h200.json] [--jobs jobs.jsonl] [results dirs...]
+ *   node --import tsx bench/e2e-check.ts [--profile profiles/nvidia-h200.json] [--jobs jobs.jsonl]
+ *        [--sustained-gemm DIR] [--host-probe DIR] [results dirs...]
+ *
+ * --sustained-gemm / --host-probe: the committed measurements of the mechanisms no pair of an e2e
+ * run sizes (defaults: results/20261202T101700Z-sustained-gemm, results/20261202T091439Z-host-probe;
+ * "" for none): see src/bench/e2e/measured-mechanisms.ts.
  *
  * Results dirs default to results/*-e2e*. A `gac bench e2e` run directory has its store rows and
  * e2e-models.json (the models' specs); a directory of raw worker output (worker-results.jsonl, the
@@ -24,11 +29,21 @@ import { readE2eRows, type E2eRow } from "../src/bench/e2e/measurements.js";
 import { readModelsFile } from "../src/bench/e2e/models-file.js";
 import { rowsFromWorkerLines } from "../src/bench/e2e/worker-lines.js";
 import { predictionTable, renderPredictionTable, type ModelWithSpec } from "../src/bench/e2e/prediction-table.js";
+import { readMeasuredMechanisms } from "../src/bench/e2e/mechanism-files.js";
 import { loadProfile } from "../src/profile/profile-store.js";
 import { loadResults } from "../src/store/results-store.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { profile: { type: "string", default: join(ROOT, "profiles", "nvidia-h200.json") }, jobs: { type: "string" } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    profile: { type: "string", default: join(ROOT, "profiles", "nvidia-h200.json") },
+    jobs: { type: "string" },
+    // The committed measurements of the two mechanisms no e2e pair sizes (src/bench/e2e/measured-mechanisms.ts); "" = none.
+    "sustained-gemm": { type: "string", default: join(ROOT, "results", "20261202T101700Z-sustained-gemm") },
+    "host-probe": { type: "string", default: join(ROOT, "results", "20261202T091439Z-host-probe") },
+  },
+});
 
 async function defaultDirs(): Promise<string[]> {
   const dir = join(ROOT, "results");
@@ -66,10 +81,15 @@ for (const dir of dirs) {
 }
 const rows = all.filter((r) => r.gpu === profile.gpu.name);
 const data = readE2eRows(rows);
-const { rows: table, calibration } = predictionTable(data.measurements, models, profile);
+const sustainedDir = values["sustained-gemm"] ? resolve(values["sustained-gemm"]) : undefined;
+const probeDir = values["host-probe"] ? resolve(values["host-probe"]) : undefined;
+const measured = await readMeasuredMechanisms({ sustainedGemm: sustainedDir, hostProbe: probeDir });
+const { rows: table, calibration } = predictionTable(data.measurements, models, profile, measured);
 process.stdout.write(
   `results: ${dirs.map((d) => relative(ROOT, d) || d).join(", ")}; profile ${relative(ROOT, profilePath)} (${profile.gpu.name})` +
-    `${all.length > rows.length ? `; ${all.length - rows.length} rows of other GPUs skipped` : ""}\n\n`,
+    `${all.length > rows.length ? `; ${all.length - rows.length} rows of other GPUs skipped` : ""}\n` +
+    `measured mechanisms: sustained-power ${sustainedDir ? relative(ROOT, sustainedDir) : "none"} (${measured.sustainedGemm.map((e) => `${e.gpu} ${e.ratios.map((r) => r.toFixed(3)).join(", ")}`).join("; ") || "-"}); ` +
+    `host-regime ${probeDir ? relative(ROOT, probeDir) : "none"} (${measured.hostRegime.map((e) => `${e.engine} ${e.band.toFixed(2)}x`).join(", ") || "-"})\n\n`,
 );
 process.stdout.write(renderPredictionTable(table, calibration));
 

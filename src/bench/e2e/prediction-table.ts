@@ -19,6 +19,7 @@ import { servingDtype } from "../../scan/serving-dtype.js";
 import { cudnnAllowed, kvEvolution } from "./engines.js";
 import { calibrate, calibrates, engineOf, type Calibration } from "./calibration.js";
 import type { E2eMeasurement } from "./measurements.js";
+import { hostRegimeVerdict, NO_MEASURED_MECHANISMS, sustainedPowerVerdict, type MeasuredMechanisms } from "./measured-mechanisms.js";
 
 /** Distinct decode attention shapes among the layers: each needs its own plan per KV length. */
 export function distinctAttentionShapes(spec: ModelSpec): number {
@@ -36,7 +37,7 @@ export function replanPlans(m: Pick<E2eMeasurement, "phase" | "batch" | "length"
 /** The acceptance bound: a prediction further than this from the measurement must be explained. */
 export const PREDICTION_TOLERANCE = 0.15;
 
-export type Mechanism = "cudnn-replan" | "static-cache" | "eager-attention" | "masked-sdpa" | "misaligned-dims" | "host-spread" | "sm-clock";
+export type Mechanism = "cudnn-replan" | "static-cache" | "eager-attention" | "masked-sdpa" | "misaligned-dims" | "host-spread" | "sustained-power" | "host-regime";
 
 export interface PredictionRow {
   model: string;
@@ -200,46 +201,32 @@ function evidenceText(e: PairedEvidence, row: Predicted): string {
   );
 }
 
-/** Why an off check is off as far as the run can say, and whether a measured mechanism closes it. */
 /**
- * The SM clock the point recorded, below the run's highest: compute-bound GEMM and attention time
- * scales with 1/clock (the profile's kernels ran unthrottled, at the GPU's boost clock), memory- and
- * host-bound parts do not. Evidence of the row itself, not of a pair.
+ * Why an off check is off as far as the evidence can say, and whether a measured mechanism closes
+ * it: first a pair of this run, then the sustained-power measurement (prefill), then the host's
+ * measured regimes (host-bound eager steps, "consistent with" only; see measured-mechanisms.ts).
  */
-export function clockEvidence(row: Predicted, maxClockMhz: number | null): { text: string; closes: boolean; corrected_ms: number } | null {
-  const clock = row.m.sm_clock_mhz ?? null;
-  const p = row.prediction;
-  if (clock === null || maxClockMhz === null || p.ms === null || clock >= maxClockMhz || row.m.phase !== "prefill") return null;
-  const factor = maxClockMhz / clock;
-  const gpu = (p.gemm_ms + p.attention_ms) * factor + p.elementwise_ms;
-  const corrected = p.combine === "gpu + graph gaps" ? gpu + p.launch_ms + p.extra_host_ms : Math.max(gpu, p.launch_ms + p.extra_host_ms);
-  const ratio = row.m.median_ms / corrected;
-  const closes = Math.abs(ratio - 1) <= PREDICTION_TOLERANCE;
-  return {
-    corrected_ms: corrected,
-    closes,
-    text:
-      `the point ran at a median SM clock of ${clock} MHz (recorded), the run's highest is ${maxClockMhz} MHz: the compute-bound GEMM + attention ${ms(p.gemm_ms + p.attention_ms)} ` +
-      `x ${factor.toFixed(3)} gives ${ms(corrected)}, measured / that = ${ratio.toFixed(2)}: ${closes ? "within 15%" : "still more than 15% off"}`,
-  };
-}
-
-export function explainGap(row: Predicted, all: readonly Predicted[], maxClockMhz: number | null = null): { text: string; by: Mechanism | null } {
+export function explainGap(row: Predicted, all: readonly Predicted[], measured: MeasuredMechanisms = NO_MEASURED_MECHANISMS): { text: string; by: Mechanism | null } {
   const { prediction } = row;
   if (prediction.ms === null) return { text: `the profile has no table for ${prediction.calls - prediction.predicted_calls} of the point's ${prediction.calls} GEMM/attention calls`, by: null };
   const evidence = pairsFor(row, all)
     .map((p) => pairedEvidence(row, p.pair, p.mechanism, p.what))
     .filter((e): e is PairedEvidence => e !== null);
-  const clock = clockEvidence(row, maxClockMhz);
   const closing = evidence.find((e) => e.closes);
   if (closing) return { text: evidenceText(closing, row), by: closing.mechanism };
-  if (clock?.closes) return { text: clock.text, by: "sm-clock" };
-  const texts = [...evidence.map((e) => evidenceText(e, row)), ...(clock ? [clock.text] : [])];
+  const point = { phase: row.m.phase, gpu: row.m.gpu, config: row.m.config, measured_ms: row.m.median_ms };
+  const sustained = sustainedPowerVerdict(point, prediction, measured.sustainedGemm, PREDICTION_TOLERANCE);
+  if (sustained?.closes) return { text: sustained.text, by: "sustained-power" };
+  const ratios = [row.m.median_ms / prediction.ms, ...evidence.map((e) => e.ratio)];
+  const regime = hostRegimeVerdict(point, prediction, engineOf(row.m.config), ratios, measured.hostRegime);
+  const texts = [...evidence.map((e) => evidenceText(e, row)), ...(sustained ? [sustained.text] : [])];
   if (prediction.extra_host_ms > 0 && !evidence.some((e) => e.mechanism === "cudnn-replan")) {
     texts.push(
       `${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`,
     );
   }
+  if (regime?.closes) return { text: [regime.text, ...texts].join("; "), by: "host-regime" };
+  if (regime) texts.push(regime.text);
   return { text: texts.length > 0 ? texts.join("; ") : "no paired measurement in this run isolates a mechanism for this gap", by: null };
 }
 
@@ -248,7 +235,12 @@ export interface PredictionTable {
   calibration: Calibration;
 }
 
-export function predictionTable(measurements: readonly E2eMeasurement[], models: readonly ModelWithSpec[], profile: GpuProfile): PredictionTable {
+export function predictionTable(
+  measurements: readonly E2eMeasurement[],
+  models: readonly ModelWithSpec[],
+  profile: GpuProfile,
+  measured: MeasuredMechanisms = NO_MEASURED_MECHANISMS,
+): PredictionTable {
   const specs = new Map(models.map((m) => [m.label, m.spec]));
   const cal = calibrate(measurements, specs, profile, replanPlans);
   const predicted: Predicted[] = [];
@@ -265,16 +257,12 @@ export function predictionTable(measurements: readonly E2eMeasurement[], models:
     });
     predicted.push({ m, spec, prediction });
   }
-  const maxClock = (gpu: string): number | null => {
-    const clocks = measurements.filter((m) => m.gpu === gpu && typeof m.sm_clock_mhz === "number").map((m) => m.sm_clock_mhz as number);
-    return clocks.length > 0 ? Math.max(...clocks) : null;
-  };
   const rows = predicted.map((p): PredictionRow => {
     const { ms: pms, ...parts } = p.prediction;
     const ratio = pms === null ? null : p.m.median_ms / pms;
     const calibration = calibrates(p.m, cal);
     const off = calibration === null && (ratio === null || Math.abs(ratio - 1) > PREDICTION_TOLERANCE);
-    const why = off ? explainGap(p, predicted, maxClock(p.m.gpu)) : null;
+    const why = off ? explainGap(p, predicted, measured) : null;
     return {
       model: p.m.model,
       config: p.m.config,

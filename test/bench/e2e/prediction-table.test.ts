@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { calibrate, calibrates, DEFAULT_CUDNN_REPLAN_MS_PER_PLAN } from "../../../src/bench/e2e/calibration.js";
 import type { E2eMeasurement } from "../../../src/bench/e2e/measurements.js";
-import { clockEvidence, pairedEvidence, predictionTable, replanPlans, summarise, summaryLine } from "../../../src/bench/e2e/prediction-table.js";
+import { explainGap, pairedEvidence, predictionTable, replanPlans, summarise, summaryLine } from "../../../src/bench/e2e/prediction-table.js";
 import { DEFAULT_HOST_US_PER_KERNEL, predictE2ePoint, type E2ePrediction } from "../../../src/profile/predict-e2e.js";
 import type { GpuProfile, ProfileSeries } from "../../../src/profile/types.js";
 import { profileSeries, tinyProfile, tinySpec } from "../../helpers/tiny-e2e.js";
@@ -68,16 +68,39 @@ test("a paired measurement explains a gap only when the pair's prediction plus t
 
 const predicted = (e: E2ePrediction, over: Partial<E2ePrediction> = {}): E2ePrediction => ({ ...e, ...over });
 
-test("a throttled SM clock scales only the compute-bound GEMM + attention part, and explains a prefill gap only when that closes it", () => {
+const sustained = [{ gpu: "NVIDIA H200", ratios: [1.105, 1.128], source: "results/sustained" }];
+const regimes = [{ gpu: "NVIDIA H200", engine: "gac" as const, band: 1.9, label: "t-dense", fastest_ms: 10, slowest_ms: 19, medians: 6, source: "results/probe" }];
+
+test("sustained power scales only the GEMM part of a GPU-bound prefill, by the largest measured ratio, and explains the gap only when that closes it", () => {
   const base = predict("gac/eager/static");
   const prediction = predicted(base, { ms: 40, gemm_ms: 30, attention_ms: 5, elementwise_ms: 5, launch_ms: 10, extra_host_ms: 0, combine: "max(gpu, host)" });
-  const row = (ms: number, clock: number) => ({ m: m("t", "gac/eager/static", ms, { phase: "prefill", sm_clock_mhz: clock }), spec, prediction });
-  const slow = clockEvidence(row(47, 1650), 1980);
-  assert.ok(slow);
-  assert.ok(Math.abs(slow.corrected_ms - (35 * (1980 / 1650) + 5)) < 1e-9);
-  assert.equal(slow.closes, true);
-  assert.equal(clockEvidence(row(80, 1650), 1980)?.closes, false);
-  assert.equal(clockEvidence(row(47, 1980), 1980), null, "at the highest clock there is nothing to scale");
+  const row = (ms: number, phase: "prefill" | "decode" = "prefill", gpu = "NVIDIA H200") => ({ m: m("t", "gac/eager/static", ms, { phase, gpu }), spec, prediction });
+  const measured = { sustainedGemm: sustained, hostRegime: [] };
+  // 30 x 1.128 + 10 = 43.84: 48 is 1.095 of that
+  const ok = explainGap(row(48), [], measured);
+  assert.equal(ok.by, "sustained-power");
+  assert.match(ok.text, /43\.84 ms, measured \/ that = 1\.09/);
+  assert.equal(explainGap(row(60), [], measured).by, null, "60 / 43.84 = 1.37: still off");
+  assert.equal(explainGap(row(48, "decode"), [], measured).by, null, "decode is not the measured mechanism");
+  assert.equal(explainGap(row(48, "prefill", "NVIDIA H100"), [], measured).by, null, "evidence of another GPU says nothing");
+  assert.equal(explainGap(row(48), []).by, null, "without the measurement there is no explanation");
+});
+
+test("a host-bound eager step off its prediction is only consistent with the host's regime when its ratio lies inside the measured band, and a GPU-bound one never is", () => {
+  const base = predict("gac/eager/static");
+  const hostBound = predicted(base, { ms: 20, gemm_ms: 4, attention_ms: 0.5, elementwise_ms: 0.5, launch_ms: 20, extra_host_ms: 0, combine: "max(gpu, host)" });
+  const row = (ms: number, prediction = hostBound) => ({ m: m("t", "gac/eager-nocudnn/static", ms), spec, prediction });
+  const measured = { sustainedGemm: [], hostRegime: regimes };
+  const inside = explainGap(row(36), [], measured);
+  assert.equal(inside.by, "host-regime");
+  assert.match(inside.text, /consistent with the host's regime \(not recorded per point, so not sized\)/);
+  assert.equal(explainGap(row(12), [], measured).by, "host-regime", "0.6 is inside 1/1.9");
+  assert.equal(explainGap(row(40), [], measured).by, null, "2.0 is outside 1.9");
+  assert.equal(explainGap(row(9), [], measured).by, null, "0.45 is outside 1/1.9");
+  const gpuBound = predicted(base, { ms: 20, gemm_ms: 18, attention_ms: 1, elementwise_ms: 1, launch_ms: 5, extra_host_ms: 0, combine: "max(gpu, host)" });
+  assert.equal(explainGap(row(30, gpuBound), [], measured).by, null);
+  const graph = predicted(hostBound, { combine: "gpu + graph gaps" });
+  assert.equal(explainGap(row(30, graph), [], measured).by, null, "a graph replay has no host loop");
 });
 
 test("host µs per kernel is fitted on the sdpa-nocudnn decode points and the cuDNN plan cost on sdpa/dynamic points against their twins; those points are calibration, not checks", () => {
