@@ -70,6 +70,8 @@ export interface RepairOptions extends ShardingOptions {
    * Hub's LFS oid), sequential: ~1.2-1.5 GB/s per file.
    */
   inputHash?: HashScheme;
+  /** Hash worker threads shared by the whole repair (default: max(1, min(4, cores - 1)), hash-pool.ts). */
+  hashWorkers?: number;
   /** Bytes per streamed block (default 16 MiB); tests use small values to cross many block edges. */
   chunkBytes?: number;
   /** Safetensors files repaired at once (default: a quarter of the cores, 1 to 4). */
@@ -284,7 +286,7 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
   let shardSeconds = 0;
   const files = emptyStreamTimings();
   // One pool of hash workers for the whole repair: every file's chunks, copied files' reads, the final re-hash.
-  const hashes = new HashPool();
+  const hashes = new HashPool({ workers: opts.hashWorkers });
   try {
     await publishDirectoryAtomically(
       absOut,

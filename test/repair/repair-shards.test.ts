@@ -83,6 +83,15 @@ test("repairing four shards at once gives the same files and manifest records as
   assert.deepEqual(four.manifest.output.files, one.manifest.output.files);
 });
 
+test("three hash workers (a larger read pool, chunks spread over workers) give the same files and hashes as one", async () => {
+  const one = await repairCheckpoint(input, join(root, "one-worker"), { strategy: "MINIMAL", hashWorkers: 1, shardConcurrency: 1, checksumOutput: true });
+  const three = await repairCheckpoint(input, join(root, "three-workers"), { strategy: "MINIMAL", hashWorkers: 3, shardConcurrency: 1, checksumOutput: true });
+  assert.deepEqual(await filesOf(join(root, "three-workers")), await filesOf(join(root, "one-worker")));
+  assert.deepEqual(three.manifest.input.files, one.manifest.input.files);
+  assert.deepEqual(three.manifest.output.files, one.manifest.output.files);
+  assert.ok(three.manifest.input.files.every((f) => f.sha256Chunks?.length === 1));
+});
+
 test("a shard with a gap between tensors, or bytes after the last, is streamed, not copied", async () => {
   const ckpt = await openCheckpoint(input);
   const info = ckpt.files.find((f) => isCopyableShard(f, new Map()))!;
