@@ -3,6 +3,7 @@
  *
  *   node --import tsx bench/repair-throughput.ts [--layers 1] [--vocab 4096] [--runs 2] [--dtypes BF16,F16,F32]
  *        [--paths fold,logical,mlp,lowrank,palu] [--sharded-dtypes BF16] [--dir /tmp] [--json out.json] [--keep]
+ *        [--hash-schemes sha256-chunks,sha256]   (default: the repair's default scheme; each scheme is a row)
  *   (GPU host, no tsx: tsc -p tsconfig.bench.json, then node dist-bench/bench/repair-throughput.js ...)
  *
  * Paths (real layer shapes, `--layers` layers, a `--vocab`-row embedding and lm_head so that they
@@ -43,6 +44,7 @@ import { directSvdSpec, paluSpec, prunedFlapSpec, svdllmSpec, type FixtureSpec }
 import { publishDirectoryAtomically } from "../src/util/atomic.js";
 import { repairCheckpoint, type RepairTimings } from "../src/repair/repair-checkpoint.js";
 import type { ScaleMode } from "../src/repair/tensor-edits.js";
+import { DEFAULT_HASH_SCHEME, HASH_SCHEMES, isHashScheme, type HashScheme } from "../src/repair/file-hash.js";
 
 type BenchDtype = "BF16" | "F16" | "F32";
 type PathName = "fold" | "logical" | "mlp" | "lowrank" | "palu";
@@ -85,14 +87,15 @@ function timingsRecord(t: RepairTimings): Record<string, number> {
 
 // ---- child mode: one repair, one JSON line -------------------------------------------------------
 if (process.argv[2] === "--child") {
-  const [input, output, scaleMode] = process.argv.slice(3);
+  const [input, output, scaleMode, inputHash] = process.argv.slice(3);
+  if (!isHashScheme(inputHash)) throw new Error(`unknown hash scheme '${inputHash}'`);
   const cpu = () => {
     const u = process.resourceUsage();
     return (u.userCPUTime + u.systemCPUTime) / 1e6;
   };
   // The repair's own CPU (every thread), without node's start and module loading (0.77 CPU-s under tsx on the 2-core VM).
   const before = cpu();
-  const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode });
+  const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode, inputHash });
   const child: ChildResult = { seconds: r.seconds, bytesOut: r.bytesOut, maxRssKb: process.resourceUsage().maxRSS, cpuSeconds: cpu() - before, timings: r.timings };
   process.stdout.write(JSON.stringify(child) + "\n");
   process.exit(0);
@@ -106,6 +109,7 @@ const { values } = parseArgs({
     dtypes: { type: "string", default: "BF16,F16,F32" },
     "sharded-dtypes": { type: "string", default: "BF16" },
     paths: { type: "string", default: Object.keys(PATHS).join(",") },
+    "hash-schemes": { type: "string", default: DEFAULT_HASH_SCHEME },
     dir: { type: "string" },
     json: { type: "string" },
     keep: { type: "boolean" },
@@ -119,6 +123,14 @@ const dtypes = list(values.dtypes) as BenchDtype[];
 const shardedDtypes = list(values["sharded-dtypes"]) as BenchDtype[];
 const paths = list(values.paths) as PathName[];
 for (const p of paths) if (!(p in PATHS)) throw new Error(`unknown path '${p}'; paths: ${Object.keys(PATHS).join(", ")}`);
+const hashSchemes = list(values["hash-schemes"]).filter(isHashScheme);
+if (hashSchemes.length !== list(values["hash-schemes"]).length || hashSchemes.length === 0) throw new Error(`--hash-schemes takes a list of ${HASH_SCHEMES.join(", ")}`);
+/** One repair measured per input: a path in a hash scheme. */
+interface Variant {
+  path: PathName;
+  hash: HashScheme;
+}
+const variantKey = (v: Variant) => `${v.path} ${v.hash}`;
 
 const few = (b: BaseModel): BaseModel => ({ ...b, layers, vocab });
 function specOf(input: InputName): FixtureSpec {
@@ -185,6 +197,8 @@ const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 interface PathResult {
   path: PathName;
+  /** The repair's hash scheme (--hash). */
+  hash: HashScheme;
   what: string;
   dtype: BenchDtype;
   layout: "one-file" | "sharded";
@@ -232,11 +246,12 @@ try {
       log(`${input} ${dtype} ${sharded ? "sharded" : "one file"}: ${(inBytes / 1e9).toFixed(2)} GB in ${files} files, written in ${seconds(tw).toFixed(1)} s; load ${loadText(loadavg())}`);
       const cpTimes: number[] = [];
       const cpCpu: number[] = [];
-      const repairCpu = new Map<PathName, number[]>(its.map((p) => [p, []]));
-      const repairTimes = new Map<PathName, number[]>(its.map((p) => [p, []]));
-      const rss = new Map<PathName, number>(its.map((p) => [p, 0]));
-      const bestTimings = new Map<PathName, RepairTimings>();
-      const outBytes = new Map<PathName, number>();
+      const variants: Variant[] = its.flatMap((path) => hashSchemes.map((hash) => ({ path, hash })));
+      const repairCpu = new Map<string, number[]>(variants.map((v) => [variantKey(v), []]));
+      const repairTimes = new Map<string, number[]>(variants.map((v) => [variantKey(v), []]));
+      const rss = new Map<string, number>(variants.map((v) => [variantKey(v), 0]));
+      const bestTimings = new Map<string, RepairTimings>();
+      const outBytes = new Map<string, number>();
       for (let r = 0; r < runs; r++) {
         const dst = join(root, "copy");
         execFileSync("sync");
@@ -246,10 +261,11 @@ try {
         cpTimes.push(seconds(tc));
         cpCpu.push(childCpuSeconds(times));
         await rm(dst, { recursive: true, force: true });
-        for (const p of its) {
+        for (const v of variants) {
+          const p = variantKey(v);
           const out = join(root, "out");
           execFileSync("sync");
-          const c = spawnSync(process.execPath, [...childArgs, dir, out, PATHS[p].scaleMode], { encoding: "utf8" });
+          const c = spawnSync(process.execPath, [...childArgs, dir, out, PATHS[v.path].scaleMode, v.hash], { encoding: "utf8" });
           if (c.status !== 0) throw new Error(`repair child failed (${p} ${dtype}): ${c.stderr}`);
           const res = JSON.parse(c.stdout.trim().split("\n").pop()!) as ChildResult;
           if (res.seconds < Math.min(...repairTimes.get(p)!)) bestTimings.set(p, res.timings);
@@ -261,12 +277,14 @@ try {
         }
       }
       const best = (xs: number[]) => Math.min(...xs);
-      for (const p of its) {
+      for (const v of variants) {
+        const p = variantKey(v);
         const cp = best(cpTimes);
         const rep = best(repairTimes.get(p)!);
         const row: PathResult = {
-          path: p,
-          what: PATHS[p].what,
+          path: v.path,
+          hash: v.hash,
+          what: PATHS[v.path].what,
           dtype,
           layout: sharded ? "sharded" : "one-file",
           input_bytes: inBytes,
@@ -285,7 +303,7 @@ try {
         const t = row.best_repair_timings_s;
         results.push(row);
         log(
-          `  ${p.padEnd(8)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`,
+          `  ${p.padEnd(22)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`,
         );
         const ms = (x: number) => (1000 * x).toFixed(0);
         log(
@@ -299,18 +317,18 @@ try {
   const report = {
     schema: "gac-repair-throughput/1",
     machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? "?", node: process.version, load_average_start: loadStart, load_average_end: loadavg() },
-    settings: { layers, vocab, runs, dtypes, sharded_dtypes: shardedDtypes, paths, timing: "best of runs, page cache warm, untimed sync before each" },
+    settings: { layers, vocab, runs, dtypes, sharded_dtypes: shardedDtypes, paths, hash_schemes: hashSchemes, timing: "best of runs, page cache warm, untimed sync before each" },
     wall_s: seconds(t0),
     min_ratio: Math.min(...results.map((r) => r.ratio)),
     max_peak_rss_mb: Math.max(...results.map((r) => r.peak_rss_mb)),
     results,
   };
   log("");
-  log(`| path | dtype | layout | GB in | cp+sync MB/s | repair MB/s | ratio | peak RSS MB | CPU s/GB cp / repair |`);
-  log(`|---|---|---|---|---|---|---|---|---|`);
+  log(`| path | hash | dtype | layout | GB in | cp+sync MB/s | repair MB/s | ratio | peak RSS MB | CPU s/GB cp / repair | hash busy s |`);
+  log(`|---|---|---|---|---|---|---|---|---|---|---|`);
   for (const r of results) {
     log(
-      `| ${r.path} | ${r.dtype} | ${r.layout} | ${(r.input_bytes / 1e9).toFixed(2)} | ${r.cp_sync_mbps.toFixed(0)} | ${r.repair_mbps.toFixed(0)} | ${(100 * r.ratio).toFixed(0)}% | ${r.peak_rss_mb.toFixed(0)} | ${r.cp_cpu_s_per_gb.toFixed(2)} / ${r.repair_cpu_s_per_gb.toFixed(2)} |`,
+      `| ${r.path} | ${r.hash} | ${r.dtype} | ${r.layout} | ${(r.input_bytes / 1e9).toFixed(2)} | ${r.cp_sync_mbps.toFixed(0)} | ${r.repair_mbps.toFixed(0)} | ${(100 * r.ratio).toFixed(0)}% | ${r.peak_rss_mb.toFixed(0)} | ${r.cp_cpu_s_per_gb.toFixed(2)} / ${r.repair_cpu_s_per_gb.toFixed(2)} | ${r.best_repair_timings_s.hash_busy.toFixed(2)} |`,
     );
   }
   log(

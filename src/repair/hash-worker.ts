@@ -1,18 +1,19 @@
 /**
- * sha256 off the main thread. Hashing input and output is ~2 x 1.5 GB/s of CPU on one core, as much
- * as the copy itself; a worker runs it beside the reads, transforms and writes. Blocks in
+ * One sha256 worker thread of the hash pool (hash-pool.ts). It runs two kinds of work: streams fed
+ * block by block from the main thread (update, then digest), and byte ranges of a file it reads
+ * itself by position (a file the main thread copies without reading it). Blocks in
  * SharedArrayBuffers are shared, others are copied by postMessage (only transformed blocks).
- * At most MAX_PENDING_BYTES wait in the worker's queue, so memory stays bounded when it lags.
+ *
+ * Failure: a worker that throws or exits while work is pending rejects every pending promise with
+ * one GacError (never a hang), and every later call with the same error.
  */
 import { Worker } from "node:worker_threads";
+import { GacError } from "../errors.js";
 
-/** Queue bound: one 16 MiB block (more only raised peak memory, not speed). */
-const MAX_PENDING_BYTES = 16 * 1024 * 1024;
-
-/** The worker's read size when it hashes a whole file itself (hashFile). */
+/** The worker's read size when it reads a file range itself. */
 const FILE_READ_BYTES = 4 * 1024 * 1024;
 
-const WORKER_SOURCE = `
+export const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const { openSync, readSync, closeSync } = require("node:fs");
@@ -21,8 +22,8 @@ let fileBuffer;
 // Seconds spent hashing, sent with each reply (the main thread sums them: how busy the worker was).
 const now = () => performance.now() / 1000;
 parentPort.on("message", (m) => {
-  if (m.op === "file") {
-    // A whole file read here, beside the main thread's kernel copy of it (one read by each).
+  if (m.op === "range") {
+    // Bytes [start, start + length) of a file (to its end when toEnd), read here by position.
     const t0 = now();
     try {
       fileBuffer ??= Buffer.allocUnsafe(${FILE_READ_BYTES});
@@ -30,13 +31,20 @@ parentPort.on("message", (m) => {
       const fd = openSync(m.path, "r");
       let bytes = 0;
       try {
-        for (let n; (n = readSync(fd, fileBuffer, 0, fileBuffer.length, bytes)) > 0; bytes += n) h.update(fileBuffer.subarray(0, n));
+        for (;;) {
+          const want = m.toEnd ? fileBuffer.length : Math.min(fileBuffer.length, m.length - bytes);
+          if (want <= 0) break;
+          const n = readSync(fd, fileBuffer, 0, want, m.start + bytes);
+          if (n === 0) break;
+          h.update(fileBuffer.subarray(0, n));
+          bytes += n;
+        }
       } finally {
         closeSync(fd);
       }
-      parentPort.postMessage({ op: "file", id: m.id, hex: h.digest("hex"), bytes, seconds: now() - t0 });
+      parentPort.postMessage({ op: "range", id: m.id, hex: h.digest("hex"), bytes, seconds: now() - t0 });
     } catch (e) {
-      parentPort.postMessage({ op: "file", id: m.id, error: String(e && e.message || e) });
+      parentPort.postMessage({ op: "range", id: m.id, error: String(e && e.message || e), seconds: now() - t0 });
     }
   } else if (m.op === "update") {
     const t0 = now();
@@ -52,145 +60,128 @@ parentPort.on("message", (m) => {
 });
 `;
 
-interface FileMessage {
-  op: "file";
-  id: number;
-  hex?: string;
-  bytes?: number;
-  error?: string;
-  seconds?: number;
+type Reply =
+  | { op: "ack"; seq: number; bytes: number; seconds: number }
+  | { op: "digest"; id: number; hex: string }
+  | { op: "range"; id: number; hex?: string; bytes?: number; error?: string; seconds: number };
+
+export interface RangeHash {
+  sha256: string;
+  bytes: number;
+  seconds: number;
+}
+
+interface Pending<T> {
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
 }
 
 export class HashWorker {
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
-  private pending = 0;
-  private drained: (() => void)[] = [];
-  private digests = new Map<number, (hex: string) => void>();
-  private failure: Error | undefined;
-  private nextId = 0;
+  private readonly worker: Worker;
+  /** Bytes posted and not yet hashed (the pool's back-pressure and its choice of worker). */
+  pendingBytes = 0;
+  private failure: GacError | undefined;
+  private closing = false;
   private nextSeq = 0;
-  private hashed = new Map<number, () => void>();
-  private files = new Map<number, (m: FileMessage) => void>();
-  /** Seconds the worker has spent hashing (reading too, for hashFile), over its life. */
+  private readonly acks = new Map<number, Pending<number>>();
+  private readonly digests = new Map<number, Pending<string>>();
+  private readonly ranges = new Map<number, Pending<RangeHash>>();
+  private readonly drained: Pending<void>[] = [];
+  /** Seconds the worker has spent hashing (reading too, for ranges), over its life. */
   busySeconds = 0;
 
-  constructor() {
-    this.worker.on("message", (m: { op: "ack"; seq: number; bytes: number; seconds: number } | { op: "digest"; id: number; hex: string } | FileMessage) => {
-      if (m.op === "file") {
-        this.busySeconds += m.seconds ?? 0;
-        this.files.get(m.id)?.(m);
-        this.files.delete(m.id);
-      } else if (m.op === "ack") {
-        this.busySeconds += m.seconds;
-        this.hashed.get(m.seq)?.();
-        this.hashed.delete(m.seq);
-        this.pending -= m.bytes;
-        if (this.pending <= MAX_PENDING_BYTES) for (const wake of this.drained.splice(0)) wake();
-      } else {
-        this.digests.get(m.id)?.(m.hex);
-        this.digests.delete(m.id);
-      }
-    });
-    this.worker.on("error", (e) => {
-      this.failure = e;
-      for (const wake of this.drained.splice(0)) wake();
-      for (const done of this.hashed.values()) done();
-      for (const done of this.files.values()) done({ op: "file", id: -1, error: e.message });
+  /** `source`: the worker's code (tests pass one that fails). */
+  constructor(source: string = WORKER_SOURCE) {
+    this.worker = new Worker(source, { eval: true });
+    this.worker.on("message", (m: Reply) => this.onReply(m));
+    this.worker.on("error", (e) => this.fail(`a hash worker failed: ${e.message}`));
+    this.worker.on("exit", (code) => {
+      if (!this.closing) this.fail(`a hash worker exited (code ${code}) with work pending`);
     });
   }
 
-  /**
-   * The sha256 and size of the file at `path`, read and hashed in the worker (for a file the main
-   * thread copies without reading it). Rejects with the read's error message.
-   */
-  async hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
-    if (this.failure) throw this.failure;
-    const id = this.nextId++;
-    const m = await new Promise<FileMessage>((resolve) => {
-      this.files.set(id, resolve);
-      this.worker.postMessage({ op: "file", id, path });
-    });
-    if (m.error !== undefined || m.hex === undefined || m.bytes === undefined) throw new Error(`hashing ${path}: ${m.error ?? "no digest"}`);
-    return { sha256: m.hex, bytes: m.bytes };
-  }
-
-  /** A new hash stream; feed it with update(), finish it with digest(). */
-  open(): number {
-    return this.nextId++;
-  }
-
-  /**
-   * Queues `bytes` for stream `id`; waits while the worker's queue is full. Resolves with a promise
-   * that settles once the worker has hashed them: only then may a shared buffer be reused.
-   */
-  async update(id: number, bytes: Uint8Array): Promise<{ hashed: Promise<void> }> {
-    if (this.failure) throw this.failure;
-    while (this.pending > MAX_PENDING_BYTES) {
-      await new Promise<void>((wake) => this.drained.push(wake));
-      if (this.failure) throw this.failure;
+  private onReply(m: Reply): void {
+    if (m.op === "ack") {
+      this.busySeconds += m.seconds;
+      this.pendingBytes -= m.bytes;
+      take(this.acks, m.seq)?.resolve(m.seconds);
+      for (const w of this.drained.splice(0)) w.resolve();
+    } else if (m.op === "digest") {
+      take(this.digests, m.id)?.resolve(m.hex);
+    } else {
+      this.busySeconds += m.seconds;
+      const p = take(this.ranges, m.id);
+      if (m.error !== undefined || m.hex === undefined || m.bytes === undefined) p?.reject(new Error(m.error ?? "no digest"));
+      else p?.resolve({ sha256: m.hex, bytes: m.bytes, seconds: m.seconds });
     }
-    this.pending += bytes.byteLength;
+  }
+
+  private fail(message: string): void {
+    this.failure ??= new GacError("WORKER_FAILED", `${message}; nothing was written: rerun, and report it if it happens again`);
+    const all: Pending<never>[] = [...this.acks.values(), ...this.digests.values(), ...this.ranges.values(), ...this.drained.splice(0)];
+    this.acks.clear();
+    this.digests.clear();
+    this.ranges.clear();
+    for (const p of all) p.reject(this.failure);
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure;
+    if (this.closing) throw new Error("the hash worker is closed");
+  }
+
+  /** Resolves once fewer than `bound` bytes wait in this worker's queue. */
+  async room(bound: number): Promise<void> {
+    this.check();
+    while (this.pendingBytes > bound) await new Promise<void>((resolve, reject) => this.drained.push({ resolve, reject }));
+  }
+
+  /**
+   * Queues `bytes` for stream `id` (any number, unique per stream within this worker) and returns a
+   * promise that settles once they are hashed (with the seconds that took): only then may a shared
+   * buffer be reused.
+   */
+  update(id: number, bytes: Uint8Array): Promise<number> {
+    this.check();
+    this.pendingBytes += bytes.byteLength;
     // A view on a SharedArrayBuffer is shared; a view on a large ArrayBuffer would be cloned whole, so copy just the view.
     const shared = bytes.buffer instanceof SharedArrayBuffer || (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength);
     const seq = this.nextSeq++;
-    const hashed = new Promise<void>((resolve) => this.hashed.set(seq, resolve));
+    const hashed = new Promise<number>((resolve, reject) => this.acks.set(seq, { resolve, reject }));
     this.worker.postMessage({ op: "update", id, seq, bytes: shared ? bytes : bytes.slice() });
-    return { hashed };
+    return hashed;
   }
 
-  async digest(id: number): Promise<string> {
-    if (this.failure) throw this.failure;
-    return new Promise((resolve) => {
-      this.digests.set(id, resolve);
+  /** The sha256 of everything stream `id` was fed (of nothing, for a stream never fed). */
+  digest(id: number): Promise<string> {
+    this.check();
+    return new Promise((resolve, reject) => {
+      this.digests.set(id, { resolve, reject });
       this.worker.postMessage({ op: "digest", id });
     });
   }
 
+  /**
+   * The sha256 of bytes [start, start + length) of the file at `path` (to its end with `toEnd`),
+   * how many bytes there were (fewer than `length` when the file is shorter) and the seconds it took.
+   * Rejects with the read's error message.
+   */
+  hashRange(id: number, path: string, start: number, length: number, toEnd: boolean): Promise<RangeHash> {
+    this.check();
+    return new Promise((resolve, reject) => {
+      this.ranges.set(id, { resolve, reject });
+      this.worker.postMessage({ op: "range", id, path, start, length, toEnd });
+    });
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
   }
 }
 
-/**
- * A few buffers reused for every read (shared) or padded output block (plain). Fresh 16 MiB buffers per read were freed only
- * when V8 got round to it (peak RSS 563 MB on a 2 GB checkpoint); a fixed pool bounds the memory
- * and, by making a read wait for a free buffer, is also the pipeline's back-pressure.
- */
-export class BlockPool {
-  private free: (SharedArrayBuffer | ArrayBuffer)[] = [];
-  private waiting: ((b: SharedArrayBuffer | ArrayBuffer) => void)[] = [];
-
-  /**
-   * `shared`: SharedArrayBuffers (read blocks: the hash worker reads them in place) or plain ones
-   * (output blocks: row-by-row copies into shared memory are several times slower; with
-   * checksumOutput they are copied to the worker).
-   */
-  constructor(
-    readonly blockBytes: number,
-    count: number,
-    private readonly shared = true,
-  ) {
-    for (let i = 0; i < count; i++) this.free.push(this.newBuffer(blockBytes));
-  }
-
-  private newBuffer(bytes: number): SharedArrayBuffer | ArrayBuffer {
-    return this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
-  }
-
-  /** A view of `length` bytes on a pooled buffer (a fresh one when `length` exceeds the block size: one row larger than a block). */
-  async acquire(length: number): Promise<{ bytes: Buffer; release: () => void }> {
-    if (length > this.blockBytes) return { bytes: Buffer.from(this.newBuffer(length)), release: () => undefined };
-    const sab = this.free.pop() ?? (await new Promise<SharedArrayBuffer | ArrayBuffer>((resolve) => this.waiting.push(resolve)));
-    let released = false;
-    return {
-      bytes: Buffer.from(sab, 0, length),
-      release: () => {
-        if (released) return;
-        released = true;
-        const next = this.waiting.shift();
-        if (next) next(sab);
-        else this.free.push(sab);
-      },
-    };
-  }
+function take<T>(map: Map<number, T>, key: number): T | undefined {
+  const v = map.get(key);
+  map.delete(key);
+  return v;
 }

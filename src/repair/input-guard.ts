@@ -6,15 +6,15 @@
  * (touch -r, rsync -t, a careless tool) keeps size and mtime, but the kernel moves ctime on every
  * write and every utimes, and no user call can set it back. A stamp is size + mtime + ctime +
  * device + inode, taken before reading and compared before publishing. With hashing on
- * (`--checksum-output`), every input file is hashed once more at the end and compared with the
- * sha256 taken while it was streamed.
+ * (`--checksum-output`), every input file is hashed once more at the end, in the same scheme, and
+ * compared with the hash taken while it was streamed.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { GacError, escapeControls, formatCount, truncateText } from "../errors.js";
 import { openRegularFile } from "../util/regular-file.js";
+import { FileHasher, hashDifference, schemeOf, type HashScheme } from "./file-hash.js";
+import type { HashPool } from "./hash-pool.js";
 import type { FileDigest } from "./stream-shard.js";
 
 export interface FileStamp {
@@ -51,23 +51,17 @@ export async function checkUnchanged(stamps: readonly FileStamp[]): Promise<void
   }
 }
 
-/** sha256 of a whole file, streamed (no size limit). */
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
-/** Hashes every input file again and compares with the digests taken while streaming it. */
-export async function checkHashesUnchanged(dir: string, digests: readonly FileDigest[]): Promise<void> {
+/**
+ * Hashes every input file again on the hash pool, in the scheme of the digest taken while it was
+ * streamed, and compares the two.
+ */
+export async function checkHashesUnchanged(dir: string, digests: readonly FileDigest[], hashes: HashPool): Promise<void> {
   for (const d of digests) {
     const path = join(dir, ...d.name.split("/"));
-    const now = await hashFile(path);
-    if (now !== d.sha256) {
-      throw new GacError(
-        "INPUT_CHANGED",
-        `${path} changed while gac repaired it (its sha256 is ${now.slice(0, 12)}... now, ${d.sha256.slice(0, 12)}... when read); nothing was written: rerun when nothing else writes the input`,
-      );
+    const now = await hashes.hashFile(path, d.bytes, schemeOf(d));
+    const changed = now.bytes !== d.bytes ? `size ${formatCount(d.bytes)} -> ${formatCount(now.bytes)}` : hashDifference(d, now.hash);
+    if (changed !== undefined) {
+      throw new GacError("INPUT_CHANGED", `${path} changed while gac repaired it (${changed}); nothing was written: rerun when nothing else writes the input`);
     }
   }
 }
@@ -76,9 +70,9 @@ export async function checkHashesUnchanged(dir: string, digests: readonly FileDi
  * Copies a regular file byte for byte (streamed, so any size: a 2 GiB+ tokenizer or extra file
  * once failed with ERR_FS_FILE_TOO_LARGE) and returns the input's digest.
  */
-export async function copyFileHashed(from: string, to: string, name: string): Promise<FileDigest> {
+export async function copyFileHashed(from: string, to: string, name: string, scheme: HashScheme): Promise<FileDigest> {
   const { fh: src, stat: s } = await openRegularFile(from, "a file to copy into the output");
-  const hash = createHash("sha256");
+  const hash = new FileHasher(scheme);
   let bytes = 0;
   try {
     const dst = await open(to, "wx");
@@ -98,7 +92,7 @@ export async function copyFileHashed(from: string, to: string, name: string): Pr
   } finally {
     await src.close();
   }
-  return { name, bytes, sha256: hash.digest("hex") };
+  return { name, bytes, ...hash.digest() };
 }
 
 export interface ExtraFiles {

@@ -12,6 +12,7 @@ import { pathExists } from "../util/fs.js";
 import { readJsonFile } from "../util/read-json-file.js";
 import type { DimChange, Refusal, Strategy } from "../plan/types.js";
 import type { ConfigFieldChange } from "./config-update.js";
+import { HASH_CHUNK_BYTES, type HashScheme } from "./file-hash.js";
 import type { FileDigest, OutputFile } from "./stream-shard.js";
 import type { ScaleMode, TensorEdit } from "./tensor-edits.js";
 
@@ -55,27 +56,38 @@ export interface RepairManifest {
   overhead: { paramsBefore: number; paramsAfter: number; paramOverheadPct: number; bytesBefore: number; bytesAfter: number };
   /** Set when repair aligned every shard for tensor parallelism (--tp > 1): the runtime whose rules it followed. */
   tensorParallel?: { runtime: string; tp: number; pp: number };
-  /** Every input file read, with its sha256 (computed while streaming it). */
+  /** Every input file read, with its hash (`sha256Chunks`, or `sha256` in the whole-file scheme; computed while streaming it). */
   input: { dir: string; files: FileDigest[] };
   /**
-   * Every output file but the manifest, with its size; sha256 only when repair ran with
-   * checksumOutput; `copied: true` on a safetensors file no edit touched, copied whole (its bytes
+   * Every output file but the manifest, with its size; its hash (same scheme as the input's) only
+   * when repair ran with checksumOutput; `copied: true` on a safetensors file no edit touched, copied whole (its bytes
    * are the input file's).
    */
   output: { files: (OutputFile & { copied?: true })[] };
-  /** What the sha256 values above cover and how they were computed. */
-  hashes: { algorithm: "sha256"; input: string; output: string };
+  /** What the hashes above cover and how they were computed. */
+  hashes: HashesRecord;
 }
 
+/** The manifest's `hashes` record: the scheme (file-hash.ts) and, in words, what was hashed. */
+export type HashesRecord = { algorithm: "sha256-chunks"; chunkBytes: number; chunks: string; input: string; output: string } | { algorithm: "sha256"; input: string; output: string };
+
 /** The manifest's `hashes` record. */
-export function hashesRecord(checksumOutput: boolean): RepairManifest["hashes"] {
+export function hashesRecord(scheme: HashScheme, checksumOutput: boolean): HashesRecord {
+  const how =
+    scheme === "sha256"
+      ? "one sha256 of each file whole, in one worker thread per file (the Hub's LFS oid for a file stored in LFS)"
+      : "sha256Chunks of each file (header, tensors, any gap or tail): the sha256 of every chunkBytes chunk, in file order, hashed on a pool of worker threads";
+  const input = `every input file whole: ${how}, while repair read it for the copy (a copied file: read by the workers beside the kernel copy); no second pass`;
+  const output = checksumOutput
+    ? "every output file but gac-repair.json, in the input's scheme: streamed files hashed as they were written, copied files read back once"
+    : "none (sizes only); repair with checksumOutput (--checksum-output) to hash the outputs";
+  if (scheme === "sha256") return { algorithm: "sha256", input, output };
   return {
-    algorithm: "sha256",
-    input:
-      "every input file whole (header, tensors, any gap or tail), hashed in a worker thread per safetensors file while repair read it for the copy (a copied file: read by its worker beside the kernel copy); no second pass",
-    output: checksumOutput
-      ? "every output file but gac-repair.json: streamed files hashed as they were written, copied files read back once"
-      : "none (sizes only); repair with checksumOutput (--checksum-output) to hash the outputs",
+    algorithm: "sha256-chunks",
+    chunkBytes: HASH_CHUNK_BYTES,
+    chunks: `chunk i covers bytes [i * chunkBytes, min((i + 1) * chunkBytes, size)); a file of at most chunkBytes, the empty file included, has one chunk, whose digest is the file's whole sha256`,
+    input,
+    output,
   };
 }
 

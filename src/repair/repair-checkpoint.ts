@@ -14,7 +14,6 @@
  * opened for reading, and its files are checked (size, mtime, ctime, inode; sha256 too with
  * checksumOutput) at the end: a change while gac read it is INPUT_CHANGED (input-guard.ts).
  */
-import { createHash } from "node:crypto";
 import { mkdir, open } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { GacError, formatCount, withFsErrors } from "../errors.js";
@@ -39,6 +38,8 @@ import { publishDirectoryAtomically } from "../util/atomic.js";
 import { serializeConfig, updateConfig, type ConfigFieldChange } from "./config-update.js";
 import { screenChanges } from "./exactness.js";
 import { hashesRecord, logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
+import { DEFAULT_HASH_SCHEME, HASH_SCHEMES, hashBytes, isHashScheme, type HashScheme } from "./file-hash.js";
+import { HashPool } from "./hash-pool.js";
 import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile } from "./stream-shard.js";
 import { repairShards } from "./repair-shards.js";
 import { addStreamTimings, emptyStreamTimings, since, type StreamTimings } from "./stream-timings.js";
@@ -58,11 +59,19 @@ export interface RepairOptions extends ShardingOptions {
   /** Fail with UNSUPPORTED instead of skipping dims that cannot be repaired exactly. */
   strict?: boolean;
   /**
-   * Also record the sha256 of every output file in the manifest. Off by default: it is a second
-   * hash pass over every byte written (~1.4 s of CPU per 2 GB), and the manifest's promise is the
-   * input's checksums; output sizes are always recorded.
+   * Also record the hash of every output file in the manifest (in the input's scheme). Off by
+   * default: it is a second hash pass over every byte written (~1.4 s of CPU per 2 GB), and the
+   * manifest's promise is the input's checksums; output sizes are always recorded.
    */
   checksumOutput?: boolean;
+  /**
+   * How files are hashed (file-hash.ts): "sha256-chunks" (default) records the sha256 of every
+   * 64 MiB chunk, hashed on several workers at once; "sha256" one sha256 of each whole file (the
+   * Hub's LFS oid), sequential: ~1.2-1.5 GB/s per file.
+   */
+  inputHash?: HashScheme;
+  /** Hash worker threads shared by the whole repair (default: max(1, min(4, cores - 1)), hash-pool.ts). */
+  hashWorkers?: number;
   /** Bytes per streamed block (default 16 MiB); tests use small values to cross many block edges. */
   chunkBytes?: number;
   /** Safetensors files repaired at once (default: a quarter of the cores, 1 to 4). */
@@ -208,19 +217,19 @@ export async function proposeRepair(inDir: string, opts: { strategy: Strategy; s
   };
 }
 
-function digestOf(name: string, bytes: Uint8Array): FileDigest {
-  return { name, bytes: bytes.byteLength, sha256: createHash("sha256").update(bytes).digest("hex") };
+function digestOf(name: string, bytes: Uint8Array, scheme: HashScheme): FileDigest {
+  return { name, bytes: bytes.byteLength, ...hashBytes(bytes, scheme) };
 }
 
-/** Writes a new small file; its record carries a sha256 when output checksums are on. */
-async function writeNew(path: string, bytes: Uint8Array, name: string, checksum: boolean): Promise<OutputFile> {
+/** Writes a new small file; its record carries its hash when output checksums are on (`checksum`: their scheme). */
+async function writeNew(path: string, bytes: Uint8Array, name: string, checksum: HashScheme | undefined): Promise<OutputFile> {
   const fh = await open(path, "wx");
   try {
     await fh.writeFile(bytes);
   } finally {
     await fh.close();
   }
-  return checksum ? digestOf(name, bytes) : { name, bytes: bytes.byteLength };
+  return checksum !== undefined ? digestOf(name, bytes, checksum) : { name, bytes: bytes.byteLength };
 }
 
 const utf8 = (text: string) => Buffer.from(text, "utf8");
@@ -247,6 +256,8 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
   const editMap = new Map(edits.map((e) => [e.tensor, e]));
   const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`);
+  const hashScheme = opts.inputHash ?? DEFAULT_HASH_SCHEME;
+  if (!isHashScheme(hashScheme)) throw new GacError("BAD_ARGS", `unknown hash scheme '${String(hashScheme)}'; use one of ${HASH_SCHEMES.join(", ")}`);
 
   // Everything read from the input, stamped now and checked again before publishing.
   const shardPaths = new Set(ckpt.files.map((f) => f.path));
@@ -274,68 +285,75 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
   const tShards = performance.now();
   let shardSeconds = 0;
   const files = emptyStreamTimings();
-  await publishDirectoryAtomically(
-    absOut,
-    async (tmp) => {
-      const checksumOutput = opts.checksumOutput ?? false;
-      const jobs = ckpt.files.map((info) => ({ info, name: shardName(ckpt, info.path), outputPath: join(tmp, ...shardName(ckpt, info.path).split("/")) }));
-      // Shards the index places in subdirectories ("sub/model-00001.safetensors") keep them.
-      for (const j of jobs) if (j.name.includes("/")) await mkdir(dirname(j.outputPath), { recursive: true });
-      const shards = await repairShards(jobs, editMap, { chunkBytes, onBytes, signal: opts.signal, checksumOutput, concurrency: opts.shardConcurrency });
-      shardSeconds = since(tShards);
-      for (const d of shards) addStreamTimings(files, d.timings);
-      const inputFiles: FileDigest[] = shards.map((d) => d.input);
-      const outputFiles: OutputFile[] = shards.map((d) => (d.method === "copied" ? { ...d.output, copied: true } : d.output));
-      const configBytes = await readRegularFile(configPath, CONFIG_FILE, MAX_CONFIG_BYTES, () => new GacError("INPUT_CHANGED", `${configPath} grew past the config limit while gac repaired it`));
-      inputFiles.push(digestOf(CONFIG_FILE, configBytes));
-      outputFiles.push(await writeNew(join(tmp, CONFIG_FILE), utf8(proposal.config.text), CONFIG_FILE, checksumOutput));
-      if (indexPath && ckpt.index) {
-        const indexBytes = await readRegularFile(indexPath, INDEX_FILE, MAX_INDEX_BYTES, () => new GacError("INPUT_CHANGED", `${indexPath} grew past the index limit while gac repaired it`));
-        inputFiles.push(digestOf(INDEX_FILE, indexBytes));
-        const raw = parseBoundedJson(indexBytes.toString("utf8"), indexPath, "BAD_INDEX") as Record<string, unknown>;
-        const metadata = typeof raw.metadata === "object" && raw.metadata !== null ? { ...raw.metadata } : {};
-        // total_size counts tensor data only (transformers' convention), from the new shapes.
-        const dataBytes = [...ckpt.tensors.values()].reduce((a, t) => a + tensorByteLength(t.dtype, editMap.get(t.name)?.to ?? t.shape), 0);
-        outputFiles.push(await writeNew(join(tmp, INDEX_FILE), utf8(JSON.stringify({ ...raw, metadata: { ...metadata, total_size: dataBytes } }, null, 2) + "\n"), INDEX_FILE, checksumOutput));
-      }
-      for (const name of others) {
-        // Copied byte for byte: the output's checksum is the input's.
-        const digest = await copyFileHashed(join(ckpt.dir, name), join(tmp, name), name);
-        inputFiles.push(digest);
-        outputFiles.push(checksumOutput ? digest : { name, bytes: digest.bytes });
-      }
-      if (opts.signal?.aborted) throw new GacError("ABORTED", `repair of ${absIn} was interrupted`);
-      await checkUnchanged(stamps);
-      if (checksumOutput) await checkHashesUnchanged(ckpt.dir, inputFiles);
-      manifest = {
-        format: MANIFEST_FORMAT,
-        tool: "gac",
-        version: gacVersion(),
-        createdAt: new Date().toISOString(),
-        strategy: opts.strategy,
-        scaleMode,
-        changes: proposal.changes,
-        skipped: proposal.skipped,
-        tensors: manifestTensorEdits(edits),
-        config: proposal.config.changed,
-        logical: logicalDims(proposal.changes, scaleMode, proposal.prior),
-        overhead: {
-          paramsBefore: plan.paramsBefore,
-          paramsAfter: plan.paramsBefore + edits.reduce((a, e) => a + elements(e.to) - elements(e.from), 0),
-          paramOverheadPct: 0,
-          bytesBefore: proposal.bytesIn,
-          bytesAfter: proposal.bytesOut,
-        },
-        ...(proposal.parallel.tp > 1 ? { tensorParallel: { runtime: proposal.parallel.runtime, tp: proposal.parallel.tp, pp: proposal.parallel.pp } } : {}),
-        input: { dir: absIn, files: inputFiles },
-        output: { files: outputFiles },
-        hashes: hashesRecord(checksumOutput),
-      };
-      manifest.overhead.paramOverheadPct = plan.paramsBefore > 0 ? (100 * (manifest.overhead.paramsAfter - plan.paramsBefore)) / plan.paramsBefore : 0;
-      await writeNew(join(tmp, REPAIR_MANIFEST_FILE), utf8(JSON.stringify(manifest, null, 2) + "\n"), REPAIR_MANIFEST_FILE, false);
-    },
-    { force: opts.force, check: async () => void (await checkOutputPath(outDir, rules)) },
-  );
+  // One pool of hash workers for the whole repair: every file's chunks, copied files' reads, the final re-hash.
+  const hashes = new HashPool({ workers: opts.hashWorkers });
+  try {
+    await publishDirectoryAtomically(
+      absOut,
+      async (tmp) => {
+        const checksumOutput = opts.checksumOutput ?? false;
+        const outputScheme = checksumOutput ? hashScheme : undefined;
+        const jobs = ckpt.files.map((info) => ({ info, name: shardName(ckpt, info.path), outputPath: join(tmp, ...shardName(ckpt, info.path).split("/")) }));
+        // Shards the index places in subdirectories ("sub/model-00001.safetensors") keep them.
+        for (const j of jobs) if (j.name.includes("/")) await mkdir(dirname(j.outputPath), { recursive: true });
+        const shards = await repairShards(jobs, editMap, { chunkBytes, onBytes, signal: opts.signal, checksumOutput, hashes, hashScheme, concurrency: opts.shardConcurrency });
+        shardSeconds = since(tShards);
+        for (const d of shards) addStreamTimings(files, d.timings);
+        const inputFiles: FileDigest[] = shards.map((d) => d.input);
+        const outputFiles: OutputFile[] = shards.map((d) => (d.method === "copied" ? { ...d.output, copied: true } : d.output));
+        const configBytes = await readRegularFile(configPath, CONFIG_FILE, MAX_CONFIG_BYTES, () => new GacError("INPUT_CHANGED", `${configPath} grew past the config limit while gac repaired it`));
+        inputFiles.push(digestOf(CONFIG_FILE, configBytes, hashScheme));
+        outputFiles.push(await writeNew(join(tmp, CONFIG_FILE), utf8(proposal.config.text), CONFIG_FILE, outputScheme));
+        if (indexPath && ckpt.index) {
+          const indexBytes = await readRegularFile(indexPath, INDEX_FILE, MAX_INDEX_BYTES, () => new GacError("INPUT_CHANGED", `${indexPath} grew past the index limit while gac repaired it`));
+          inputFiles.push(digestOf(INDEX_FILE, indexBytes, hashScheme));
+          const raw = parseBoundedJson(indexBytes.toString("utf8"), indexPath, "BAD_INDEX") as Record<string, unknown>;
+          const metadata = typeof raw.metadata === "object" && raw.metadata !== null ? { ...raw.metadata } : {};
+          // total_size counts tensor data only (transformers' convention), from the new shapes.
+          const dataBytes = [...ckpt.tensors.values()].reduce((a, t) => a + tensorByteLength(t.dtype, editMap.get(t.name)?.to ?? t.shape), 0);
+          outputFiles.push(await writeNew(join(tmp, INDEX_FILE), utf8(JSON.stringify({ ...raw, metadata: { ...metadata, total_size: dataBytes } }, null, 2) + "\n"), INDEX_FILE, outputScheme));
+        }
+        for (const name of others) {
+          // Copied byte for byte: the output's checksum is the input's.
+          const digest = await copyFileHashed(join(ckpt.dir, name), join(tmp, name), name, hashScheme);
+          inputFiles.push(digest);
+          outputFiles.push(checksumOutput ? digest : { name, bytes: digest.bytes });
+        }
+        if (opts.signal?.aborted) throw new GacError("ABORTED", `repair of ${absIn} was interrupted`);
+        await checkUnchanged(stamps);
+        if (checksumOutput) await checkHashesUnchanged(ckpt.dir, inputFiles, hashes);
+        manifest = {
+          format: MANIFEST_FORMAT,
+          tool: "gac",
+          version: gacVersion(),
+          createdAt: new Date().toISOString(),
+          strategy: opts.strategy,
+          scaleMode,
+          changes: proposal.changes,
+          skipped: proposal.skipped,
+          tensors: manifestTensorEdits(edits),
+          config: proposal.config.changed,
+          logical: logicalDims(proposal.changes, scaleMode, proposal.prior),
+          overhead: {
+            paramsBefore: plan.paramsBefore,
+            paramsAfter: plan.paramsBefore + edits.reduce((a, e) => a + elements(e.to) - elements(e.from), 0),
+            paramOverheadPct: 0,
+            bytesBefore: proposal.bytesIn,
+            bytesAfter: proposal.bytesOut,
+          },
+          ...(proposal.parallel.tp > 1 ? { tensorParallel: { runtime: proposal.parallel.runtime, tp: proposal.parallel.tp, pp: proposal.parallel.pp } } : {}),
+          input: { dir: absIn, files: inputFiles },
+          output: { files: outputFiles },
+          hashes: hashesRecord(hashScheme, checksumOutput),
+        };
+        manifest.overhead.paramOverheadPct = plan.paramsBefore > 0 ? (100 * (manifest.overhead.paramsAfter - plan.paramsBefore)) / plan.paramsBefore : 0;
+        await writeNew(join(tmp, REPAIR_MANIFEST_FILE), utf8(JSON.stringify(manifest, null, 2) + "\n"), REPAIR_MANIFEST_FILE, undefined);
+      },
+      { force: opts.force, check: async () => void (await checkOutputPath(outDir, rules)) },
+    );
+  } finally {
+    await hashes.close();
+  }
   const { ckpt: _ckpt, ...rest } = proposal;
   void _ckpt;
   const seconds = since(t0);

@@ -1,18 +1,19 @@
 /**
- * Writes the repaired copy of every safetensors file of a checkpoint, several at a time, each with
- * its own hash worker (one sha256 per input file, computed while it is copied, never a second pass).
+ * Writes the repaired copy of every safetensors file of a checkpoint, several at a time, hashing
+ * every input file on the repair's hash pool while it is copied (hash-pool.ts; never a second pass).
  *
  * A file that no edit touches and whose data is one contiguous run after its header (no gaps, no
  * tail) is copied whole with fs.copyFile (a reflink where the filesystem has them, else the
- * kernel's in-kernel copy: the bytes never pass through gac), while its worker reads and hashes the
- * input beside it; the copy keeps the input's own header, so the file is byte-identical to its
+ * kernel's in-kernel copy: the bytes never pass through gac), while the hash workers read and hash
+ * the input's chunks beside it; the copy keeps the input's own header, so the file is byte-identical to its
  * input. Every other file streams through streamShard: headers rewritten, untouched tensors copied
  * in blocks, padded ones as views and zeros, only folded ones decoded.
  *
  * Concurrency: a quarter of the cores' worth of files at once (1 on a 2-core machine, 4 on 16
- * cores): each in-flight file keeps the main thread's reads and writes and one hash worker busy.
- * Memory: each in-flight streamed file has its own block pools (9 blocks), so blocks shrink to
- * 4 MiB above two files at once, keeping the pools at 144 MiB for four files (288 MiB for two).
+ * cores): each in-flight file keeps the main thread's reads and writes and the hash workers busy.
+ * Memory: each in-flight streamed file has its own block pools (9 blocks, plus the chunk hashes'
+ * backlog: hashBacklogBlocks), so blocks shrink to 4 MiB above two files at once, keeping the pools
+ * at 144 MiB for four files (288 MiB for two) plus a backlog of 96 MiB in all with four hash workers.
  */
 import { constants } from "node:fs";
 import { copyFile } from "node:fs/promises";
@@ -20,7 +21,9 @@ import { availableParallelism } from "node:os";
 import { GacError, formatCount } from "../errors.js";
 import { LENGTH_PREFIX_BYTES } from "../checkpoint/safetensors-header.js";
 import type { SafetensorsFileInfo } from "../checkpoint/types.js";
-import { BlockPool, HashWorker } from "./hash-worker.js";
+import { BlockPool } from "./block-pool.js";
+import type { HashScheme } from "./file-hash.js";
+import type { HashPool } from "./hash-pool.js";
 import { OUTPUT_POOL_BLOCKS, POOL_BLOCKS, streamShard, type FileDigest, type OutputFile } from "./stream-shard.js";
 import type { TensorEdit } from "./tensor-edits.js";
 import { emptyStreamTimings, since, type StreamTimings } from "./stream-timings.js";
@@ -38,6 +41,9 @@ export interface ShardsOptions {
   onBytes: (n: number) => void;
   signal?: AbortSignal;
   checksumOutput: boolean;
+  /** The repair's hash workers (shared by every file) and the scheme they hash in. */
+  hashes: HashPool;
+  hashScheme: HashScheme;
   /** Files in flight at once (default: availableParallelism() / 4, between 1 and 4). */
   concurrency?: number;
 }
@@ -49,7 +55,7 @@ export interface ShardResult {
   input: FileDigest;
   output: OutputFile;
   method: ShardMethod;
-  /** Where the file's time went (a copied file: the copy's wall time as `stream`, the worker's hash as `hashBusy`). */
+  /** Where the file's time went (a copied file: the copy's wall time as `stream`, the workers' hash as `hashBusy`). */
   timings: StreamTimings;
 }
 
@@ -75,25 +81,38 @@ export function isCopyableShard(info: SafetensorsFileInfo, edits: ReadonlyMap<st
   return position === info.size;
 }
 
-/** Copies an untouched file with the cheapest call while its worker hashes the input; fsyncs in the background. */
-async function copyShard(job: ShardJob, hasher: HashWorker, checksumOutput: boolean, lane: SyncLane): Promise<ShardResult> {
+/**
+ * Read blocks a streamed file holds beyond POOL_BLOCKS so that its chunks hash on several workers at
+ * once: the main thread runs up to a queue bound ahead of each chunk's worker (hash-pool.ts), so
+ * (workers - 1) queue bounds of blocks wait to be hashed, shared among the files in flight. None for
+ * one worker or the whole-file scheme (one stream per file: no gain). Four workers, one file, 16 MiB
+ * blocks: 6 more blocks (96 MiB).
+ */
+export function hashBacklogBlocks(scheme: HashScheme, workers: number, queueBytes: number, filesInFlight: number, blockBytes: number): number {
+  if (scheme === "sha256" || workers <= 1) return 0;
+  return Math.ceil(((workers - 1) * queueBytes) / filesInFlight / blockBytes);
+}
+
+/** Copies an untouched file with the cheapest call while the hash workers read and hash the input; fsyncs in the background. */
+async function copyShard(job: ShardJob, opts: ShardsOptions, lane: SyncLane): Promise<ShardResult> {
   const { info, name, outputPath } = job;
+  const { hashes, hashScheme, checksumOutput } = opts;
   const t0 = performance.now();
-  const hashedBefore = hasher.busySeconds;
-  const [, hashed] = await Promise.all([copyFile(info.path, outputPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE), hasher.hashFile(info.path)]);
+  const [, hashed] = await Promise.all([copyFile(info.path, outputPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE), hashes.hashFile(info.path, info.size, hashScheme)]);
   if (hashed.bytes !== info.size) {
     throw new GacError("INPUT_CHANGED", `${info.path} has ${formatCount(hashed.bytes)} bytes now but ${formatCount(info.size)} when its header was read: the input changed while gac read it`);
   }
   lane.sync(outputPath);
-  const output: OutputFile = { name, bytes: info.size };
+  let output: OutputFile = { name, bytes: info.size };
+  let outSeconds = 0;
   if (checksumOutput) {
     // Opt-in second read, of the output (the copy never passed through gac, so it is read back to be hashed).
-    const out = await hasher.hashFile(outputPath);
-    output.sha256 = out.sha256;
-    output.bytes = out.bytes;
+    const out = await hashes.hashFile(outputPath, info.size, hashScheme);
+    output = { name, bytes: out.bytes, ...out.hash };
+    outSeconds = out.seconds;
   }
-  const timings = { ...emptyStreamTimings(), stream: since(t0), hashBusy: hasher.busySeconds - hashedBefore };
-  return { input: { name, bytes: info.size, sha256: hashed.sha256 }, output, method: "copied", timings };
+  const timings = { ...emptyStreamTimings(), stream: since(t0), hashBusy: hashed.seconds + outSeconds };
+  return { input: { name, bytes: info.size, ...hashed.hash }, output, method: "copied", timings };
 }
 
 /**
@@ -110,8 +129,8 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
   const lane = new SyncLane(concurrency);
   let next = 0;
   let failure: { error: unknown } | undefined;
+  const readBlocks = POOL_BLOCKS + hashBacklogBlocks(opts.hashScheme, opts.hashes.size, opts.hashes.pendingBound, concurrency, chunkBytes);
   const slot = async () => {
-    const hasher = new HashWorker();
     let pools: { pool: BlockPool; outputPool: BlockPool } | undefined;
     try {
       while (failure === undefined && next < jobs.length) {
@@ -119,15 +138,16 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
         const job = jobs[i];
         if (opts.signal?.aborted) throw new GacError("ABORTED", `repair of ${job.name} was interrupted`);
         if (isCopyableShard(job.info, edits)) {
-          results[i] = await copyShard(job, hasher, opts.checksumOutput, lane);
+          results[i] = await copyShard(job, opts, lane);
           opts.onBytes(job.info.size);
         } else {
-          pools ??= { pool: new BlockPool(chunkBytes, POOL_BLOCKS), outputPool: new BlockPool(chunkBytes, OUTPUT_POOL_BLOCKS, false) };
+          pools ??= { pool: new BlockPool(chunkBytes, readBlocks), outputPool: new BlockPool(chunkBytes, OUTPUT_POOL_BLOCKS, false) };
           const d = await streamShard(job.info, { input: job.name, output: job.name }, job.outputPath, edits, {
             chunkBytes,
             onBytes: opts.onBytes,
             signal: opts.signal,
-            hasher,
+            hasher: opts.hashes,
+            hashScheme: opts.hashScheme,
             ...pools,
             syncLane: lane,
             checksumOutput: opts.checksumOutput,
@@ -139,8 +159,6 @@ export async function repairShards(jobs: readonly ShardJob[], edits: ReadonlyMap
       }
     } catch (e) {
       failure ??= { error: e };
-    } finally {
-      await hasher.close();
     }
   };
   await Promise.all(Array.from({ length: concurrency }, slot));

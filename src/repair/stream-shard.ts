@@ -1,7 +1,7 @@
 /**
  * Streams one safetensors file from input to output with bounded memory: the input is read front to
- * back in offset order (header, each tensor, any gap or tail), so its sha256 covers the whole file
- * in one pass; every tensor is copied or transformed in blocks of whole rows of at most
+ * back in offset order (header, each tensor, any gap or tail), so its hash (file-hash.ts) covers
+ * the whole file in one pass; every tensor is copied or transformed in blocks of whole rows of at most
  * `chunkBytes`; the output is written with positional writes and hashed as it goes.
  *
  * Pipeline: READ_AHEAD reads of the next blocks are in flight while the current one is transformed;
@@ -22,35 +22,35 @@ import { MAX_VIEW_RUNS, padColumnsBlock, padColumnsFilled, padColumnsInto, padCo
 import { padRowsSegments } from "./rules/pad-rows.js";
 import { foldScaleInto } from "./rules/fold-scale.js";
 import type { TensorEdit } from "./tensor-edits.js";
-import { BlockPool, type HashWorker } from "./hash-worker.js";
+import { BlockPool } from "./block-pool.js";
+import { DEFAULT_HASH_SCHEME, type FileHash, type HashScheme } from "./file-hash.js";
+import type { HashPool } from "./hash-pool.js";
 import { BusyClock, since, type StreamTimings } from "./stream-timings.js";
 import { SyncLane } from "./sync-lane.js";
 
 /** Sequential disk throughput is flat above a few MiB; 16 MiB keeps three blocks in flight under 64 MiB. */
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
-export interface FileDigest {
+/** A file read, with its hash in the repair's scheme (file-hash.ts). */
+export type FileDigest = {
   /** Path relative to the checkpoint directory. */
   name: string;
   bytes: number;
-  sha256: string;
-}
+} & FileHash;
 
-/** An output file: its size always, its sha256 only when asked for (`checksumOutput`). */
-export interface OutputFile {
-  name: string;
-  bytes: number;
-  sha256?: string;
-}
+/** An output file: its size always, its hash only when asked for (`checksumOutput`). */
+export type OutputFile = { name: string; bytes: number } & (FileHash | { sha256?: never; sha256Chunks?: never });
 
 export interface StreamContext {
   chunkBytes: number;
   /** Called after each output block with the bytes it added. */
   onBytes: (n: number) => void;
   signal?: AbortSignal;
-  /** Computes the sha256 of the input (and of the output with `checksumOutput`) beside the copy. */
-  hasher: HashWorker;
-  /** Also hash the output: a second sha256 pass over every byte written (off by default). */
+  /** Computes the hash of the input (and of the output with `checksumOutput`) beside the copy. */
+  hasher: HashPool;
+  /** The hash scheme of input and output (default sha256-chunks). */
+  hashScheme?: HashScheme;
+  /** Also hash the output: a second hash pass over every byte written (off by default). */
   checksumOutput?: boolean;
   /** Read buffers, shared by all files of one repair (made per call when absent). */
   pool?: BlockPool;
@@ -258,7 +258,6 @@ export async function streamShard(
   ctx: StreamContext,
 ): Promise<{ input: FileDigest; output: OutputFile; timings: StreamTimings }> {
   const t0 = performance.now();
-  const hashedBefore = ctx.hasher.busySeconds;
   const clocks = { read: new BusyClock(), write: new BusyClock(), sync: new BusyClock() };
   const waits = { transform: 0, waitRead: 0, waitHash: 0, waitOutputBlock: 0 };
   const timed = async <T>(key: keyof typeof waits, p: Promise<T>): Promise<T> => {
@@ -275,9 +274,9 @@ export async function streamShard(
     info.metadata,
   );
   const pieces = planPieces(info, edits, ctx.chunkBytes);
-  const hasher = ctx.hasher;
-  const inHash = hasher.open();
-  const outHash = ctx.checksumOutput ? hasher.open() : undefined;
+  const scheme = ctx.hashScheme ?? DEFAULT_HASH_SCHEME;
+  const inHash = ctx.hasher.stream(scheme);
+  const outHash = ctx.checksumOutput ? ctx.hasher.stream(scheme) : undefined;
   const input = await open(info.path, "r");
   let output: FileHandle | undefined;
   // Writes queued or in flight (WRITES_IN_FLIGHT at once); all awaited before returning.
@@ -335,7 +334,7 @@ export async function streamShard(
       const hashes: Promise<void>[] = [];
       outHashQueued = started(
         outHashQueued.then(async () => {
-          for (const bytes of segments) hashes.push((await hasher.update(outHash, bytes)).hashed);
+          for (const bytes of segments) hashes.push((await outHash.update(bytes)).hashed);
         }),
       );
       return { done: started(Promise.all([written, outHashQueued.then(() => Promise.all(hashes))])) };
@@ -386,7 +385,7 @@ export async function streamShard(
         if (scale) releaseAfter([written], scale.release);
         if (cols) releaseAfter([written], cols.release);
       }
-      const inDone = (await timed("waitHash", hasher.update(inHash, block.bytes))).hashed;
+      const inDone = (await timed("waitHash", inHash.update(block.bytes))).hashed;
       releaseAfter(written ? [inDone, written] : [inDone], block.release);
     }
     while (writes.size > 0) await Promise.all(writes);
@@ -395,14 +394,14 @@ export async function streamShard(
     if (outPos !== layout.totalSize) {
       throw new GacError("SHAPE_SIZE_MISMATCH", `${names.output}: wrote ${formatCount(outPos)} bytes but its header describes ${formatCount(layout.totalSize)}: a bug in repair`);
     }
-    const inputDigest: FileDigest = { name: names.input, bytes: info.size, sha256: await hasher.digest(inHash) };
-    const outputFile: OutputFile = { name: names.output, bytes: outPos, ...(outHash === undefined ? {} : { sha256: await hasher.digest(outHash) }) };
+    const inputDigest: FileDigest = { name: names.input, bytes: info.size, ...(await inHash.finish()) };
+    const outputFile: OutputFile = { name: names.output, bytes: outPos, ...(outHash === undefined ? {} : await outHash.finish()) };
     const timings: StreamTimings = {
       stream: since(t0),
       readBusy: clocks.read.seconds,
       writeBusy: clocks.write.seconds,
       syncBusy: clocks.sync.secondsSoFar(),
-      hashBusy: hasher.busySeconds - hashedBefore,
+      hashBusy: inHash.busySeconds + (outHash?.busySeconds ?? 0),
       ...waits,
     };
     return { input: inputDigest, output: outputFile, timings };

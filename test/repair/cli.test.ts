@@ -7,6 +7,7 @@ import { runCli } from "../../src/cli/main.js";
 import { generateFixture } from "../../src/fixtures/index.js";
 import { GacError } from "../../src/errors.js";
 import { captureIO } from "../helpers/capture-io.js";
+import type { RepairManifest } from "../../src/repair/manifest.js";
 
 let root: string;
 let palu: string;
@@ -57,18 +58,45 @@ test("gac repair prints the plan, writes the output, and draws progress with ETA
   assert.ok((await readdir(out)).includes("gac-repair.json"));
 });
 
-test("gac repair without --out and with an unknown strategy are argument errors", async () => {
+test("gac repair without --out, with an unknown strategy or an unknown hash scheme are argument errors", async () => {
   await assert.rejects(runCli(["repair", palu], captureIO()), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--out/.test(e.message));
+  await assert.rejects(
+    runCli(["repair", palu, "--out", join(root, "bad-hash"), "--hash", "md5"], captureIO()),
+    (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /--hash must be one of sha256-chunks, sha256, got 'md5'/.test(e.message),
+  );
   await assert.rejects(runCli(["plan", palu, "--strategy", "FASTEST"], captureIO()), (e: unknown) => e instanceof GacError && e.code === "BAD_ARGS" && /MINIMAL/.test(e.message));
 });
 
-test("gac repair --checksum-output records each output file's sha256 beside the input checksums", async () => {
+test("gac repair --checksum-output records each output file's chunk digests beside the input's (one chunk per small file: its sha256)", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const { createHash } = await import("node:crypto");
+  const out = join(root, "with-chunk-sums");
+  assert.equal(await runCli(["repair", palu, "--out", out, "--strategy", "MINIMAL", "--checksum-output"], captureIO()), 0);
+  const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as RepairManifest;
+  assert.equal(manifest.hashes.algorithm, "sha256-chunks");
+  assert.ok(manifest.input.files.every((f) => f.sha256 === undefined && f.sha256Chunks?.length === 1 && /^[0-9a-f]{64}$/.test(f.sha256Chunks[0])));
+  for (const f of manifest.output.files) {
+    assert.equal(f.sha256, undefined, f.name);
+    assert.deepEqual(
+      f.sha256Chunks,
+      [
+        createHash("sha256")
+          .update(await readFile(join(out, f.name)))
+          .digest("hex"),
+      ],
+      f.name,
+    );
+  }
+});
+
+test("gac repair --hash sha256 --checksum-output records each output file's whole sha256 beside the input checksums", async () => {
   const { readFile } = await import("node:fs/promises");
   const { createHash } = await import("node:crypto");
   const out = join(root, "with-sums");
-  assert.equal(await runCli(["repair", palu, "--out", out, "--strategy", "MINIMAL", "--checksum-output"], captureIO()), 0);
-  const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as { input: { files: { sha256: string }[] }; output: { files: { name: string; sha256?: string }[] } };
-  assert.ok(manifest.input.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256)));
+  assert.equal(await runCli(["repair", palu, "--out", out, "--strategy", "MINIMAL", "--checksum-output", "--hash", "sha256"], captureIO()), 0);
+  const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as RepairManifest;
+  assert.equal(manifest.hashes.algorithm, "sha256");
+  assert.ok(manifest.input.files.every((f) => f.sha256Chunks === undefined && /^[0-9a-f]{64}$/.test(f.sha256 ?? "")));
   for (const f of manifest.output.files) {
     assert.equal(
       f.sha256,

@@ -81,10 +81,11 @@ for (const { kind } of FIXTURE_KINDS) {
     assert.equal(manifest.tensors.length, r.edits.length);
     for (const f of manifest.output.files) {
       assert.equal(f.bytes, (await stat(join(out, f.name))).size, `output ${f.name}`);
-      assert.equal(f.sha256, undefined, `output ${f.name} has no checksum unless asked`);
+      assert.ok(f.sha256 === undefined && f.sha256Chunks === undefined, `output ${f.name} has no checksum unless asked`);
     }
     assert.deepEqual(manifest.output.files.map((f) => f.name).sort(), (await readdir(out)).filter((f) => f !== "gac-repair.json").sort());
-    for (const f of manifest.input.files) assert.equal(f.sha256, before[f.name], `input ${f.name}`);
+    // Every fixture file is under one 64 MiB chunk: its one chunk digest is its sha256.
+    for (const f of manifest.input.files) assert.deepEqual(f.sha256Chunks, [before[f.name]], `input ${f.name}`);
     assert.equal(manifest.input.files.filter((f) => f.name.endsWith(".safetensors")).length, inCkpt.files.length);
     // the input is untouched
     assert.deepEqual(await checksums(input), before);
@@ -155,23 +156,29 @@ test("the q heads keep each RoPE half in place in the padded file", async () => 
   }
 });
 
-test("with checksumOutput the manifest holds the sha256 of every output file, equal to the bytes on disk", async () => {
-  const input = await fixture("palu", "palu-checksum-output");
-  const out = join(root, "palu-checksum-output-out");
-  const r = await repairCheckpoint(input, out, { strategy: "MINIMAL", checksumOutput: true });
-  const onDisk = await checksums(out);
-  assert.deepEqual(
-    r.manifest.output.files.map((f) => f.name).sort(),
-    Object.keys(onDisk).filter((f) => f !== "gac-repair.json"),
-  );
-  for (const f of r.manifest.output.files) assert.equal(f.sha256, onDisk[f.name], `output ${f.name}`);
-});
+for (const scheme of ["sha256", "sha256-chunks"] as const) {
+  test(`with checksumOutput the manifest holds the ${scheme} hash of every output file, equal to the bytes on disk`, async () => {
+    const input = await fixture("palu", `palu-checksum-output-${scheme}`);
+    const out = join(root, `palu-checksum-output-${scheme}-out`);
+    const r = await repairCheckpoint(input, out, { strategy: "MINIMAL", checksumOutput: true, inputHash: scheme });
+    const onDisk = await checksums(out);
+    assert.deepEqual(
+      r.manifest.output.files.map((f) => f.name).sort(),
+      Object.keys(onDisk).filter((f) => f !== "gac-repair.json"),
+    );
+    assert.equal(r.manifest.hashes.algorithm, scheme);
+    for (const f of r.manifest.output.files) {
+      if (scheme === "sha256") assert.equal(f.sha256, onDisk[f.name], `output ${f.name}`);
+      else assert.deepEqual(f.sha256Chunks, [onDisk[f.name]], `output ${f.name}`);
+    }
+  });
+}
 
 test("streaming in tiny blocks gives the same files as 16 MiB blocks", async () => {
   const input = await fixture("svdllm", "svdllm-chunks");
   const big = await repairCheckpoint(input, join(root, "svdllm-big"), { strategy: "MINIMAL", checksumOutput: true });
   const small = await repairCheckpoint(input, join(root, "svdllm-small"), { strategy: "MINIMAL", chunkBytes: 100, checksumOutput: true });
-  assert.ok(big.manifest.output.files.every((f) => f.sha256 !== undefined));
+  assert.ok(big.manifest.output.files.every((f) => f.sha256Chunks !== undefined));
   assert.deepEqual(small.manifest.output.files, big.manifest.output.files);
 });
 

@@ -8,7 +8,7 @@ import { generateFixture } from "../../src/fixtures/index.js";
 import { openCheckpoint } from "../../src/checkpoint/open.js";
 import { repairCheckpoint } from "../../src/repair/repair-checkpoint.js";
 import { isCopyableShard } from "../../src/repair/repair-shards.js";
-import { HashWorker } from "../../src/repair/hash-worker.js";
+import { HashPool } from "../../src/repair/hash-pool.js";
 import type { RepairManifest } from "../../src/repair/manifest.js";
 import type { SafetensorsFileInfo } from "../../src/checkpoint/types.js";
 
@@ -33,7 +33,7 @@ async function filesOf(dir: string): Promise<Record<string, string>> {
 
 test("a shard no edit touches is copied whole: byte-identical to its input, marked copied in the manifest, its input hashed", async () => {
   const out = join(root, "copied");
-  const r = await repairCheckpoint(input, out, { strategy: "MINIMAL" });
+  const r = await repairCheckpoint(input, out, { strategy: "MINIMAL", inputHash: "sha256" });
   const copied = r.manifest.output.files.filter((f) => f.copied);
   assert.ok(copied.length > 0, "the fixture has untouched shards");
   assert.ok(
@@ -51,8 +51,25 @@ test("a shard no edit touches is copied whole: byte-identical to its input, mark
   assert.deepEqual(manifest.hashes, r.manifest.hashes);
 });
 
+test("by default a copied shard's input is hashed in 64 MiB chunks: one chunk for a small file, its sha256", async () => {
+  const out = join(root, "copied-chunks");
+  const r = await repairCheckpoint(input, out, { strategy: "MINIMAL" });
+  const copied = r.manifest.output.files.filter((f) => f.copied);
+  assert.ok(copied.length > 0, "the fixture has untouched shards");
+  for (const f of copied) {
+    const record = r.manifest.input.files.find((i) => i.name === f.name);
+    assert.equal(record?.sha256, undefined);
+    assert.deepEqual(record?.sha256Chunks, [sha256(await readFile(join(input, f.name)))]);
+  }
+  assert.deepEqual(
+    { algorithm: r.manifest.hashes.algorithm, chunkBytes: "chunkBytes" in r.manifest.hashes ? r.manifest.hashes.chunkBytes : 0 },
+    { algorithm: "sha256-chunks", chunkBytes: 64 * 1024 * 1024 },
+  );
+  assert.match(r.manifest.hashes.input, /sha256Chunks/);
+});
+
 test("with checksumOutput a copied shard's output sha256 is read back from the copy", async () => {
-  const r = await repairCheckpoint(input, join(root, "copied-sums"), { strategy: "MINIMAL", checksumOutput: true });
+  const r = await repairCheckpoint(input, join(root, "copied-sums"), { strategy: "MINIMAL", checksumOutput: true, inputHash: "sha256" });
   const onDisk = await filesOf(join(root, "copied-sums"));
   for (const f of r.manifest.output.files) assert.equal(f.sha256, onDisk[f.name], f.name);
   assert.match(r.manifest.hashes.output, /copied files read back/);
@@ -64,6 +81,15 @@ test("repairing four shards at once gives the same files and manifest records as
   assert.deepEqual(await filesOf(join(root, "parallel")), await filesOf(join(root, "serial")));
   assert.deepEqual(four.manifest.input.files, one.manifest.input.files);
   assert.deepEqual(four.manifest.output.files, one.manifest.output.files);
+});
+
+test("three hash workers (a larger read pool, chunks spread over workers) give the same files and hashes as one", async () => {
+  const one = await repairCheckpoint(input, join(root, "one-worker"), { strategy: "MINIMAL", hashWorkers: 1, shardConcurrency: 1, checksumOutput: true });
+  const three = await repairCheckpoint(input, join(root, "three-workers"), { strategy: "MINIMAL", hashWorkers: 3, shardConcurrency: 1, checksumOutput: true });
+  assert.deepEqual(await filesOf(join(root, "three-workers")), await filesOf(join(root, "one-worker")));
+  assert.deepEqual(three.manifest.input.files, one.manifest.input.files);
+  assert.deepEqual(three.manifest.output.files, one.manifest.output.files);
+  assert.ok(three.manifest.input.files.every((f) => f.sha256Chunks?.length === 1));
 });
 
 test("a shard with a gap between tensors, or bytes after the last, is streamed, not copied", async () => {
@@ -81,14 +107,15 @@ test("a shard with a gap between tensors, or bytes after the last, is streamed, 
   assert.equal(isCopyableShard(info, edited), false);
 });
 
-test("the hash worker hashes a whole file itself and reports a missing one", async () => {
-  const hasher = new HashWorker();
+test("the hash pool hashes a whole file itself and reports a missing one", async () => {
+  const hashes = new HashPool({ workers: 2 });
   try {
     const path = join(input, "config.json");
     const bytes = await readFile(path);
-    assert.deepEqual(await hasher.hashFile(path), { sha256: sha256(bytes), bytes: bytes.length });
-    await assert.rejects(hasher.hashFile(join(root, "nope")), /ENOENT/);
+    const whole = await hashes.hashFile(path, bytes.length, "sha256");
+    assert.deepEqual({ hash: whole.hash, bytes: whole.bytes }, { hash: { sha256: sha256(bytes) }, bytes: bytes.length });
+    await assert.rejects(hashes.hashFile(join(root, "nope"), 10, "sha256-chunks"), /ENOENT/);
   } finally {
-    await hasher.close();
+    await hashes.close();
   }
 });
