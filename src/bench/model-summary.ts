@@ -13,6 +13,7 @@
  */
 import type { Phase } from "../graph/types.js";
 import { MODEL_SUITE, UNREPAIRED, jobKey } from "./model-suite.js";
+import { median } from "../util/median.js";
 
 /** What the summary reads of a record: the store's ResultRecord and the report's BenchRecord both fit. */
 export interface ModelBenchRecord {
@@ -55,12 +56,6 @@ export interface ModelBenchSummary {
 }
 
 const PHASES: readonly Phase[] = ["prefill", "decode"];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 function speedup(base: number | null, repaired: number | null): number | null {
   return base === null || repaired === null || repaired <= 0 ? null : 100 * (base / repaired - 1);

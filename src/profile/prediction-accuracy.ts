@@ -14,6 +14,7 @@ import { summarizeModelBench, type ModelBenchRecord } from "../bench/model-summa
 import type { KernelCall, Phase } from "../graph/types.js";
 import { predictCall } from "./predict.js";
 import type { GpuProfile } from "./types.js";
+import { median } from "../util/median.js";
 
 const PHASES: readonly Phase[] = ["prefill", "decode"];
 
@@ -96,12 +97,6 @@ interface AccuracyReport {
   calls: CheckedCall[];
   groups: GroupAccuracy[];
   speedups: SpeedupCheck[];
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** Nearest-rank quantile (q in [0, 1]) of unsorted values. */

@@ -9,6 +9,15 @@ import { GacError } from "../../src/errors.js";
 import { captureIO } from "../helpers/capture-io.js";
 import type { RepairManifest } from "../../src/repair/manifest.js";
 
+/** The whole-file sha256 of a written file (a file under one 64 MiB chunk: also its one chunk digest). */
+async function sha256Of(path: string): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const { createHash } = await import("node:crypto");
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
+}
+
 let root: string;
 let palu: string;
 before(async () => {
@@ -69,7 +78,6 @@ test("gac repair without --out, with an unknown strategy or an unknown hash sche
 
 test("gac repair --checksum-output records each output file's chunk digests beside the input's (one chunk per small file: its sha256)", async () => {
   const { readFile } = await import("node:fs/promises");
-  const { createHash } = await import("node:crypto");
   const out = join(root, "with-chunk-sums");
   assert.equal(await runCli(["repair", palu, "--out", out, "--strategy", "MINIMAL", "--checksum-output"], captureIO()), 0);
   const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as RepairManifest;
@@ -77,33 +85,18 @@ test("gac repair --checksum-output records each output file's chunk digests besi
   assert.ok(manifest.input.files.every((f) => f.sha256 === undefined && f.sha256Chunks?.length === 1 && /^[0-9a-f]{64}$/.test(f.sha256Chunks[0])));
   for (const f of manifest.output.files) {
     assert.equal(f.sha256, undefined, f.name);
-    assert.deepEqual(
-      f.sha256Chunks,
-      [
-        createHash("sha256")
-          .update(await readFile(join(out, f.name)))
-          .digest("hex"),
-      ],
-      f.name,
-    );
+    assert.deepEqual(f.sha256Chunks, [await sha256Of(join(out, f.name))], f.name);
   }
 });
 
 test("gac repair --hash sha256 --checksum-output records each output file's whole sha256 beside the input checksums", async () => {
   const { readFile } = await import("node:fs/promises");
-  const { createHash } = await import("node:crypto");
   const out = join(root, "with-sums");
   assert.equal(await runCli(["repair", palu, "--out", out, "--strategy", "MINIMAL", "--checksum-output", "--hash", "sha256"], captureIO()), 0);
   const manifest = JSON.parse(await readFile(join(out, "gac-repair.json"), "utf8")) as RepairManifest;
   assert.equal(manifest.hashes.algorithm, "sha256");
   assert.ok(manifest.input.files.every((f) => f.sha256Chunks === undefined && /^[0-9a-f]{64}$/.test(f.sha256 ?? "")));
   for (const f of manifest.output.files) {
-    assert.equal(
-      f.sha256,
-      createHash("sha256")
-        .update(await readFile(join(out, f.name)))
-        .digest("hex"),
-      f.name,
-    );
+    assert.equal(f.sha256, await sha256Of(join(out, f.name)), f.name);
   }
 });

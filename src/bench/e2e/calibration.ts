@@ -20,6 +20,7 @@ import { DEFAULT_HOST_US_PER_KERNEL, predictE2ePoint } from "../../profile/predi
 import type { GpuProfile } from "../../profile/types.js";
 import { servingDtype } from "../../scan/serving-dtype.js";
 import type { E2eMeasurement } from "./measurements.js";
+import { median } from "../../util/median.js";
 
 /** Host time of one cuDNN SDPA plan build per decode step, when a run has no pairs to fit it (the committed run's fit). */
 export const DEFAULT_CUDNN_REPLAN_MS_PER_PLAN = 58;
@@ -37,12 +38,6 @@ export interface Calibration {
 }
 
 export const pointId = (m: Pick<E2eMeasurement, "model" | "config" | "point">) => `${m.model} ${m.config} ${m.point}`;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 function fit(subset: string, pairs: readonly { m: E2eMeasurement; value: number }[], fallback: number): FittedConstant {
   if (pairs.length === 0) return { value: fallback, fitted_on: [], subset };

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { GacError } from "../../errors.js";
 import type { EngineName } from "../../profile/engine-steps.js";
 import type { HostRegimeEvidence, MeasuredMechanisms, SustainedGemmEvidence } from "./measured-mechanisms.js";
+import { median } from "../../util/median.js";
 
 /** The GPU name from a run log's nvidia-smi CSV (the line after the one starting "name,"). */
 export function gpuFromRunLog(log: string): string | null {
@@ -39,12 +40,6 @@ export function parseSustainedRuns(texts: readonly { name: string; text: string 
     byGpu.set(o.gpu, [...(byGpu.get(o.gpu) ?? []), o.ratio_sustained_to_isolated]);
   }
   return [...byGpu].map(([gpu, ratios]) => ({ gpu, ratios, source }));
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 interface ProbeLine {
