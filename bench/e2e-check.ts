@@ -88,7 +88,9 @@ const { rows: table, calibration } = predictionTable(data.measurements, models, 
 process.stdout.write(
   `results: ${dirs.map((d) => relative(ROOT, d) || d).join(", ")}; profile ${relative(ROOT, profilePath)} (${profile.gpu.name})` +
     `${all.length > rows.length ? `; ${all.length - rows.length} rows of other GPUs skipped` : ""}\n` +
-    `measured mechanisms: sustained-power ${sustainedDir ? relative(ROOT, sustainedDir) : "none"} (${measured.sustainedGemm.map((e) => `${e.gpu} ${e.ratios.map((r) => r.toFixed(3)).join(", ")}`).join("; ") || "-"}); ` +
+    `measured GEMM scales (whole-model GEMM time / isolated sum), ${sustainedDir ? relative(ROOT, sustainedDir) : "none"}: ${
+      measured.sustainedGemm.map((e) => `${e.gpu} ${e.graph ? `graph decode M=${e.tokens}` : `prefill ${e.tokens} tokens`} ${e.ratios.map((r) => r.toFixed(3)).join(", ")}`).join("; ") || "-"
+    } (the prediction's GEMM part x the median of its phase's runs; eager decode and unmeasured M: x1); ` +
     `host-regime ${probeDir ? relative(ROOT, probeDir) : "none"} (${measured.hostRegime.map((e) => `${e.engine} ${e.band.toFixed(2)}x`).join(", ") || "-"})\n\n`,
 );
 process.stdout.write(renderPredictionTable(table, calibration));

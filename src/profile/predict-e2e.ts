@@ -108,12 +108,19 @@ export interface E2ePredictOptions {
   hostUsPerKernel?: number;
   /** The decode attention backend the run recorded; default what sdpaBackend says PyTorch picks. */
   decodeBackend?: AttentionBackend;
+  /**
+   * Whole-model GEMM time / the sum of the profile's isolated timings, as measured for this phase
+   * (src/bench/e2e/measured-mechanisms.ts: sustained power in prefill, graph replay in decode); default 1.
+   */
+  gemmScale?: number;
 }
 
 export interface E2ePrediction {
   /** null when a GEMM or attention call of the point has no prediction from the profile. */
   ms: number | null;
+  /** The GEMM calls' isolated sum x gemm_scale. */
   gemm_ms: number;
+  gemm_scale: number;
   attention_ms: number;
   elementwise_ms: number;
   /** Host time (eager) or graph gaps: the launch part. */
@@ -298,6 +305,8 @@ export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: G
   }
   const kernels = stepKernels(spec, calls, cfg, point.phase, backendOf);
   const elementwise = Math.max((elementwiseBytes(spec, point, opts.config) / (bandwidth * 1e9)) * 1e3, (kernels.elementwise * ELEMENTWISE_FLOOR_US) / 1e3);
+  const gemmScale = opts.gemmScale ?? 1;
+  gemm *= gemmScale;
   const gpu = gemm + attention + elementwise;
   const graph = gacGraph(cfg, point.phase);
   const usPerKernel = graph ? GRAPH_GAP_US_PER_KERNEL : (opts.hostUsPerKernel ?? DEFAULT_HOST_US_PER_KERNEL[cfg.engine]);
@@ -307,6 +316,7 @@ export function predictE2ePoint(spec: ModelSpec, point: E2ePointSpec, profile: G
   return {
     ms,
     gemm_ms: gemm,
+    gemm_scale: gemmScale,
     attention_ms: attention,
     elementwise_ms: elementwise,
     launch_ms: launch,

@@ -303,6 +303,49 @@ class GacModel:
         return self.logits(x)
 
 
+def capture(fn, reset=None) -> "torch.cuda.CUDAGraph":
+    """fn captured once in a CUDA graph, after two warm runs on a side stream (the allocator and
+    kernel choice settle outside the capture); reset() runs after each warm run."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(2):
+            fn()
+            if reset is not None:
+                reset()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    return graph
+
+
+@torch.no_grad()
+def attention_only_graph(model: "GacModel", batch: int, pos: int, attention: str) -> "torch.cuda.CUDAGraph":
+    """Every layer's decode attention alone, as the graph step runs it (the same cache, mask,
+    backend and query layout, a fixed random query), captured in one CUDA graph: replaying it
+    measures the step's attention part by itself."""
+    if attention not in DECODE_ATTENTION:
+        raise ValueError(f"unknown decode attention '{attention}' (known: {', '.join(DECODE_ATTENTION)})")
+    p = torch.tensor([pos], dtype=torch.long, device=model.device)
+    seen = torch.arange(model.max_len, device=model.device) <= p
+    if attention == "splitkv":
+        zero = torch.zeros((), dtype=torch.float32, device=model.device)
+        mask = torch.where(seen, zero, torch.full_like(zero, float("-inf")))
+    else:
+        mask = seen.view(1, 1, 1, model.max_len)
+    qs = [torch.randn(batch, l.kv, l.heads // l.kv, l.d, dtype=model.dtype, device=model.device) for l in model.layers]
+
+    def run() -> None:
+        for layer, qg in zip(model.layers, qs):
+            if attention == "splitkv":
+                split_kv_attention(qg, layer.k_cache, layer.v_cache, mask, model.scale(layer))
+            else:
+                F.scaled_dot_product_attention(qg, layer.k_cache, layer.v_cache, attn_mask=mask, scale=model.scale(layer))
+
+    return capture(run)
+
+
 class GraphDecoder:
     """One greedy decode step (embed -> layers -> logits -> argmax into the input buffer, pos += 1)
     captured once in a CUDA graph; replay() runs a whole step."""
@@ -312,17 +355,8 @@ class GraphDecoder:
         self.attention = attention
         self.ids = torch.zeros(batch, 1, dtype=torch.long, device=model.device)
         self.pos = torch.tensor([pos], dtype=torch.long, device=model.device)
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
         saved = self.pos.clone()
-        with torch.cuda.stream(stream):
-            for _ in range(2):  # warm the allocator and pick kernels outside the capture
-                self._step()
-                self.pos.copy_(saved)
-        torch.cuda.current_stream().wait_stream(stream)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self._step()
+        self.graph = capture(self._step, reset=lambda: self.pos.copy_(saved))
         self.pos.copy_(saved)
 
     def _step(self) -> None:

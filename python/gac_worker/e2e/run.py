@@ -13,9 +13,9 @@ import torch
 
 from ..protocol import JobError
 from . import hf_engine
-from .gac_model import SPLIT_KV_CHUNK, GacModel, GraphDecoder, round_up
+from .gac_model import SPLIT_KV_CHUNK, GacModel, GraphDecoder, attention_only_graph, round_up
 from .params import GAC_CONFIGS
-from .timing import Wall, clock, copy_bandwidth_gbps, summary, timed
+from .timing import HostProbe, Wall, clock, copy_bandwidth_gbps, probe_summary, summary, timed
 from .weights import TORCH_DTYPES, model_weights, weight_bytes
 
 AVOID_RECOMPILE = "TORCH_CUDNN_SDPA_AVOID_RECOMPILE"
@@ -62,10 +62,12 @@ class Engine:
     """What the grid loop needs from either engine: prefill(ids); start_decode(batch, context,
     max_len, gen) -> (state, token) with a cache of `context` random positions; step(state, tok)."""
 
-    def __init__(self, prefill, start_decode, step, start_decode_prefilled=None):
+    def __init__(self, prefill, start_decode, step, start_decode_prefilled=None, attention_part=None):
         self.prefill = prefill
         self.start_decode = start_decode
         self.step = step
+        # (state) -> ms: the step's attention alone, where the engine can run it alone (the gac graphs)
+        self.attention_part = attention_part
         # (ids, max_len) -> (state, token): fills the cache by a real prefill of the context
         self.start_decode_prefilled = start_decode_prefilled
 
@@ -77,7 +79,7 @@ def _gac_engine(m: GacModel, config: str) -> Engine:
         if attention == "splitkv":
             max_len = round_up(max_len, SPLIT_KV_CHUNK)
         m.allocate_cache(batch, max_len, fill=context, gen=gen)
-        state = {"pos": context}
+        state = {"pos": context, "batch": batch}
         tok = torch.randint(0, m.spec["vocabSize"], (batch, 1), generator=gen, device=m.device)
         if graph:
             state["graph"] = GraphDecoder(m, batch, context, attention)
@@ -92,7 +94,16 @@ def _gac_engine(m: GacModel, config: str) -> Engine:
         state["pos"] += 1
         return logits[:, -1].argmax(-1, keepdim=True)
 
-    return Engine(lambda ids: m.prefill(ids), start_decode, step)
+    def attention_part(state, repeats: int = 10) -> float:
+        """Median ms of replaying every layer's attention alone at the step's current position."""
+        g = attention_only_graph(m, state["batch"], int(state["graph"].pos.item()), attention)
+        for _ in range(3):
+            g.replay()
+        times = sorted(timed(g.replay) for _ in range(repeats))
+        del g
+        return times[len(times) // 2]
+
+    return Engine(lambda ids: m.prefill(ids), start_decode, step, attention_part=attention_part if graph else None)
 
 
 class ChildState:
@@ -181,6 +192,7 @@ def run_here(p: dict, device_index: int) -> dict:
     gen.manual_seed(p["seed"] + 1)
     vocab = spec["vocabSize"]
     clk = clock(device_index)
+    probe = HostProbe(device)
     points: list[dict] = []
     skipped: list[dict] = []
     kernels: dict[str, list[str]] = {}
@@ -229,7 +241,7 @@ def run_here(p: dict, device_index: int) -> dict:
                     ids = _random_ids(gen, vocab, pt["batch"], pt["context"], device)
                     state, tok = engine.start_decode_prefilled(ids, max_len)
                     del ids
-                samples, clocks = [], []
+                samples, clocks, probes = [], [], []
                 for i in range(p["warmup"] + p["decode_steps"]):
                     c = clk.read()
                     holder: dict = {}
@@ -238,10 +250,16 @@ def run_here(p: dict, device_index: int) -> dict:
                     if i >= p["warmup"]:
                         samples.append(ms)
                         clocks.append(c)
+                        probes.append(probe.read())  # after the step, outside its timed region
                 if p["profile_kernels"] and "decode_attention" not in kernels:
                     kernels["decode_attention"] = _attention_kernels(lambda: engine.step(state, tok))
                 row = {**where, **summary(samples, clocks), "peak_mem_bytes": torch.cuda.max_memory_allocated(device),
-                       "cache_fill": fill}
+                       "cache_fill": fill, "host_probe_us": probe_summary(probes)}
+                if engine.attention_part is not None:
+                    try:
+                        row["attention_part_ms"] = round(engine.attention_part(state), 5)
+                    except Exception as e:  # noqa: BLE001 - the step's own timing stands; say why the part is missing
+                        row["attention_part_error"] = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:200]}"
                 row["tokens_per_s"] = pt["batch"] / (row["stats"]["median_ms"] / 1e3)
                 points.append(row)
             except Exception as e:  # noqa: BLE001

@@ -53,6 +53,62 @@ def copy_bandwidth_gbps(device: int, nbytes: int = 1 << 30, repeats: int = 10) -
     return 2 * nbytes / (med / 1e3) / 1e9
 
 
+class HostProbe:
+    """How fast the host issues work right now, read between decode steps (outside their timed
+    regions): the host of the GPU machine runs in regimes (results/20261202T091439Z-host-probe), and
+    a host-bound eager step's time follows it. Three readings, each in host microseconds:
+      launch  per tiny in-place add enqueued (the dispatcher and the launch);
+      module  per kernel of a tiny RMSNorm module called from Python (module call, dispatcher,
+              launch: the mix of an eager step's host work);
+      python  per 1000 iterations of a pure-Python loop (the interpreter alone).
+    Each reading takes ~1-3 ms; the GPU is synchronised before and after."""
+
+    LAUNCHES = 300
+    MODULE_CALLS = 60
+    MODULE_KERNELS = 6  # pow, mean, add, rsqrt, mul, mul
+    PY_ITERS = 20000
+
+    def __init__(self, device: str) -> None:
+        self.x = torch.zeros(1, device=device)
+        self.h = torch.ones(1, 64, device=device, dtype=torch.float16)
+        self.w = torch.ones(64, device=device, dtype=torch.float16)
+        self.read()  # warm the three paths once
+
+    def _norm(self, h: torch.Tensor) -> torch.Tensor:
+        return h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-6) * self.w
+
+    def read(self) -> dict:
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(self.LAUNCHES):
+            self.x.add_(1)
+        launch = (time.perf_counter() - t0) / self.LAUNCHES * 1e6
+        torch.cuda.synchronize()
+        h = self.h
+        t0 = time.perf_counter()
+        for _ in range(self.MODULE_CALLS):
+            h = self._norm(h)
+        module = (time.perf_counter() - t0) / (self.MODULE_CALLS * self.MODULE_KERNELS) * 1e6
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        acc = 0
+        for i in range(self.PY_ITERS):
+            acc += i & 7
+        python = (time.perf_counter() - t0) / self.PY_ITERS * 1e3 * 1e6  # µs per 1000 iterations
+        return {"launch": round(launch, 3), "module": round(module, 3), "python": round(python, 3)}
+
+
+def probe_summary(readings: list[dict]) -> Optional[dict]:
+    """Per probe kind: the median and the range of one point's readings, and every reading."""
+    if not readings:
+        return None
+    out: dict = {}
+    for kind in ("launch", "module", "python"):
+        xs = sorted(r[kind] for r in readings)
+        out[kind] = {"median": xs[len(xs) // 2], "min": xs[0], "max": xs[-1], "samples": [r[kind] for r in readings]}
+    return out
+
+
 class Wall:
     def __init__(self) -> None:
         self.t0 = time.perf_counter()

@@ -13,6 +13,13 @@
  *                                      dynamic twin (same point): median of (measured - twin) / plans
  *
  * A constant whose subset is empty keeps its default (fitted on results/20261201T215958Z-e2e).
+ *
+ * Host speed: where every point of an engine's host subset recorded the worker's host probe
+ * (docs/e2e-protocol.md host_probe_us, kind HOST_PROBE_KIND), the host µs per kernel is fitted at
+ * the subset's median probe reading (the reference), each point's value divided by its own reading
+ * / the reference, and every point of the run is charged the constant x its own reading / the
+ * reference (hostFactor): the host of the GPU machine runs in regimes ~2x apart
+ * (results/20261202T091439Z-host-probe), and a host-bound step follows it.
  */
 import type { ModelSpec } from "../../model/types.js";
 import { backendFromKernels, parseStepConfig, type EngineName } from "../../profile/engine-steps.js";
@@ -20,10 +27,18 @@ import { DEFAULT_HOST_US_PER_KERNEL, predictE2ePoint } from "../../profile/predi
 import type { GpuProfile } from "../../profile/types.js";
 import { servingDtype } from "../../scan/serving-dtype.js";
 import type { E2eMeasurement } from "./measurements.js";
+import type { HostProbeKind } from "./wire.js";
 import { median } from "../../util/median.js";
 
 /** Host time of one cuDNN SDPA plan build per decode step, when a run has no pairs to fit it (the committed run's fit). */
 export const DEFAULT_CUDNN_REPLAN_MS_PER_PLAN = 58;
+
+/**
+ * The probe that sizes a point's host speed: host µs per kernel of a tiny RMSNorm module called
+ * from Python (a module call, the dispatcher, the launch), the same mix of work as an eager step's
+ * host loop; the bare launch and the pure-Python readings are recorded beside it.
+ */
+export const HOST_PROBE_KIND: HostProbeKind = "module";
 
 export interface FittedConstant {
   value: number;
@@ -33,8 +48,26 @@ export interface FittedConstant {
 }
 
 export interface Calibration {
+  /** At the reference host speed where host_probe_ref_us has one, else as measured. */
   host_us_per_kernel: Record<EngineName, FittedConstant>;
+  /**
+   * The median probe reading (µs) of the engine's host subset: null (no host-speed sizing) where a
+   * subset point has none, or where dividing by the readings does not narrow the subset's spread.
+   */
+  host_probe_ref_us: Record<EngineName, number | null>;
+  /** Slowest / fastest µs per kernel over the engine's host subset, as measured and at the reference speed; null without readings. */
+  host_subset_spread: Record<EngineName, { measured: number; at_reference: number } | null>;
   replan_ms_per_plan: FittedConstant;
+}
+
+/** A point's probe reading of the sizing kind, or null. */
+export const probeOf = (m: Pick<E2eMeasurement, "host_probe_us">): number | null => m.host_probe_us?.[HOST_PROBE_KIND] ?? null;
+
+/** The point's host speed against its engine's reference (its reading / the reference), or 1 where either is missing. */
+export function hostFactor(m: Pick<E2eMeasurement, "host_probe_us" | "config">, cal: Pick<Calibration, "host_probe_ref_us">): number {
+  const ref = cal.host_probe_ref_us[engineOf(m.config)];
+  const own = probeOf(m);
+  return ref !== null && own !== null ? own / ref : 1;
 }
 
 export const pointId = (m: Pick<E2eMeasurement, "model" | "config" | "point">) => `${m.model} ${m.config} ${m.point}`;
@@ -67,7 +100,7 @@ export function replanTwin(m: E2eMeasurement, all: readonly E2eMeasurement[]): E
 
 export function calibrate(measurements: readonly E2eMeasurement[], specs: ReadonlyMap<string, ModelSpec>, profile: GpuProfile, plansOf: (m: E2eMeasurement, spec: ModelSpec) => number): Calibration {
   const host: Record<EngineName, { m: E2eMeasurement; value: number }[]> = { transformers: [], gac: [] };
-  const replan: { m: E2eMeasurement; value: number }[] = [];
+  const replan: { m: E2eMeasurement; twin: E2eMeasurement; plans: number }[] = [];
   for (const m of measurements) {
     const spec = specs.get(m.model);
     if (!spec) continue;
@@ -82,14 +115,37 @@ export function calibrate(measurements: readonly E2eMeasurement[], specs: Readon
     }
     const twin = replanTwin(m, measurements);
     const plans = plansOf(m, spec);
-    if (twin && plans > 0) replan.push({ m, value: (m.median_ms - twin.median_ms) / plans });
+    if (twin && plans > 0) replan.push({ m, twin, plans });
   }
+  // The probe sizes a point's host speed only where it is shown to: every subset point has a reading,
+  // and the subset's µs per kernel, each at the reference speed, spread less than as measured.
+  const spreadOf = (xs: readonly number[]) => Math.max(...xs) / Math.min(...xs);
+  const sizing = (pts: readonly { m: E2eMeasurement; value: number }[]) => {
+    const probes = pts.map((p) => probeOf(p.m));
+    if (pts.length === 0 || !probes.every((x) => x !== null)) return { ref: null, spread: null };
+    const r = median(probes as number[]);
+    const spread = { measured: spreadOf(pts.map((p) => p.value)), at_reference: spreadOf(pts.map((p, i) => p.value / ((probes[i] as number) / r))) };
+    return { ref: spread.at_reference < spread.measured ? r : null, spread };
+  };
+  const sized = { transformers: sizing(host.transformers), gac: sizing(host.gac) };
+  const ref: Record<EngineName, number | null> = { transformers: sized.transformers.ref, gac: sized.gac.ref };
+  const atRef = (engine: EngineName) => host[engine].map((p) => ({ m: p.m, value: p.value / hostFactor(p.m, { host_probe_ref_us: ref }) }));
   return {
     host_us_per_kernel: {
-      transformers: fit(SUBSETS.transformers, host.transformers, DEFAULT_HOST_US_PER_KERNEL.transformers),
-      gac: fit(SUBSETS.gac, host.gac, DEFAULT_HOST_US_PER_KERNEL.gac),
+      transformers: fit(SUBSETS.transformers, atRef("transformers"), DEFAULT_HOST_US_PER_KERNEL.transformers),
+      gac: fit(SUBSETS.gac, atRef("gac"), DEFAULT_HOST_US_PER_KERNEL.gac),
     },
-    replan_ms_per_plan: fit(SUBSETS.replan, replan, DEFAULT_CUDNN_REPLAN_MS_PER_PLAN),
+    host_probe_ref_us: ref,
+    host_subset_spread: { transformers: sized.transformers.spread, gac: sized.gac.spread },
+    // Plan builds are host work too: each side at the reference host speed.
+    replan_ms_per_plan: fit(
+      SUBSETS.replan,
+      replan.map(({ m, twin, plans }) => {
+        const at = (x: E2eMeasurement) => x.median_ms / hostFactor(x, { host_probe_ref_us: ref });
+        return { m, value: (at(m) - at(twin)) / plans };
+      }),
+      DEFAULT_CUDNN_REPLAN_MS_PER_PLAN,
+    ),
   };
 }
 

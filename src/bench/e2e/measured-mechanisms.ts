@@ -1,27 +1,60 @@
 /**
- * Mechanisms an e2e run cannot size from its own pairs, sized by a separate committed measurement
- * on the same GPU, and what each says about one off prediction:
+ * Measurements of the GPU and host that no pair of an e2e run sizes, taken by their own committed
+ * scripts on the same GPU, and how the whole-model prediction uses them:
  *
- *   sustained-power  the profile times each GEMM shape alone (the GPU idles between samples); a
- *                    whole-model prefill runs its GEMMs back to back at the power cap. Measured by
- *                    bench/e2e_sustained_gemm.py: the dense Llama-3-8B's 224 prefill GEMMs back to
- *                    back against the sum of their isolated timings. A GPU-bound prefill point
- *                    whose GEMM part x the measured ratio comes within 15% is explained.
- *   host-regime      the host issuing an eager decode step runs in regimes: the same step of the
- *                    same model at the same point, in one process or across processes, measured
- *                    at medians up to ~2x apart (bench/e2e_host_probe.py). A host-bound point
- *                    whose ratio lies inside the measured band is consistent with it; the run does
- *                    not record which regime a point ran in, so this says "consistent with", not
- *                    "sized": the weakest explanation the check prints, counted apart.
+ *   GEMM scale       the profile times each GEMM shape alone (L2 flushed, the GPU idle between
+ *                    samples). bench/e2e_sustained_gemm.py runs a whole model's GEMMs as the
+ *                    engines do, against the sum of their isolated timings:
+ *                      - prefill: the 224 GEMMs of a Llama-3-8B prefill back to back, at the power
+ *                        cap, take 1.10-1.13x their isolated sum on the H200 (sustained power);
+ *                      - decode in a CUDA graph (--graph --tokens M): the GEMVs replayed back to back
+ *                        stream at ~0.75x their isolated sum at M = 1 (no launch gaps, no cold ramp).
+ *                    The prediction multiplies its GEMM part by the median ratio measured for the
+ *                    point's phase (and, in a graph, its M = batch); where none was measured, by 1,
+ *                    and says so. Eager decode is not scaled: its GEMMs are issued one by one behind
+ *                    the host.
+ *   host-regime      the host issuing an eager step runs in regimes ~2x apart
+ *                    (bench/e2e_host_probe.py). Runs whose decode points record the worker's host
+ *                    probe (docs/e2e-protocol.md host_probe_us) are sized per point in
+ *                    calibration.ts; for older runs without it, a host-bound point whose ratio lies
+ *                    inside the measured band is only "consistent with" the host's regime, the
+ *                    weakest explanation the check prints, counted apart.
  */
-import type { EngineName } from "../../profile/engine-steps.js";
+import { gacGraph, parseStepConfig, type EngineName } from "../../profile/engine-steps.js";
 import type { E2ePrediction } from "../../profile/predict-e2e.js";
+import { median } from "../../util/median.js";
 
 export interface SustainedGemmEvidence {
   gpu: string;
-  /** Back-to-back time / the isolated sum, one per run. */
+  /** Rows of the GEMMs measured (M): a prefill's tokens, or a decode batch. */
+  tokens: number;
+  /** Replayed from one CUDA graph (decode) rather than launched eagerly back to back (prefill). */
+  graph: boolean;
+  /** Whole-model GEMM time / the isolated sum, one per run. */
   ratios: number[];
   source: string;
+}
+
+/** The factor a point's GEMM part gets, and where it comes from. */
+export interface GemmScale {
+  scale: number;
+  ratios: number[];
+  what: string;
+  source: string;
+}
+
+/**
+ * The measured GEMM scale for a point, or null (scale 1) when none applies: prefill points take
+ * the prefill runs' (eager, M > 1); decode points of a CUDA-graph configuration take the graph runs'
+ * at M = the point's batch; eager decode takes none.
+ */
+export function gemmScaleFor(point: { phase: "prefill" | "decode"; batch: number; gpu: string; config: string }, evidence: readonly SustainedGemmEvidence[]): GemmScale | null {
+  const graph = gacGraph(parseStepConfig(point.config), point.phase);
+  const runs = evidence.filter((e) => e.gpu === point.gpu && e.ratios.length > 0 && (point.phase === "prefill" ? !e.graph && e.tokens > 1 : graph && e.graph && e.tokens === point.batch));
+  if (runs.length === 0) return null;
+  const ratios = runs.flatMap((e) => e.ratios);
+  const what = point.phase === "prefill" ? "prefill GEMMs back to back at the power cap" : `decode GEMMs (M = ${point.batch}) replayed in a CUDA graph`;
+  return { scale: median(ratios), ratios, what, source: [...new Set(runs.map((e) => e.source))].join(", ") };
 }
 
 export interface HostRegimeEvidence {
@@ -61,34 +94,6 @@ export function gpuBound(p: E2ePrediction): boolean {
 /** An eager step whose host part (launches, plan builds) exceeds its GPU part. */
 export function hostBound(p: E2ePrediction): boolean {
   return p.combine === "max(gpu, host)" && p.launch_ms + p.extra_host_ms > p.gemm_ms + p.attention_ms + p.elementwise_ms;
-}
-
-/**
- * sustained-power for a prefill point: the GEMM part scaled by the largest measured ratio (the
- * ratios of the runs are the mechanism's spread; the largest is the one most favourable to
- * closing, so a miss is a miss at every measured ratio).
- */
-export function sustainedPowerVerdict(
-  point: { phase: string; gpu: string; measured_ms: number },
-  p: E2ePrediction,
-  evidence: readonly SustainedGemmEvidence[],
-  tolerance: number,
-): MechanismVerdict | null {
-  if (point.phase !== "prefill" || p.ms === null || !gpuBound(p)) return null;
-  const e = evidence.find((x) => x.gpu === point.gpu && x.ratios.length > 0);
-  if (!e) return null;
-  const lo = Math.min(...e.ratios);
-  const hi = Math.max(...e.ratios);
-  const gpu = p.gemm_ms * hi + p.attention_ms + p.elementwise_ms;
-  const corrected = p.combine === "gpu + graph gaps" ? gpu + p.launch_ms + p.extra_host_ms : Math.max(gpu, p.launch_ms + p.extra_host_ms);
-  const ratio = point.measured_ms / corrected;
-  const closes = Math.abs(ratio - 1) <= tolerance;
-  return {
-    closes,
-    text:
-      `sustained-power: GEMMs back to back at the power cap took ${lo.toFixed(3)}-${hi.toFixed(3)}x their isolated timings on this GPU (${e.source}); ` +
-      `the GEMM part ${fmt(p.gemm_ms)} ms x ${hi.toFixed(3)} gives ${fmt(corrected)} ms, measured / that = ${ratio.toFixed(2)}: ${closes ? "within 15%" : "still more than 15% off"}`,
-  };
 }
 
 /**

@@ -4,7 +4,7 @@
  * all read rows through here, so they agree on what a row means.
  */
 import { pointKey } from "./grid.js";
-import { BadBody, parseLogitsBody, type LogitsComparison } from "./wire.js";
+import { BadBody, parseHostProbe, parseLogitsBody, type HostProbeKind, type LogitsComparison } from "./wire.js";
 
 /** The part of a results row these readers need (a ResultRecord or a report BenchRecord). */
 export interface E2eRow {
@@ -45,6 +45,10 @@ export interface E2eMeasurement {
   kv_bytes_per_token: number | null;
   /** Median SM clock over the point's repeats (MHz), where recorded. */
   sm_clock_mhz?: number | null;
+  /** Decode: the median of each host probe over the point's steps (µs; docs/e2e-protocol.md), where recorded. */
+  host_probe_us?: Partial<Record<HostProbeKind, number>>;
+  /** Decode in a gac CUDA graph: the step's attention measured alone (ms), where recorded. */
+  attention_part_ms?: number;
 }
 
 export interface E2eFailure {
@@ -135,9 +139,17 @@ export function readE2eRows(rows: readonly E2eRow[]): E2eData {
       weight_bytes: n(x.weight_bytes),
       kv_bytes_per_token: n(x.kv_bytes_per_token),
       sm_clock_mhz: n(r.sm_clock_mhz?.median),
+      ...probeMedians(x.host_probe_us),
+      ...(n(x.attention_part_ms) !== null && Number(x.attention_part_ms) > 0 ? { attention_part_ms: Number(x.attention_part_ms) } : {}),
     });
   }
   return out;
+}
+
+function probeMedians(v: unknown): Pick<E2eMeasurement, "host_probe_us"> {
+  const probe = parseHostProbe(v);
+  if (!probe) return {};
+  return { host_probe_us: Object.fromEntries(Object.entries(probe).map(([k, r]) => [k, r.median])) };
 }
 
 /** A logits row's body, checked; a string says why there is none. */

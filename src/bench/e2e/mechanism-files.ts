@@ -1,7 +1,7 @@
 /**
  * The committed measurements behind measured-mechanisms.ts, read from their folders:
  *   - sustained GEMMs: `run-*.json` of bench/e2e_sustained_gemm.py (one JSON object each: gpu,
- *     ratio_sustained_to_isolated);
+ *     tokens, graph, ratio_sustained_to_isolated), grouped by GPU, M and graph;
  *   - host regimes: `probe-*.jsonl` of bench/e2e_host_probe.py (one line per process: label,
  *     engine (absent = transformers, the first probe's only engine), default_filters.step_ms and
  *     catch_always.step_ms), each beside its `run-*.log` whose nvidia-smi line names the GPU.
@@ -24,9 +24,9 @@ export function gpuFromRunLog(log: string): string | null {
 }
 
 export function parseSustainedRuns(texts: readonly { name: string; text: string }[], source: string): SustainedGemmEvidence[] {
-  const byGpu = new Map<string, number[]>();
+  const groups = new Map<string, SustainedGemmEvidence>();
   for (const { name, text } of texts) {
-    let o: { gpu?: unknown; ratio_sustained_to_isolated?: unknown; tokens?: unknown };
+    let o: { gpu?: unknown; ratio_sustained_to_isolated?: unknown; tokens?: unknown; graph?: unknown };
     try {
       o = JSON.parse(text);
     } catch (e) {
@@ -35,11 +35,15 @@ export function parseSustainedRuns(texts: readonly { name: string; text: string 
     if (typeof o.gpu !== "string" || typeof o.ratio_sustained_to_isolated !== "number" || !(o.ratio_sustained_to_isolated > 0)) {
       throw new GacError("BAD_RESULTS", `${join(source, name)}: needs "gpu" and a positive "ratio_sustained_to_isolated" (bench/e2e_sustained_gemm.py writes both)`);
     }
-    // Prefill runs only: a --tokens 1 --graph run measures decode GEMVs in a graph, another mechanism.
-    if (typeof o.tokens === "number" && o.tokens <= 1) continue;
-    byGpu.set(o.gpu, [...(byGpu.get(o.gpu) ?? []), o.ratio_sustained_to_isolated]);
+    // The first runs were written before "tokens" and "graph": they are the script's default, a 2048-token prefill.
+    const tokens = typeof o.tokens === "number" && o.tokens >= 1 ? o.tokens : 2048;
+    const graph = o.graph === true;
+    const key = `${o.gpu}\n${tokens}\n${graph}`;
+    const g = groups.get(key) ?? { gpu: o.gpu, tokens, graph, ratios: [], source };
+    g.ratios.push(o.ratio_sustained_to_isolated);
+    groups.set(key, g);
   }
-  return [...byGpu].map(([gpu, ratios]) => ({ gpu, ratios, source }));
+  return [...groups.values()];
 }
 
 interface ProbeLine {

@@ -17,9 +17,9 @@ import type { GpuProfile } from "../../profile/types.js";
 import { markdownTable, formatMs } from "../../report/markdown-table.js";
 import { servingDtype } from "../../scan/serving-dtype.js";
 import { cudnnAllowed, kvEvolution } from "./engines.js";
-import { calibrate, calibrates, engineOf, type Calibration } from "./calibration.js";
+import { calibrate, calibrates, engineOf, hostFactor, probeOf, HOST_PROBE_KIND, type Calibration } from "./calibration.js";
 import type { E2eMeasurement } from "./measurements.js";
-import { hostRegimeVerdict, NO_MEASURED_MECHANISMS, sustainedPowerVerdict, type MeasuredMechanisms } from "./measured-mechanisms.js";
+import { gemmScaleFor, hostRegimeVerdict, NO_MEASURED_MECHANISMS, type MeasuredMechanisms } from "./measured-mechanisms.js";
 
 /** Distinct decode attention shapes among the layers: each needs its own plan per KV length. */
 export function distinctAttentionShapes(spec: ModelSpec): number {
@@ -37,7 +37,7 @@ export function replanPlans(m: Pick<E2eMeasurement, "phase" | "batch" | "length"
 /** The acceptance bound: a prediction further than this from the measurement must be explained. */
 export const PREDICTION_TOLERANCE = 0.15;
 
-export type Mechanism = "cudnn-replan" | "static-cache" | "eager-attention" | "masked-sdpa" | "misaligned-dims" | "host-spread" | "sustained-power" | "host-regime";
+export type Mechanism = "cudnn-replan" | "static-cache" | "eager-attention" | "masked-sdpa" | "misaligned-dims" | "host-spread" | "attention-part" | "host-regime";
 
 export interface PredictionRow {
   model: string;
@@ -49,6 +49,8 @@ export interface PredictionRow {
   parts: Omit<E2ePrediction, "ms">;
   /** measured / predicted */
   ratio: number | null;
+  /** The point's host speed against the calibration's (its probe / the reference); 1 where unrecorded. */
+  host_factor: number;
   /** The constant this point was fitted into (not a check), or null. */
   calibration: string | null;
   off: boolean;
@@ -88,6 +90,8 @@ interface Predicted {
   m: E2eMeasurement;
   spec: ModelSpec;
   prediction: E2ePrediction;
+  /** The point's host speed against the calibration's (1 where unrecorded). */
+  hostFactor?: number;
 }
 
 /** The dims of a spec that are not multiples of 8 (head_dim, MLP width, factor ranks), first few, for the text. */
@@ -202,9 +206,29 @@ function evidenceText(e: PairedEvidence, row: Predicted): string {
 }
 
 /**
+ * attention-part for a gac CUDA-graph decode point whose run measured its attention alone (every
+ * layer's attention replayed in a graph at the step's position): the prediction with that
+ * measurement in place of the modelled attention part.
+ */
+export function attentionPartVerdict(row: Predicted): { text: string; closes: boolean } | null {
+  const measured = row.m.attention_part_ms;
+  const p = row.prediction;
+  if (measured === undefined || p.ms === null || p.combine !== "gpu + graph gaps") return null;
+  const corrected = p.ms - p.attention_ms + measured;
+  const ratio = row.m.median_ms / corrected;
+  const closes = Math.abs(ratio - 1) <= PREDICTION_TOLERANCE;
+  return {
+    closes,
+    text:
+      `attention-part: the step's attention measured alone (every layer's, replayed in a CUDA graph at this point) took ${ms(measured)} where the model gives ${ms(p.attention_ms)} (${p.backend}); ` +
+      `the prediction with the measured part = ${ms(corrected)}, measured / that = ${ratio.toFixed(2)}: ${closes ? "within 15%" : "still more than 15% off"}`,
+  };
+}
+
+/**
  * Why an off check is off as far as the evidence can say, and whether a measured mechanism closes
- * it: first a pair of this run, then the sustained-power measurement (prefill), then the host's
- * measured regimes (host-bound eager steps, "consistent with" only; see measured-mechanisms.ts).
+ * it: first a pair of this run; then, for a run that did not record the host's speed per point, the
+ * host's measured regimes (host-bound eager steps, "consistent with" only; measured-mechanisms.ts).
  */
 export function explainGap(row: Predicted, all: readonly Predicted[], measured: MeasuredMechanisms = NO_MEASURED_MECHANISMS): { text: string; by: Mechanism | null } {
   const { prediction } = row;
@@ -214,19 +238,24 @@ export function explainGap(row: Predicted, all: readonly Predicted[], measured: 
     .filter((e): e is PairedEvidence => e !== null);
   const closing = evidence.find((e) => e.closes);
   if (closing) return { text: evidenceText(closing, row), by: closing.mechanism };
-  const point = { phase: row.m.phase, gpu: row.m.gpu, config: row.m.config, measured_ms: row.m.median_ms };
-  const sustained = sustainedPowerVerdict(point, prediction, measured.sustainedGemm, PREDICTION_TOLERANCE);
-  if (sustained?.closes) return { text: sustained.text, by: "sustained-power" };
-  const ratios = [row.m.median_ms / prediction.ms, ...evidence.map((e) => e.ratio)];
-  const regime = hostRegimeVerdict(point, prediction, engineOf(row.m.config), ratios, measured.hostRegime);
-  const texts = [...evidence.map((e) => evidenceText(e, row)), ...(sustained ? [sustained.text] : [])];
+  const texts = evidence.map((e) => evidenceText(e, row));
+  const part = attentionPartVerdict(row);
+  if (part?.closes) return { text: part.text, by: "attention-part" };
+  if (part) texts.push(part.text);
   if (prediction.extra_host_ms > 0 && !evidence.some((e) => e.mechanism === "cudnn-replan")) {
     texts.push(
       `${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`,
     );
   }
-  if (regime?.closes) return { text: [regime.text, ...texts].join("; "), by: "host-regime" };
-  if (regime) texts.push(regime.text);
+  if (probeOf(row.m) === null) {
+    const point = { gpu: row.m.gpu, config: row.m.config, measured_ms: row.m.median_ms };
+    const ratios = [row.m.median_ms / prediction.ms, ...evidence.map((e) => e.ratio)];
+    const regime = hostRegimeVerdict(point, prediction, engineOf(row.m.config), ratios, measured.hostRegime);
+    if (regime?.closes) return { text: [regime.text, ...texts].join("; "), by: "host-regime" };
+    if (regime) texts.push(regime.text);
+  } else if (row.m.phase === "decode") {
+    texts.push(`the host's speed at this point was measured (${HOST_PROBE_KIND} probe ${probeOf(row.m)?.toFixed(2)} µs) and is in the prediction`);
+  }
   return { text: texts.length > 0 ? texts.join("; ") : "no paired measurement in this run isolates a mechanism for this gap", by: null };
 }
 
@@ -247,15 +276,18 @@ export function predictionTable(
   for (const m of measurements) {
     const spec = specs.get(m.model);
     if (!spec) continue;
+    const host = hostFactor(m, cal);
+    const scale = gemmScaleFor(m, measured.sustainedGemm);
     const prediction = predictE2ePoint(spec, { phase: m.phase, batch: m.batch, length: m.length }, profile, {
       dtype: servingDtype(spec.dtype),
       config: m.config,
       ...(m.copy_bandwidth_gbps !== null ? { copyBandwidthGbps: m.copy_bandwidth_gbps } : {}),
-      extraHostMs: replanPlans(m, spec) * cal.replan_ms_per_plan.value,
-      hostUsPerKernel: cal.host_us_per_kernel[engineOf(m.config)].value,
+      extraHostMs: replanPlans(m, spec) * cal.replan_ms_per_plan.value * host,
+      hostUsPerKernel: cal.host_us_per_kernel[engineOf(m.config)].value * host,
+      ...(scale ? { gemmScale: scale.scale } : {}),
       ...(backendFromKernels(m.kernels) !== null ? { decodeBackend: backendFromKernels(m.kernels) ?? undefined } : {}),
     });
-    predicted.push({ m, spec, prediction });
+    predicted.push({ m, spec, prediction, hostFactor: host });
   }
   const rows = predicted.map((p): PredictionRow => {
     const { ms: pms, ...parts } = p.prediction;
@@ -272,6 +304,7 @@ export function predictionTable(
       predicted_ms: pms,
       parts,
       ratio,
+      host_factor: p.hostFactor ?? 1,
       calibration,
       off,
       explanation: why?.text ?? null,
@@ -314,10 +347,19 @@ export function summaryLine(s: PredictionSummary): string {
 export function renderCalibration(cal: Calibration): string {
   const line = (name: string, c: Calibration["replan_ms_per_plan"], unit: string) =>
     `- ${name}: ${c.value.toPrecision(3)} ${unit}, ${c.fitted_on.length > 0 ? `the median over ${c.subset} (${c.fitted_on.length}: ${c.fitted_on.join("; ")})` : `default (no point of this run is in ${c.subset})`}`;
+  const ref = (engine: "transformers" | "gac") => {
+    const r = cal.host_probe_ref_us[engine];
+    const sp = cal.host_subset_spread[engine];
+    if (!sp) return "";
+    const spread = `the subset spreads ${sp.measured.toFixed(2)}x as measured, ${sp.at_reference.toFixed(2)}x at one host speed`;
+    return r === null
+      ? ` (host probe recorded, not used: ${spread})`
+      : ` (at the subset's median ${HOST_PROBE_KIND} probe, ${r.toFixed(2)} µs; each point is charged it x its own probe / that; ${spread})`;
+  };
   return [
     "Calibration (fitted on these points; they are not checks):",
-    line("host time per kernel, transformers", cal.host_us_per_kernel.transformers, "µs"),
-    line("host time per kernel, gac", cal.host_us_per_kernel.gac, "µs"),
+    line("host time per kernel, transformers", cal.host_us_per_kernel.transformers, "µs") + ref("transformers"),
+    line("host time per kernel, gac", cal.host_us_per_kernel.gac, "µs") + ref("gac"),
     line("cuDNN plan build per distinct attention shape per decode step", cal.replan_ms_per_plan, "ms"),
   ].join("\n");
 }
@@ -329,8 +371,8 @@ export function renderPredictionTable(rows: readonly PredictionRow[], cal?: Cali
     r.point,
     formatMs(r.measured_ms),
     r.predicted_ms === null ? "-" : formatMs(r.predicted_ms),
-    `${formatMs(r.parts.gemm_ms)} / ${formatMs(r.parts.attention_ms)} (${r.parts.backend}) / ${formatMs(r.parts.elementwise_ms)} / ${formatMs(r.parts.launch_ms)}${r.parts.extra_host_ms > 0 ? ` + ${formatMs(r.parts.extra_host_ms)} re-plan` : ""} (${r.parts.combine})`,
-    `${r.parts.kernels} x ${r.parts.us_per_kernel.toPrecision(3)} µs`,
+    `${formatMs(r.parts.gemm_ms)}${r.parts.gemm_scale !== 1 ? ` (x${r.parts.gemm_scale.toFixed(3)})` : ""} / ${formatMs(r.parts.attention_ms)} (${r.parts.backend}) / ${formatMs(r.parts.elementwise_ms)} / ${formatMs(r.parts.launch_ms)}${r.parts.extra_host_ms > 0 ? ` + ${formatMs(r.parts.extra_host_ms)} re-plan` : ""} (${r.parts.combine})`,
+    `${r.parts.kernels} x ${r.parts.us_per_kernel.toPrecision(3)} µs${r.host_factor !== 1 ? ` (host x${r.host_factor.toFixed(2)})` : ""}`,
     r.ratio === null ? "-" : `${r.ratio.toFixed(2)}`,
     r.calibration !== null
       ? `calibration (${r.calibration})`
@@ -343,7 +385,18 @@ export function renderPredictionTable(rows: readonly PredictionRow[], cal?: Cali
   ]);
   return (
     markdownTable(
-      ["Model", "Configuration", "Point", "Measured ms", "Predicted ms", "GEMM / attention (backend) / elementwise / launch (+ re-plan) ms", "Kernels x host", "Measured / predicted", "Check", "GPU"],
+      [
+        "Model",
+        "Configuration",
+        "Point",
+        "Measured ms",
+        "Predicted ms",
+        "GEMM (x measured scale) / attention (backend) / elementwise / launch (+ re-plan) ms",
+        "Kernels x host (x host speed)",
+        "Measured / predicted",
+        "Check",
+        "GPU",
+      ],
       body,
     ) + `\n${cal ? `${renderCalibration(cal)}\n\n` : ""}${summaryLine(summarise(rows))}\n`
   );

@@ -120,7 +120,14 @@ function pointRecords(benchCase: BenchCase, body: E2eBody, base: RecordBase, ctx
 
 function pointExtra(p: E2ePoint, body: E2eBody, model: E2eModel | undefined, grid: E2eGrid): Record<string, unknown> {
   const tps = p.tokens_per_s ?? tokensPerSecond(p.phase, p.batch, p.length, p.stats.median_ms);
-  const out: Record<string, unknown> = { tokens_per_s: tps, peak_mem_bytes: p.peak_mem_bytes ?? null, stats_full: p.stats, ...(p.cache_fill !== undefined ? { cache_fill: p.cache_fill } : {}) };
+  const out: Record<string, unknown> = {
+    tokens_per_s: tps,
+    peak_mem_bytes: p.peak_mem_bytes ?? null,
+    stats_full: p.stats,
+    ...(p.cache_fill !== undefined ? { cache_fill: p.cache_fill } : {}),
+    ...(p.host_probe_us ? { host_probe_us: p.host_probe_us } : {}),
+    ...(p.attention_part_ms !== undefined ? { attention_part_ms: p.attention_part_ms } : {}),
+  };
   if (p.phase === "decode" && model) {
     const kvLen = meanDecodeKvLen(p.length, grid.warmup, grid.decodeSteps);
     const bytes = decodeStepBytes(weightBytesReadPerStep(body.model.weight_bytes, model.description.spec), p.batch, kvLen, body.model.kv_bytes_per_token);

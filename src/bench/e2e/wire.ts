@@ -85,6 +85,28 @@ export interface E2ePoint {
   sm_clock_mhz?: Record<string, unknown>;
   /** Decode: how the cache was filled ("random" keys/values, or "prefill (...)" where the engine's cache could not be filled directly). */
   cache_fill?: string;
+  /** Decode: the host's speed read after each timed step (docs/e2e-protocol.md), per probe kind. */
+  host_probe_us?: HostProbeReadings;
+  /** Decode in a gac CUDA graph: every layer's attention replayed alone at the step's position (ms). */
+  attention_part_ms?: number;
+}
+
+export const HOST_PROBE_KINDS = ["launch", "module", "python"] as const;
+export type HostProbeKind = (typeof HOST_PROBE_KINDS)[number];
+export type HostProbeReadings = Partial<Record<HostProbeKind, { median: number; min: number; max: number; samples: number[] }>>;
+
+/** The probe readings of a point, the kinds that are well formed (a malformed kind is dropped, not guessed). */
+export function parseHostProbe(v: unknown): HostProbeReadings | undefined {
+  if (!isRecord(v)) return undefined;
+  const out: HostProbeReadings = {};
+  for (const kind of HOST_PROBE_KINDS) {
+    const r = v[kind];
+    if (!isRecord(r)) continue;
+    const [median, min, max] = [r.median, r.min, r.max];
+    if (![median, min, max].every((x) => isFiniteNumber(x) && x > 0)) continue;
+    out[kind] = { median: median as number, min: min as number, max: max as number, samples: Array.isArray(r.samples) ? r.samples.filter(isFiniteNumber) : [] };
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 export interface E2eSkippedPoint {
@@ -194,6 +216,10 @@ export function parseE2eBody(body: Record<string, unknown>): E2eBody {
     if (tps !== undefined) point.tokens_per_s = tps;
     if (isRecord(p.sm_clock_mhz)) point.sm_clock_mhz = p.sm_clock_mhz;
     if (typeof p.cache_fill === "string") point.cache_fill = p.cache_fill;
+    const probe = parseHostProbe(p.host_probe_us);
+    if (probe) point.host_probe_us = probe;
+    const part = optNum(p, "attention_part_ms");
+    if (part !== undefined && part > 0) point.attention_part_ms = part;
     return point;
   });
   const skipped = (Array.isArray(body.skipped) ? body.skipped : []).map((s, i): E2eSkippedPoint => {

@@ -33,15 +33,19 @@ test("a host band is the dense parent's slowest step median over its fastest, pe
   assert.equal(out.length, 2, "only dense parents give a band");
 });
 
-test("sustained GEMM runs group their ratios by GPU, and a run without its ratio is a one-line error naming the file", () => {
+test("sustained GEMM runs group their ratios by GPU, M and graph (a run without tokens is the 2048-token prefill), and a run without its ratio is a one-line error naming the file", () => {
   const out = parseSustainedRuns(
     [
       { name: "run-1.json", text: JSON.stringify({ gpu: "NVIDIA H200", ratio_sustained_to_isolated: 1.12 }) },
-      { name: "run-2.json", text: JSON.stringify({ gpu: "NVIDIA H200", ratio_sustained_to_isolated: 1.1 }) },
+      { name: "run-2.json", text: JSON.stringify({ gpu: "NVIDIA H200", tokens: 2048, graph: false, ratio_sustained_to_isolated: 1.1 }) },
+      { name: "run-3.json", text: JSON.stringify({ gpu: "NVIDIA H200", tokens: 1, graph: true, ratio_sustained_to_isolated: 0.75 }) },
     ],
     "dir",
   );
-  assert.deepEqual(out, [{ gpu: "NVIDIA H200", ratios: [1.12, 1.1], source: "dir" }]);
+  assert.deepEqual(out, [
+    { gpu: "NVIDIA H200", tokens: 2048, graph: false, ratios: [1.12, 1.1], source: "dir" },
+    { gpu: "NVIDIA H200", tokens: 1, graph: true, ratios: [0.75], source: "dir" },
+  ]);
   assert.throws(() => parseSustainedRuns([{ name: "run-3.json", text: "{}" }], "dir"), /dir\/run-3\.json: needs "gpu"/);
   assert.throws(() => parseSustainedRuns([{ name: "run-4.json", text: "{" }], "dir"), /run-4\.json: not JSON/);
 });
@@ -64,10 +68,13 @@ test("the committed folders are read back, and a folder without the files says w
   }
 });
 
-test("the committed H200 measurements give a sustained-power ratio above 1 and a host band per engine", async () => {
-  const [s] = await readSustainedGemm("results/20261202T101700Z-sustained-gemm");
-  assert.equal(s.gpu, "NVIDIA H200");
-  assert.ok(s.ratios.length === 2 && s.ratios.every((r) => r > 1));
+test("the committed H200 measurements give a prefill GEMM ratio above 1, a graph-decode one below 1, and a host band per engine", async () => {
+  const runs = await readSustainedGemm("results/20261202T101700Z-sustained-gemm");
+  const prefill = runs.find((r) => !r.graph);
+  const graph = runs.find((r) => r.graph && r.tokens === 1);
+  assert.equal(prefill?.gpu, "NVIDIA H200");
+  assert.ok(prefill && prefill.ratios.length === 2 && prefill.ratios.every((r) => r > 1));
+  assert.ok(graph && graph.ratios.length === 2 && graph.ratios.every((r) => r < 1));
   const bands = await readHostProbes("results/20261202T091439Z-host-probe");
   assert.deepEqual(bands.map((b) => b.engine).sort(), ["gac", "transformers"]);
   for (const b of bands) assert.ok(b.band > 1 && b.medians >= 6, `${b.engine}: ${b.band}`);

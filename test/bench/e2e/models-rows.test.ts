@@ -8,6 +8,7 @@ import { selectConfigs, transformersRefusal } from "../../../src/bench/e2e/engin
 import { repairedShapes } from "../../../src/repair/repaired-shapes.js";
 import { GRID_PRESETS } from "../../../src/bench/e2e/grid.js";
 import { e2eRecords } from "../../../src/bench/e2e/rows.js";
+import { readE2eRows, type E2eRow } from "../../../src/bench/e2e/measurements.js";
 import { decodeStepBytes, roofline, rooflineMs, tokensPerSecond, weightBytesReadPerStep } from "../../../src/bench/e2e/roofline.js";
 import { openCheckpoint } from "../../../src/checkpoint/open.js";
 import { generateFixture } from "../../../src/fixtures/index.js";
@@ -183,7 +184,15 @@ test("a job's answer becomes one row per point (stats, roofline, versions, commi
     model: { label: "m/none", params: 1e6, weight_bytes: 4e6, kv_bytes_per_token: 1024 },
     points: [
       { phase: "prefill", batch: 1, seq: 128, stats, samples_ms: [2] },
-      { phase: "decode", batch: 1, context: 256, stats, samples_ms: [2] },
+      {
+        phase: "decode",
+        batch: 1,
+        context: 256,
+        stats,
+        samples_ms: [2],
+        host_probe_us: { launch: { median: 7, min: 6.5, max: 9, samples: [7, 6.5, 9] }, module: { median: 9, min: 8, max: 12, samples: [9, 8, 12] }, python: { median: "slow" } },
+        attention_part_ms: 0.4,
+      },
     ],
     skipped: [{ phase: "decode", batch: 64, context: 65536, reason: "oom: CUDA out of memory. Tried to allocate 8 GiB" }],
     kernels: { decode_attention: ["flash_fwd_splitkv_kernel"] },
@@ -206,6 +215,12 @@ test("a job's answer becomes one row per point (stats, roofline, versions, commi
   assert.ok(Math.abs(roof.bytes - expectedBytes) < 1e-6);
   assert.ok(Math.abs(roof.fraction - ((expectedBytes / 4e12) * 1e3) / 2) < 1e-12);
   assert.deepEqual(rows[2].error, { type: "oom", message: "oom: CUDA out of memory. Tried to allocate 8 GiB" });
+  // the host probe of a decode point travels to the row and reads back as its medians; a malformed kind is dropped
+  assert.deepEqual(Object.keys(rows[1].extra?.host_probe_us as object), ["launch", "module"]);
+  const read = readE2eRows(rows.map((r) => ({ ...r, gpu: "NVIDIA H200" }) as E2eRow));
+  assert.deepEqual(read.measurements.find((x) => x.phase === "decode")?.host_probe_us, { launch: 7, module: 9 });
+  assert.equal(read.measurements.find((x) => x.phase === "decode")?.attention_part_ms, 0.4);
+  assert.equal(read.measurements.find((x) => x.phase === "prefill")?.host_probe_us, undefined);
   const broken = e2eRecords(job, { type: "result", id: "x", op: "e2e", body: { ...body, copy_bandwidth_gbps: "fast" } }, base, ctx);
   assert.equal(broken.length, 1);
   assert.equal(broken[0].case, job.case);

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { calibrate, calibrates, DEFAULT_CUDNN_REPLAN_MS_PER_PLAN } from "../../../src/bench/e2e/calibration.js";
 import type { E2eMeasurement } from "../../../src/bench/e2e/measurements.js";
-import { explainGap, pairedEvidence, predictionTable, replanPlans, summarise, summaryLine } from "../../../src/bench/e2e/prediction-table.js";
+import { gemmScaleFor } from "../../../src/bench/e2e/measured-mechanisms.js";
+import { attentionPartVerdict, explainGap, pairedEvidence, predictionTable, replanPlans, summarise, summaryLine } from "../../../src/bench/e2e/prediction-table.js";
 import { DEFAULT_HOST_US_PER_KERNEL, predictE2ePoint, type E2ePrediction } from "../../../src/profile/predict-e2e.js";
 import type { GpuProfile, ProfileSeries } from "../../../src/profile/types.js";
 import { profileSeries, tinyProfile, tinySpec } from "../../helpers/tiny-e2e.js";
@@ -68,22 +69,68 @@ test("a paired measurement explains a gap only when the pair's prediction plus t
 
 const predicted = (e: E2ePrediction, over: Partial<E2ePrediction> = {}): E2ePrediction => ({ ...e, ...over });
 
-const sustained = [{ gpu: "NVIDIA H200", ratios: [1.105, 1.128], source: "results/sustained" }];
 const regimes = [{ gpu: "NVIDIA H200", engine: "gac" as const, band: 1.9, label: "t-dense", fastest_ms: 10, slowest_ms: 19, medians: 6, source: "results/probe" }];
+const scales = [
+  { gpu: "NVIDIA H200", tokens: 2048, graph: false, ratios: [1.1, 1.12, 1.13], source: "results/sustained" },
+  { gpu: "NVIDIA H200", tokens: 1, graph: true, ratios: [0.75, 0.76], source: "results/sustained" },
+];
 
-test("sustained power scales only the GEMM part of a GPU-bound prefill, by the largest measured ratio, and explains the gap only when that closes it", () => {
-  const base = predict("gac/eager/static");
-  const prediction = predicted(base, { ms: 40, gemm_ms: 30, attention_ms: 5, elementwise_ms: 5, launch_ms: 10, extra_host_ms: 0, combine: "max(gpu, host)" });
-  const row = (ms: number, phase: "prefill" | "decode" = "prefill", gpu = "NVIDIA H200") => ({ m: m("t", "gac/eager/static", ms, { phase, gpu }), spec, prediction });
-  const measured = { sustainedGemm: sustained, hostRegime: [] };
-  // 30 x 1.128 + 10 = 43.84: 48 is 1.095 of that
-  const ok = explainGap(row(48), [], measured);
-  assert.equal(ok.by, "sustained-power");
-  assert.match(ok.text, /43\.84 ms, measured \/ that = 1\.09/);
-  assert.equal(explainGap(row(60), [], measured).by, null, "60 / 43.84 = 1.37: still off");
-  assert.equal(explainGap(row(48, "decode"), [], measured).by, null, "decode is not the measured mechanism");
-  assert.equal(explainGap(row(48, "prefill", "NVIDIA H100"), [], measured).by, null, "evidence of another GPU says nothing");
-  assert.equal(explainGap(row(48), []).by, null, "without the measurement there is no explanation");
+test("the measured GEMM scale of a point's phase multiplies only its GEMM part: prefill at the power cap, graph decode at the same M, never eager decode or another GPU", () => {
+  const at = (config: string, phase: "prefill" | "decode", batch = 1, gpu = "NVIDIA H200") => gemmScaleFor({ phase, batch, gpu, config }, scales);
+  assert.equal(at("transformers/sdpa/dynamic", "prefill")?.scale, 1.12, "the median of the prefill runs");
+  assert.equal(at("gac/eager/static", "prefill")?.scale, 1.12);
+  assert.equal(at("gac/graph-splitkv/static", "decode")?.scale, 0.755);
+  assert.equal(at("gac/graph/static", "decode", 32), null, "no graph run at M = 32");
+  assert.equal(at("gac/eager/static", "decode"), null, "eager decode issues its GEMMs behind the host");
+  assert.equal(at("transformers/sdpa/dynamic", "decode"), null);
+  assert.equal(at("gac/eager/static", "prefill", 1, "NVIDIA H100"), null);
+  const plain = predictE2ePoint(spec, { phase: "prefill", batch: 1, length: 128 }, profile, { dtype: "F16", config: "gac/eager/static", copyBandwidthGbps: 4000 });
+  const scaled = predictE2ePoint(spec, { phase: "prefill", batch: 1, length: 128 }, profile, { dtype: "F16", config: "gac/eager/static", copyBandwidthGbps: 4000, gemmScale: 1.12 });
+  assert.ok(Math.abs(scaled.gemm_ms - 1.12 * plain.gemm_ms) < 1e-12);
+  assert.equal(scaled.attention_ms, plain.attention_ms);
+  assert.equal(scaled.elementwise_ms, plain.elementwise_ms);
+  assert.equal(scaled.gemm_scale, 1.12);
+  const rows = [m("t", "gac/eager/static", 1, { phase: "prefill", length: 128, point: "prefill/b1/s128" })];
+  const table = predictionTable(rows, [{ label: "t", spec }], profile, { sustainedGemm: scales, hostRegime: [] });
+  assert.equal(table.rows[0].parts.gemm_scale, 1.12);
+});
+
+test("where the host subset recorded the host probe and it narrows the subset's spread, host µs per kernel is fitted at the median reading and each point is charged it x its own reading / that", () => {
+  const flash = ["void pytorch_flash::flash_fwd_splitkv_kernel<Flash_fwd_kernel_traits<64"];
+  const kernels = predict("transformers/sdpa-nocudnn/dynamic").kernels;
+  const probe = (module: number) => ({ host_probe_us: { module, launch: 7, python: 30 } });
+  // three calibration points: 20 µs/kernel at probe 3, 40 at probe 6, 20 at probe 3: at the reference 3 each is 20
+  const cal3 = [3, 6, 3].map((p, i) =>
+    m("t-dense", "transformers/sdpa-nocudnn/dynamic", (kernels * 20 * (p / 3)) / 1e3, { kernels: flash, ...probe(p), length: 256 + i, point: `decode/b1/c${256 + i}` }),
+  );
+  const slow = m("t-other", "transformers/sdpa-nocudnn/dynamic", (kernels * 40) / 1e3, { kernels: flash, ...probe(6) });
+  const specs = [
+    { label: "t-dense", spec },
+    { label: "t-other", spec },
+  ];
+  const table = predictionTable([...cal3, slow], specs, profile);
+  assert.equal(table.calibration.host_probe_ref_us.transformers, 3);
+  assert.ok(Math.abs(table.calibration.host_us_per_kernel.transformers.value - 20) < 1e-9, `${table.calibration.host_us_per_kernel.transformers.value}`);
+  const row = table.rows.find((r) => r.model === "t-other");
+  assert.equal(row?.host_factor, 2);
+  assert.ok(row?.ratio !== null && Math.abs((row?.ratio ?? 0) - 1) < 1e-9, "a slow-regime point is predicted at its own host speed");
+  assert.equal(row?.off, false);
+  // without the probe on every calibration point, no reference: the constant is the plain median and no point is scaled
+  const mixed = predictionTable(
+    [...cal3.slice(0, 2), m("t-dense", "transformers/sdpa-nocudnn/dynamic", (kernels * 20) / 1e3, { kernels: flash, length: 300, point: "decode/b1/c300" }), slow],
+    specs,
+    profile,
+  );
+  assert.equal(mixed.calibration.host_probe_ref_us.transformers, null);
+  assert.equal(mixed.calibration.host_subset_spread.transformers, null);
+  assert.deepEqual(table.calibration.host_subset_spread.transformers, { measured: 2, at_reference: 1 });
+  // readings that do not follow the steps (the slow step read fast) widen the spread: not used
+  const [a, b, c] = cal3;
+  const unrelated = predictionTable([a, { ...b, host_probe_us: { module: 3 } }, { ...c, host_probe_us: { module: 6 } }, slow], specs, profile);
+  assert.equal(unrelated.calibration.host_probe_ref_us.transformers, null);
+  assert.deepEqual(unrelated.calibration.host_subset_spread.transformers, { measured: 2, at_reference: 4 });
+  assert.equal(unrelated.rows.find((r) => r.model === "t-other")?.host_factor, 1);
+  assert.equal(mixed.rows.find((r) => r.model === "t-other")?.host_factor, 1);
 });
 
 test("a host-bound eager step off its prediction is only consistent with the host's regime when its ratio lies inside the measured band, and a GPU-bound one never is", () => {
@@ -176,4 +223,18 @@ test("the gac engine's cuDNN eager decode is sized by its eager-nocudnn twin (cu
   assert.equal(row("gac/graph-splitkv/static")?.off, false, "split-KV priced as split-KV although its softmax reads as math");
   assert.equal(row("gac/graph/static")?.explained_by, "masked-sdpa");
   assert.match(row("gac/graph/static")?.explanation ?? "", /split-KV attention/);
+});
+
+test("a graph decode point whose attention was measured alone is explained by attention-part only when the prediction with that part in place of the modelled one is within 15%", () => {
+  const base = predict("gac/graph-splitkv/static");
+  const prediction = predicted(base, { ms: 10, gemm_ms: 6, attention_ms: 1, elementwise_ms: 1, launch_ms: 2, extra_host_ms: 0, combine: "gpu + graph gaps" });
+  const row = (measured: number, part?: number, p = prediction) => ({ m: m("t", "gac/graph-splitkv/static", measured, part === undefined ? {} : { attention_part_ms: part }), spec, prediction: p });
+  // 10 - 1 + 2.5 = 11.5; 12.5 / 11.5 = 1.087
+  const v = attentionPartVerdict(row(12.5, 2.5));
+  assert.equal(v?.closes, true);
+  assert.match(v?.text ?? "", /took 2\.500 ms where the model gives 1\.000 ms.*= 11\.50 ms, measured \/ that = 1\.09: within 15%/);
+  assert.equal(explainGap(row(12.5, 2.5), []).by, "attention-part");
+  assert.equal(explainGap(row(16, 2.5), []).by, null, "16 / 11.5 = 1.39: still off");
+  assert.equal(attentionPartVerdict(row(12.5)), null, "not measured");
+  assert.equal(attentionPartVerdict(row(12.5, 2.5, predicted(prediction, { combine: "max(gpu, host)" }))), null, "eager steps are not measured alone");
 });
