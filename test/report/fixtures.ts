@@ -168,7 +168,7 @@ export const COMMITTED_RUN = "results/20261121T051256Z-all";
 export const COMMITTED_MODEL_RUN = "results/20261121T055600Z-model-palu-llama3-8b";
 export const COMMITTED_INPUTS = [COMMITTED_RUN, COMMITTED_MODEL_RUN, "profiles/a100-published.json"];
 /** The committed end-to-end H200 sweep (raw worker output with its job lines). */
-export const COMMITTED_E2E_RUN = "results/20261202T055814Z-e2e";
+export const COMMITTED_E2E_RUN = "results/20261202T143905Z-e2e";
 
 /** The committed accuracy runs (bundled model; real-size random weights) and the compression study, read by their schema tags. */
 export const COMMITTED_ACCURACY_INPUTS = ["results/20261202T032508Z-accuracy-small", "results/20261202T034930Z-accuracy-real", "results/20261201-compress-study"];

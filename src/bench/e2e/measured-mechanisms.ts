@@ -97,9 +97,10 @@ export function hostBound(p: E2ePrediction): boolean {
 }
 
 /**
- * host-regime for a host-bound eager point: covered when every ratio still left (the bare one and
- * each pair-corrected one offered) puts the measurement within the band the probe measured for
- * this engine, i.e. some ratio r has 1/band <= r <= band.
+ * host-regime for a host-bound eager point: covered when some ratio still left (the bare one and
+ * each pair-corrected one offered) lies within the band the probe measured for this engine's same
+ * step, i.e. 1/band <= r <= band. sized: the point's own host speed is already in the prediction
+ * (the worker's probe), and this covers what is left of the gap.
  */
 export function hostRegimeVerdict(
   point: { gpu: string; config: string; measured_ms: number },
@@ -107,17 +108,21 @@ export function hostRegimeVerdict(
   engine: EngineName,
   ratios: readonly number[],
   evidence: readonly HostRegimeEvidence[],
+  sized = false,
 ): MechanismVerdict | null {
   if (p.ms === null || !hostBound(p)) return null;
   const e = evidence.find((x) => x.gpu === point.gpu && x.engine === engine);
   if (!e || ratios.length === 0) return null;
   const best = ratios.reduce((a, b) => (Math.abs(Math.log(b)) < Math.abs(Math.log(a)) ? b : a));
   const closes = best >= 1 / e.band && best <= e.band;
+  const what = sized
+    ? "what is left after the probe lies inside that band: consistent with the host's regime, which the probe only partly sizes (not sized)"
+    : "lies inside that band: consistent with the host's regime (not recorded per point, so not sized)";
   return {
     closes,
     text:
       `host-regime: the step is host-bound (host ${fmt(p.launch_ms + p.extra_host_ms)} ms > GPU ${fmt(p.gemm_ms + p.attention_ms + p.elementwise_ms)} ms), and the host of this machine ran ` +
       `the same ${engine} step of ${e.label} at medians from ${fmt(e.fastest_ms)} to ${fmt(e.slowest_ms)} ms (${e.band.toFixed(2)}x, ${e.medians} medians, ${e.source}); ` +
-      `measured / prediction = ${best.toFixed(2)} ${closes ? "lies inside that band: consistent with the host's regime (not recorded per point, so not sized)" : "lies outside that band"}`,
+      `measured / prediction = ${best.toFixed(2)} ${closes ? what : "lies outside that band"}`,
   };
 }

@@ -79,8 +79,9 @@ export interface PairedEvidence {
   measured_delta_ms: number;
   /** predicted - the pair's predicted: the size the model gives the same difference */
   modelled_delta_ms: number;
-  /** the pair's prediction + measured_delta_ms */
+  /** the pair's prediction (with its attention part as measured alone, where the run measured it) + measured_delta_ms */
   corrected_ms: number;
+  pair_attention_measured: boolean;
   /** measured / corrected_ms */
   ratio: number;
   closes: boolean;
@@ -177,10 +178,18 @@ function pairsFor(row: Predicted, all: readonly Predicted[]): { mechanism: Mecha
   return out;
 }
 
+/** A graph decode point's prediction with its attention part as measured alone, where the run measured it; else its prediction. */
+export function withMeasuredAttention(p: Pick<Predicted, "m" | "prediction">): { ms: number | null; measured: boolean } {
+  const part = p.m.attention_part_ms;
+  if (p.prediction.ms === null || part === undefined || p.prediction.combine !== "gpu + graph gaps") return { ms: p.prediction.ms, measured: false };
+  return { ms: p.prediction.ms - p.prediction.attention_ms + part, measured: true };
+}
+
 export function pairedEvidence(row: Predicted, pair: Predicted, mechanism: Mechanism, what: string): PairedEvidence | null {
-  if (row.prediction.ms === null || pair.prediction.ms === null) return null;
+  const base = withMeasuredAttention(pair);
+  if (row.prediction.ms === null || pair.prediction.ms === null || base.ms === null) return null;
   const measuredDelta = row.m.median_ms - pair.m.median_ms;
-  const corrected = pair.prediction.ms + measuredDelta;
+  const corrected = base.ms + measuredDelta;
   const ratio = row.m.median_ms / corrected;
   return {
     mechanism,
@@ -189,6 +198,7 @@ export function pairedEvidence(row: Predicted, pair: Predicted, mechanism: Mecha
     measured_delta_ms: measuredDelta,
     modelled_delta_ms: row.prediction.ms - pair.prediction.ms,
     corrected_ms: corrected,
+    pair_attention_measured: base.measured,
     ratio,
     closes: corrected > 0 && Math.abs(ratio - 1) <= PREDICTION_TOLERANCE,
   };
@@ -200,7 +210,7 @@ function evidenceText(e: PairedEvidence, row: Predicted): string {
   const pairName = e.pair.model === row.m.model ? e.pair.config : `${e.pair.model} (${e.pair.config})`;
   return (
     `${e.what}: measured as this point - ${pairName} at the same point = ${ms(e.measured_delta_ms)} (the model gives ${ms(e.modelled_delta_ms)}); ` +
-    `the pair's prediction + the measured ${ms(e.measured_delta_ms)} = ${ms(e.corrected_ms)}, measured / that = ${e.ratio.toFixed(2)}: ` +
+    `the pair's prediction${e.pair_attention_measured ? " (with its attention as measured alone)" : ""} + the measured ${ms(e.measured_delta_ms)} = ${ms(e.corrected_ms)}, measured / that = ${e.ratio.toFixed(2)}: ` +
     (e.closes ? "within 15%" : "still more than 15% off")
   );
 }
@@ -213,14 +223,14 @@ function evidenceText(e: PairedEvidence, row: Predicted): string {
 export function attentionPartVerdict(row: Predicted): { text: string; closes: boolean } | null {
   const measured = row.m.attention_part_ms;
   const p = row.prediction;
-  if (measured === undefined || p.ms === null || p.combine !== "gpu + graph gaps") return null;
-  const corrected = p.ms - p.attention_ms + measured;
+  const corrected = withMeasuredAttention(row).ms;
+  if (measured === undefined || corrected === null || p.combine !== "gpu + graph gaps") return null;
   const ratio = row.m.median_ms / corrected;
   const closes = Math.abs(ratio - 1) <= PREDICTION_TOLERANCE;
   return {
     closes,
     text:
-      `attention-part: the step's attention measured alone (every layer's, replayed in a CUDA graph at this point) took ${ms(measured)} where the model gives ${ms(p.attention_ms)} (${p.backend}); ` +
+      `the step's attention measured alone (every layer's, replayed in a CUDA graph at this point) took ${ms(measured)} where the model gives ${ms(p.attention_ms)} (${p.backend}); ` +
       `the prediction with the measured part = ${ms(corrected)}, measured / that = ${ratio.toFixed(2)}: ${closes ? "within 15%" : "still more than 15% off"}`,
   };
 }
@@ -247,15 +257,14 @@ export function explainGap(row: Predicted, all: readonly Predicted[], measured: 
       `${cudnnSdpaReplan.id}: the prediction charges ${ms(prediction.extra_host_ms)} of cuDNN plan builds per step (the calibrated cost per plan); no configuration of this run without cuDNN sizes it for this model`,
     );
   }
-  if (probeOf(row.m) === null) {
-    const point = { gpu: row.m.gpu, config: row.m.config, measured_ms: row.m.median_ms };
-    const ratios = [row.m.median_ms / prediction.ms, ...evidence.map((e) => e.ratio)];
-    const regime = hostRegimeVerdict(point, prediction, engineOf(row.m.config), ratios, measured.hostRegime);
-    if (regime?.closes) return { text: [regime.text, ...texts].join("; "), by: "host-regime" };
-    if (regime) texts.push(regime.text);
-  } else if (row.m.phase === "decode") {
-    texts.push(`the host's speed at this point was measured (${HOST_PROBE_KIND} probe ${probeOf(row.m)?.toFixed(2)} µs) and is in the prediction`);
-  }
+  const probe = probeOf(row.m);
+  const sized = probe !== null && (row.hostFactor ?? 1) !== 1;
+  if (sized) texts.push(`the host's speed at this point is in the prediction (${HOST_PROBE_KIND} probe ${probe.toFixed(2)} µs, x${(row.hostFactor ?? 1).toFixed(2)} the calibration's)`);
+  const point = { gpu: row.m.gpu, config: row.m.config, measured_ms: row.m.median_ms };
+  const ratios = [row.m.median_ms / prediction.ms, ...evidence.map((e) => e.ratio)];
+  const regime = hostRegimeVerdict(point, prediction, engineOf(row.m.config), ratios, measured.hostRegime, sized);
+  if (regime?.closes) return { text: [regime.text, ...texts].join("; "), by: "host-regime" };
+  if (regime) texts.push(regime.text);
   return { text: texts.length > 0 ? texts.join("; ") : "no paired measurement in this run isolates a mechanism for this gap", by: null };
 }
 
@@ -372,7 +381,7 @@ export function renderPredictionTable(rows: readonly PredictionRow[], cal?: Cali
     formatMs(r.measured_ms),
     r.predicted_ms === null ? "-" : formatMs(r.predicted_ms),
     `${formatMs(r.parts.gemm_ms)}${r.parts.gemm_scale !== 1 ? ` (x${r.parts.gemm_scale.toFixed(3)})` : ""} / ${formatMs(r.parts.attention_ms)} (${r.parts.backend}) / ${formatMs(r.parts.elementwise_ms)} / ${formatMs(r.parts.launch_ms)}${r.parts.extra_host_ms > 0 ? ` + ${formatMs(r.parts.extra_host_ms)} re-plan` : ""} (${r.parts.combine})`,
-    `${r.parts.kernels} x ${r.parts.us_per_kernel.toPrecision(3)} µs${r.host_factor !== 1 ? ` (host x${r.host_factor.toFixed(2)})` : ""}`,
+    `${r.parts.kernels} x ${r.parts.us_per_kernel.toPrecision(3)} µs${r.host_factor !== 1 && r.parts.combine === "max(gpu, host)" ? ` (host x${r.host_factor.toFixed(2)})` : ""}`,
     r.ratio === null ? "-" : `${r.ratio.toFixed(2)}`,
     r.calibration !== null
       ? `calibration (${r.calibration})`
