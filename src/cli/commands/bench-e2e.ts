@@ -21,6 +21,7 @@ import { predictionTable, renderPredictionTable } from "../../bench/e2e/predicti
 import { describeE2eModels, runE2e } from "../../bench/e2e/run-e2e.js";
 import { renderE2eTables } from "../../bench/e2e/tables.js";
 import { packagedProfilesDir } from "../../profile/profile-store.js";
+import { gemmScalesPath, readGemmScales } from "../../bench/e2e/gemm-scales-file.js";
 import { findGpuProfile } from "../../scan/scan-profile.js";
 import { readRunInfo } from "../../store/results-store.js";
 import { scaleOption } from "./plan.js";
@@ -114,7 +115,9 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
   const saved = models.map(savedModel);
   const info = await readRunInfo(outDir);
   const profile = info ? await findGpuProfile(info.capability.gpu.name, [resolve(io.cwd, "profiles"), packagedProfilesDir()]) : null;
-  const prediction = profile ? predictionTable(data.measurements, saved, profile.profile) : null;
+  // The GPU's measured whole-model GEMM ratios beside its profile, as bench/e2e-check.ts applies them.
+  const gemmScales = profile ? await readGemmScales(profile.path) : [];
+  const prediction = profile ? predictionTable(data.measurements, saved, profile.profile, { sustainedGemm: gemmScales, hostRegime: [] }) : null;
   const predictions = prediction?.rows ?? [];
   for (const a of result.plan.aliases) io.err(`${a.model} is the same model as ${a.sameAs} (same edits): not run again\n`);
   for (const line of groupRefusals(result.plan.refusals)) io.err(`${line}\n`);
@@ -140,6 +143,7 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
           predictions,
           missing_rows: result.missingRows,
           profile: profile ? profile.path : null,
+          gemm_scales: gemmScales.map(({ gpu: _gpu, ...r }) => r),
         },
         null,
         2,
@@ -147,7 +151,10 @@ export async function runE2eCommand(values: ParsedValues, command: string, io: C
     );
   } else {
     io.out(renderE2eTables(data, saved));
-    if (predictions.length > 0 && profile) io.out(`\n### Whole-model prediction beside the measurement (${profile.path})\n\n` + renderPredictionTable(predictions, prediction?.calibration));
+    if (predictions.length > 0 && profile) {
+      const scales = gemmScales.length > 0 ? `; GEMM scales from ${gemmScalesPath(profile.path)}` : "; no measured GEMM scales beside it (x1)";
+      io.out(`\n### Whole-model prediction beside the measurement (${profile.path}${scales})\n\n` + renderPredictionTable(predictions, prediction?.calibration));
+    }
   }
   if (result.run.cancelled) return 130;
   return result.run.failed.length > 0 ? 1 : 0;
