@@ -169,15 +169,22 @@ export function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string,
 }
 
 /**
- * Column padding at the end of rows as views (two iovecs per row, one writev) instead of copied into
- * one output block. Off: the write is the step that bounds a one-file repair (one writer per file:
- * ext4's inode lock), and a writev of thousands of row-sized pieces costs the kernel more than one
- * contiguous write, while the main thread that copies is idle. MLP-width repair of a 0.38 GB BF16
- * file on the 2-core VM (load 5.5, alternating): views 1.96 / 1.56 / 1.44 s (write busy 1.64 /
- * 1.25 / 1.04 s), copied 1.22 / 1.55 / 1.17 s (0.80 / 1.20 / 0.73 s). With checksumOutput the views
- * would also reach the output hasher as thousands of small messages.
+ * Column padding at the end of rows (MLP down, low-rank second factor, PaLU U.g) as views: each row
+ * of the read block and a view of shared zeros, one writev, so those bytes are copied once, by the
+ * write, like an untouched tensor's. Copied instead (issue-10-onefile to repair-cpu), every padded
+ * byte took three copies (the shared block out to a staging buffer, each row into an output block,
+ * then the write) and first touched 64 MiB of staging and output blocks per repair: `perf record` of
+ * one low-rank F16 repair (0.39 GB, 178 MB of it column-padded) on the 2-core VM put 78-83 ms in
+ * padColumnsInto's copies and ~70 ms more in faults on those fresh blocks. The writev of 2 iovecs per row costs
+ * the kernel ~0.25 us per iovec (+25 ms per 177 MB of 3,276-byte rows against one flat write of the
+ * same bytes). Same files, copy and views alternating (8 rounds each, load 1.5-2.4): CPU per GB
+ * -20 to -28% (low-rank F16 one file 3.43 -> 2.45 s/GB, MLP F16 one file 2.89 -> 2.21, low-rank BF16
+ * sharded 2.98 -> 2.31, MLP BF16 sharded 3.05 -> 2.43), median repair time -8 to -14%, peak RSS
+ * -50 to -64 MB. (The views lost before the sync lane, at load 5.5: MLP BF16 one file 1.96 / 1.56 /
+ * 1.44 s against 1.22 / 1.55 / 1.17 s copied.) With checksumOutput they would reach the output
+ * hasher as thousands of small messages, so that case still copies.
  */
-const COLUMN_VIEWS = false;
+const COLUMN_VIEWS = true;
 
 /** Read blocks in flight: two being read ahead, one being processed, the others being hashed or written. */
 export const POOL_BLOCKS = 6;
