@@ -9,7 +9,7 @@
  * back, a slow write never holds the hash back), and WRITES_IN_FLIGHT positional writes run at
  * once (each at its own offset), so reading, hashing and writing each run as far ahead as the
  * block pools allow: at most POOL_BLOCKS read blocks and OUTPUT_POOL_BLOCKS folded or
- * column-padded ones (16 MiB each by default). Only a fold decodes;
+ * column-padded ones (16 MiB each, 4 MiB with one hash worker: defaultChunkBytes). Only a fold decodes;
  * row padding and padding at the end of columns are views of the read block and of shared zeros
  * (one writev), other column layouts one copy of each row.
  */
@@ -28,8 +28,30 @@ import type { HashPool } from "./hash-pool.js";
 import { BusyClock, since, type StreamTimings } from "./stream-timings.js";
 import { SyncLane } from "./sync-lane.js";
 
-/** Sequential disk throughput is flat above a few MiB; 16 MiB keeps three blocks in flight under 64 MiB. */
+/**
+ * Bytes per streamed block with several hash workers. Their chunks hash in parallel only as far as
+ * the main thread runs ahead of a chunk's worker: its queue bound plus one block (hash-pool.ts:
+ * 64 / (64 - 32 - 16) = 4 workers at once with 16 MiB blocks, 2.3 with 4 MiB).
+ */
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Bytes per streamed block with one hash worker (2 cores or fewer), where large blocks buy no hash
+ * parallelism and cost CPU, the scarce thing there: every repair first touches its read blocks
+ * (6 x 16 MiB: 33,500 page faults in one low-rank F16 repair of 0.39 GB on the 2-core VM, 14,000
+ * with 4 MiB blocks, ~3-4 us each in that VM). Same files, 16 and 4 MiB alternating (8 rounds each,
+ * load 2.0-2.8): CPU per GB -11 to -21% (low-rank F16 one file 3.16 -> 2.51 s/GB, logical F16 one
+ * file 3.26 -> 2.57, MLP BF16 sharded 3.25 -> 2.90, low-rank BF16 sharded 3.15 -> 2.73), median
+ * repair time -4 to -7%, peak RSS -76 to -99 MB; more than the faults alone explain, as if the
+ * 24 MiB in flight stayed in the VM's 32 MiB L3 (not measured: no cache counters there). 2 MiB
+ * blocks cost less CPU again but were no faster (a 12 MiB pipeline).
+ */
+export const ONE_WORKER_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** The block size of a repair whose hash pool has `hashWorkers` workers. */
+export function defaultChunkBytes(hashWorkers: number): number {
+  return hashWorkers > 1 ? DEFAULT_CHUNK_BYTES : ONE_WORKER_CHUNK_BYTES;
+}
 
 /** A file read, with its hash in the repair's scheme (file-hash.ts). */
 export type FileDigest = {
