@@ -4,6 +4,7 @@
  *   node --import tsx bench/repair-throughput.ts [--layers 1] [--vocab 4096] [--runs 2] [--dtypes BF16,F16,F32]
  *        [--paths fold,logical,mlp,lowrank,palu] [--sharded-dtypes BF16] [--dir /tmp] [--json out.json] [--keep]
  *        [--hash-schemes sha256-chunks,sha256]   (default: the repair's default scheme; each scheme is a row)
+ *        [--hash-workers N]   (the repair's hash worker threads; default: the repair's own, max(1, min(4, cores - 1)))
  *   (GPU host, no tsx: tsc -p tsconfig.bench.json, then node dist-bench/bench/repair-throughput.js ...)
  *
  * Paths (real layer shapes, `--layers` layers, a `--vocab`-row embedding and lm_head so that they
@@ -87,15 +88,16 @@ function timingsRecord(t: RepairTimings): Record<string, number> {
 
 // ---- child mode: one repair, one JSON line -------------------------------------------------------
 if (process.argv[2] === "--child") {
-  const [input, output, scaleMode, inputHash] = process.argv.slice(3);
+  const [input, output, scaleMode, inputHash, workers] = process.argv.slice(3);
   if (!isHashScheme(inputHash)) throw new Error(`unknown hash scheme '${inputHash}'`);
+  const hashWorkers = workers === "default" ? undefined : Number(workers);
   const cpu = () => {
     const u = process.resourceUsage();
     return (u.userCPUTime + u.systemCPUTime) / 1e6;
   };
   // The repair's own CPU (every thread), without node's start and module loading (0.77 CPU-s under tsx on the 2-core VM).
   const before = cpu();
-  const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode, inputHash });
+  const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode, inputHash, hashWorkers });
   const child: ChildResult = { seconds: r.seconds, bytesOut: r.bytesOut, maxRssKb: process.resourceUsage().maxRSS, cpuSeconds: cpu() - before, timings: r.timings };
   process.stdout.write(JSON.stringify(child) + "\n");
   process.exit(0);
@@ -110,6 +112,7 @@ const { values } = parseArgs({
     "sharded-dtypes": { type: "string", default: "BF16" },
     paths: { type: "string", default: Object.keys(PATHS).join(",") },
     "hash-schemes": { type: "string", default: DEFAULT_HASH_SCHEME },
+    "hash-workers": { type: "string" },
     dir: { type: "string" },
     json: { type: "string" },
     keep: { type: "boolean" },
@@ -125,6 +128,8 @@ const paths = list(values.paths) as PathName[];
 for (const p of paths) if (!(p in PATHS)) throw new Error(`unknown path '${p}'; paths: ${Object.keys(PATHS).join(", ")}`);
 const hashSchemes = list(values["hash-schemes"]).filter(isHashScheme);
 if (hashSchemes.length !== list(values["hash-schemes"]).length || hashSchemes.length === 0) throw new Error(`--hash-schemes takes a list of ${HASH_SCHEMES.join(", ")}`);
+const hashWorkers = values["hash-workers"] === undefined ? undefined : Number(values["hash-workers"]);
+if (hashWorkers !== undefined && !(Number.isInteger(hashWorkers) && hashWorkers >= 1)) throw new Error(`--hash-workers takes a whole number of at least 1, not '${values["hash-workers"]}'`);
 /** One repair measured per input: a path in a hash scheme. */
 interface Variant {
   path: PathName;
@@ -265,7 +270,7 @@ try {
           const p = variantKey(v);
           const out = join(root, "out");
           execFileSync("sync");
-          const c = spawnSync(process.execPath, [...childArgs, dir, out, PATHS[v.path].scaleMode, v.hash], { encoding: "utf8" });
+          const c = spawnSync(process.execPath, [...childArgs, dir, out, PATHS[v.path].scaleMode, v.hash, String(hashWorkers ?? "default")], { encoding: "utf8" });
           if (c.status !== 0) throw new Error(`repair child failed (${p} ${dtype}): ${c.stderr}`);
           const res = JSON.parse(c.stdout.trim().split("\n").pop()!) as ChildResult;
           if (res.seconds < Math.min(...repairTimes.get(p)!)) bestTimings.set(p, res.timings);
@@ -317,7 +322,17 @@ try {
   const report = {
     schema: "gac-repair-throughput/1",
     machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? "?", node: process.version, load_average_start: loadStart, load_average_end: loadavg() },
-    settings: { layers, vocab, runs, dtypes, sharded_dtypes: shardedDtypes, paths, hash_schemes: hashSchemes, timing: "best of runs, page cache warm, untimed sync before each" },
+    settings: {
+      layers,
+      vocab,
+      runs,
+      dtypes,
+      sharded_dtypes: shardedDtypes,
+      paths,
+      hash_schemes: hashSchemes,
+      hash_workers: hashWorkers ?? "default",
+      timing: "best of runs, page cache warm, untimed sync before each",
+    },
     wall_s: seconds(t0),
     min_ratio: Math.min(...results.map((r) => r.ratio)),
     max_peak_rss_mb: Math.max(...results.map((r) => r.peak_rss_mb)),
@@ -332,7 +347,7 @@ try {
     );
   }
   log(
-    `worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, load at the start ${loadText(loadStart)}, at the end ${loadText(loadavg())}, ${report.wall_s.toFixed(0)} s`,
+    `worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, hash workers: ${hashWorkers ?? "the repair's default"}, load at the start ${loadText(loadStart)}, at the end ${loadText(loadavg())}, ${report.wall_s.toFixed(0)} s`,
   );
   const text = JSON.stringify(report, null, 2) + "\n";
   if (values.json) writeFileSync(values.json, text);
