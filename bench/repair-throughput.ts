@@ -4,6 +4,8 @@
  *   node --import tsx bench/repair-throughput.ts [--layers 1] [--vocab 4096] [--runs 2] [--dtypes BF16,F16,F32]
  *        [--paths fold,logical,mlp,lowrank,palu] [--sharded-dtypes BF16] [--dir /tmp] [--json out.json] [--keep]
  *        [--hash-schemes sha256-chunks,sha256]   (default: the repair's default scheme; each scheme is a row)
+ *        [--hash-workers N]   (the repair's hash worker threads; default: the repair's own, max(1, min(4, cores - 1)))
+ *        [--baseline OTHER/bench/repair-throughput.ts]   (also repair with another checkout's code, rows with code "baseline")
  *   (GPU host, no tsx: tsc -p tsconfig.bench.json, then node dist-bench/bench/repair-throughput.js ...)
  *
  * Paths (real layer shapes, `--layers` layers, a `--vocab`-row embedding and lm_head so that they
@@ -21,7 +23,9 @@
  * once to warm the page cache, then `runs` times in turn: `cp -r` + `sync`, and a repair of each
  * path on it (a child process running repairCheckpoint, MINIMAL; its own time, fsync and atomic
  * rename included; peak RSS from the child's resourceUsage, workers included), each into a new
- * directory after an untimed `sync`. The best (shortest) time of each is compared: the machine is
+ * directory after an untimed `sync`. With --baseline, every path is also repaired by the child of
+ * another checkout's copy of this script (old code) on the same files in the same rounds, the two
+ * codes' order reversed every other round. The best (shortest) time of each is compared: the machine is
  * shared, and the best run is the one least disturbed. CPU seconds per GB (cp's from bash `times`,
  * repair's from the child's resourceUsage, every thread) say what each costs whatever else runs.
  * Everything is deleted at the end.
@@ -87,15 +91,16 @@ function timingsRecord(t: RepairTimings): Record<string, number> {
 
 // ---- child mode: one repair, one JSON line -------------------------------------------------------
 if (process.argv[2] === "--child") {
-  const [input, output, scaleMode, inputHash] = process.argv.slice(3);
+  const [input, output, scaleMode, inputHash, workers] = process.argv.slice(3);
   if (!isHashScheme(inputHash)) throw new Error(`unknown hash scheme '${inputHash}'`);
+  const hashWorkers = workers === "default" ? undefined : Number(workers);
   const cpu = () => {
     const u = process.resourceUsage();
     return (u.userCPUTime + u.systemCPUTime) / 1e6;
   };
   // The repair's own CPU (every thread), without node's start and module loading (0.77 CPU-s under tsx on the 2-core VM).
   const before = cpu();
-  const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode, inputHash });
+  const r = await repairCheckpoint(input, output, { strategy: "MINIMAL", scaleMode: scaleMode as ScaleMode, inputHash, hashWorkers });
   const child: ChildResult = { seconds: r.seconds, bytesOut: r.bytesOut, maxRssKb: process.resourceUsage().maxRSS, cpuSeconds: cpu() - before, timings: r.timings };
   process.stdout.write(JSON.stringify(child) + "\n");
   process.exit(0);
@@ -110,6 +115,8 @@ const { values } = parseArgs({
     "sharded-dtypes": { type: "string", default: "BF16" },
     paths: { type: "string", default: Object.keys(PATHS).join(",") },
     "hash-schemes": { type: "string", default: DEFAULT_HASH_SCHEME },
+    "hash-workers": { type: "string" },
+    baseline: { type: "string" },
     dir: { type: "string" },
     json: { type: "string" },
     keep: { type: "boolean" },
@@ -125,12 +132,18 @@ const paths = list(values.paths) as PathName[];
 for (const p of paths) if (!(p in PATHS)) throw new Error(`unknown path '${p}'; paths: ${Object.keys(PATHS).join(", ")}`);
 const hashSchemes = list(values["hash-schemes"]).filter(isHashScheme);
 if (hashSchemes.length !== list(values["hash-schemes"]).length || hashSchemes.length === 0) throw new Error(`--hash-schemes takes a list of ${HASH_SCHEMES.join(", ")}`);
+const hashWorkers = values["hash-workers"] === undefined ? undefined : Number(values["hash-workers"]);
+if (hashWorkers !== undefined && !(Number.isInteger(hashWorkers) && hashWorkers >= 1)) throw new Error(`--hash-workers takes a whole number of at least 1, not '${values["hash-workers"]}'`);
 /** One repair measured per input: a path in a hash scheme. */
 interface Variant {
   path: PathName;
   hash: HashScheme;
+  /** This checkout's repair, or the --baseline script's. */
+  code: Code;
 }
-const variantKey = (v: Variant) => `${v.path} ${v.hash}`;
+type Code = "this" | "baseline";
+const codes: Code[] = values.baseline === undefined ? ["this"] : ["this", "baseline"];
+const variantKey = (v: Variant) => `${v.path} ${v.hash}${v.code === "this" ? "" : " (baseline)"}`;
 
 const few = (b: BaseModel): BaseModel => ({ ...b, layers, vocab });
 function specOf(input: InputName): FixtureSpec {
@@ -199,6 +212,8 @@ interface PathResult {
   path: PathName;
   /** The repair's hash scheme (--hash). */
   hash: HashScheme;
+  /** Whose code repaired: this checkout's, or the --baseline script's (absent without --baseline). */
+  code?: Code;
   what: string;
   dtype: BenchDtype;
   layout: "one-file" | "sharded";
@@ -226,7 +241,7 @@ function childCpuSeconds(times: string): number {
 }
 
 const root = await mkdtemp(join(values.dir ?? tmpdir(), "gac-bench-repair-"));
-const childArgs = [...process.execArgv, process.argv[1], "--child"];
+const childArgs = (code: Code) => [...process.execArgv, code === "this" ? process.argv[1] : values.baseline!, "--child"];
 const results: PathResult[] = [];
 const t0 = performance.now();
 // Other jobs on the machine change the figures (the repair needs ~5x cp's CPU): the load is recorded at the start and per input.
@@ -246,7 +261,7 @@ try {
       log(`${input} ${dtype} ${sharded ? "sharded" : "one file"}: ${(inBytes / 1e9).toFixed(2)} GB in ${files} files, written in ${seconds(tw).toFixed(1)} s; load ${loadText(loadavg())}`);
       const cpTimes: number[] = [];
       const cpCpu: number[] = [];
-      const variants: Variant[] = its.flatMap((path) => hashSchemes.map((hash) => ({ path, hash })));
+      const variants: Variant[] = its.flatMap((path) => hashSchemes.flatMap((hash) => codes.map((code) => ({ path, hash, code }))));
       const repairCpu = new Map<string, number[]>(variants.map((v) => [variantKey(v), []]));
       const repairTimes = new Map<string, number[]>(variants.map((v) => [variantKey(v), []]));
       const rss = new Map<string, number>(variants.map((v) => [variantKey(v), 0]));
@@ -261,11 +276,12 @@ try {
         cpTimes.push(seconds(tc));
         cpCpu.push(childCpuSeconds(times));
         await rm(dst, { recursive: true, force: true });
-        for (const v of variants) {
+        // With a baseline, neither code always runs first after the copy (page cache and free memory differ by position).
+        for (const v of values.baseline !== undefined && r % 2 === 1 ? [...variants].reverse() : variants) {
           const p = variantKey(v);
           const out = join(root, "out");
           execFileSync("sync");
-          const c = spawnSync(process.execPath, [...childArgs, dir, out, PATHS[v.path].scaleMode, v.hash], { encoding: "utf8" });
+          const c = spawnSync(process.execPath, [...childArgs(v.code), dir, out, PATHS[v.path].scaleMode, v.hash, String(hashWorkers ?? "default")], { encoding: "utf8" });
           if (c.status !== 0) throw new Error(`repair child failed (${p} ${dtype}): ${c.stderr}`);
           const res = JSON.parse(c.stdout.trim().split("\n").pop()!) as ChildResult;
           if (res.seconds < Math.min(...repairTimes.get(p)!)) bestTimings.set(p, res.timings);
@@ -284,6 +300,7 @@ try {
         const row: PathResult = {
           path: v.path,
           hash: v.hash,
+          ...(values.baseline === undefined ? {} : { code: v.code }),
           what: PATHS[v.path].what,
           dtype,
           layout: sharded ? "sharded" : "one-file",
@@ -303,7 +320,7 @@ try {
         const t = row.best_repair_timings_s;
         results.push(row);
         log(
-          `  ${p.padEnd(22)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`,
+          `  ${p.padEnd(values.baseline === undefined ? 22 : 33)} cp+sync ${cp.toFixed(2)} s, repair ${rep.toFixed(2)} s: ${(100 * row.ratio).toFixed(0)}% of cp+sync, peak RSS ${row.peak_rss_mb.toFixed(0)} MB; CPU s/GB cp ${row.cp_cpu_s_per_gb.toFixed(2)}, repair ${row.repair_cpu_s_per_gb.toFixed(2)}`,
         );
         const ms = (x: number) => (1000 * x).toFixed(0);
         log(
@@ -314,13 +331,26 @@ try {
       else await rm(dir, { recursive: true, force: true });
     }
   }
+  const ours = results.filter((r) => r.code !== "baseline");
   const report = {
     schema: "gac-repair-throughput/1",
     machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? "?", node: process.version, load_average_start: loadStart, load_average_end: loadavg() },
-    settings: { layers, vocab, runs, dtypes, sharded_dtypes: shardedDtypes, paths, hash_schemes: hashSchemes, timing: "best of runs, page cache warm, untimed sync before each" },
+    settings: {
+      layers,
+      vocab,
+      runs,
+      dtypes,
+      sharded_dtypes: shardedDtypes,
+      paths,
+      hash_schemes: hashSchemes,
+      hash_workers: hashWorkers ?? "default",
+      ...(values.baseline === undefined ? {} : { baseline: values.baseline }),
+      timing: "best of runs, page cache warm, untimed sync before each",
+    },
     wall_s: seconds(t0),
-    min_ratio: Math.min(...results.map((r) => r.ratio)),
-    max_peak_rss_mb: Math.max(...results.map((r) => r.peak_rss_mb)),
+    // This code's rows (a baseline's are for comparison).
+    min_ratio: Math.min(...ours.map((r) => r.ratio)),
+    max_peak_rss_mb: Math.max(...ours.map((r) => r.peak_rss_mb)),
     results,
   };
   log("");
@@ -328,11 +358,11 @@ try {
   log(`|---|---|---|---|---|---|---|---|---|---|---|`);
   for (const r of results) {
     log(
-      `| ${r.path} | ${r.hash} | ${r.dtype} | ${r.layout} | ${(r.input_bytes / 1e9).toFixed(2)} | ${r.cp_sync_mbps.toFixed(0)} | ${r.repair_mbps.toFixed(0)} | ${(100 * r.ratio).toFixed(0)}% | ${r.peak_rss_mb.toFixed(0)} | ${r.cp_cpu_s_per_gb.toFixed(2)} / ${r.repair_cpu_s_per_gb.toFixed(2)} | ${r.best_repair_timings_s.hash_busy.toFixed(2)} |`,
+      `| ${r.code === "baseline" ? `${r.path} (baseline)` : r.path} | ${r.hash} | ${r.dtype} | ${r.layout} | ${(r.input_bytes / 1e9).toFixed(2)} | ${r.cp_sync_mbps.toFixed(0)} | ${r.repair_mbps.toFixed(0)} | ${(100 * r.ratio).toFixed(0)}% | ${r.peak_rss_mb.toFixed(0)} | ${r.cp_cpu_s_per_gb.toFixed(2)} / ${r.repair_cpu_s_per_gb.toFixed(2)} | ${r.best_repair_timings_s.hash_busy.toFixed(2)} |`,
     );
   }
   log(
-    `worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, load at the start ${loadText(loadStart)}, at the end ${loadText(loadavg())}, ${report.wall_s.toFixed(0)} s`,
+    `worst ratio ${(100 * report.min_ratio).toFixed(0)}%, max peak RSS ${report.max_peak_rss_mb.toFixed(0)} MB, ${availableParallelism()} cores, hash workers: ${hashWorkers ?? "the repair's default"}, load at the start ${loadText(loadStart)}, at the end ${loadText(loadavg())}, ${report.wall_s.toFixed(0)} s`,
   );
   const text = JSON.stringify(report, null, 2) + "\n";
   if (values.json) writeFileSync(values.json, text);

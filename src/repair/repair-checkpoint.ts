@@ -40,7 +40,7 @@ import { screenChanges } from "./exactness.js";
 import { hashesRecord, logicalDims, manifestTensorEdits, REPAIR_MANIFEST_FILE, MANIFEST_FORMAT, type RepairManifest } from "./manifest.js";
 import { DEFAULT_HASH_SCHEME, HASH_SCHEMES, hashBytes, isHashScheme, type HashScheme } from "./file-hash.js";
 import { HashPool } from "./hash-pool.js";
-import { DEFAULT_CHUNK_BYTES, repairedFileSize, type FileDigest, type OutputFile } from "./stream-shard.js";
+import { defaultChunkBytes, repairedFileSize, type FileDigest, type OutputFile } from "./stream-shard.js";
 import { repairShards } from "./repair-shards.js";
 import { addStreamTimings, emptyStreamTimings, since, type StreamTimings } from "./stream-timings.js";
 import { tensorEdits, type ScaleMode, type TensorEdit } from "./tensor-edits.js";
@@ -72,7 +72,7 @@ export interface RepairOptions extends ShardingOptions {
   inputHash?: HashScheme;
   /** Hash worker threads shared by the whole repair (default: max(1, min(4, cores - 1)), hash-pool.ts). */
   hashWorkers?: number;
-  /** Bytes per streamed block (default 16 MiB); tests use small values to cross many block edges. */
+  /** Bytes per streamed block (default 16 MiB, 4 MiB with one hash worker: defaultChunkBytes); tests use small values to cross many block edges. */
   chunkBytes?: number;
   /** Safetensors files repaired at once (default: a quarter of the cores, 1 to 4). */
   shardConcurrency?: number;
@@ -254,8 +254,9 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
   const rules = outputRules([ckpt.dir, join(ckpt.dir, CONFIG_FILE), ...(ckpt.index ? [join(ckpt.dir, INDEX_FILE)] : []), ...ckpt.files.map((f) => f.path)], opts);
   const absOut = (await checkOutputPath(outDir, rules)).path;
   const editMap = new Map(edits.map((e) => [e.tensor, e]));
-  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`);
+  if (opts.chunkBytes !== undefined && (!Number.isSafeInteger(opts.chunkBytes) || opts.chunkBytes <= 0)) {
+    throw new RangeError(`chunkBytes must be a positive integer, got ${opts.chunkBytes}`);
+  }
   const hashScheme = opts.inputHash ?? DEFAULT_HASH_SCHEME;
   if (!isHashScheme(hashScheme)) throw new GacError("BAD_ARGS", `unknown hash scheme '${String(hashScheme)}'; use one of ${HASH_SCHEMES.join(", ")}`);
 
@@ -287,6 +288,7 @@ async function repairInto(inDir: string, outDir: string, opts: RepairOptions): P
   const files = emptyStreamTimings();
   // One pool of hash workers for the whole repair: every file's chunks, copied files' reads, the final re-hash.
   const hashes = new HashPool({ workers: opts.hashWorkers });
+  const chunkBytes = opts.chunkBytes ?? defaultChunkBytes(hashes.size);
   try {
     await publishDirectoryAtomically(
       absOut,

@@ -9,7 +9,7 @@
  * back, a slow write never holds the hash back), and WRITES_IN_FLIGHT positional writes run at
  * once (each at its own offset), so reading, hashing and writing each run as far ahead as the
  * block pools allow: at most POOL_BLOCKS read blocks and OUTPUT_POOL_BLOCKS folded or
- * column-padded ones (16 MiB each by default). Only a fold decodes;
+ * column-padded ones (16 MiB each, 4 MiB with one hash worker: defaultChunkBytes). Only a fold decodes;
  * row padding and padding at the end of columns are views of the read block and of shared zeros
  * (one writev), other column layouts one copy of each row.
  */
@@ -28,8 +28,30 @@ import type { HashPool } from "./hash-pool.js";
 import { BusyClock, since, type StreamTimings } from "./stream-timings.js";
 import { SyncLane } from "./sync-lane.js";
 
-/** Sequential disk throughput is flat above a few MiB; 16 MiB keeps three blocks in flight under 64 MiB. */
+/**
+ * Bytes per streamed block with several hash workers. Their chunks hash in parallel only as far as
+ * the main thread runs ahead of a chunk's worker: its queue bound plus one block (hash-pool.ts:
+ * 64 / (64 - 32 - 16) = 4 workers at once with 16 MiB blocks, 2.3 with 4 MiB).
+ */
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Bytes per streamed block with one hash worker (2 cores or fewer), where large blocks buy no hash
+ * parallelism and cost CPU, the scarce thing there: every repair first touches its read blocks
+ * (6 x 16 MiB: 33,500 page faults in one low-rank F16 repair of 0.39 GB on the 2-core VM, 14,000
+ * with 4 MiB blocks, ~3-4 us each in that VM). Same files, 16 and 4 MiB alternating (8 rounds each,
+ * load 2.0-2.8): CPU per GB -11 to -21% (low-rank F16 one file 3.16 -> 2.51 s/GB, logical F16 one
+ * file 3.26 -> 2.57, MLP BF16 sharded 3.25 -> 2.90, low-rank BF16 sharded 3.15 -> 2.73), median
+ * repair time -4 to -7%, peak RSS -76 to -99 MB; more than the faults alone explain, as if the
+ * 24 MiB in flight stayed in the VM's 32 MiB L3 (not measured: no cache counters there). 2 MiB
+ * blocks cost less CPU again but were no faster (a 12 MiB pipeline).
+ */
+export const ONE_WORKER_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** The block size of a repair whose hash pool has `hashWorkers` workers. */
+export function defaultChunkBytes(hashWorkers: number): number {
+  return hashWorkers > 1 ? DEFAULT_CHUNK_BYTES : ONE_WORKER_CHUNK_BYTES;
+}
 
 /** A file read, with its hash in the repair's scheme (file-hash.ts). */
 export type FileDigest = {
@@ -169,15 +191,22 @@ export function planPieces(info: SafetensorsFileInfo, edits: ReadonlyMap<string,
 }
 
 /**
- * Column padding at the end of rows as views (two iovecs per row, one writev) instead of copied into
- * one output block. Off: the write is the step that bounds a one-file repair (one writer per file:
- * ext4's inode lock), and a writev of thousands of row-sized pieces costs the kernel more than one
- * contiguous write, while the main thread that copies is idle. MLP-width repair of a 0.38 GB BF16
- * file on the 2-core VM (load 5.5, alternating): views 1.96 / 1.56 / 1.44 s (write busy 1.64 /
- * 1.25 / 1.04 s), copied 1.22 / 1.55 / 1.17 s (0.80 / 1.20 / 0.73 s). With checksumOutput the views
- * would also reach the output hasher as thousands of small messages.
+ * Column padding at the end of rows (MLP down, low-rank second factor, PaLU U.g) as views: each row
+ * of the read block and a view of shared zeros, one writev, so those bytes are copied once, by the
+ * write, like an untouched tensor's. Copied instead (issue-10-onefile to repair-cpu), every padded
+ * byte took three copies (the shared block out to a staging buffer, each row into an output block,
+ * then the write) and first touched 64 MiB of staging and output blocks per repair: `perf record` of
+ * one low-rank F16 repair (0.39 GB, 178 MB of it column-padded) on the 2-core VM put 78-83 ms in
+ * padColumnsInto's copies and ~70 ms more in faults on those fresh blocks. The writev of 2 iovecs per row costs
+ * the kernel ~0.25 us per iovec (+25 ms per 177 MB of 3,276-byte rows against one flat write of the
+ * same bytes). Same files, copy and views alternating (8 rounds each, load 1.5-2.4): CPU per GB
+ * -20 to -28% (low-rank F16 one file 3.43 -> 2.45 s/GB, MLP F16 one file 2.89 -> 2.21, low-rank BF16
+ * sharded 2.98 -> 2.31, MLP BF16 sharded 3.05 -> 2.43), median repair time -8 to -14%, peak RSS
+ * -50 to -64 MB. (The views lost before the sync lane, at load 5.5: MLP BF16 one file 1.96 / 1.56 /
+ * 1.44 s against 1.22 / 1.55 / 1.17 s copied.) With checksumOutput they would reach the output
+ * hasher as thousands of small messages, so that case still copies.
  */
-const COLUMN_VIEWS = false;
+const COLUMN_VIEWS = true;
 
 /** Read blocks in flight: two being read ahead, one being processed, the others being hashed or written. */
 export const POOL_BLOCKS = 6;

@@ -10,7 +10,7 @@ import { HashPool, hashQueueBytes } from "../../src/repair/hash-pool.js";
 import { HashWorker } from "../../src/repair/hash-worker.js";
 import { checkHashesUnchanged } from "../../src/repair/input-guard.js";
 import { hashBacklogBlocks } from "../../src/repair/repair-shards.js";
-import type { FileDigest } from "../../src/repair/stream-shard.js";
+import { defaultChunkBytes, type FileDigest } from "../../src/repair/stream-shard.js";
 
 let root: string;
 before(async () => {
@@ -145,4 +145,13 @@ test("one worker queues one 16 MiB block; several queue half a chunk, and a one-
   assert.equal(hashBacklogBlocks("sha256-chunks", 4, 32 * mib, 4, 4 * mib), 6);
   assert.equal(hashBacklogBlocks("sha256", 4, 32 * mib, 1, 16 * mib), 0);
   assert.equal(hashBacklogBlocks("sha256-chunks", 1, 16 * mib, 1, 16 * mib), 0);
+});
+
+test("a repair with one hash worker streams in 4 MiB blocks; with several, in 16 MiB blocks so that a file's chunks still hash four at once", () => {
+  const mib = 1024 * 1024;
+  assert.equal(defaultChunkBytes(1), 4 * mib);
+  assert.equal(defaultChunkBytes(4), 16 * mib);
+  // The main thread runs a queue bound plus one block ahead of a chunk's worker (hash-pool.ts).
+  const chunksAtOnce = (workers: number) => 64 / (64 - hashQueueBytes(workers) / mib - defaultChunkBytes(workers) / mib);
+  assert.equal(chunksAtOnce(4), 4);
 });
