@@ -196,6 +196,13 @@ class Layer:
         x = x + self.o(a.transpose(1, 2).reshape(b, s, self.heads * self.dv))
         return self.mlp(x)
 
+    @staticmethod
+    def attend(qg, kk, vv, mask: Optional[torch.Tensor], scale: float, attention: str) -> torch.Tensor:
+        """A decode step's attention: qg [b, kv, g, d] over kk/vv; split-KV where asked and masked."""
+        if attention == "splitkv" and mask is not None:
+            return split_kv_attention(qg, kk, vv, mask, scale)
+        return F.scaled_dot_product_attention(qg, kk, vv, attn_mask=mask, scale=scale)
+
     def decode(self, x, cos, sin, scale, pos: int | torch.Tensor, mask: Optional[torch.Tensor], attention: str = "sdpa"):
         """One token per sequence. pos: a Python int (eager: attend over [0, pos]) or a 1-element
         long tensor (graph: write at pos, attend over the masked whole cache; with attention
@@ -212,10 +219,7 @@ class Layer:
             self.v_cache.index_copy_(2, pos, v)
             kk, vv = self.k_cache, self.v_cache
         qg = q.reshape(b, self.kv, g, self.d)  # heads j*g .. j*g+g-1 share kv head j (repeat_kv's order)
-        if attention == "splitkv" and mask is not None:
-            a = split_kv_attention(qg, kk, vv, mask, scale)
-        else:
-            a = F.scaled_dot_product_attention(qg, kk, vv, attn_mask=mask, scale=scale)
+        a = self.attend(qg, kk, vv, mask, scale, attention)
         x = x + self.o(a.reshape(b, 1, self.heads * self.dv))
         return self.mlp(x)
 
@@ -285,18 +289,22 @@ class GacModel:
             x = layer.decode(x, cos[pos : pos + 1], sin[pos : pos + 1], self.scale(layer), pos, None)
         return self.logits(x)
 
-    @torch.no_grad()
-    def decode_masked(self, ids: torch.Tensor, pos: torch.Tensor, attention: str = "sdpa") -> torch.Tensor:
-        """The fixed-shape step a CUDA graph captures: pos is a 1-element long tensor."""
+    def decode_mask(self, pos: torch.Tensor, attention: str) -> torch.Tensor:
+        """The mask of a fixed-shape step at pos (a 1-element long tensor) over the whole cache: a
+        boolean one for SDPA, an fp32 0/-inf bias for split-KV."""
         if attention not in DECODE_ATTENTION:
             raise ValueError(f"unknown decode attention '{attention}' (known: {', '.join(DECODE_ATTENTION)})")
-        x = F.embedding(ids, self.embed)
         seen = torch.arange(self.max_len, device=self.device) <= pos
         if attention == "splitkv":
             zero = torch.zeros((), dtype=torch.float32, device=self.device)
-            mask = torch.where(seen, zero, torch.full_like(zero, float("-inf")))
-        else:
-            mask = seen.view(1, 1, 1, self.max_len)
+            return torch.where(seen, zero, torch.full_like(zero, float("-inf")))
+        return seen.view(1, 1, 1, self.max_len)
+
+    @torch.no_grad()
+    def decode_masked(self, ids: torch.Tensor, pos: torch.Tensor, attention: str = "sdpa") -> torch.Tensor:
+        """The fixed-shape step a CUDA graph captures: pos is a 1-element long tensor."""
+        mask = self.decode_mask(pos, attention)
+        x = F.embedding(ids, self.embed)
         for layer in self.layers:
             cos, sin = self.tables(layer.d, self.max_len)
             x = layer.decode(x, cos.index_select(0, pos), sin.index_select(0, pos), self.scale(layer), pos, mask, attention)
@@ -325,23 +333,12 @@ def attention_only_graph(model: "GacModel", batch: int, pos: int, attention: str
     """Every layer's decode attention alone, as the graph step runs it (the same cache, mask,
     backend and query layout, a fixed random query), captured in one CUDA graph: replaying it
     measures the step's attention part by itself."""
-    if attention not in DECODE_ATTENTION:
-        raise ValueError(f"unknown decode attention '{attention}' (known: {', '.join(DECODE_ATTENTION)})")
-    p = torch.tensor([pos], dtype=torch.long, device=model.device)
-    seen = torch.arange(model.max_len, device=model.device) <= p
-    if attention == "splitkv":
-        zero = torch.zeros((), dtype=torch.float32, device=model.device)
-        mask = torch.where(seen, zero, torch.full_like(zero, float("-inf")))
-    else:
-        mask = seen.view(1, 1, 1, model.max_len)
+    mask = model.decode_mask(torch.tensor([pos], dtype=torch.long, device=model.device), attention)
     qs = [torch.randn(batch, l.kv, l.heads // l.kv, l.d, dtype=model.dtype, device=model.device) for l in model.layers]
 
     def run() -> None:
         for layer, qg in zip(model.layers, qs):
-            if attention == "splitkv":
-                split_kv_attention(qg, layer.k_cache, layer.v_cache, mask, model.scale(layer))
-            else:
-                F.scaled_dot_product_attention(qg, layer.k_cache, layer.v_cache, attn_mask=mask, scale=model.scale(layer))
+            layer.attend(qg, layer.k_cache, layer.v_cache, mask, model.scale(layer), attention)
 
     return capture(run)
 
